@@ -1,0 +1,122 @@
+// Composition root: creates pools, clients and services once and hands them down. Building does not listen;
+// main.ts (or a test) decides where the server runs.
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import type Koa from 'koa';
+import type { Config } from './config.js';
+import type { Logger } from './core/logger.js';
+import { Database } from './db/database.js';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js';
+import { migrate } from './db/migrate.js';
+import { createHttpApp } from './http/app.js';
+import type { ParleyState } from './http/context.js';
+import { EventLoopMonitor } from './ops/event-loop.js';
+import { Health } from './ops/health.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
+import { createRedis } from './redis/client.js';
+import { AuthService } from './services/auth.service.js';
+import { BroadcastRelay } from './services/broadcaster.js';
+import { ConversationsService } from './services/conversations.service.js';
+import { MessagesService } from './services/messages.service.js';
+import { inlinePasswordHasher } from './services/password-hasher.js';
+import { PresenceService } from './services/presence.service.js';
+import { TokenService } from './services/tokens.js';
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export interface Parley {
+  config: Config;
+  log: Logger;
+  http: Koa<ParleyState>;
+  db: Database;
+  redis?: Redis;
+  metrics: Metrics;
+  health: Health;
+  tokens: TokenService;
+  auth: AuthService;
+  conversations: ConversationsService;
+  messages: MessagesService;
+  presence: PresenceService;
+  broadcasts: BroadcastRelay;
+  eventLoop: EventLoopMonitor;
+  /** Readiness turns 503 and responses ask clients to close their connections. */
+  startDraining(): void;
+  isDraining(): boolean;
+  /** Closes pools, Redis and the embedded database; the HTTP server is main.ts's to close. */
+  close(): Promise<void>;
+}
+
+export async function buildApp(config: Config, log: Logger): Promise<Parley> {
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.database.url;
+  let poolMax = config.database.poolMax;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedDatabase(config.database.embeddedDir);
+    databaseUrl = embedded.url;
+    // The embedded server takes one connection at a time.
+    poolMax = 1;
+    log.warn({ dir: config.database.embeddedDir }, 'DATABASE_URL not set: using the embedded PGlite database (development only)');
+  }
+  const db = Database.connect(databaseUrl, config.database.replicaUrls, { ...config.database, max: poolMax, min: Math.min(config.database.poolMin, poolMax) }, log.child({ module: 'db' }));
+  let redis: Redis | undefined;
+  try {
+    await migrate(db.primary, log.child({ module: 'migrate' }));
+    if (config.redis.url) {
+      redis = createRedis(config.redis.url, config.redis.prefix, log.child({ module: 'redis' }));
+      await redis.connect();
+    } else {
+      log.warn('REDIS_URL not set: rate limits count per process and sessions live in the signed cookie');
+    }
+  } catch (error) {
+    await Promise.allSettled([db.close(), redis?.quit(), embedded?.stop()]);
+    throw error;
+  }
+
+  let draining = false;
+  const eventLoop = new EventLoopMonitor().start();
+  const metrics = createMetrics(config.instanceId);
+  const health = new Health({ version: VERSION, instanceId: config.instanceId, db, redis, eventLoop, isDraining: () => draining });
+  metrics.bind({
+    eventLoopLagMs: () => eventLoop.lagMs(),
+    dbPools: () => {
+      const stats = db.stats();
+      return [{ pool: 'primary', ...stats.primary }, ...(stats.replicas ?? []).map((s, i) => ({ pool: `replica-${i}`, ...s }))];
+    },
+  });
+
+  const broadcasts = new BroadcastRelay();
+  const tokens = new TokenService(config.auth.jwtSecret, config.auth.accessTokenTtlSec);
+  const hasher = inlinePasswordHasher(config.auth.passwordHashCost);
+  const auth = new AuthService(db, hasher, tokens, config.auth.refreshTokenTtlDays * 86_400_000, log.child({ module: 'auth' }));
+  const conversations = new ConversationsService(db, broadcasts);
+  const messages = new MessagesService(db, broadcasts);
+  const presence = new PresenceService();
+
+  const parley: Omit<Parley, 'http'> = {
+    config,
+    log,
+    db,
+    redis,
+    metrics,
+    health,
+    tokens,
+    auth,
+    conversations,
+    messages,
+    presence,
+    broadcasts,
+    eventLoop,
+    startDraining: () => {
+      draining = true;
+    },
+    isDraining: () => draining,
+    async close() {
+      eventLoop.stop();
+      await Promise.allSettled([db.close(), redis?.quit()]);
+      await embedded?.stop();
+    },
+  };
+  return { ...parley, http: createHttpApp({ ...parley }) };
+}

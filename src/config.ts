@@ -1,0 +1,160 @@
+// The only reader of process.env. Parses and validates the environment once, at start, and hands out a frozen
+// object; a bad variable stops the process with a message naming it.
+import os from 'node:os';
+import { z } from 'zod';
+
+const DEV_SECRET = 'parley-development-secret-not-for-production-use';
+const MIN_PRODUCTION_SECRET_LENGTH = 32;
+
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true' || value === '1' || value === 'yes');
+const optionalUrl = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .pipe(z.url().optional())
+  .optional();
+const list = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+// Sizes like "100kb", "1mb" or a plain byte count, as co-body and socket.io take them.
+const byteSize = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const match = /^(\d+)\s*(b|kb|mb)?$/i.exec(value.trim());
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: 'expected a size such as 100kb, 1mb or 4096' });
+        return z.NEVER;
+      }
+      const unit = (match[2] ?? 'b').toLowerCase();
+      return Number(match[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
+    });
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(3000),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  INSTANCE_ID: z.string().optional(),
+  NODE_APP_INSTANCE: z.string().optional(),
+
+  DATABASE_URL: optionalUrl,
+  DATABASE_REPLICA_URLS: list,
+  DB_POOL_MAX: int(10, 1),
+  DB_POOL_MIN: int(0),
+  DB_IDLE_TIMEOUT_MS: int(10_000),
+  DB_CONNECT_TIMEOUT_MS: int(5_000, 1),
+  DB_STATEMENT_TIMEOUT_MS: int(10_000, 1),
+  PGLITE_DIR: z.string().default('.data/pglite'),
+
+  REDIS_URL: optionalUrl,
+  REDIS_PREFIX: z.string().default('parley:'),
+
+  JWT_SECRET: z.string().optional(),
+  SESSION_SECRET: z.string().optional(),
+  ACCESS_TOKEN_TTL_SEC: int(900, 1),
+  REFRESH_TOKEN_TTL_DAYS: int(30, 1),
+  SESSION_TTL_HOURS: int(24 * 7, 1),
+  SESSION_COOKIE_SECURE: z.enum(['true', 'false']).optional(),
+  PASSWORD_HASH_COST: int(15, 10),
+
+  CORS_ORIGIN: list,
+  TRUST_PROXY: int(0),
+  BODY_LIMIT: byteSize('100kb'),
+  HTTP_HEADERS_TIMEOUT_MS: int(10_000, 1),
+  HTTP_REQUEST_TIMEOUT_MS: int(30_000, 1),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5_000, 1),
+
+  RATE_LIMIT_AUTH_PER_MIN: int(20, 1),
+  RATE_LIMIT_API_PER_MIN: int(600, 1),
+
+  EXPOSE_ERRORS: bool(false),
+});
+
+export type Environment = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function checkSecret(name: string, value: string | undefined, production: boolean, problems: string[]): string {
+  if (!production) return value || DEV_SECRET;
+  if (!value) problems.push(`${name}: required in production`);
+  else if (value.length < MIN_PRODUCTION_SECRET_LENGTH)
+    problems.push(`${name}: must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters in production`);
+  return value ?? '';
+}
+
+export function loadConfig(env: Environment = process.env) {
+  // Empty strings mean "unset" so that `FOO=` in an env file falls back to the default.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const problems: string[] = [];
+  const jwtSecret = checkSecret('JWT_SECRET', e.JWT_SECRET, production, problems);
+  const sessionSecret = checkSecret('SESSION_SECRET', e.SESSION_SECRET, production, problems);
+  if (production && !e.DATABASE_URL) problems.push('DATABASE_URL: required in production (the embedded database is for development)');
+  if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const instance = e.NODE_APP_INSTANCE ?? '0';
+  return Object.freeze({
+    env: e.NODE_ENV,
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    instanceId: e.INSTANCE_ID ?? `${os.hostname()}:${instance}`,
+    database: Object.freeze({
+      url: e.DATABASE_URL,
+      replicaUrls: Object.freeze(e.DATABASE_REPLICA_URLS),
+      poolMax: e.DB_POOL_MAX,
+      poolMin: e.DB_POOL_MIN,
+      idleTimeoutMs: e.DB_IDLE_TIMEOUT_MS,
+      connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      embeddedDir: e.PGLITE_DIR,
+    }),
+    redis: Object.freeze({ url: e.REDIS_URL, prefix: e.REDIS_PREFIX }),
+    auth: Object.freeze({
+      jwtSecret,
+      sessionSecret,
+      accessTokenTtlSec: e.ACCESS_TOKEN_TTL_SEC,
+      refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
+      sessionTtlMs: e.SESSION_TTL_HOURS * 3_600_000,
+      sessionCookieSecure: e.SESSION_COOKIE_SECURE ? e.SESSION_COOKIE_SECURE === 'true' : production,
+      passwordHashCost: e.PASSWORD_HASH_COST,
+    }),
+    http: Object.freeze({
+      corsOrigins: Object.freeze(e.CORS_ORIGIN),
+      trustProxy: e.TRUST_PROXY,
+      bodyLimitBytes: e.BODY_LIMIT,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      exposeErrors: e.EXPOSE_ERRORS && !production,
+    }),
+    rateLimit: Object.freeze({ authPerMin: e.RATE_LIMIT_AUTH_PER_MIN, apiPerMin: e.RATE_LIMIT_API_PER_MIN }),
+  });
+}
+
+export type Config = ReturnType<typeof loadConfig>;

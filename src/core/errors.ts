@@ -1,0 +1,58 @@
+// One error type for the whole service. Every failure a client may see is an AppError with a contract code;
+// the HTTP error middleware and the socket ack both render it as {error: {code, message, details?}}.
+
+export const ERROR_STATUS = {
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal: 500,
+  overloaded: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  /** Seconds, for rate_limited and overloaded answers. */
+  retryAfterSec?: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.status = ERROR_STATUS[code];
+  }
+
+  toBody(): ErrorBody {
+    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+  }
+}
+
+export const notFound = (what = 'Resource') => new AppError('not_found', `${what} not found`);
+export const unauthorized = (message = 'Authentication required') => new AppError('unauthorized', message);
+export const conflict = (message: string) => new AppError('conflict', message);
+export const validationFailed = (message: string, details?: Record<string, unknown>) =>
+  new AppError('validation_failed', message, details);
+
+export function rateLimited(retryAfterSec: number, message = 'Too many requests, slow down'): AppError {
+  const error = new AppError('rate_limited', message);
+  error.retryAfterSec = Math.max(1, Math.ceil(retryAfterSec));
+  return error;
+}
+
+export function overloaded(retryAfterSec: number, message = 'The server is busy, try again shortly'): AppError {
+  const error = new AppError('overloaded', message);
+  error.retryAfterSec = Math.max(1, Math.ceil(retryAfterSec));
+  return error;
+}

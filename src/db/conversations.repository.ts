@@ -1,0 +1,207 @@
+// SQL for conversations and membership.
+import type { Queryable } from './database.js';
+import { USER_COLUMNS, toUser, type User } from './users.repository.js';
+import { toMessage, type Message } from './messages.repository.js';
+
+export type ConversationKind = 'direct' | 'group';
+
+export interface Conversation {
+  id: string;
+  kind: ConversationKind;
+  title: string | null;
+  createdAt: string;
+  lastSeq: number;
+  members: User[];
+}
+
+export interface ConversationSummary extends Conversation {
+  lastMessage?: Message;
+  unread: number;
+}
+
+interface ConversationRow {
+  id: string;
+  kind: ConversationKind;
+  title: string | null;
+  created_at: Date;
+  last_seq: string;
+}
+
+const CONVERSATION_COLUMNS = 'c.id, c.kind, c.title, c.created_at, c.last_seq';
+
+export const directKey = (a: string, b: string): string =>
+  BigInt(a) < BigInt(b) ? `${a}:${b}` : `${b}:${a}`;
+
+export async function insertConversation(
+  db: Queryable,
+  input: { kind: ConversationKind; title: string | null; directKey: string | null; createdBy: string },
+): Promise<string | undefined> {
+  // ON CONFLICT on direct_key: a concurrent creator of the same direct conversation wins, we return nothing.
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO conversations (kind, title, direct_key, created_by) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (direct_key) DO NOTHING RETURNING id`,
+    [input.kind, input.title, input.directKey, input.createdBy],
+  );
+  return rows[0]?.id;
+}
+
+export async function findDirectConversationId(db: Queryable, key: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM conversations WHERE direct_key = $1', [key]);
+  return rows[0]?.id;
+}
+
+/** Adds members; returns the ids that were not members before. */
+export async function addMembers(db: Queryable, conversationId: string, userIds: string[]): Promise<string[]> {
+  const { rows } = await db.query<{ user_id: string }>(
+    `INSERT INTO conversation_members (conversation_id, user_id, last_read_seq)
+     SELECT $1, unnest($2::bigint[]), (SELECT last_seq FROM conversations WHERE id = $1)
+     ON CONFLICT DO NOTHING RETURNING user_id`,
+    [conversationId, userIds],
+  );
+  return rows.map((row) => row.user_id);
+}
+
+export async function removeMember(db: Queryable, conversationId: string, userId: string): Promise<boolean> {
+  const { rowCount } = await db.query('DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2', [
+    conversationId,
+    userId,
+  ]);
+  return (rowCount ?? 0) > 0;
+}
+
+export async function isMember(db: Queryable, conversationId: string, userId: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2', [
+    conversationId,
+    userId,
+  ]);
+  return rows.length > 0;
+}
+
+export async function findKind(db: Queryable, conversationId: string): Promise<ConversationKind | undefined> {
+  const { rows } = await db.query<{ kind: ConversationKind }>('SELECT kind FROM conversations WHERE id = $1', [
+    conversationId,
+  ]);
+  return rows[0]?.kind;
+}
+
+export async function listMemberIds(db: Queryable, conversationId: string): Promise<string[]> {
+  const { rows } = await db.query<{ user_id: string }>(
+    'SELECT user_id FROM conversation_members WHERE conversation_id = $1',
+    [conversationId],
+  );
+  return rows.map((row) => row.user_id);
+}
+
+export async function listConversationIdsOf(db: Queryable, userId: string): Promise<string[]> {
+  const { rows } = await db.query<{ conversation_id: string }>(
+    'SELECT conversation_id FROM conversation_members WHERE user_id = $1',
+    [userId],
+  );
+  return rows.map((row) => row.conversation_id);
+}
+
+async function membersByConversation(db: Queryable, conversationIds: string[]): Promise<Map<string, User[]>> {
+  const { rows } = await db.query<Parameters<typeof toUser>[0] & { conversation_id: string }>(
+    `SELECT cm.conversation_id, ${USER_COLUMNS}
+       FROM conversation_members cm JOIN users u ON u.id = cm.user_id
+      WHERE cm.conversation_id = ANY($1::bigint[])
+      ORDER BY cm.conversation_id, cm.joined_at, u.id`,
+    [conversationIds],
+  );
+  const members = new Map<string, User[]>();
+  for (const row of rows) {
+    const list = members.get(row.conversation_id) ?? [];
+    list.push(toUser(row));
+    members.set(row.conversation_id, list);
+  }
+  return members;
+}
+
+const toConversation = (row: ConversationRow, members: User[]): Conversation => ({
+  id: row.id,
+  kind: row.kind,
+  title: row.title,
+  createdAt: row.created_at.toISOString(),
+  lastSeq: Number(row.last_seq),
+  members,
+});
+
+/** The conversation if `userId` is a member; undefined otherwise (non-members learn nothing). */
+export async function findConversationForMember(
+  db: Queryable,
+  conversationId: string,
+  userId: string,
+): Promise<Conversation | undefined> {
+  const { rows } = await db.query<ConversationRow>(
+    `SELECT ${CONVERSATION_COLUMNS} FROM conversations c
+       JOIN conversation_members cm ON cm.conversation_id = c.id AND cm.user_id = $2
+      WHERE c.id = $1`,
+    [conversationId, userId],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const members = await membersByConversation(db, [row.id]);
+  return toConversation(row, members.get(row.id) ?? []);
+}
+
+interface SummaryRow extends ConversationRow {
+  last_read_seq: string;
+  m_id: string | null;
+  m_sender_id: string;
+  m_body: string;
+  m_client_msg_id: string;
+  m_created_at: Date;
+}
+
+export async function listConversationsOf(db: Queryable, userId: string): Promise<ConversationSummary[]> {
+  const { rows } = await db.query<SummaryRow>(
+    `SELECT ${CONVERSATION_COLUMNS}, cm.last_read_seq, m.id AS m_id, m.sender_id AS m_sender_id, m.body AS m_body,
+            m.client_msg_id AS m_client_msg_id, m.created_at AS m_created_at
+       FROM conversation_members cm
+       JOIN conversations c ON c.id = cm.conversation_id
+       LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
+      WHERE cm.user_id = $1
+      ORDER BY coalesce(m.created_at, c.created_at) DESC, c.id DESC`,
+    [userId],
+  );
+  const members = await membersByConversation(
+    db,
+    rows.map((row) => row.id),
+  );
+  return rows.map((row) => {
+    const summary: ConversationSummary = {
+      ...toConversation(row, members.get(row.id) ?? []),
+      unread: Math.max(0, Number(row.last_seq) - Number(row.last_read_seq)),
+    };
+    if (row.m_id) {
+      summary.lastMessage = toMessage({
+        id: row.m_id,
+        conversation_id: row.id,
+        seq: row.last_seq,
+        sender_id: row.m_sender_id,
+        body: row.m_body,
+        client_msg_id: row.m_client_msg_id,
+        created_at: row.m_created_at,
+      });
+    }
+    return summary;
+  });
+}
+
+/** Moves the read cursor forward only, never past the last message. Returns the cursor after the update. */
+export async function advanceReadCursor(
+  db: Queryable,
+  conversationId: string,
+  userId: string,
+  seq: number,
+): Promise<number | undefined> {
+  const { rows } = await db.query<{ last_read_seq: string }>(
+    `UPDATE conversation_members cm
+        SET last_read_seq = GREATEST(cm.last_read_seq, LEAST($3::bigint, c.last_seq))
+       FROM conversations c
+      WHERE c.id = cm.conversation_id AND cm.conversation_id = $1 AND cm.user_id = $2
+      RETURNING cm.last_read_seq`,
+    [conversationId, userId, seq],
+  );
+  return rows[0] ? Number(rows[0].last_read_seq) : undefined;
+}

@@ -1,0 +1,72 @@
+// The database handle the rest of the service sees: which pool to use for what, transactions, stats, close.
+import type pg from 'pg';
+import { createPool, poolStats, type PoolSettings, type PoolStats } from './pool.js';
+import type { Logger } from '../core/logger.js';
+
+export type Queryable = Pick<pg.PoolClient, 'query'>;
+
+export interface DatabaseStats {
+  primary: PoolStats;
+  replicas?: PoolStats[];
+}
+
+export class Database {
+  private nextReplica = 0;
+
+  constructor(
+    readonly primary: pg.Pool,
+    readonly replicas: pg.Pool[],
+  ) {}
+
+  static connect(primaryUrl: string, replicaUrls: readonly string[], settings: PoolSettings, log: Logger): Database {
+    const primary = createPool(primaryUrl, 'parley:primary', settings, log);
+    const replicas = replicaUrls.map((url, index) => createPool(url, `parley:replica:${index}`, settings, log));
+    return new Database(primary, replicas);
+  }
+
+  /** A pool for reads that tolerate replication lag; the primary when there are no replicas. */
+  reader(): pg.Pool {
+    if (this.replicas.length === 0) return this.primary;
+    const pool = this.replicas[this.nextReplica % this.replicas.length]!;
+    this.nextReplica = (this.nextReplica + 1) % this.replicas.length;
+    return pool;
+  }
+
+  async withTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.primary.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** True when the primary and every replica answer a trivial query. */
+  async ping(): Promise<boolean> {
+    try {
+      await Promise.all([this.primary, ...this.replicas].map((pool) => pool.query('SELECT 1')));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  stats(): DatabaseStats {
+    const stats: DatabaseStats = { primary: poolStats(this.primary) };
+    if (this.replicas.length > 0) stats.replicas = this.replicas.map(poolStats);
+    return stats;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.primary, ...this.replicas].map((pool) => pool.end()));
+  }
+}
+
+export const isUniqueViolation = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { code?: string }).code === '23505';

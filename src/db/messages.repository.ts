@@ -1,0 +1,84 @@
+// SQL for messages. `seq` comes from the conversation row's counter, bumped under its row lock in the same
+// transaction as the insert: no gaps, and commit order equals seq order.
+import type { Queryable } from './database.js';
+
+export interface Message {
+  id: string;
+  conversationId: string;
+  seq: number;
+  senderId: string;
+  body: string;
+  clientMsgId: string;
+  createdAt: string;
+}
+
+export interface MessageRow {
+  id: string;
+  conversation_id: string;
+  seq: string;
+  sender_id: string;
+  body: string;
+  client_msg_id: string;
+  created_at: Date;
+}
+
+export const MESSAGE_COLUMNS = 'm.id, m.conversation_id, m.seq, m.sender_id, m.body, m.client_msg_id, m.created_at';
+
+export const toMessage = (row: MessageRow): Message => ({
+  id: row.id,
+  conversationId: row.conversation_id,
+  seq: Number(row.seq),
+  senderId: row.sender_id,
+  body: row.body,
+  clientMsgId: row.client_msg_id,
+  createdAt: row.created_at.toISOString(),
+});
+
+export async function findByClientMsgId(db: Queryable, senderId: string, clientMsgId: string): Promise<Message | undefined> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.sender_id = $1 AND m.client_msg_id = $2`,
+    [senderId, clientMsgId],
+  );
+  return rows[0] ? toMessage(rows[0]) : undefined;
+}
+
+/** Takes the conversation's row lock and the next seq. Must run inside a transaction. */
+export async function nextSeq(db: Queryable, conversationId: string): Promise<number> {
+  const { rows } = await db.query<{ last_seq: string }>(
+    'UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq',
+    [conversationId],
+  );
+  return Number(rows[0]!.last_seq);
+}
+
+export async function insertMessage(
+  db: Queryable,
+  input: { conversationId: string; seq: number; senderId: string; body: string; clientMsgId: string },
+): Promise<Message> {
+  const { rows } = await db.query<MessageRow>(
+    `INSERT INTO messages AS m (conversation_id, seq, sender_id, body, client_msg_id) VALUES ($1, $2, $3, $4, $5)
+     RETURNING ${MESSAGE_COLUMNS}`,
+    [input.conversationId, input.seq, input.senderId, input.body, input.clientMsgId],
+  );
+  return toMessage(rows[0]!);
+}
+
+export async function listBefore(db: Queryable, conversationId: string, before: number | null, limit: number): Promise<Message[]> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages m
+      WHERE m.conversation_id = $1 AND ($2::bigint IS NULL OR m.seq < $2)
+      ORDER BY m.seq DESC LIMIT $3`,
+    [conversationId, before, limit],
+  );
+  return rows.map(toMessage);
+}
+
+export async function listAfter(db: Queryable, conversationId: string, after: number, limit: number): Promise<Message[]> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages m
+      WHERE m.conversation_id = $1 AND m.seq > $2
+      ORDER BY m.seq ASC LIMIT $3`,
+    [conversationId, after, limit],
+  );
+  return rows.map(toMessage);
+}

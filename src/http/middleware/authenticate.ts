@@ -1,0 +1,32 @@
+// Identifies the caller by `Authorization: Bearer <jwt>` or, failing that, by the session cookie.
+// A Bearer header that does not verify is a 401 even if a session cookie is also present: a client that sends a
+// token means that token.
+import type { Middleware } from 'koa';
+import { unauthorized } from '../../core/errors.js';
+import type { TokenService } from '../../services/tokens.js';
+import type { ParleySession, ParleyState } from '../context.js';
+
+export function authenticate(tokens: TokenService): Middleware<ParleyState> {
+  return async (ctx, next) => {
+    const header = ctx.get('authorization');
+    if (header) {
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      if (!match) throw unauthorized('Authorization header must be "Bearer <token>"');
+      const claims = await tokens.verifyAccess(match[1]!);
+      ctx.state.userId = claims.userId;
+      ctx.state.familyId = claims.familyId;
+      return next();
+    }
+    const session = ctx.session as (ParleySession & object) | null;
+    if (!session?.userId) throw unauthorized();
+    ctx.state.userId = session.userId;
+    ctx.state.familyId = session.familyId;
+    return next();
+  };
+}
+
+/** The authenticated user's id; only for routes behind `authenticate`. */
+export const currentUserId = (state: ParleyState): string => {
+  if (!state.userId) throw unauthorized();
+  return state.userId;
+};

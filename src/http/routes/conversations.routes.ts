@@ -1,0 +1,84 @@
+// Conversations, membership, messages and read cursors under /api/conversations.
+import Router from '@koa/router';
+import { notFound } from '../../core/errors.js';
+import { parseInput } from '../../core/validate.js';
+import type { ConversationsService } from '../../services/conversations.service.js';
+import type { MessagesService } from '../../services/messages.service.js';
+import { currentUserId } from '../middleware/authenticate.js';
+import type { ParleyState } from '../context.js';
+import {
+  addMemberSchema,
+  createConversationSchema,
+  historyQuerySchema,
+  isValidId,
+  readSchema,
+  sendMessageSchema,
+} from '../schemas.js';
+
+/** A path id that cannot be a row id names nothing: 404, like anything else the caller cannot see. */
+const requireId = (what: string) => (value: string, _ctx: unknown, next: () => Promise<unknown>) => {
+  if (!isValidId(value)) throw notFound(what);
+  return next();
+};
+
+export function conversationRoutes(deps: {
+  conversations: ConversationsService;
+  messages: MessagesService;
+}): Router<ParleyState> {
+  const { conversations, messages } = deps;
+  const router = new Router<ParleyState>({ prefix: '/api/conversations' });
+  router.param('id', requireId('Conversation'));
+  router.param('userId', requireId('Member'));
+
+  router.post('/', async (ctx) => {
+    const userId = currentUserId(ctx.state);
+    const input = parseInput(createConversationSchema, ctx.request.body);
+    if (input.kind === 'direct') {
+      const { conversation, created } = await conversations.openDirect(userId, input.userId);
+      ctx.status = created ? 201 : 200;
+      ctx.body = { conversation };
+    } else {
+      ctx.status = 201;
+      ctx.body = { conversation: await conversations.createGroup(userId, input.title, input.memberIds) };
+    }
+  });
+
+  router.get('/', async (ctx) => {
+    ctx.body = { conversations: await conversations.list(currentUserId(ctx.state)) };
+  });
+
+  router.get('/:id', async (ctx) => {
+    ctx.body = { conversation: await conversations.get(currentUserId(ctx.state), ctx.params.id!) };
+  });
+
+  router.post('/:id/members', async (ctx) => {
+    const { userId } = parseInput(addMemberSchema, ctx.request.body);
+    ctx.status = 201;
+    ctx.body = { conversation: await conversations.addMember(currentUserId(ctx.state), ctx.params.id!, userId) };
+  });
+
+  router.delete('/:id/members/:userId', async (ctx) => {
+    await conversations.removeMember(currentUserId(ctx.state), ctx.params.id!, ctx.params.userId!);
+    ctx.status = 204;
+  });
+
+  router.get('/:id/messages', async (ctx) => {
+    const page = parseInput(historyQuerySchema, ctx.query, 'Query');
+    ctx.body = { messages: await messages.history(currentUserId(ctx.state), ctx.params.id!, page) };
+  });
+
+  router.post('/:id/messages', async (ctx) => {
+    const input = parseInput(sendMessageSchema, ctx.request.body);
+    const { message, created } = await messages.send({ ...input, senderId: currentUserId(ctx.state), conversationId: ctx.params.id! });
+    ctx.status = created ? 201 : 200;
+    ctx.body = { message };
+  });
+
+  router.post('/:id/read', async (ctx) => {
+    const { seq } = parseInput(readSchema, ctx.request.body);
+    await messages.markRead(currentUserId(ctx.state), ctx.params.id!, seq);
+    ctx.status = 204;
+  });
+
+  return router;
+}

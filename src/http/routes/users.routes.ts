@@ -1,0 +1,33 @@
+// GET /api/me, GET /api/users?q=prefix, GET /api/presence?userIds=a,b
+import Router from '@koa/router';
+import { parseInput } from '../../core/validate.js';
+import type { AuthService } from '../../services/auth.service.js';
+import type { PresenceService } from '../../services/presence.service.js';
+import { searchUsersByPrefix } from '../../db/users.repository.js';
+import type { Database } from '../../db/database.js';
+import { currentUserId } from '../middleware/authenticate.js';
+import type { ParleyState } from '../context.js';
+import { presenceQuerySchema, userSearchSchema } from '../schemas.js';
+
+const USER_SEARCH_LIMIT = 20;
+
+export function userRoutes(deps: { auth: AuthService; presence: PresenceService; db: Database }): Router<ParleyState> {
+  const router = new Router<ParleyState>({ prefix: '/api' });
+
+  router.get('/me', async (ctx) => {
+    ctx.body = { user: await deps.auth.me(currentUserId(ctx.state)) };
+  });
+
+  router.get('/users', async (ctx) => {
+    const { q } = parseInput(userSearchSchema, ctx.query, 'Query');
+    // A search tolerates replica lag.
+    ctx.body = { users: await searchUsersByPrefix(deps.db.reader(), q.toLowerCase(), USER_SEARCH_LIMIT) };
+  });
+
+  router.get('/presence', async (ctx) => {
+    const { userIds } = parseInput(presenceQuerySchema, ctx.query, 'Query');
+    ctx.body = { presence: await deps.presence.lookup(userIds) };
+  });
+
+  return router;
+}

@@ -1,0 +1,75 @@
+// Shapes of what clients send over HTTP (and, for messages, over sockets too).
+import { z } from 'zod';
+
+const MAX_BIGINT = 9223372036854775807n;
+
+const idStringSchema = z
+  .string()
+  .refine((value) => /^[1-9]\d{0,18}$/.test(value) && BigInt(value) <= MAX_BIGINT, 'must be a positive integer id');
+
+/** A positive bigint id as a string (numbers are accepted and turned into strings). */
+export const idSchema = z.union([z.string(), z.number().int()]).transform(String).pipe(idStringSchema);
+
+export const isValidId = (value: string): boolean => idStringSchema.safeParse(value).success;
+
+export const usernameSchema = z
+  .string()
+  .regex(/^[a-z0-9_.-]{3,32}$/, 'must be 3-32 characters of a-z, 0-9, _ . -');
+
+export const registerSchema = z.object({
+  username: usernameSchema,
+  password: z.string().min(8, 'must be at least 8 characters').max(200, 'must be at most 200 characters'),
+  displayName: z.string().trim().min(1).max(64).optional(),
+});
+
+export const loginSchema = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(200) });
+
+export const refreshSchema = z.object({ refreshToken: z.string().min(1).max(200) });
+
+export const userSearchSchema = z.object({ q: z.string().max(32).default('') });
+
+export const MAX_GROUP_MEMBERS = 500;
+
+export const createConversationSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('direct'), userId: idSchema }),
+  z.object({
+    kind: z.literal('group'),
+    title: z.string().trim().min(1).max(100),
+    memberIds: z.array(idSchema).max(MAX_GROUP_MEMBERS).default([]),
+  }),
+]);
+
+export const addMemberSchema = z.object({ userId: idSchema });
+
+export const MESSAGE_BODY_MAX = 4000;
+
+export const messageBodySchema = z.string().min(1, 'must not be empty').max(MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`);
+export const clientMsgIdSchema = z.string().min(1).max(100);
+
+export const sendMessageSchema = z.object({ body: messageBodySchema, clientMsgId: clientMsgIdSchema });
+
+const seqSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const HISTORY_DEFAULT_LIMIT = 50;
+export const HISTORY_MAX_LIMIT = 500;
+
+export const historyQuerySchema = z
+  .object({
+    before: seqSchema.optional(),
+    after: seqSchema.optional(),
+    limit: z.coerce.number().int().min(1).max(HISTORY_MAX_LIMIT).default(HISTORY_DEFAULT_LIMIT),
+  })
+  .refine((query) => query.before === undefined || query.after === undefined, {
+    message: 'use either before or after, not both',
+    path: ['after'],
+  });
+
+export const readSchema = z.object({ seq: seqSchema });
+
+export const presenceQuerySchema = z.object({
+  userIds: z
+    .string()
+    .min(1)
+    .transform((value) => value.split(',').map((id) => id.trim()))
+    .pipe(z.array(idStringSchema).min(1).max(200)),
+});

@@ -1,0 +1,56 @@
+// Prometheus metrics. One registry per app instance (not prom-client's global one), so several apps can live in
+// one process in tests without clashing.
+import { Registry, Histogram, Gauge, collectDefaultMetrics } from 'prom-client';
+
+export interface MetricSources {
+  dbPools(): Array<{ pool: string; total: number; idle: number; waiting: number }>;
+  eventLoopLagMs(): number;
+}
+
+export function createMetrics(instanceId: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ instance_id: instanceId });
+  collectDefaultMetrics({ register: registry });
+
+  const httpDuration = new Histogram({
+    name: 'parley_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+
+  let sources: MetricSources | undefined;
+  const poolGauge = (name: string, help: string, pick: 'total' | 'idle' | 'waiting') =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['pool'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const stats of sources?.dbPools() ?? []) this.set({ pool: stats.pool }, stats[pick]);
+      },
+    });
+  poolGauge('parley_db_pool_connections', 'Connections open in each database pool', 'total');
+  poolGauge('parley_db_pool_idle', 'Idle connections in each database pool', 'idle');
+  poolGauge('parley_db_pool_waiting', 'Queries waiting for a connection in each database pool', 'waiting');
+  new Gauge({
+    name: 'parley_event_loop_lag_ms',
+    help: 'Event-loop delay, p99 over the last sampling window, in milliseconds',
+    registers: [registry],
+    collect() {
+      this.set(sources?.eventLoopLagMs() ?? 0);
+    },
+  });
+
+  return {
+    registry,
+    httpDuration,
+    bind(next: MetricSources) {
+      sources = next;
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,103 @@
+// Accounts: register, login, refresh-token rotation with reuse detection, logout.
+import type { Database } from '../db/database.js';
+import { isUniqueViolation } from '../db/database.js';
+import { findCredentials, findUserById, insertUser, type User } from '../db/users.repository.js';
+import * as refreshTokens from '../db/refresh-tokens.repository.js';
+import { conflict, unauthorized } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { PasswordHasher } from './password-hasher.js';
+import { hashRefreshToken, newRefreshToken, type TokenService } from './tokens.js';
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  familyId: string;
+}
+
+export interface Authenticated extends TokenPair {
+  user: User;
+}
+
+const BAD_CREDENTIALS = 'Invalid username or password';
+const BAD_REFRESH = 'Invalid refresh token';
+
+export class AuthService {
+  // Verified against when the username is unknown, so both failures take the same time.
+  private decoyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly db: Database,
+    private readonly hasher: PasswordHasher,
+    private readonly tokens: TokenService,
+    private readonly refreshTtlMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  async register(input: { username: string; password: string; displayName?: string }): Promise<Authenticated> {
+    const passwordHash = await this.hasher.hash(input.password);
+    try {
+      return await this.db.withTransaction(async (tx) => {
+        const user = await insertUser(tx, {
+          username: input.username,
+          displayName: input.displayName ?? input.username,
+          passwordHash,
+        });
+        const familyId = await refreshTokens.createFamily(tx, user.id);
+        return { user, ...(await this.issue(tx, user.id, familyId)) };
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict('That username is taken');
+      throw error;
+    }
+  }
+
+  async login(input: { username: string; password: string }): Promise<Authenticated> {
+    const found = await findCredentials(this.db.primary, input.username);
+    if (!found) {
+      this.decoyHash ??= this.hasher.hash('decoy password for unknown users');
+      await this.hasher.verify(input.password, await this.decoyHash);
+      throw unauthorized(BAD_CREDENTIALS);
+    }
+    if (!(await this.hasher.verify(input.password, found.passwordHash))) throw unauthorized(BAD_CREDENTIALS);
+    return this.db.withTransaction(async (tx) => {
+      const familyId = await refreshTokens.createFamily(tx, found.user.id);
+      return { user: found.user, ...(await this.issue(tx, found.user.id, familyId)) };
+    });
+  }
+
+  /** Rotates a refresh token. A spent token presented again is theft or a replay: the whole family dies. */
+  async refresh(refreshToken: string): Promise<TokenPair> {
+    const outcome = await this.db.withTransaction(async (tx) => {
+      const stored = await refreshTokens.findTokenForUpdate(tx, hashRefreshToken(refreshToken));
+      if (!stored || stored.familyRevokedAt || stored.expiresAt.getTime() <= Date.now()) return 'invalid' as const;
+      if (stored.spentAt) {
+        await refreshTokens.revokeFamily(tx, stored.familyId);
+        return { reused: stored.familyId };
+      }
+      await refreshTokens.markSpent(tx, stored.id);
+      return this.issue(tx, stored.userId, stored.familyId);
+    });
+    if (outcome === 'invalid') throw unauthorized(BAD_REFRESH);
+    if ('reused' in outcome) {
+      this.log.warn({ familyId: outcome.reused }, 'spent refresh token reused; family revoked');
+      throw unauthorized(BAD_REFRESH);
+    }
+    return outcome;
+  }
+
+  async logout(familyId: string | undefined): Promise<void> {
+    if (familyId) await refreshTokens.revokeFamily(this.db.primary, familyId);
+  }
+
+  async me(userId: string): Promise<User> {
+    const user = await findUserById(this.db.primary, userId);
+    if (!user) throw unauthorized('Account no longer exists');
+    return user;
+  }
+
+  private async issue(tx: Parameters<typeof refreshTokens.insertToken>[0], userId: string, familyId: string): Promise<TokenPair> {
+    const refreshToken = newRefreshToken();
+    await refreshTokens.insertToken(tx, familyId, hashRefreshToken(refreshToken), new Date(Date.now() + this.refreshTtlMs));
+    return { accessToken: await this.tokens.signAccess(userId, familyId), refreshToken, familyId };
+  }
+}

@@ -1,0 +1,43 @@
+// How services announce what happened, without knowing about socket.io. The realtime layer provides the real
+// one; without it (tests of the HTTP layer alone, tools) nothing is announced.
+import type { Conversation } from '../db/conversations.repository.js';
+import type { Message } from '../db/messages.repository.js';
+
+export interface Broadcaster {
+  messageCreated(message: Message): void;
+  readAdvanced(conversationId: string, userId: string, seq: number): void;
+  membersAdded(conversation: Conversation, userIds: string[]): void;
+  memberRemoved(conversationId: string, userId: string): void;
+}
+
+export const silentBroadcaster: Broadcaster = {
+  messageCreated: () => undefined,
+  readAdvanced: () => undefined,
+  membersAdded: () => undefined,
+  memberRemoved: () => undefined,
+};
+
+/** Lets the composition root build services before the socket server exists and plug it in later. */
+export class BroadcastRelay implements Broadcaster {
+  private target: Broadcaster = silentBroadcaster;
+
+  use(target: Broadcaster): void {
+    this.target = target;
+  }
+
+  messageCreated(message: Message): void {
+    this.target.messageCreated(message);
+  }
+
+  readAdvanced(conversationId: string, userId: string, seq: number): void {
+    this.target.readAdvanced(conversationId, userId, seq);
+  }
+
+  membersAdded(conversation: Conversation, userIds: string[]): void {
+    this.target.membersAdded(conversation, userIds);
+  }
+
+  memberRemoved(conversationId: string, userId: string): void {
+    this.target.memberRemoved(conversationId, userId);
+  }
+}

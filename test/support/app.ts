@@ -1,0 +1,33 @@
+// Starts a real Parley (built exactly as main.ts builds it) on a random port, in this process.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildApp, type Parley } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/core/logger.js';
+import { testEnv } from './services.js';
+
+export interface TestApp {
+  url: string;
+  parley: Parley;
+  server: http.Server;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+  const config = loadConfig(testEnv(overrides));
+  const log = createLogger({ level: config.logLevel, instanceId: config.instanceId, pretty: false });
+  const parley = await buildApp(config, log);
+  const server = http.createServer(parley.http.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    parley,
+    server,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await parley.close();
+    },
+  };
+}

@@ -44,7 +44,12 @@ export interface Parley {
   /** Readiness turns 503 and responses ask clients to close their connections. */
   startDraining(): void;
   isDraining(): boolean;
-  /** Closes pools, Redis and the embedded database; the HTTP server is main.ts's to close. */
+  /**
+   * Registers a resource to close on shutdown (socket server, worker pool...). Closers run in reverse order of
+   * registration, before the database pools and Redis they may still use.
+   */
+  onClose(name: string, closer: () => Promise<void>): void;
+  /** Closes registered resources, then pools, Redis and the embedded database; the HTTP server is main.ts's. */
   close(): Promise<void>;
 }
 
@@ -75,6 +80,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   }
 
   let draining = false;
+  const closers: Array<{ name: string; closer: () => Promise<void> }> = [];
   const eventLoop = new EventLoopMonitor().start();
   const metrics = createMetrics(config.instanceId);
   const health = new Health({ version: VERSION, instanceId: config.instanceId, db, redis, eventLoop, isDraining: () => draining });
@@ -112,7 +118,13 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
       draining = true;
     },
     isDraining: () => draining,
+    onClose(name, closer) {
+      closers.push({ name, closer });
+    },
     async close() {
+      for (const { name, closer } of closers.reverse()) {
+        await closer().catch((error: unknown) => log.error({ err: error, resource: name }, 'close failed'));
+      }
       eventLoop.stop();
       await Promise.allSettled([db.close(), redis?.quit()]);
       await embedded?.stop();

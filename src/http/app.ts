@@ -101,10 +101,8 @@ export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
 
   app.use(mount('/api/', authenticate(deps.tokens)));
   app.use(mount('/api/', limitPerMinute('api', config.rateLimit.apiPerMin, (state) => `user:${state.userId}`, rateLimitStore)));
-  for (const router of [routers.logout, routers.users, routers.conversations]) {
-    app.use(router.routes());
-    app.use(router.allowedMethods());
-  }
+  // No allowedMethods(): a method a route does not serve is answered like any unknown route, 404 not_found.
+  for (const router of [routers.logout, routers.users, routers.conversations]) app.use(router.routes());
   return app;
 }
 

@@ -32,7 +32,8 @@ function toAppError(error: unknown): AppError {
   const status = httpError.status ?? httpError.statusCode;
   const code = status ? CODE_FOR_STATUS[status] : undefined;
   if (!code) return new AppError('internal', 'Something went wrong on our side');
-  if (httpError.type === 'entity.parse.failed') return new AppError('validation_failed', 'Malformed JSON body');
+  // co-body marks a JSON.parse failure with status 400 and nothing else.
+  if (httpError.type === 'entity.parse.failed' || (status === 400 && error instanceof SyntaxError)) return new AppError('validation_failed', 'Malformed JSON body');
   if (httpError.type === 'entity.too.large') return new AppError('payload_too_large', 'Request body is too large');
   const mapped = new AppError(code, httpError.expose && httpError.message ? httpError.message : defaultMessage(code));
   const retryAfter = Number(httpError.headers?.['Retry-After']);

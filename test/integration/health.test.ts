@@ -1,0 +1,82 @@
+import { expect } from 'chai';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { request } from '../support/client.js';
+
+describe('health', () => {
+  let app: TestApp;
+  before(async () => {
+    app = await startTestApp();
+  });
+  after(() => app.close());
+
+  it('when /health is asked, then it reports version, instance, memory, lag, pools and redis', async () => {
+    const reply = await request(app.url, 'GET', '/health');
+    expect(reply.status).to.equal(200);
+    expect(reply.body).to.include({ status: 'ok', pid: process.pid, instanceId: app.parley.config.instanceId });
+    expect(reply.body.version).to.match(/^\d+\.\d+\.\d+/);
+    expect(reply.body.memory).to.have.all.keys('rss', 'heapUsed', 'heapLimit');
+    expect(reply.body.eventLoopLagMs).to.be.a('number');
+    expect(reply.body.db.primary).to.have.all.keys('total', 'idle', 'waiting');
+    expect(reply.body.redis).to.deep.include({ connected: true });
+  });
+
+  it('when live and ready are asked, then both are 200', async () => {
+    expect((await request(app.url, 'GET', '/health/live')).status).to.equal(200);
+    const ready = await request(app.url, 'GET', '/health/ready');
+    expect(ready.status).to.equal(200);
+    expect(ready.body.checks).to.include({ database: true, redis: true, draining: false });
+  });
+
+  it('when metrics are asked, then Prometheus text with request durations, pools, lag and memory', async () => {
+    await request(app.url, 'GET', '/health/live');
+    const reply = await request(app.url, 'GET', '/health/metrics');
+    expect(reply.status).to.equal(200);
+    expect(reply.headers.get('content-type')).to.match(/^text\/plain/);
+    expect(reply.body).to.match(/parley_http_request_duration_seconds_bucket\{[^}]*route="\/health\/live"[^}]*status="200"/);
+    expect(reply.body).to.match(/parley_db_pool_connections\{[^}]*pool="primary"/);
+    expect(reply.body).to.match(/parley_db_pool_waiting\{/);
+    expect(reply.body).to.match(/parley_event_loop_lag_ms/);
+    expect(reply.body).to.match(/process_resident_memory_bytes/);
+  });
+
+  it('when the process is draining, then ready is 503 and responses ask to close the connection', async () => {
+    const draining = await startTestApp();
+    try {
+      draining.parley.startDraining();
+      const ready = await request(draining.url, 'GET', '/health/ready');
+      expect(ready.status).to.equal(503);
+      expect(ready.headers.get('connection')).to.equal('close');
+      expect((await request(draining.url, 'GET', '/health/live')).status).to.equal(200);
+    } finally {
+      await draining.close();
+    }
+  });
+
+  it('when the database stops answering, then ready and /health turn 503', async () => {
+    const cut = await startTestApp();
+    try {
+      // End the pool the app uses: every query now fails, as if the database went away.
+      await cut.parley.db.primary.end();
+      const ready = await request(cut.url, 'GET', '/health/ready');
+      expect(ready.status).to.equal(503);
+      expect(ready.body.checks.database).to.equal(false);
+      expect((await request(cut.url, 'GET', '/health')).status).to.equal(503);
+      expect((await request(cut.url, 'GET', '/health/live')).status).to.equal(200);
+    } finally {
+      cut.parley.db.primary.end = async () => undefined;
+      await cut.close();
+    }
+  });
+
+  it('when the database URL points nowhere, then ready is 503 within the connect timeout', async () => {
+    const app2 = await startTestApp();
+    try {
+      const { Database } = await import('../../src/db/database.js');
+      const dead = Database.connect('postgres://root@127.0.0.1:1/none', [], { max: 1, min: 0, idleTimeoutMs: 1000, connectTimeoutMs: 500, statementTimeoutMs: 1000 }, app2.parley.log);
+      expect(await dead.ping()).to.equal(false);
+      await dead.close();
+    } finally {
+      await app2.close();
+    }
+  });
+});

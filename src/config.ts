@@ -83,6 +83,9 @@ const schema = z.object({
   EXPOSE_ERRORS: bool(false),
 });
 
+/** Every variable Parley reads; a test checks that .env.example documents each one. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export type Environment = Record<string, string | undefined>;
 
 export class ConfigError extends Error {

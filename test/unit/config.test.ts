@@ -58,3 +58,14 @@ describe('config', () => {
     expect(loadConfig({ INSTANCE_ID: 'web-1' }).instanceId).to.equal('web-1');
   });
 });
+
+describe('.env.example', () => {
+  it('when a variable is read by config, then .env.example documents it', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { CONFIG_VARIABLES } = await import('../../src/config.js');
+    const example = await readFile(new URL('../../.env.example', import.meta.url), 'utf8');
+    // NODE_APP_INSTANCE is set by PM2, not by operators.
+    const missing = CONFIG_VARIABLES.filter((name) => name !== 'NODE_APP_INSTANCE' && !new RegExp(`^#? ?${name}=`, 'm').test(example));
+    expect(missing).to.deep.equal([]);
+  });
+});

@@ -8,7 +8,7 @@ import type { Logger } from './core/logger.js';
 import { Database } from './db/database.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
-import { createHttpApp } from './http/app.js';
+import { createHttpApp, type HttpDeps } from './http/app.js';
 import type { ParleyState } from './http/context.js';
 import { EventLoopMonitor } from './ops/event-loop.js';
 import { Health } from './ops/health.js';
@@ -26,24 +26,12 @@ export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-export interface Parley {
-  config: Config;
-  log: Logger;
+export interface Parley extends HttpDeps {
   http: Koa<ParleyState>;
-  db: Database;
-  redis?: Redis;
-  metrics: Metrics;
-  health: Health;
-  tokens: TokenService;
-  auth: AuthService;
-  conversations: ConversationsService;
-  messages: MessagesService;
-  presence: PresenceService;
   broadcasts: BroadcastRelay;
   eventLoop: EventLoopMonitor;
   /** Readiness turns 503 and responses ask clients to close their connections. */
   startDraining(): void;
-  isDraining(): boolean;
   /**
    * Registers a resource to close on shutdown (socket server, worker pool...). Closers run in reverse order of
    * registration, before the database pools and Redis they may still use.

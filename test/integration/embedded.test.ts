@@ -50,31 +50,26 @@ describe('embedded default (no DATABASE_URL, no REDIS_URL)', function () {
   });
 });
 
+/** Runs the test command on one spec with `env` added and returns its output; the run must fail. */
+async function failingTestRun(env: Record<string, string>): Promise<string> {
+  const run = promisify(execFile);
+  const failure = await run('npx', ['mocha', '--spec', 'test/unit/config.test.ts'], { cwd: ROOT, env: { ...process.env, ...env } }).then(
+    () => undefined,
+    (error: { stdout: string; stderr: string }) => error,
+  );
+  expect(failure, 'the run should fail').to.not.equal(undefined);
+  return `${failure!.stdout}${failure!.stderr}`;
+}
+
 describe('test command without its services', function () {
   this.timeout(60_000);
   it('when PostgreSQL cannot be reached, then the run fails naming it', async () => {
-    const run = promisify(execFile);
-    const failure = await run('npx', ['mocha', '--spec', 'test/unit/config.test.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, TEST_DATABASE_URL: 'postgres://root@127.0.0.1:1/test' },
-    }).then(
-      () => undefined,
-      (error: { code: number; stdout: string; stderr: string }) => error,
-    );
-    expect(failure, 'the run should fail').to.not.equal(undefined);
-    expect(`${failure!.stdout}${failure!.stderr}`).to.include('PostgreSQL is not reachable at postgres://root@127.0.0.1:1/test');
+    const output = await failingTestRun({ TEST_DATABASE_URL: 'postgres://root@127.0.0.1:1/test' });
+    expect(output).to.include('PostgreSQL is not reachable at postgres://root@127.0.0.1:1/test');
   });
 
   it('when Redis cannot be reached, then the run fails naming it', async () => {
-    const run = promisify(execFile);
-    const failure = await run('npx', ['mocha', '--spec', 'test/unit/config.test.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, TEST_REDIS_URL: 'redis://127.0.0.1:1' },
-    }).then(
-      () => undefined,
-      (error: { code: number; stdout: string; stderr: string }) => error,
-    );
-    expect(failure, 'the run should fail').to.not.equal(undefined);
-    expect(`${failure!.stdout}${failure!.stderr}`).to.include('Redis is not reachable at redis://127.0.0.1:1');
+    const output = await failingTestRun({ TEST_REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(output).to.include('Redis is not reachable at redis://127.0.0.1:1');
   });
 });

@@ -86,7 +86,9 @@ const schema = z.object({
   // Worker-thread pool (cpu/). Threads default to the capacity plan: cores / INSTANCE_COUNT.
   INSTANCE_COUNT: int(1, 1),
   PISCINA_MAX_THREADS: z.coerce.number().int().min(1).optional(),
-  PISCINA_MAX_QUEUE: int(64),
+  // Queued tasks beyond the running ones. At production hash cost (~0.2 s per hash on a shared 2-core box) 16
+  // queued logins wait under 2 s; beyond that a quick 503 with Retry-After serves the client better.
+  PISCINA_MAX_QUEUE: int(16),
   PISCINA_IDLE_TIMEOUT_MS: int(30_000),
   PISCINA_WORKER_MAX_OLD_MB: int(128, 16),
   PISCINA_CLOSE_TIMEOUT_MS: int(1_000, 1),

@@ -3,7 +3,7 @@
 // the same depth, so one relative URL finds dist/ from both. `npm test` builds first.
 import { fileURLToPath } from 'node:url';
 import type { gzipNdjsonPage } from './tasks/export.task.js';
-import type { hashPassword, verifyPassword } from './tasks/password.task.js';
+import type { hashPasswordBlocking, verifyPasswordBlocking } from './tasks/password.task.js';
 import type { TaskRef } from './worker-pool.js';
 
 const COMPILED_TASKS = new URL('../../dist/cpu/tasks/', import.meta.url);
@@ -15,7 +15,8 @@ type Ref<F extends (input: never) => unknown> = TaskRef<Parameters<F>[0], Awaite
 const passwordFile = compiledTaskFile('password.task.js');
 
 export const TASKS = {
-  hashPassword: { file: passwordFile, name: 'hashPassword' } as Ref<typeof hashPassword>,
-  verifyPassword: { file: passwordFile, name: 'verifyPassword' } as Ref<typeof verifyPassword>,
+  // The blocking flavours: the hash runs on the pool's thread itself, not on libuv's shared threads.
+  hashPassword: { file: passwordFile, name: 'hashPasswordBlocking' } as Ref<typeof hashPasswordBlocking>,
+  verifyPassword: { file: passwordFile, name: 'verifyPasswordBlocking' } as Ref<typeof verifyPasswordBlocking>,
   gzipNdjsonPage: { file: compiledTaskFile('export.task.js'), name: 'gzipNdjsonPage' } as Ref<typeof gzipNdjsonPage>,
 } as const;

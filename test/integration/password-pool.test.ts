@@ -43,7 +43,7 @@ describe('password hashing on the worker pool', () => {
       expect((await login(app, healthy.user.username)).status).to.equal(200);
       expect((await poolStats(app)).failed).to.be.at.least(1);
       const metrics = await request(app.url, 'GET', '/health/metrics');
-      expect(metrics.body).to.match(/parley_worker_task_failures_total\{[^}]*task="verifyPassword"[^}]*reason="error"[^}]*\} [1-9]/);
+      expect(metrics.body).to.match(/parley_worker_task_failures_total\{[^}]*task="verifyPasswordBlocking"[^}]*reason="error"[^}]*\} [1-9]/);
     });
   });
 
@@ -89,7 +89,7 @@ describe('password hashing on the worker pool', () => {
       expect(stats.threads).to.equal(1);
       const metrics = await request(app.url, 'GET', '/health/metrics');
       expect(metrics.body).to.match(/parley_worker_task_failures_total\{[^}]*reason="overloaded"[^}]*\} [1-9]/);
-      expect(metrics.body).to.match(/parley_worker_task_duration_seconds_count\{[^}]*task="verifyPassword"[^}]*outcome="ok"[^}]*\} [1-9]/);
+      expect(metrics.body).to.match(/parley_worker_task_duration_seconds_count\{[^}]*task="verifyPasswordBlocking"[^}]*outcome="ok"[^}]*\} [1-9]/);
     });
   });
 });

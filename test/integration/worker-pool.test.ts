@@ -43,7 +43,7 @@ describe('worker pool', () => {
     expect(stats.completed).to.equal(2);
     expect(stats.threads).to.be.within(1, 2);
     expect(stats).to.include({ maxThreads: 2, maxQueue: 8, queued: 0, failed: 0, rejected: 0 });
-    expect(events).to.deep.equal(['ok:hashPassword', 'ok:verifyPassword']);
+    expect(events).to.deep.equal(['ok:hashPasswordBlocking', 'ok:verifyPasswordBlocking']);
   });
 
   it('when the queue is full, then the extra task is rejected as overloaded with a Retry-After, and the rest finish', async () => {

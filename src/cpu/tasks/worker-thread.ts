@@ -1,0 +1,17 @@
+// Imported by every task file for one effect: on a worker thread, lower that thread's scheduling priority, so
+// CPU-bound tasks yield the cores to the event loop (health checks, socket traffic) whenever it has work, and
+// still get all the idle CPU. On Linux the nice value is per thread, so the main thread keeps its priority; on
+// the main thread (inline hashing, tests) this does nothing.
+import os from 'node:os';
+import { isMainThread } from 'node:worker_threads';
+
+/** 10 of 19: well below the event loop, without starving the pool under steady load. */
+export const WORKER_THREAD_NICE = 10;
+
+if (!isMainThread) {
+  try {
+    os.setPriority(WORKER_THREAD_NICE);
+  } catch {
+    // Not allowed here (some containers or platforms): the pool still works, at normal priority.
+  }
+}

@@ -14,11 +14,16 @@ import type { WorkerPool } from '../cpu/worker-pool.js';
 // Once the response has started, a full queue is waited out rather than failing a half-sent export.
 const MID_STREAM_ATTEMPTS = 20;
 const MID_STREAM_BACKOFF_MS = 50;
+// Compressed pages buffered ahead of the client: enough to overlap reading, compressing and sending.
+const PAGES_AHEAD = 2;
+
+/** The part of the worker pool an export needs. */
+export type TaskRunner = Pick<WorkerPool, 'run'>;
 
 export class ConversationExportService {
   constructor(
     private readonly db: Database,
-    private readonly pool: WorkerPool,
+    private readonly pool: TaskRunner,
     private readonly pageSize: number,
     private readonly log: Logger,
   ) {}
@@ -45,6 +50,7 @@ export class ConversationExportService {
           throw error;
         }
       })(),
+      { objectMode: true, highWaterMark: PAGES_AHEAD },
     );
   }
 

@@ -1,9 +1,11 @@
 // The Piscina pool with real worker threads running the compiled tasks (dist/, built by `npm test`).
 import { expect } from 'chai';
+import os from 'node:os';
 import { AppError } from '../../src/core/errors.js';
+import { WORKER_THREAD_NICE } from '../../src/cpu/tasks/worker-thread.js';
 import { TASKS } from '../../src/cpu/tasks.js';
 import { WorkerPool, type TaskObserver, type WorkerPoolSettings } from '../../src/cpu/worker-pool.js';
-import { FAULTY } from '../support/faulty-tasks.js';
+import { FAULTY, THREAD_PRIORITY } from '../support/fixture-tasks.js';
 
 const SETTINGS: WorkerPoolSettings = { maxThreads: 1, maxQueue: 1, idleTimeoutMs: 1_000, maxOldGenerationSizeMb: 32, closeTimeoutMs: 2_000 };
 
@@ -44,6 +46,14 @@ describe('worker pool', () => {
     expect(stats.threads).to.be.within(1, 2);
     expect(stats).to.include({ maxThreads: 2, maxQueue: 8, queued: 0, failed: 0, rejected: 0 });
     expect(events).to.deep.equal(['ok:hashPasswordBlocking', 'ok:verifyPasswordBlocking']);
+  });
+
+  it('when a task file loads on a worker, then that thread runs at lower priority and the main thread does not', async () => {
+    // Per-thread nice values are Linux behaviour, which is where Parley runs.
+    pool = new WorkerPool(SETTINGS);
+    const mainPriority = os.getPriority();
+    expect(await pool.run(THREAD_PRIORITY, {})).to.equal(Math.min(19, mainPriority + WORKER_THREAD_NICE));
+    expect(os.getPriority()).to.equal(mainPriority);
   });
 
   it('when the queue is full, then the extra task is rejected as overloaded with a Retry-After, and the rest finish', async () => {

@@ -5,12 +5,13 @@
 import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 
-/** 10 of 19: well below the event loop, without starving the pool under steady load. */
+/** Nice steps below the process (capped at 19): well below the event loop, without starving the pool. */
 export const WORKER_THREAD_NICE = 10;
 
 if (!isMainThread) {
   try {
-    os.setPriority(WORKER_THREAD_NICE);
+    // A new thread starts with its creator's nice value; lower it relative to that.
+    os.setPriority(Math.min(19, os.getPriority() + WORKER_THREAD_NICE));
   } catch {
     // Not allowed here (some containers or platforms): the pool still works, at normal priority.
   }

@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { register, request, uniqueName } from '../support/client.js';
+import { FAULTY } from '../support/fixture-tasks.js';
 
 const PASSWORD = 'correct horse';
 const login = (app: TestApp, username: string, password = PASSWORD) =>
@@ -90,6 +91,18 @@ describe('password hashing on the worker pool', () => {
       const metrics = await request(app.url, 'GET', '/health/metrics');
       expect(metrics.body).to.match(/parley_worker_task_failures_total\{[^}]*reason="overloaded"[^}]*\} [1-9]/);
       expect(metrics.body).to.match(/parley_worker_task_duration_seconds_count\{[^}]*task="verifyPasswordBlocking"[^}]*outcome="ok"[^}]*\} [1-9]/);
+    });
+
+    it('when the first unknown-user login meets a full queue, then it is a 503 and later unknown-user logins are 401s', async () => {
+      // Hold the one thread and fill the one queue slot, so the decoy hash for unknown users cannot run.
+      await app.parley.workerPool.run(FAULTY.hold, { ms: 1 });
+      const holds = [app.parley.workerPool.run(FAULTY.hold, { ms: 1_000 }), app.parley.workerPool.run(FAULTY.hold, { ms: 1_000 })];
+      const busy = await login(app, uniqueName('nobody'));
+      await Promise.all(holds);
+      expect(busy.status).to.equal(503);
+      const later = await login(app, uniqueName('nobody'));
+      expect(later.status).to.equal(401);
+      expect(later.body.error.code).to.equal('unauthorized');
     });
   });
 });

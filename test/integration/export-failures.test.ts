@@ -9,7 +9,7 @@ import type { TaskRef } from '../../src/cpu/worker-pool.js';
 import { ConversationExportService, type TaskRunner } from '../../src/services/export.service.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { createGroup, register, request, uniqueName, type Account } from '../support/client.js';
-import { FAULTY } from '../support/fixture-tasks.js';
+import { fillPoolOfOne } from '../support/fixture-tasks.js';
 
 /** The real pool, except that chosen calls (1-based) fail the way `failure` says. */
 function failingOn(app: TestApp, calls: number[], failure: () => Error): TaskRunner & { calls: number } {
@@ -65,11 +65,9 @@ describe('conversation export under pressure', () => {
   const service = (runner: TaskRunner) => new ConversationExportService(app.parley.db, runner, PAGE, app.parley.log);
 
   it('when the queue is full as an export starts, then the client gets 503 overloaded with Retry-After', async () => {
-    // Warm the one thread, then hold it and fill the one queue slot.
-    await app.parley.workerPool.run(FAULTY.hold, { ms: 1 });
-    const holds = [app.parley.workerPool.run(FAULTY.hold, { ms: 1_000 }), app.parley.workerPool.run(FAULTY.hold, { ms: 1_000 })];
+    const full = await fillPoolOfOne(app.parley.workerPool, 1_000);
     const reply = await request(app.url, 'GET', `/api/conversations/${conversationId}/export`, { token: owner.accessToken });
-    await Promise.all(holds);
+    await full.released;
     expect(reply.status).to.equal(503);
     expect(reply.headers.get('retry-after')).to.equal('1');
     expect(reply.body.error.code).to.equal('overloaded');

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { register, request, uniqueName } from '../support/client.js';
-import { FAULTY } from '../support/fixture-tasks.js';
+import { fillPoolOfOne } from '../support/fixture-tasks.js';
 
 const PASSWORD = 'correct horse';
 const login = (app: TestApp, username: string, password = PASSWORD) =>
@@ -94,11 +94,10 @@ describe('password hashing on the worker pool', () => {
     });
 
     it('when the first unknown-user login meets a full queue, then it is a 503 and later unknown-user logins are 401s', async () => {
-      // Hold the one thread and fill the one queue slot, so the decoy hash for unknown users cannot run.
-      await app.parley.workerPool.run(FAULTY.hold, { ms: 1 });
-      const holds = [app.parley.workerPool.run(FAULTY.hold, { ms: 1_000 }), app.parley.workerPool.run(FAULTY.hold, { ms: 1_000 })];
+      // The decoy hash for unknown users cannot run while the pool is full.
+      const full = await fillPoolOfOne(app.parley.workerPool, 1_000);
       const busy = await login(app, uniqueName('nobody'));
-      await Promise.all(holds);
+      await full.released;
       expect(busy.status).to.equal(503);
       const later = await login(app, uniqueName('nobody'));
       expect(later.status).to.equal(401);

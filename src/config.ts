@@ -92,6 +92,7 @@ const schema = z.object({
   PISCINA_IDLE_TIMEOUT_MS: int(30_000),
   PISCINA_WORKER_MAX_OLD_MB: int(128, 16),
   PISCINA_CLOSE_TIMEOUT_MS: int(1_000, 1),
+  PISCINA_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   PASSWORD_HASHING: z.enum(['pool', 'inline']).default('pool'),
   EXPORT_PAGE_SIZE: int(1_000, 1),
 });
@@ -174,6 +175,7 @@ export function loadConfig(env: Environment = process.env) {
       idleTimeoutMs: e.PISCINA_IDLE_TIMEOUT_MS,
       maxOldGenerationSizeMb: e.PISCINA_WORKER_MAX_OLD_MB,
       closeTimeoutMs: e.PISCINA_CLOSE_TIMEOUT_MS,
+      niceIncrement: e.PISCINA_WORKER_NICE,
       passwordHashing: e.PASSWORD_HASHING,
       exportPageSize: e.EXPORT_PAGE_SIZE,
     }),

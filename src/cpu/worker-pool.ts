@@ -22,6 +22,8 @@ export interface WorkerPoolSettings {
   idleTimeoutMs: number;
   maxOldGenerationSizeMb: number;
   closeTimeoutMs: number;
+  /** How many nice steps below the process the worker threads run (0 = same priority). */
+  niceIncrement: number;
 }
 
 export interface WorkerPoolStats {
@@ -68,6 +70,10 @@ export class WorkerPool {
       idleTimeout: settings.idleTimeoutMs,
       // A runaway task kills its own worker (ERR_WORKER_OUT_OF_MEMORY), not the process; Piscina replaces it.
       resourceLimits: { maxOldGenerationSizeMb: settings.maxOldGenerationSizeMb },
+      // CPU-bound threads yield the cores to the event loop (health checks, sockets) whenever it has work, and
+      // still get all the idle CPU. Linux nice values are per thread, so the main thread keeps its priority.
+      // Applied through Piscina's optional @napi-rs/nice; without it, threads run at normal priority.
+      niceIncrement: settings.niceIncrement,
       recordTiming: true,
     });
   }

@@ -2,12 +2,11 @@
 import { expect } from 'chai';
 import os from 'node:os';
 import { AppError } from '../../src/core/errors.js';
-import { WORKER_THREAD_NICE } from '../../src/cpu/tasks/worker-thread.js';
 import { TASKS } from '../../src/cpu/tasks.js';
 import { WorkerPool, type TaskObserver, type WorkerPoolSettings } from '../../src/cpu/worker-pool.js';
 import { FAULTY, THREAD_PRIORITY } from '../support/fixture-tasks.js';
 
-const SETTINGS: WorkerPoolSettings = { maxThreads: 1, maxQueue: 1, idleTimeoutMs: 1_000, maxOldGenerationSizeMb: 32, closeTimeoutMs: 2_000 };
+const SETTINGS: WorkerPoolSettings = { maxThreads: 1, maxQueue: 1, idleTimeoutMs: 1_000, maxOldGenerationSizeMb: 32, closeTimeoutMs: 2_000, niceIncrement: 0 };
 
 function recordingObserver() {
   const events: string[] = [];
@@ -48,13 +47,15 @@ describe('worker pool', () => {
     expect(events).to.deep.equal(['ok:hashPasswordBlocking', 'ok:verifyPasswordBlocking']);
   });
 
-  it('when a task file loads on a worker, then that thread runs at lower priority and the main thread does not', async () => {
-    // Per-thread nice values are Linux behaviour, which is where Parley runs.
-    pool = new WorkerPool(SETTINGS);
-    const mainPriority = os.getPriority();
-    expect(await pool.run(THREAD_PRIORITY, {})).to.equal(Math.min(19, mainPriority + WORKER_THREAD_NICE));
-    expect(os.getPriority()).to.equal(mainPriority);
-  });
+  for (const niceIncrement of [0, 10]) {
+    it(`when the pool is set to nice ${niceIncrement}, then its threads run that much below the main thread, which keeps its priority`, async () => {
+      // Per-thread nice values are Linux behaviour, which is where Parley runs.
+      pool = new WorkerPool({ ...SETTINGS, niceIncrement });
+      const mainPriority = os.getPriority();
+      expect(await pool.run(THREAD_PRIORITY, {})).to.equal(Math.min(19, mainPriority + niceIncrement));
+      expect(os.getPriority()).to.equal(mainPriority);
+    });
+  }
 
   it('when the queue is full, then the extra task is rejected as overloaded with a Retry-After, and the rest finish', async () => {
     const { events, observer } = recordingObserver();

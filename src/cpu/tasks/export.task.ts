@@ -2,7 +2,6 @@
 // members form a valid gzip stream, so pages can be compressed independently, in order, and written one after
 // another. Pure: no imports from the rest of the service, so it runs on a worker thread unchanged.
 import { gzipSync } from 'node:zlib';
-import './worker-thread.js';
 
 // Level 6 is zlib's default balance; exports are read once, so more CPU for a smaller file buys little.
 const GZIP_LEVEL = 6;

@@ -2,9 +2,8 @@
 // they run on the event loop or on a worker thread unchanged. Two flavours of the same hash:
 // - async (hashPassword, verifyPassword): scrypt on libuv's thread pool, for callers on the event loop;
 // - blocking (hashPasswordBlocking, verifyPasswordBlocking): scrypt on the calling thread, for Piscina workers,
-//   so the hash really runs on the pool's (lower-priority) thread and the pool's size is the hashing concurrency.
+//   so the hash really runs on the pool's own (lower-priority) thread and the pool's size is the hashing concurrency.
 import { randomBytes, scrypt, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import './worker-thread.js';
 
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;

@@ -13,12 +13,15 @@ import type { ParleyState } from './http/context.js';
 import { EventLoopMonitor } from './ops/event-loop.js';
 import { Health } from './ops/health.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { workerPoolMetrics } from './ops/worker-pool-metrics.js';
+import { WorkerPool } from './cpu/worker-pool.js';
 import { createRedis } from './redis/client.js';
 import { AuthService } from './services/auth.service.js';
+import { ConversationExportService } from './services/export.service.js';
 import { BroadcastRelay } from './services/broadcaster.js';
 import { ConversationsService } from './services/conversations.service.js';
 import { MessagesService } from './services/messages.service.js';
-import { inlinePasswordHasher } from './services/password-hasher.js';
+import { inlinePasswordHasher, workerPoolPasswordHasher } from './services/password-hasher.js';
 import { PresenceService } from './services/presence.service.js';
 import { TokenService } from './services/tokens.js';
 
@@ -29,6 +32,9 @@ export const VERSION: string = (
 export interface Parley extends HttpDeps {
   http: Koa<ParleyState>;
   broadcasts: BroadcastRelay;
+  /** This process's worker-thread pool for CPU-heavy work (password hashing, exports). */
+  workerPool: WorkerPool;
+  conversationExports: ConversationExportService;
   eventLoop: EventLoopMonitor;
   /** Readiness turns 503 and responses ask clients to close their connections. */
   startDraining(): void;
@@ -82,7 +88,15 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
 
   const broadcasts = new BroadcastRelay();
   const tokens = new TokenService(config.auth.jwtSecret, config.auth.accessTokenTtlSec);
-  const hasher = inlinePasswordHasher(config.auth.passwordHashCost);
+  // --- CPU-heavy work: one worker-thread pool per process, sized by the capacity plan (cpu/, ops/capacity.ts) ---
+  const workerPool: WorkerPool = new WorkerPool(config.cpu, workerPoolMetrics(metrics.registry, () => workerPool.stats()));
+  health.addProbe('workerPool', () => workerPool.stats());
+  const hasher =
+    config.cpu.passwordHashing === 'pool'
+      ? workerPoolPasswordHasher(workerPool, config.auth.passwordHashCost)
+      : inlinePasswordHasher(config.auth.passwordHashCost);
+  const conversationExports = new ConversationExportService(db, workerPool, config.cpu.exportPageSize, log.child({ module: 'export' }));
+  // --- end CPU-heavy work ---
   const auth = new AuthService(db, hasher, tokens, config.auth.refreshTokenTtlDays * 86_400_000, log.child({ module: 'auth' }));
   const conversations = new ConversationsService(db, broadcasts);
   const messages = new MessagesService(db, broadcasts);
@@ -101,6 +115,8 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     messages,
     presence,
     broadcasts,
+    workerPool,
+    conversationExports,
     eventLoop,
     startDraining: () => {
       draining = true;
@@ -118,5 +134,6 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
       await embedded?.stop();
     },
   };
+  parley.onClose('worker pool', () => workerPool.close());
   return { ...parley, http: createHttpApp({ ...parley }) };
 }

@@ -2,6 +2,7 @@
 // object; a bad variable stops the process with a message naming it.
 import os from 'node:os';
 import { z } from 'zod';
+import { workerThreadsPerInstance } from './ops/capacity.js';
 
 const DEV_SECRET = 'parley-development-secret-not-for-production-use';
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
@@ -81,6 +82,19 @@ const schema = z.object({
   RATE_LIMIT_API_PER_MIN: int(600, 1),
 
   EXPOSE_ERRORS: bool(false),
+
+  // Worker-thread pool (cpu/). Threads default to the capacity plan: cores / INSTANCE_COUNT.
+  INSTANCE_COUNT: int(1, 1),
+  PISCINA_MAX_THREADS: z.coerce.number().int().min(1).optional(),
+  // Queued tasks beyond the running ones. At production hash cost (~0.2 s per hash on a shared 2-core box) 16
+  // queued logins wait under 2 s; beyond that a quick 503 with Retry-After serves the client better.
+  PISCINA_MAX_QUEUE: int(16),
+  PISCINA_IDLE_TIMEOUT_MS: int(30_000),
+  PISCINA_WORKER_MAX_OLD_MB: int(128, 16),
+  PISCINA_CLOSE_TIMEOUT_MS: int(1_000, 1),
+  PISCINA_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  PASSWORD_HASHING: z.enum(['pool', 'inline']).default('pool'),
+  EXPORT_PAGE_SIZE: int(1_000, 1),
 });
 
 /** Every variable Parley reads; a test checks that .env.example documents each one. */
@@ -157,6 +171,17 @@ export function loadConfig(env: Environment = process.env) {
       exposeErrors: e.EXPOSE_ERRORS && !production,
     }),
     rateLimit: Object.freeze({ authPerMin: e.RATE_LIMIT_AUTH_PER_MIN, apiPerMin: e.RATE_LIMIT_API_PER_MIN }),
+    // CPU-heavy work: the worker-thread pool and what runs on it.
+    cpu: Object.freeze({
+      maxThreads: e.PISCINA_MAX_THREADS ?? workerThreadsPerInstance(os.availableParallelism(), e.INSTANCE_COUNT),
+      maxQueue: e.PISCINA_MAX_QUEUE,
+      idleTimeoutMs: e.PISCINA_IDLE_TIMEOUT_MS,
+      maxOldGenerationSizeMb: e.PISCINA_WORKER_MAX_OLD_MB,
+      closeTimeoutMs: e.PISCINA_CLOSE_TIMEOUT_MS,
+      niceIncrement: e.PISCINA_WORKER_NICE,
+      passwordHashing: e.PASSWORD_HASHING,
+      exportPageSize: e.EXPORT_PAGE_SIZE,
+    }),
   });
 }
 

@@ -82,3 +82,24 @@ export async function listAfter(db: Queryable, conversationId: string, after: nu
   );
   return rows.map(toMessage);
 }
+
+/** The highest seq handed out in a conversation: an export stops there, so it is the conversation as of its start. */
+export async function findLastSeq(db: Queryable, conversationId: string): Promise<number> {
+  const { rows } = await db.query<{ last_seq: string }>('SELECT last_seq FROM conversations WHERE id = $1', [conversationId]);
+  return rows[0] ? Number(rows[0].last_seq) : 0;
+}
+
+/** One page of an export, oldest first: keyset on (conversation_id, seq), so every page is an index range scan. */
+export async function listExportPage(
+  db: Queryable,
+  conversationId: string,
+  page: { afterSeq: number; upToSeq: number; limit: number },
+): Promise<Message[]> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages m
+      WHERE m.conversation_id = $1 AND m.seq > $2 AND m.seq <= $3
+      ORDER BY m.seq ASC LIMIT $4`,
+    [conversationId, page.afterSeq, page.upToSeq, page.limit],
+  );
+  return rows.map(toMessage);
+}

@@ -16,6 +16,7 @@ import type { Metrics } from '../ops/metrics.js';
 import { redisSessionStore } from '../redis/session-store.js';
 import type { AuthService } from '../services/auth.service.js';
 import type { ConversationsService } from '../services/conversations.service.js';
+import type { ConversationExportService } from '../services/export.service.js';
 import type { MessagesService } from '../services/messages.service.js';
 import type { PresenceService } from '../services/presence.service.js';
 import type { TokenService } from '../services/tokens.js';
@@ -26,6 +27,7 @@ import { limitPerMinute, type RateLimitStore } from './middleware/rate-limit.js'
 import { requestContext } from './middleware/request-context.js';
 import { publicAuthRoutes, logoutRoute } from './routes/auth.routes.js';
 import { conversationRoutes } from './routes/conversations.routes.js';
+import { exportRoutes } from './routes/export.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { userRoutes } from './routes/users.routes.js';
 
@@ -41,6 +43,7 @@ export interface HttpDeps {
   conversations: ConversationsService;
   messages: MessagesService;
   presence: PresenceService;
+  conversationExports: ConversationExportService;
   /** While draining, responses ask clients to close keep-alive connections. */
   isDraining(): boolean;
 }
@@ -62,6 +65,7 @@ export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
     logout: logoutRoute(deps.auth),
     users: userRoutes(deps),
     conversations: conversationRoutes(deps),
+    exports: exportRoutes(deps.conversationExports),
   };
 
   app.use(requestContext(deps.log, deps.metrics));
@@ -102,7 +106,7 @@ export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
   app.use(mount('/api/', authenticate(deps.tokens)));
   app.use(mount('/api/', limitPerMinute('api', config.rateLimit.apiPerMin, (state) => `user:${state.userId}`, rateLimitStore)));
   // No allowedMethods(): a method a route does not serve is answered like any unknown route, 404 not_found.
-  for (const router of [routers.logout, routers.users, routers.conversations]) app.use(router.routes());
+  for (const router of [routers.logout, routers.users, routers.conversations, routers.exports]) app.use(router.routes());
   return app;
 }
 

@@ -54,7 +54,11 @@ export class AuthService {
   async login(input: { username: string; password: string }): Promise<Authenticated> {
     const found = await findCredentials(this.db.primary, input.username);
     if (!found) {
-      this.decoyHash ??= this.hasher.hash('decoy password for unknown users');
+      // A hash that failed (the worker pool was full) is not kept, or every later unknown-user login would fail.
+      this.decoyHash ??= this.hasher.hash('decoy password for unknown users').catch((error: unknown) => {
+        this.decoyHash = undefined;
+        throw error;
+      });
       await this.hasher.verify(input.password, await this.decoyHash);
       throw unauthorized(BAD_CREDENTIALS);
     }

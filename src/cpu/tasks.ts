@@ -1,0 +1,22 @@
+// The catalogue of worker tasks: which compiled file and export each one is. Workers always load the compiled
+// JavaScript under dist/, also when the caller runs from src/ through tsx (tests): src/cpu and dist/cpu sit at
+// the same depth, so one relative URL finds dist/ from both. `npm test` builds first.
+import { fileURLToPath } from 'node:url';
+import type { gzipNdjsonPage } from './tasks/export.task.js';
+import type { hashPasswordBlocking, verifyPasswordBlocking } from './tasks/password.task.js';
+import type { TaskRef } from './worker-pool.js';
+
+const COMPILED_TASKS = new URL('../../dist/cpu/tasks/', import.meta.url);
+
+export const compiledTaskFile = (name: string): string => fileURLToPath(new URL(name, COMPILED_TASKS));
+
+type Ref<F extends (input: never) => unknown> = TaskRef<Parameters<F>[0], Awaited<ReturnType<F>>>;
+
+const passwordFile = compiledTaskFile('password.task.js');
+
+export const TASKS = {
+  // The blocking flavours: the hash runs on the pool's thread itself, not on libuv's shared threads.
+  hashPassword: { file: passwordFile, name: 'hashPasswordBlocking' } as Ref<typeof hashPasswordBlocking>,
+  verifyPassword: { file: passwordFile, name: 'verifyPasswordBlocking' } as Ref<typeof verifyPasswordBlocking>,
+  gzipNdjsonPage: { file: compiledTaskFile('export.task.js'), name: 'gzipNdjsonPage' } as Ref<typeof gzipNdjsonPage>,
+} as const;

@@ -1,0 +1,129 @@
+// The one Piscina pool of this process and the typed door to it. Callers name a task (a compiled file and an
+// exported function) and get its result; a full queue becomes 503 `overloaded`, and every run is timed and
+// counted so /health and /health/metrics can show what the pool is doing.
+import { performance } from 'node:perf_hooks';
+import { Piscina } from 'piscina';
+import { overloaded } from '../core/errors.js';
+
+/** A function exported by a worker file. `Input`/`Output` only type the call; the file is loaded by path. */
+export interface TaskRef<Input, Output> {
+  /** Absolute path of the compiled module (workers load JavaScript, never the TypeScript source). */
+  readonly file: string;
+  /** The exported function's name; also the label in metrics. */
+  readonly name: string;
+  /** Phantom fields tying the reference to its types. */
+  readonly __input?: Input;
+  readonly __output?: Output;
+}
+
+export interface WorkerPoolSettings {
+  maxThreads: number;
+  maxQueue: number;
+  idleTimeoutMs: number;
+  maxOldGenerationSizeMb: number;
+  closeTimeoutMs: number;
+  /** How many nice steps below the process the worker threads run (0 = same priority). */
+  niceIncrement: number;
+}
+
+export interface WorkerPoolStats {
+  threads: number;
+  maxThreads: number;
+  queued: number;
+  maxQueue: number;
+  completed: number;
+  failed: number;
+  rejected: number;
+  /** Share of the pool's thread time spent running tasks since start, 0-1 (Piscina's estimate). */
+  utilization: number;
+}
+
+/** Where run outcomes go; ops/ wires these to prom-client, tests can pass their own. */
+export interface TaskObserver {
+  succeeded(task: string, seconds: number): void;
+  failed(task: string, seconds: number): void;
+  rejected(task: string): void;
+}
+
+// Piscina rejects with plain Errors carrying no code, so the message is the only thing to match.
+const QUEUE_FULL_MESSAGES = new Set(['Task queue is at limit', 'No task queue available and all Workers are busy']);
+
+export const isQueueFull = (error: unknown): boolean => error instanceof Error && QUEUE_FULL_MESSAGES.has(error.message);
+
+// Retry-After for a full queue: CPU tasks take tens of milliseconds, so a second is plenty for the queue to move.
+const RETRY_AFTER_SEC = 1;
+
+export class WorkerPool {
+  private readonly piscina: Piscina;
+  private failed = 0;
+  private rejected = 0;
+
+  constructor(
+    private readonly settings: WorkerPoolSettings,
+    private readonly observer?: TaskObserver,
+  ) {
+    this.piscina = new Piscina({
+      // One thread up front so the first login does not pay the worker start-up; more spawn under load.
+      minThreads: Math.min(1, settings.maxThreads),
+      maxThreads: settings.maxThreads,
+      maxQueue: settings.maxQueue,
+      idleTimeout: settings.idleTimeoutMs,
+      // A runaway task kills its own worker (ERR_WORKER_OUT_OF_MEMORY), not the process; Piscina replaces it.
+      resourceLimits: { maxOldGenerationSizeMb: settings.maxOldGenerationSizeMb },
+      // CPU-bound threads yield the cores to the event loop (health checks, sockets) whenever it has work, and
+      // still get all the idle CPU. Linux nice values are per thread, so the main thread keeps its priority.
+      // Applied through Piscina's optional @napi-rs/nice; without it, threads run at normal priority.
+      niceIncrement: settings.niceIncrement,
+      recordTiming: true,
+    });
+  }
+
+  async run<Input, Output>(task: TaskRef<Input, Output>, input: Input): Promise<Output> {
+    const started = performance.now();
+    try {
+      const output = (await this.piscina.run(input, { filename: task.file, name: task.name })) as Output;
+      this.observer?.succeeded(task.name, (performance.now() - started) / 1000);
+      return output;
+    } catch (error) {
+      if (isQueueFull(error)) {
+        this.rejected++;
+        this.observer?.rejected(task.name);
+        throw overloaded(RETRY_AFTER_SEC, 'The server is busy with other work, try again shortly');
+      }
+      this.failed++;
+      this.observer?.failed(task.name, (performance.now() - started) / 1000);
+      throw error;
+    }
+  }
+
+  /** A snapshot cheap enough to poll every second (health, metrics, pm2 monit). */
+  stats(): WorkerPoolStats {
+    return {
+      threads: this.piscina.threads.length,
+      maxThreads: this.settings.maxThreads,
+      queued: this.piscina.queueSize,
+      maxQueue: this.settings.maxQueue,
+      completed: this.piscina.completed,
+      failed: this.failed,
+      rejected: this.rejected,
+      utilization: Math.round(this.piscina.utilization * 1000) / 1000,
+    };
+  }
+
+  /**
+   * Lets queued and running tasks finish, up to the close timeout (kept inside the shutdown drain deadline), then
+   * terminates whatever is still running.
+   */
+  async close(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.settings.closeTimeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([this.piscina.close().then(() => 'closed' as const), deadline]);
+      if (outcome === 'timeout') await this.piscina.destroy();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

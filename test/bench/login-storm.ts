@@ -1,0 +1,285 @@
+// Login storm: one real Parley process (dist/main.js on real PostgreSQL, production settings and hash cost) takes
+// 100 concurrent logins while a probe measures /health/live latency. Runs each mode in one go, so all meet the
+// same machine noise: hashing inline (PASSWORD_HASHING=inline) as the baseline, the pool with its threads at the
+// event loop's priority (PISCINA_WORKER_NICE=0), and the pool as shipped.
+//
+//   npx tsx test/bench/login-storm.ts        (builds first; not part of `npm test`)
+//
+// Environment: BENCH_DATABASE_URL (admin URL, default postgres://root@127.0.0.1:5432/test), BENCH_DURATION_SEC
+// (per mode, default 15), BENCH_CONCURRENCY (default 100), PASSWORD_HASH_COST (default 15, the production default).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import net from 'node:net';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import {
+  hashPassword,
+  hashPasswordBlocking,
+  verifyPassword,
+  verifyPasswordBlocking,
+} from '../../src/cpu/tasks/password.task.js';
+import { workerThreadsPerInstance } from '../../src/ops/capacity.js';
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
+const DURATION_MS = Number(process.env.BENCH_DURATION_SEC ?? 15) * 1000;
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 100);
+const COST = Number(process.env.PASSWORD_HASH_COST ?? 15);
+const PROBE_INTERVAL_MS = 20;
+const SINGLE_THREAD_SAMPLES = 8;
+// A hard stop per mode, whatever happens: 100 logins per connection at most.
+const MAX_LOGINS_PER_CLIENT = 100;
+const PASSWORD = 'correct horse battery staple';
+const ROOT = new URL('../../', import.meta.url);
+
+/** One server configuration to storm: a label and the settings that make it. */
+interface Mode {
+  label: string;
+  hashing: 'inline' | 'pool';
+  env: Record<string, string>;
+}
+
+// The baseline, the pool at the event loop's priority, and the pool as shipped (threads niced by 10).
+const MODES: Mode[] = [
+  { label: 'inline', hashing: 'inline', env: { PASSWORD_HASHING: 'inline' } },
+  { label: 'pool nice 0', hashing: 'pool', env: { PASSWORD_HASHING: 'pool', PISCINA_WORKER_NICE: '0' } },
+  { label: 'pool (default)', hashing: 'pool', env: { PASSWORD_HASHING: 'pool' } },
+];
+
+interface ModeResult {
+  mode: Mode;
+  threads: number;
+  logins: number;
+  overloaded: number;
+  /** Anything but 200 and 503, by status (or "network"). */
+  otherFailures: Record<string, number>;
+  loginsPerSec: number;
+  loginP50Ms: number;
+  loginP99Ms: number;
+  liveP50Ms: number;
+  liveP99Ms: number;
+  liveMaxMs: number;
+  probes: number;
+}
+
+const percentile = (values: number[], p: number): number => {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+};
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  return port;
+}
+
+async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Time for one hash on this thread, sequentially, with no server running: the unit of the pool's ceiling. */
+function msPerHashOnOneThread(): number {
+  const hash = hashPasswordBlocking({ password: PASSWORD, cost: COST });
+  verifyPasswordBlocking({ password: PASSWORD, hash }); // warm-up
+  const started = performance.now();
+  for (let i = 0; i < SINGLE_THREAD_SAMPLES; i++) verifyPasswordBlocking({ password: PASSWORD, hash });
+  return (performance.now() - started) / SINGLE_THREAD_SAMPLES;
+}
+
+/** Milliseconds per hash with `parallel` hashes side by side (on libuv's threads), with no server running. */
+async function msPerHashSideBySide(parallel: number): Promise<number> {
+  const hash = await hashPassword({ password: PASSWORD, cost: COST });
+  const started = performance.now();
+  for (let i = 0; i < SINGLE_THREAD_SAMPLES; i++) {
+    await Promise.all(Array.from({ length: parallel }, () => verifyPassword({ password: PASSWORD, hash })));
+  }
+  return (performance.now() - started) / (SINGLE_THREAD_SAMPLES * parallel);
+}
+
+async function startServer(mode: Mode, databaseUrl: string): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'fatal',
+      DATABASE_URL: databaseUrl,
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      SESSION_SECRET: randomBytes(32).toString('hex'),
+      PASSWORD_HASH_COST: String(COST),
+      ...mode.env,
+      RATE_LIMIT_AUTH_PER_MIN: '1000000',
+      DB_POOL_MAX: '20',
+    },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
+    const ready = await fetch(`${url}/health/ready`).then((r) => r.ok, () => false);
+    if (ready) return { url, child, stderr: () => stderr };
+    if (Date.now() > deadline) throw new Error(`server not ready after 20 s: ${stderr}`);
+    await sleep(100);
+  }
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGINT');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function post(url: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
+}
+
+async function runMode(mode: Mode, databaseUrl: string): Promise<ModeResult> {
+  const server = await startServer(mode, databaseUrl);
+  try {
+    const username = `storm_${mode.hashing}_${randomBytes(3).toString('hex')}`;
+    const registered = await post(`${server.url}/api/auth/register`, { username, password: PASSWORD });
+    if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${await registered.text()}`);
+    const threads = ((await (await fetch(`${server.url}/health`)).json()) as { workerPool: { maxThreads: number } }).workerPool.maxThreads;
+
+    const stopAt = performance.now() + DURATION_MS;
+    // Requests still waiting when the window closes are abandoned, not counted: logins/s is completions inside
+    // the window, so neither mode is flattered or penalised by its queue draining afterwards.
+    const windowClosed = AbortSignal.timeout(DURATION_MS);
+    const loginLatencies: number[] = [];
+    const liveLatencies: number[] = [];
+    let overloaded = 0;
+    const otherFailures: Record<string, number> = {};
+
+    // Well-behaved clients: on 503 they wait for Retry-After, as the contract asks.
+    const client = async () => {
+      for (let i = 0; i < MAX_LOGINS_PER_CLIENT && performance.now() < stopAt; i++) {
+        const started = performance.now();
+        try {
+          const reply = await post(`${server.url}/api/auth/login`, { username, password: PASSWORD }, windowClosed);
+          await reply.arrayBuffer();
+          if (reply.status === 200) loginLatencies.push(performance.now() - started);
+          else if (reply.status === 503) {
+            overloaded++;
+            await sleep(Number(reply.headers.get('retry-after') ?? 1) * 1000, undefined, { signal: windowClosed }).catch(() => undefined);
+          } else otherFailures[reply.status] = (otherFailures[reply.status] ?? 0) + 1;
+        } catch (error) {
+          if (windowClosed.aborted) return;
+          otherFailures[`network: ${(error as Error).message}`] = (otherFailures[`network: ${(error as Error).message}`] ?? 0) + 1;
+        }
+      }
+    };
+    const probe = async () => {
+      while (performance.now() < stopAt) {
+        const started = performance.now();
+        const reply = await fetch(`${server.url}/health/live`).catch(() => undefined);
+        await reply?.arrayBuffer();
+        liveLatencies.push(reply?.ok ? performance.now() - started : Infinity);
+        await sleep(PROBE_INTERVAL_MS);
+      }
+    };
+    await Promise.all([probe(), ...Array.from({ length: CONCURRENCY }, client)]);
+    const elapsedSec = DURATION_MS / 1000;
+    return {
+      mode,
+      threads,
+      logins: loginLatencies.length,
+      overloaded,
+      otherFailures,
+      loginsPerSec: loginLatencies.length / elapsedSec,
+      loginP50Ms: percentile(loginLatencies, 50),
+      loginP99Ms: percentile(loginLatencies, 99),
+      liveP50Ms: percentile(liveLatencies, 50),
+      liveP99Ms: percentile(liveLatencies, 99),
+      liveMaxMs: Math.max(...liveLatencies),
+      probes: liveLatencies.length,
+    };
+  } finally {
+    await stopServer(server.child);
+  }
+}
+
+function printTable(results: ModeResult[], hashMs: number, parallelHashMs: number, parallel: number): void {
+  const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : String(value));
+  console.log(`\nmachine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}; shared, noisy`);
+  console.log(`scrypt cost ${COST}: ${fixed(hashMs)} ms per hash on one thread -> ${fixed(1000 / hashMs, 2)} hashes/s per thread`);
+  console.log(`${parallel} hashes side by side (no server running): ${fixed(parallelHashMs)} ms per hash -> ${fixed(1000 / parallelHashMs, 2)} hashes/s measured capacity`);
+  console.log(`storm: ${CONCURRENCY} concurrent login clients for ${DURATION_MS / 1000} s per mode; /health/live probed every ${PROBE_INTERVAL_MS} ms\n`);
+  const rows = results.map((r) => {
+    const ceiling = (r.threads * 1000) / hashMs;
+    return {
+      mode: r.mode.label,
+      threads: r.mode.hashing === 'pool' ? r.threads : 'libuv',
+      'logins/s': fixed(r.loginsPerSec, 2),
+      ceiling: r.mode.hashing === 'pool' ? fixed(ceiling, 2) : '-',
+      'of ceiling': r.mode.hashing === 'pool' ? `${fixed((100 * r.loginsPerSec) / ceiling, 0)}%` : '-',
+      logins: r.logins,
+      '503s': r.overloaded,
+      'other errors': Object.values(r.otherFailures).reduce((a, b) => a + b, 0),
+      'login p50 ms': fixed(r.loginP50Ms, 0),
+      'login p99 ms': fixed(r.loginP99Ms, 0),
+      'live p50 ms': fixed(r.liveP50Ms),
+      'live p99 ms': fixed(r.liveP99Ms),
+      'live max ms': fixed(r.liveMaxMs),
+      probes: r.probes,
+    };
+  });
+  console.table(rows);
+  for (const r of results) if (Object.keys(r.otherFailures).length > 0) console.log(`${r.mode.label} other errors:`, r.otherFailures);
+  const pool = results.at(-1);
+  if (pool) console.log(`targets, for ${pool.mode.label}:`);
+  if (pool) {
+    const ceiling = (pool.threads * 1000) / hashMs;
+    const measured = 1000 / parallelHashMs;
+    console.log(`target /health/live p99 <= 50 ms with the pool: ${pool.liveP99Ms <= 50 ? 'met' : 'MISSED'} (${fixed(pool.liveP99Ms)} ms)`);
+    console.log(`target logins/s within 20% of the theoretical ceiling: ${pool.loginsPerSec >= 0.8 * ceiling ? 'met' : 'MISSED'} (${fixed(pool.loginsPerSec, 2)} of ${fixed(ceiling, 2)})`);
+    console.log(`logins/s against the measured ${parallel}-way capacity: ${fixed((100 * pool.loginsPerSec) / measured, 0)}% (${fixed(pool.loginsPerSec, 2)} of ${fixed(measured, 2)})`);
+  }
+}
+
+async function main(): Promise<void> {
+  console.log('building dist/ ...');
+  execFileSync(process.execPath, [new URL('node_modules/typescript/bin/tsc', ROOT).pathname, '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
+  const database = `parley_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  await withAdmin((client) => client.query(`CREATE DATABASE ${database}`));
+  const databaseUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${database}` }).toString();
+  try {
+    // The pool's size, as the server will compute it (one instance on this machine).
+    const threads = workerThreadsPerInstance(os.availableParallelism(), 1);
+    console.log('measuring hashes on one thread and side by side ...');
+    const hashMs = msPerHashOnOneThread();
+    const parallelHashMs = await msPerHashSideBySide(threads);
+    const results: ModeResult[] = [];
+    for (const mode of MODES) {
+      console.log(`storm: ${mode.label} ${JSON.stringify(mode.env)} ...`);
+      results.push(await runMode(mode, databaseUrl));
+    }
+    printTable(results, hashMs, parallelHashMs, threads);
+  } finally {
+    await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,54 @@
+// `npm run plan`: prints the capacity plan for this machine (or `--cores 8 --memory 16G`), with the reason for
+// each number, and the sizing tables. The same functions size the PM2 cluster in ecosystem.config.js.
+import { parseArgs } from 'node:util';
+import { parseMemoryMb } from './ops/capacity.js';
+import { fullReport } from './ops/capacity-report.js';
+import { detectCores, detectMemory } from './ops/machine.js';
+import { ConfigError, loadDeploymentSettings } from './config.js';
+import type { TrafficAssumptions } from './ops/traffic-sizing.js';
+
+const { values } = parseArgs({
+  options: {
+    cores: { type: 'string' },
+    memory: { type: 'string' },
+    workers: { type: 'string' },
+    hosts: { type: 'string' },
+    'db-max-connections': { type: 'string' },
+    'rps-per-core': { type: 'string' },
+  },
+});
+
+// Measured by test/bench/http.ts: authenticated history reads (50 messages) per second on one instance.
+const MEASURED_RPS_PER_CORE = 900;
+
+try {
+  const settings = loadDeploymentSettings();
+  const memory = values.memory
+    ? { memoryMb: parseMemoryMb(values.memory), source: '--memory' }
+    : detectMemory(settings.memoryLimitMb);
+  const dbMaxConnections = values['db-max-connections'] ? Number(values['db-max-connections']) : settings.dbMaxConnections;
+  const assumptions: TrafficAssumptions = {
+    requestsPerCorePerSec: values['rps-per-core'] ? Number(values['rps-per-core']) : MEASURED_RPS_PER_CORE,
+    requestsPerUserPerMin: 6,
+    socketKb: 50,
+    instanceBaseMb: 120,
+    targetUtilisation: 0.5,
+    dbMaxConnections,
+  };
+  const report = fullReport(
+    {
+      cores: values.cores ? Number(values.cores) : detectCores(),
+      memoryMb: memory.memoryMb,
+      memorySource: memory.source,
+      maxWorkers: values.workers ? Number(values.workers) : settings.maxWorkers,
+      dbMaxConnections,
+      dbReservedConnections: settings.dbReservedConnections,
+      hosts: values.hosts ? Number(values.hosts) : settings.hosts,
+    },
+    assumptions,
+  );
+  process.stdout.write(`${report}\n`);
+} catch (error) {
+  process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+  process.exit(1);
+}

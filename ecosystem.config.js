@@ -63,6 +63,9 @@ export const apps = [
 
     // pino writes JSON lines with their own time; a PM2 date prefix would break them.
     merge_logs: true,
+    // Metrics for pm2 monit come from the app (src/ops/pm2-metrics.ts via tx2). PM2's injected @pm2/io would also
+    // wrap every HTTP request, and its req/min read 477 where the app counted 78,002 in the same minute.
+    pmx: false,
 
     env: { NODE_ENV: 'development', ...sized },
     env_production: { NODE_ENV: 'production', ENABLE_MEMORY_MONITORING: 'true', ...sized },

@@ -39,6 +39,7 @@ export interface MonitSnapshot {
   dbPoolWaiting: number;
   workerPoolQueued: number;
   memoryGuard: string;
+  heapUsedMb: number;
 }
 
 /** Reads the numbers pm2 monit shows from a /health report body; tolerant of sections other branches add. */
@@ -50,6 +51,7 @@ export function snapshotFromReport(body: Record<string, unknown>): MonitSnapshot
     dbPoolWaiting: firstNumber(db?.primary?.waiting, []),
     workerPoolQueued: firstNumber(body.workerPool, ['queued', 'queueSize', 'queue']),
     memoryGuard: String((body.memoryGuard as { state?: string } | undefined)?.state ?? 'off'),
+    heapUsedMb: Math.round(firstNumber(body.memory, ['heapUsed']) / 1024 / 1024),
   };
 }
 
@@ -67,7 +69,7 @@ function firstNumber(section: unknown, keys: string[]): number {
 export function startPm2Metrics(server: http.Server, health: Health): () => void {
   const requests = new PerMinuteCounter();
   server.on('request', () => requests.add());
-  let snapshot: MonitSnapshot = { sockets: 0, eventLoopLagMs: 0, dbPoolWaiting: 0, workerPoolQueued: 0, memoryGuard: 'ok' };
+  let snapshot: MonitSnapshot = { sockets: 0, eventLoopLagMs: 0, dbPoolWaiting: 0, workerPoolQueued: 0, memoryGuard: 'ok', heapUsedMb: 0 };
   const refresh = () =>
     health.report().then(
       ({ body }) => {
@@ -84,5 +86,6 @@ export function startPm2Metrics(server: http.Server, health: Health): () => void
   tx2.metric({ name: 'DB pool waiting', value: () => snapshot.dbPoolWaiting });
   tx2.metric({ name: 'Worker pool queue', value: () => snapshot.workerPoolQueued });
   tx2.metric({ name: 'Memory guard', value: () => snapshot.memoryGuard });
+  tx2.metric({ name: 'Heap used', unit: 'MB', value: () => snapshot.heapUsedMb });
   return () => clearInterval(timer);
 }

@@ -144,10 +144,9 @@ async function main(): Promise<void> {
     const check = await requestFresh(singleUrl + history, 'GET', undefined, owner.accessToken);
     if (check.status !== 200 || check.body.messages.length !== 50) throw new Error(`history read returned ${check.status}`);
 
-    const clusterPids = () => {
-      const daemon = Number(readFileSync(path.join(cluster!.home, 'pm2.pid'), 'utf8'));
-      return [daemon, ...workerPids];
-    };
+    // In cluster mode the PM2 daemon is the cluster primary that accepts and hands out connections: its CPU counts.
+    const daemonPid = Number(readFileSync(path.join(cluster.home, 'pm2.pid'), 'utf8'));
+    const clusterPids = () => [daemonPid, ...workerPids];
     let workerPids: number[] = [];
     workerPids = (await cluster.processes()).map((p) => p.pid);
     const clusterName = `parley, PM2 cluster x${workerPids.length}`;

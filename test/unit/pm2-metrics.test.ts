@@ -9,10 +9,11 @@ describe('pm2 monit metrics', () => {
       db: { primary: { total: 4, idle: 1, waiting: 2 } },
       workerPool: { threads: 2, queued: 5, completed: 9 },
       memoryGuard: { state: 'warning' },
+      memory: { rss: 200 * 1024 * 1024, heapUsed: 50 * 1024 * 1024 },
     });
-    expect(full).to.deep.equal({ sockets: 7, eventLoopLagMs: 3.5, dbPoolWaiting: 2, workerPoolQueued: 5, memoryGuard: 'warning' });
+    expect(full).to.deep.equal({ sockets: 7, eventLoopLagMs: 3.5, dbPoolWaiting: 2, workerPoolQueued: 5, memoryGuard: 'warning', heapUsedMb: 50 });
     expect(snapshotFromReport({ sockets: 3 }).sockets).to.equal(3);
-    expect(snapshotFromReport({})).to.deep.equal({ sockets: 0, eventLoopLagMs: 0, dbPoolWaiting: 0, workerPoolQueued: 0, memoryGuard: 'off' });
+    expect(snapshotFromReport({})).to.deep.equal({ sockets: 0, eventLoopLagMs: 0, dbPoolWaiting: 0, workerPoolQueued: 0, memoryGuard: 'off', heapUsedMb: 0 });
   });
 
   it('when a minute passes, then requests older than it stop counting', () => {

@@ -24,6 +24,8 @@ export interface Pm2Process {
   status: string;
   restarts: number;
   instance: number;
+  /** What pm2 monit / pm2 describe show as the process's custom metrics. */
+  metrics: Record<string, { value: unknown }>;
 }
 
 export interface Cluster {
@@ -91,7 +93,7 @@ export async function startCluster(overrides: Record<string, string> = {}): Prom
       const list = JSON.parse(text.slice(text.indexOf('['))) as Array<{
         pm_id: number;
         pid: number;
-        pm2_env: { status: string; restart_time: number; NODE_APP_INSTANCE?: number };
+        pm2_env: { status: string; restart_time: number; NODE_APP_INSTANCE?: number; axm_monitor?: Record<string, { value: unknown }> };
       }>;
       return list.map((p) => ({
         pmId: p.pm_id,
@@ -99,6 +101,7 @@ export async function startCluster(overrides: Record<string, string> = {}): Prom
         status: p.pm2_env.status,
         restarts: p.pm2_env.restart_time,
         instance: Number(p.pm2_env.NODE_APP_INSTANCE ?? p.pm_id),
+        metrics: p.pm2_env.axm_monitor ?? {},
       }));
     },
     async waitOnline(count, timeoutMs = 30_000) {

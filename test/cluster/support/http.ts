@@ -23,6 +23,9 @@ export function requestFresh(url: string, method: string, body?: unknown, token?
         res.on('error', reject);
       },
     );
+    // A connection the cluster primary handed to a worker that was just killed can stay silent: give up like a
+    // client would, so such a request counts as failed rather than hanging the test.
+    req.setTimeout(10_000, () => req.destroy(new Error('no response within 10 s')));
     req.on('error', reject);
     req.end(payload);
   });

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     deadlineMs: config.shutdownTimeoutMs,
     startDraining: () => parley.startDraining(),
     closeResources: () => parley.close(),
-    exit: (code) => process.exit(code),
+    exit: (code) => exitAfterLogs(log, code),
   });
   // `pm2 reload` and `pm2 stop` send SIGINT (even with shutdown_with_message); Windows and some setups send the
   // `shutdown` message instead; container runtimes send SIGTERM.
@@ -57,6 +57,16 @@ async function main(): Promise<void> {
   }
   log.info({ port: config.port, env: config.env, memory: guard.marksMb() }, 'parley listening');
   process.send?.('ready');
+}
+
+/**
+ * Under PM2 the last lines (e.g. "shutdown complete") travel through the daemon's log pipes after we write them;
+ * exiting on the same tick lost one now and then in the reload test. A short pause fits within kill_timeout.
+ */
+const LOG_FLUSH_MS = 100;
+function exitAfterLogs(log: Logger, code: number): void {
+  log.flush();
+  setTimeout(() => process.exit(code), LOG_FLUSH_MS);
 }
 
 function loadConfigOrExit(): Config {

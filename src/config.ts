@@ -116,14 +116,18 @@ function checkSecret(name: string, value: string | undefined, production: boolea
   return value ?? '';
 }
 
-export function loadConfig(env: Environment = process.env) {
+function parseEnvironment<S extends z.ZodType>(target: S, env: Environment): z.infer<S> {
   // Empty strings mean "unset" so that `FOO=` in an env file falls back to the default.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = schema.safeParse(present);
+  const parsed = target.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+export function loadConfig(env: Environment = process.env) {
+  const e = parseEnvironment(schema, env);
   const production = e.NODE_ENV === 'production';
   const problems: string[] = [];
   const jwtSecret = checkSecret('JWT_SECRET', e.JWT_SECRET, production, problems);
@@ -204,12 +208,7 @@ const deploymentSchema = z.object({
 });
 
 export function loadDeploymentSettings(env: Environment = process.env) {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = deploymentSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
-  }
-  const e = parsed.data;
+  const e = parseEnvironment(deploymentSchema, env);
   return Object.freeze({
     maxWorkers: e.MAX_WORKERS,
     memoryLimitMb: e.MEMORY_LIMIT_MB,

@@ -67,6 +67,16 @@ describe('PM2 cluster: chat across instances (needs the realtime branch)', () =>
     conversationId = await createGroup(cluster.url, sender, receivers);
   });
 
+  async function connectReceivers(count: number): Promise<Array<Map<string, Message>>> {
+    const inboxes: Array<Map<string, Message>> = [];
+    for (let i = 0; i < count; i += 1) {
+      const socket = await connect(cluster.url, receivers[i % receivers.length]!);
+      sockets.push(socket);
+      inboxes.push(collect(socket, conversationId));
+    }
+    return inboxes;
+  }
+
   after(async () => {
     for (const socket of sockets) socket.close();
     await cluster?.stop();
@@ -76,12 +86,7 @@ describe('PM2 cluster: chat across instances (needs the realtime branch)', () =>
     const from = await connect(cluster.url, sender);
     sockets.push(from);
     // Round-robin spreads six sockets over both instances.
-    const inboxes: Array<Map<string, Message>> = [];
-    for (let i = 0; i < 6; i += 1) {
-      const socket = await connect(cluster.url, receivers[i % receivers.length]!);
-      sockets.push(socket);
-      inboxes.push(collect(socket, conversationId));
-    }
+    const inboxes = await connectReceivers(6);
     const message = await sendUntilAcked(from, conversationId, 'across-1');
     await sleep(1000);
     for (const inbox of inboxes) expect(inbox.get('across-1')?.id).to.equal(message.id);
@@ -90,22 +95,15 @@ describe('PM2 cluster: chat across instances (needs the realtime branch)', () =>
   it('when pm2 reload runs twice while messages flow, then no acked message is lost for any receiver', async () => {
     const from = await connect(cluster.url, sender);
     sockets.push(from);
-    const inboxes: Array<Map<string, Message>> = [];
-    for (let i = 0; i < 4; i += 1) {
-      const socket = await connect(cluster.url, receivers[i % receivers.length]!);
-      sockets.push(socket);
-      inboxes.push(collect(socket, conversationId));
-    }
+    const inboxes = await connectReceivers(4);
     const acked: Message[] = [];
     let sending = true;
     const loop = (async () => {
       for (let i = 0; sending; i += 1) acked.push(await sendUntilAcked(from, conversationId, `reload-${i}`));
     })();
     await sleep(1000);
-    await cluster.pm2('reload', 'ecosystem.config.js', '--env', 'production');
-    await cluster.waitOnline(2);
-    await cluster.pm2('reload', 'ecosystem.config.js', '--env', 'production');
-    await cluster.waitOnline(2);
+    await cluster.reload();
+    await cluster.reload();
     await sleep(1000);
     sending = false;
     await loop;

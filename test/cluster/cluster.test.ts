@@ -104,10 +104,8 @@ describe('PM2 cluster (2 instances, production mode)', () => {
     const strict = strictKeepAliveLoad(cluster.url + path, { connections: 4, headers });
 
     await sleep(1000);
-    await cluster.pm2('reload', 'ecosystem.config.js', '--env', 'production');
-    await cluster.waitOnline(2);
-    await cluster.pm2('reload', 'ecosystem.config.js', '--env', 'production');
-    await cluster.waitOnline(2);
+    await cluster.reload();
+    await cluster.reload();
     await sleep(1000);
     cannon.stop();
     await cannonDone;

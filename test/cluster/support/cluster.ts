@@ -37,6 +37,8 @@ export interface Cluster {
   processes(): Promise<Pm2Process[]>;
   /** Waits until `count` workers are online and answer /health/ready. */
   waitOnline(count: number, timeoutMs?: number): Promise<Pm2Process[]>;
+  /** `pm2 reload ecosystem.config.js --env production`, then waits until both workers are online and ready. */
+  reload(): Promise<void>;
   outLog(): string;
   daemonLog(): string;
   stop(): Promise<void>;
@@ -113,6 +115,10 @@ export async function startCluster(overrides: Record<string, string> = {}): Prom
         if (Date.now() > until) throw new Error(`cluster not online after ${timeoutMs} ms: ${JSON.stringify(list)}`);
         await sleep(200);
       }
+    },
+    async reload() {
+      await pm2('reload', 'ecosystem.config.js', '--env', 'production');
+      await cluster.waitOnline(2);
     },
     outLog: () => readIfExists(path.join(home, 'logs', 'parley-out.log')),
     daemonLog: () => readIfExists(path.join(home, 'pm2.log')),

@@ -23,6 +23,8 @@ const plan = planCapacity({
   hosts: settings.hosts,
 });
 if (plan.problems.length > 0) throw new Error(`capacity plan is unsafe:\n- ${plan.problems.join('\n- ')}`);
+// The embedded PGlite database (no DATABASE_URL) serves a single process: several instances would share its files.
+if (!process.env.DATABASE_URL) throw new Error('cluster mode needs DATABASE_URL (the embedded database serves one process: use npm start)');
 
 // The app's drain deadline is shorter than kill_timeout, so PM2's SIGKILL never cuts a shutdown in progress.
 const KILL_MARGIN_MS = 1_000;
@@ -60,6 +62,8 @@ export const apps = [
     min_uptime: '10s',
     max_restarts: 15,
     exp_backoff_restart_delay: 200,
+    // EX_CONFIG: a bad environment does not fix itself by restarting; the message is in parley-error.log.
+    stop_exit_codes: [78],
 
     // pino writes JSON lines with their own time; a PM2 date prefix would break them.
     merge_logs: true,

@@ -23,6 +23,8 @@ export interface Pm2Process {
   pid: number;
   status: string;
   restarts: number;
+  /** The last exit code PM2 saw, if the process exited. */
+  exitCode?: number;
   instance: number;
   /** What pm2 monit / pm2 describe show as the process's custom metrics. */
   metrics: Record<string, { value: unknown }>;
@@ -40,6 +42,7 @@ export interface Cluster {
   /** `pm2 reload ecosystem.config.js --env production`, then waits until both workers are online and ready. */
   reload(): Promise<void>;
   outLog(): string;
+  errorLog(): string;
   daemonLog(): string;
   stop(): Promise<void>;
 }
@@ -78,7 +81,8 @@ function clusterEnv(home: string, port: number, overrides: Record<string, string
   };
 }
 
-export async function startCluster(overrides: Record<string, string> = {}): Promise<Cluster> {
+/** With `expectOnline: false` the cluster is returned as soon as `pm2 start` returns (to test start failures). */
+export async function startCluster(overrides: Record<string, string> = {}, { expectOnline = true } = {}): Promise<Cluster> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'parley-pm2-'));
   live.add(home);
   const port = await freePort();
@@ -95,13 +99,14 @@ export async function startCluster(overrides: Record<string, string> = {}): Prom
       const list = JSON.parse(text.slice(text.indexOf('['))) as Array<{
         pm_id: number;
         pid: number;
-        pm2_env: { status: string; restart_time: number; NODE_APP_INSTANCE?: number; axm_monitor?: Record<string, { value: unknown }> };
+        pm2_env: { status: string; restart_time: number; exit_code?: number; NODE_APP_INSTANCE?: number; axm_monitor?: Record<string, { value: unknown }> };
       }>;
       return list.map((p) => ({
         pmId: p.pm_id,
         pid: p.pid,
         status: p.pm2_env.status,
         restarts: p.pm2_env.restart_time,
+        exitCode: p.pm2_env.exit_code,
         instance: Number(p.pm2_env.NODE_APP_INSTANCE ?? p.pm_id),
         metrics: p.pm2_env.axm_monitor ?? {},
       }));
@@ -121,6 +126,7 @@ export async function startCluster(overrides: Record<string, string> = {}): Prom
       await cluster.waitOnline(2);
     },
     outLog: () => readIfExists(path.join(home, 'logs', 'parley-out.log')),
+    errorLog: () => readIfExists(path.join(home, 'logs', 'parley-error.log')),
     daemonLog: () => readIfExists(path.join(home, 'pm2.log')),
     async stop() {
       await pm2('kill').catch(() => undefined);
@@ -130,9 +136,9 @@ export async function startCluster(overrides: Record<string, string> = {}): Prom
   };
   try {
     await pm2('start', 'ecosystem.config.js', '--env', 'production');
-    await cluster.waitOnline(2);
+    if (expectOnline) await cluster.waitOnline(2);
   } catch (error) {
-    const logs = cluster.outLog().slice(-2000) + readIfExists(path.join(home, 'logs', 'parley-error.log')).slice(-2000);
+    const logs = cluster.outLog().slice(-2000) + cluster.errorLog().slice(-2000);
     await cluster.stop();
     throw new Error(`${(error as Error).message}\n${logs}`);
   }

@@ -18,6 +18,17 @@ const { values } = parseArgs({
   },
 });
 
+/** A flag's number, or the fallback when the flag is absent; anything but a positive number stops with its name. */
+function numberFlag(name: string, fallback: number): number;
+function numberFlag(name: string, fallback: number | undefined): number | undefined;
+function numberFlag(name: string, fallback: number | undefined): number | undefined {
+  const text = values[name as keyof typeof values];
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got "${text}"`);
+  return value;
+}
+
 // Measured by test/bench/http.ts (2026-11-22, 2-core EPYC shared with PostgreSQL, Redis and the load generator):
 // one instance served 856 authenticated 50-message history reads per second. Rounded down; re-measure on the
 // target hardware and pass --rps-per-core.
@@ -28,9 +39,9 @@ try {
   const memory = values.memory
     ? { memoryMb: parseMemoryMb(values.memory), source: '--memory' }
     : detectMemory(settings.memoryLimitMb);
-  const dbMaxConnections = values['db-max-connections'] ? Number(values['db-max-connections']) : settings.dbMaxConnections;
+  const dbMaxConnections = numberFlag('db-max-connections', settings.dbMaxConnections);
   const assumptions: TrafficAssumptions = {
-    requestsPerCorePerSec: values['rps-per-core'] ? Number(values['rps-per-core']) : MEASURED_RPS_PER_CORE,
+    requestsPerCorePerSec: numberFlag('rps-per-core', MEASURED_RPS_PER_CORE),
     requestsPerUserPerMin: 6,
     socketKb: 50,
     instanceBaseMb: 120,
@@ -39,13 +50,13 @@ try {
   };
   const report = fullReport(
     {
-      cores: values.cores ? Number(values.cores) : detectCores(),
+      cores: numberFlag('cores', detectCores()),
       memoryMb: memory.memoryMb,
       memorySource: memory.source,
-      maxWorkers: values.workers ? Number(values.workers) : settings.maxWorkers,
+      maxWorkers: numberFlag('workers', settings.maxWorkers),
       dbMaxConnections,
       dbReservedConnections: settings.dbReservedConnections,
-      hosts: values.hosts ? Number(values.hosts) : settings.hosts,
+      hosts: numberFlag('hosts', settings.hosts),
     },
     assumptions,
   );

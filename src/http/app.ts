@@ -1,6 +1,6 @@
 // Builds the Koa application (without listening): the middleware order is the request's path through the
-// service. Liveness first, health next (no auth, no limits, no browser headers), then body parsing and sessions, the per-IP limit on the auth
-// routes, authentication, the per-user limit, and the API routes.
+// service. Liveness first, then health (no auth, no limits, no browser headers), body parsing and sessions, the
+// per-IP limit on the auth routes, authentication, the per-user limit, and the API routes.
 import Koa from 'koa';
 import type { Middleware } from 'koa';
 import { bodyParser } from '@koa/bodyparser';
@@ -140,7 +140,7 @@ const secureCookiesBehindProxy: Middleware<ParleyState> = (ctx, next) => {
   return next();
 };
 
-/** GET /health/live: 200 while the process can answer (the router keeps the route for listings and HEAD). */
+/** GET /health/live: 200 while the process can answer. The health router keeps the same route; this answers first. */
 const liveness: Middleware<ParleyState> = (ctx, next) => {
   if (ctx.path !== '/health/live' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
   ctx.body = { status: 'ok' };

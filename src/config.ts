@@ -2,7 +2,8 @@
 // object; a bad variable stops the process with a message naming it.
 import os from 'node:os';
 import { z } from 'zod';
-import { workerThreadsPerInstance } from './ops/capacity.js';
+import { DEFAULT_DB_RESERVED_CONNECTIONS, memoryMarks, workerThreadsPerInstance } from './ops/capacity.js';
+import { detectMemory } from './ops/machine.js';
 
 const DEV_SECRET = 'parley-development-secret-not-for-production-use';
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
@@ -95,6 +96,19 @@ const schema = z.object({
   PISCINA_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   PASSWORD_HASHING: z.enum(['pool', 'inline']).default('pool'),
   EXPORT_PAGE_SIZE: int(1_000, 1),
+  // Process lifecycle and memory guard (see docs-pm2.md). Marks default to this machine's plan for one process;
+  // under PM2 the ecosystem file passes the cluster plan's values.
+  SHUTDOWN_TIMEOUT_MS: int(4_000, 100),
+  ENABLE_MEMORY_MONITORING: bool(false),
+  MEMORY_MONITOR_INTERVAL: int(60_000, 1_000),
+  MEMORY_CHECK_INTERVAL_MS: int(2_000, 100),
+  MEMORY_THRESHOLD_MB: z.coerce.number().int().min(1).optional(),
+  MEMORY_RESTART_MB: z.coerce.number().int().min(1).optional(),
+  MEMORY_LIMIT_MB: z.coerce.number().int().min(1).optional(),
+  // Test-only allocation to prove the guard restarts a leaking worker; refused in production unless
+  // ALLOW_TEST_LEAK=true is set as well, so a stray variable alone cannot leak a production process.
+  MEMORY_TEST_LEAK_MB_PER_SEC: int(0),
+  ALLOW_TEST_LEAK: bool(false),
 });
 
 /** Every variable Parley reads; a test checks that .env.example documents each one. */
@@ -117,20 +131,27 @@ function checkSecret(name: string, value: string | undefined, production: boolea
   return value ?? '';
 }
 
-export function loadConfig(env: Environment = process.env) {
+function parseEnvironment<S extends z.ZodType>(target: S, env: Environment): z.infer<S> {
   // Empty strings mean "unset" so that `FOO=` in an env file falls back to the default.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = schema.safeParse(present);
+  const parsed = target.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+export function loadConfig(env: Environment = process.env) {
+  const e = parseEnvironment(schema, env);
   const production = e.NODE_ENV === 'production';
   const problems: string[] = [];
   const jwtSecret = checkSecret('JWT_SECRET', e.JWT_SECRET, production, problems);
   const sessionSecret = checkSecret('SESSION_SECRET', e.SESSION_SECRET, production, problems);
   if (production && !e.DATABASE_URL) problems.push('DATABASE_URL: required in production (the embedded database is for development)');
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
+  const memory = memorySettings(e, problems);
+  if (production && memory.testLeakMbPerSec > 0 && !e.ALLOW_TEST_LEAK)
+    problems.push('MEMORY_TEST_LEAK_MB_PER_SEC: refused in production (set ALLOW_TEST_LEAK=true only in tests)');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const instance = e.NODE_APP_INSTANCE ?? '0';
@@ -182,7 +203,48 @@ export function loadConfig(env: Environment = process.env) {
       passwordHashing: e.PASSWORD_HASHING,
       exportPageSize: e.EXPORT_PAGE_SIZE,
     }),
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    memory,
   });
 }
+
+function memorySettings(e: z.infer<typeof schema>, problems: string[]) {
+  const defaults = memoryMarks(detectMemory(e.MEMORY_LIMIT_MB).memoryMb, 1);
+  const warnMb = e.MEMORY_THRESHOLD_MB ?? defaults.warnMb;
+  const restartMb = e.MEMORY_RESTART_MB ?? defaults.guardRestartMb;
+  if (warnMb >= restartMb) problems.push(`MEMORY_THRESHOLD_MB (${warnMb}) must be below MEMORY_RESTART_MB (${restartMb})`);
+  return Object.freeze({
+    monitoring: e.ENABLE_MEMORY_MONITORING,
+    logIntervalMs: e.MEMORY_MONITOR_INTERVAL,
+    checkIntervalMs: e.MEMORY_CHECK_INTERVAL_MS,
+    warnMb,
+    restartMb,
+    testLeakMbPerSec: e.MEMORY_TEST_LEAK_MB_PER_SEC,
+  });
+}
+
+// What the ecosystem file and `npm run plan` size the deployment from; the app itself never needs these.
+const deploymentSchema = z.object({
+  MAX_WORKERS: z.coerce.number().int().min(0).optional(),
+  MEMORY_LIMIT_MB: z.coerce.number().int().min(1).optional(),
+  DB_MAX_CONNECTIONS: int(100, 1),
+  DB_RESERVED_CONNECTIONS: int(DEFAULT_DB_RESERVED_CONNECTIONS),
+  DEPLOY_HOSTS: int(1, 1),
+  SHUTDOWN_TIMEOUT_MS: int(4_000, 100),
+});
+
+export function loadDeploymentSettings(env: Environment = process.env) {
+  const e = parseEnvironment(deploymentSchema, env);
+  return Object.freeze({
+    maxWorkers: e.MAX_WORKERS,
+    memoryLimitMb: e.MEMORY_LIMIT_MB,
+    dbMaxConnections: e.DB_MAX_CONNECTIONS,
+    dbReservedConnections: e.DB_RESERVED_CONNECTIONS,
+    hosts: e.DEPLOY_HOSTS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  });
+}
+
+export type DeploymentSettings = ReturnType<typeof loadDeploymentSettings>;
 
 export type Config = ReturnType<typeof loadConfig>;

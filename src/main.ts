@@ -1,13 +1,77 @@
 // Process entry (what PM2 runs): config -> build -> listen -> ready; signals -> shutdown.
 import http from 'node:http';
-import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './core/logger.js';
+import { buildApp, type Parley } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { MemoryGuard } from './ops/memory-guard.js';
+import { startPm2Metrics } from './ops/pm2-metrics.js';
+import { createShutdown } from './ops/shutdown.js';
+import { startTestLeak } from './ops/test-leak.js';
 
 async function main(): Promise<void> {
-  let config;
+  const config = loadConfigOrExit();
+  const log = createLogger({
+    level: config.logLevel,
+    instanceId: config.instanceId,
+    pretty: config.env === 'development' && process.stdout.isTTY === true,
+  });
+  exitOnCrash(log);
+
+  const parley = await buildApp(config, log);
+  const server = createServer(parley, config);
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+
+  const shutdown = createShutdown({
+    server,
+    log,
+    deadlineMs: config.shutdownTimeoutMs,
+    startDraining: () => parley.startDraining(),
+    closeResources: () => parley.close(),
+    exit: (code) => exitAfterLogs(log, code),
+  });
+  // `pm2 reload` and `pm2 stop` send SIGINT (even with shutdown_with_message); Windows and some setups send the
+  // `shutdown` message instead; container runtimes send SIGTERM.
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('message', (message) => {
+    if (message === 'shutdown') void shutdown('shutdown message');
+  });
+
+  const guard = new MemoryGuard(config.memory, log.child({ module: 'memory' }), (reason) => void shutdown(reason)).start();
+  parley.health.addProbe('memoryGuard', () => guard.report());
+  parley.onClose('memory guard', async () => guard.stop());
+  if (config.memory.testLeakMbPerSec > 0) {
+    const stopLeak = startTestLeak(config.memory.testLeakMbPerSec, log);
+    parley.onClose('test leak', async () => stopLeak());
+  }
+  const stopMetrics = startPm2Metrics(server, parley.health);
+  parley.onClose('pm2 metrics', async () => stopMetrics());
+
+  // wait_ready: PM2 (and a rolling reload) routes traffic here only after this, so the database and Redis must
+  // answer first; otherwise exit and let PM2 retry with backoff.
+  const { ready, checks } = await parley.health.ready();
+  if (!ready) {
+    log.fatal({ checks }, 'dependencies not ready at start; exiting');
+    await parley.close();
+    process.exit(1);
+  }
+  log.info({ port: config.port, env: config.env, memory: guard.marksMb() }, 'parley listening');
+  process.send?.('ready');
+}
+
+/**
+ * Under PM2 the last lines (e.g. "shutdown complete") travel through the daemon's log pipes after we write them;
+ * exiting on the same tick lost one now and then in the reload test. A short pause fits within kill_timeout.
+ */
+const LOG_FLUSH_MS = 100;
+function exitAfterLogs(log: Logger, code: number): void {
+  log.flush();
+  setTimeout(() => process.exit(code), LOG_FLUSH_MS);
+}
+
+function loadConfigOrExit(): Config {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -15,11 +79,22 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const log = createLogger({
-    level: config.logLevel,
-    instanceId: config.instanceId,
-    pretty: config.env === 'development' && process.stdout.isTTY === true,
-  });
+}
+
+function createServer(parley: Parley, config: Config): http.Server {
+  const server = http.createServer(parley.http.callback());
+  server.headersTimeout = config.http.headersTimeoutMs;
+  server.requestTimeout = config.http.requestTimeoutMs;
+  server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
+  return server;
+}
+
+/**
+ * After an uncaught exception the process state is unknown: log it and exit, and PM2 starts a fresh worker
+ * (min_uptime, max_restarts and exp_backoff_restart_delay in ecosystem.config.js keep a crash loop in check).
+ * Nothing acked is lost: a request is answered only after its transaction commits.
+ */
+function exitOnCrash(log: Logger): void {
   process.on('uncaughtException', (error) => {
     log.fatal({ err: error }, 'uncaught exception; exiting');
     process.exit(1);
@@ -28,30 +103,6 @@ async function main(): Promise<void> {
     log.fatal({ err: reason }, 'unhandled rejection; exiting');
     process.exit(1);
   });
-
-  const parley = await buildApp(config, log);
-  const server = http.createServer(parley.http.callback());
-  server.headersTimeout = config.http.headersTimeoutMs;
-  server.requestTimeout = config.http.requestTimeoutMs;
-  server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
-  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
-  log.info({ port: config.port, env: config.env }, 'parley listening');
-  process.send?.('ready');
-
-  let stopping = false;
-  const shutdown = async (reason: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ reason }, 'shutting down');
-    parley.startDraining();
-    server.closeIdleConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await parley.close();
-    log.info('shutdown complete');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

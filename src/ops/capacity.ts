@@ -1,5 +1,34 @@
-// Capacity planning: pool sizes are arithmetic over the whole deployment, written once here and used everywhere.
-// Pure functions only, so the plan can be unit-tested and printed without starting anything.
+// Capacity planning: how many PM2 instances, how much memory each may use, how many database connections and
+// worker threads each gets. Pure arithmetic over plain inputs, written once: the ecosystem file, `npm run plan`
+// and the app all call these functions, so no number is copied by hand. Reading the machine lives in machine.ts.
+
+const MB = 1;
+const GB = 1024 * MB;
+
+/** Memory kept for the OS, the PM2 daemon and page cache: 10% of the machine, at least 256 MB. */
+export const RESERVE_FRACTION = 0.1;
+export const MIN_RESERVE_MB = 256;
+/** Below this an instance cannot hold Node, the pools and a useful heap. */
+export const MIN_INSTANCE_MEMORY_MB = 128;
+
+/**
+ * The order that matters (measured: PM2 checks `max_memory_restart` only every 30 s and a heap limit below it
+ * aborts the worker with SIGABRT): warn < app guard restart < PM2 backstop < V8 heap limit.
+ */
+export const WARN_FRACTION = 0.7;
+export const GUARD_RESTART_FRACTION = 0.85;
+export const PM2_RESTART_FRACTION = 1.0;
+export const HEAP_LIMIT_FRACTION = 1.15;
+
+/** Connections kept back from the deployment's budget for migrations, psql and monitoring. */
+export const DEFAULT_DB_RESERVED_CONNECTIONS = 5;
+
+/** Instances for one host: MAX_WORKERS when given, never more than the cores (more only adds context switches). */
+export function instanceCount(cores: number, maxWorkers?: number): number {
+  const usable = Math.max(1, Math.floor(cores));
+  if (maxWorkers === undefined || maxWorkers <= 0) return usable;
+  return Math.min(Math.floor(maxWorkers), usable);
+}
 
 /**
  * Worker threads for each process: instances x threads must stay within the cores, because CPU-bound threads
@@ -11,3 +40,148 @@ export function workerThreadsPerInstance(cores: number, instances: number): numb
   if (!Number.isInteger(instances) || instances < 1) throw new RangeError(`instances must be a positive integer, got ${instances}`);
   return Math.max(1, Math.floor(cores / instances));
 }
+
+/** Memory the instances may share: the machine's (or container's) memory minus the reserve. */
+export function reserveMb(memoryMb: number): number {
+  return Math.max(MIN_RESERVE_MB, Math.round(memoryMb * RESERVE_FRACTION));
+}
+
+export interface MemoryMarks {
+  /** The share of memory each instance may use; PM2's `max_memory_restart` backstop sits here. */
+  budgetMb: number;
+  /** The app logs a warning above this RSS (MEMORY_THRESHOLD_MB). */
+  warnMb: number;
+  /** The app drains and exits above this RSS, so PM2 restarts it gracefully (MEMORY_RESTART_MB). */
+  guardRestartMb: number;
+  /** PM2's `max_memory_restart`, checked every 30 s: the backstop when the app's guard cannot act. */
+  pm2RestartMb: number;
+  /** V8's `--max-old-space-size`: above everything else, so the heap never aborts before a graceful restart. */
+  heapLimitMb: number;
+}
+
+export function memoryMarks(memoryMb: number, instances: number): MemoryMarks {
+  const budgetMb = Math.floor((memoryMb - reserveMb(memoryMb)) / Math.max(1, instances));
+  return marksForBudget(budgetMb);
+}
+
+export function marksForBudget(budgetMb: number): MemoryMarks {
+  return {
+    budgetMb,
+    warnMb: Math.floor(budgetMb * WARN_FRACTION),
+    guardRestartMb: Math.floor(budgetMb * GUARD_RESTART_FRACTION),
+    pm2RestartMb: Math.floor(budgetMb * PM2_RESTART_FRACTION),
+    heapLimitMb: Math.floor(budgetMb * HEAP_LIMIT_FRACTION),
+  };
+}
+
+export interface DbBudget {
+  /** Connections the whole deployment may open on one database server (DB_MAX_CONNECTIONS). */
+  maxConnections: number;
+  /** Kept back for migrations, psql and monitoring. */
+  reserved: number;
+  /** Hosts running this ecosystem (DEPLOY_HOSTS). */
+  hosts: number;
+  instancesPerHost: number;
+}
+
+/**
+ * Pool size per instance. A rolling `pm2 reload` starts the new worker before the old one exits, so each host
+ * briefly runs one process more than its instance count: the division counts it, and the deployment stays within
+ * the database's limit even mid-reload.
+ */
+export function dbPoolMaxPerInstance(budget: DbBudget): number {
+  const processes = budget.hosts * (budget.instancesPerHost + 1);
+  return Math.floor((budget.maxConnections - budget.reserved) / processes);
+}
+
+export interface PlanInput {
+  cores: number;
+  memoryMb: number;
+  /** Where memoryMb came from, for the reason column. */
+  memorySource?: string;
+  maxWorkers?: number;
+  dbMaxConnections: number;
+  dbReservedConnections?: number;
+  hosts: number;
+}
+
+export interface PlanLine<T = number> {
+  value: T;
+  reason: string;
+}
+
+export interface CapacityPlan {
+  instances: PlanLine;
+  memoryPerInstanceMb: PlanLine;
+  memoryWarnMb: PlanLine;
+  memoryGuardRestartMb: PlanLine;
+  maxMemoryRestartMb: PlanLine;
+  heapLimitMb: PlanLine;
+  dbPoolMax: PlanLine;
+  workerThreads: PlanLine;
+  /** Problems that make the plan unsafe to run (e.g. too little memory or too few connections). */
+  problems: string[];
+}
+
+export function planCapacity(input: PlanInput): CapacityPlan {
+  const instances = instanceCount(input.cores, input.maxWorkers);
+  const marks = memoryMarks(input.memoryMb, instances);
+  const reserved = input.dbReservedConnections ?? DEFAULT_DB_RESERVED_CONNECTIONS;
+  const poolMax = dbPoolMaxPerInstance({
+    maxConnections: input.dbMaxConnections,
+    reserved,
+    hosts: input.hosts,
+    instancesPerHost: instances,
+  });
+  const threads = workerThreadsPerInstance(input.cores, instances);
+  const problems: string[] = [];
+  if (marks.budgetMb < MIN_INSTANCE_MEMORY_MB)
+    problems.push(`each instance would get ${marks.budgetMb} MB (< ${MIN_INSTANCE_MEMORY_MB} MB): lower MAX_WORKERS or add memory`);
+  if (poolMax < 1)
+    problems.push(
+      `DB_MAX_CONNECTIONS=${input.dbMaxConnections} cannot give every process one connection: raise it or lower MAX_WORKERS/DEPLOY_HOSTS`,
+    );
+  const processes = input.hosts * (instances + 1);
+  return {
+    instances: {
+      value: instances,
+      reason:
+        input.maxWorkers && input.maxWorkers > 0
+          ? `MAX_WORKERS=${input.maxWorkers}, capped at ${input.cores} cores`
+          : `one per core (${input.cores} cores)`,
+    },
+    memoryPerInstanceMb: {
+      value: marks.budgetMb,
+      reason: `(${input.memoryMb} MB ${input.memorySource ?? 'memory'} - ${reserveMb(input.memoryMb)} MB reserve) / ${instances}`,
+    },
+    memoryWarnMb: { value: marks.warnMb, reason: `${pct(WARN_FRACTION)} of the share: app logs a warning` },
+    memoryGuardRestartMb: {
+      value: marks.guardRestartMb,
+      reason: `${pct(GUARD_RESTART_FRACTION)} of the share: app guard drains and exits (checked every few seconds)`,
+    },
+    maxMemoryRestartMb: {
+      value: marks.pm2RestartMb,
+      reason: `${pct(PM2_RESTART_FRACTION)} of the share: PM2 backstop (checked only every 30 s)`,
+    },
+    heapLimitMb: {
+      value: marks.heapLimitMb,
+      reason: `${pct(HEAP_LIMIT_FRACTION)} of the share: above both restarts, so V8 never aborts first`,
+    },
+    dbPoolMax: {
+      value: Math.max(poolMax, 0),
+      reason: `(${input.dbMaxConnections} DB_MAX_CONNECTIONS - ${reserved} reserved) / (${input.hosts} host(s) x (${instances} + 1 during reload)) = ${processes} processes`,
+    },
+    workerThreads: { value: threads, reason: `${input.cores} cores / ${instances} instances, at least 1` },
+    problems,
+  };
+}
+
+/** Parses "16G", "512M", "2048" (MB) or "1.5g" into megabytes. */
+export function parseMemoryMb(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+  if (!match) throw new Error(`cannot read a memory size from "${text}" (try 16G or 512M)`);
+  const factor = { k: 1 / 1024, m: 1, '': 1, g: GB, t: 1024 * GB }[match[2]!.toLowerCase()]!;
+  return Math.round(Number(match[1]) * factor);
+}
+
+const pct = (fraction: number) => `${Math.round(fraction * 100)}%`;

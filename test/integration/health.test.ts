@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { request } from '../support/client.js';
+import { register, request } from '../support/client.js';
 
 describe('health', () => {
   let app: TestApp;
@@ -28,11 +28,12 @@ describe('health', () => {
   });
 
   it('when metrics are asked, then Prometheus text with request durations, pools, lag and memory', async () => {
-    await request(app.url, 'GET', '/health/live');
+    const account = await register(app.url);
+    await request(app.url, 'GET', '/api/me', { token: account.accessToken });
     const reply = await request(app.url, 'GET', '/health/metrics');
     expect(reply.status).to.equal(200);
     expect(reply.headers.get('content-type')).to.match(/^text\/plain/);
-    expect(reply.body).to.match(/parley_http_request_duration_seconds_bucket\{[^}]*route="\/health\/live"[^}]*status="200"/);
+    expect(reply.body).to.match(/parley_http_request_duration_seconds_bucket\{[^}]*route="\/api\/me"[^}]*status="200"/);
     expect(reply.body).to.match(/parley_db_pool_connections\{[^}]*pool="primary"/);
     expect(reply.body).to.match(/parley_db_pool_waiting\{/);
     expect(reply.body).to.match(/parley_event_loop_lag_ms/);

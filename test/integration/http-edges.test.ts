@@ -49,18 +49,18 @@ describe('bad input and HTTP edges', () => {
     expect(reply.body).to.have.nested.property('error.code');
   });
 
-  it('when a response is sent, then it carries security headers and a request id', async () => {
-    const reply = await request(app.url, 'GET', '/health/live');
+  it('when an API response is sent, then it carries security headers and a request id', async () => {
+    const reply = await request(app.url, 'GET', '/api/me', { token: alice.accessToken });
     expect(reply.headers.get('x-content-type-options')).to.equal('nosniff');
     expect(reply.headers.get('x-frame-options')).to.equal('SAMEORIGIN');
     expect(reply.headers.get('x-request-id')).to.match(/^[\w-]+$/);
   });
 
   it('when the Origin is allowed, then CORS headers come back; when it is not, then none', async () => {
-    const allowed = await request(app.url, 'GET', '/health/live', { headers: { origin: 'https://chat.example' } });
+    const allowed = await request(app.url, 'GET', '/api/me', { headers: { origin: 'https://chat.example' } });
     expect(allowed.headers.get('access-control-allow-origin')).to.equal('https://chat.example');
     expect(allowed.headers.get('access-control-allow-credentials')).to.equal('true');
-    const other = await request(app.url, 'GET', '/health/live', { headers: { origin: 'https://evil.example' } });
+    const other = await request(app.url, 'GET', '/api/me', { headers: { origin: 'https://evil.example' } });
     expect(other.headers.get('access-control-allow-origin')).to.equal(null);
   });
 

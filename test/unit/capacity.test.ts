@@ -1,20 +1,101 @@
 import { expect } from 'chai';
-import { workerThreadsPerInstance } from '../../src/ops/capacity.js';
+import {
+  dbPoolMaxPerInstance,
+  instanceCount,
+  memoryMarks,
+  parseMemoryMb,
+  planCapacity,
+  workerThreadsPerInstance,
+} from '../../src/ops/capacity.js';
+import { parseCgroupLimitMb } from '../../src/ops/machine.js';
+import { recommendForTraffic, type TrafficAssumptions } from '../../src/ops/traffic-sizing.js';
 
-describe('capacity: workerThreadsPerInstance', () => {
-  it('when one instance runs, then it gets a thread per core', () => {
-    expect(workerThreadsPerInstance(2, 1)).to.equal(2);
-    expect(workerThreadsPerInstance(8, 1)).to.equal(8);
+describe('capacity plan', () => {
+  it('when MAX_WORKERS is unset, then one instance per core; when set, capped at the cores', () => {
+    expect(instanceCount(4)).to.equal(4);
+    expect(instanceCount(4, 2)).to.equal(2);
+    expect(instanceCount(4, 16)).to.equal(4);
+    expect(instanceCount(0.5)).to.equal(1);
   });
 
-  it('when several instances share the cores, then instances x threads stays within the cores', () => {
-    for (const [cores, instances] of [[2, 2], [8, 3], [16, 4], [6, 4]] as const) {
+  it('when instances share the cores, then instances x threads stays within them and each gets at least 1', () => {
+    for (const [cores, instances] of [[2, 2], [8, 3], [16, 4], [1, 4]] as const) {
       const threads = workerThreadsPerInstance(cores, instances);
-      expect(threads * instances, `${cores} cores, ${instances} instances`).to.be.at.most(cores);
-      expect(threads).to.equal(Math.floor(cores / instances));
+      expect(threads).to.be.at.least(1);
+      if (instances <= cores) expect(threads * instances).to.be.at.most(cores);
+    }
+    expect(workerThreadsPerInstance(16, 4)).to.equal(4);
+  });
+
+  it('then the memory marks keep their order: warn < guard restart < PM2 restart < heap limit', () => {
+    for (const [memoryMb, instances] of [[4096, 2], [16384, 8], [1024, 1], [65536, 32]] as const) {
+      const marks = memoryMarks(memoryMb, instances);
+      expect(marks.warnMb).to.be.below(marks.guardRestartMb);
+      expect(marks.guardRestartMb).to.be.below(marks.pm2RestartMb);
+      expect(marks.pm2RestartMb).to.be.below(marks.heapLimitMb);
+      // All instances together stay within the machine, reserve included.
+      expect(marks.pm2RestartMb * instances).to.be.below(memoryMb);
     }
   });
 
+  it('when the database budget is split, then the whole deployment stays within it even mid-reload', () => {
+    const budget = { maxConnections: 100, reserved: 5, hosts: 3, instancesPerHost: 4 };
+    const pool = dbPoolMaxPerInstance(budget);
+    expect(pool).to.equal(6);
+    // During a rolling reload each host briefly runs instances + 1 processes.
+    expect(pool * budget.hosts * (budget.instancesPerHost + 1) + budget.reserved).to.be.at.most(budget.maxConnections);
+  });
+
+  it('when connections or memory cannot cover every instance, then the plan names the problem', () => {
+    const plan = planCapacity({ cores: 64, memoryMb: 4096, dbMaxConnections: 20, hosts: 2 });
+    expect(plan.problems.join('\n')).to.match(/DB_MAX_CONNECTIONS/).and.match(/MB/);
+    expect(planCapacity({ cores: 2, memoryMb: 4096, dbMaxConnections: 100, hosts: 1 }).problems).to.deep.equal([]);
+  });
+
+  it('then every number in the plan carries a reason', () => {
+    const plan = planCapacity({ cores: 8, memoryMb: 16384, dbMaxConnections: 200, hosts: 2, maxWorkers: 6 });
+    expect(plan.instances.value).to.equal(6);
+    for (const line of Object.values(plan).filter((value) => 'reason' in value)) expect(line.reason).to.be.a('string').and.not.be.empty;
+  });
+
+  it('when sizes are written as 16G, 512M or plain MB, then they parse to megabytes', () => {
+    expect(parseMemoryMb('16G')).to.equal(16384);
+    expect(parseMemoryMb('512m')).to.equal(512);
+    expect(parseMemoryMb('2048')).to.equal(2048);
+    expect(parseMemoryMb('1.5GB')).to.equal(1536);
+    expect(() => parseMemoryMb('lots')).to.throw(/memory size/);
+  });
+
+  it('when a cgroup reports no limit, then the host RAM counts; a real limit wins', () => {
+    expect(parseCgroupLimitMb('max', 8192)).to.equal(undefined);
+    expect(parseCgroupLimitMb('9223372036854771712', 8192)).to.equal(undefined);
+    expect(parseCgroupLimitMb(String(2 * 1024 ** 3), 8192)).to.equal(2048);
+  });
+});
+
+describe('traffic sizing', () => {
+  const assumptions: TrafficAssumptions = {
+    requestsPerCorePerSec: 1000,
+    requestsPerUserPerMin: 6,
+    socketKb: 50,
+    instanceBaseMb: 120,
+    targetUtilisation: 0.5,
+    dbMaxConnections: 500,
+  };
+
+  it('when traffic grows, then the recommended fleet never shrinks and always has the cores it needs', () => {
+    let previousCores = 0;
+    for (const users of [1_000, 10_000, 100_000, 1_000_000]) {
+      const r = recommendForTraffic(users, assumptions);
+      const cores = r.hosts * r.size.cores;
+      expect(cores).to.be.at.least(r.coresNeeded);
+      expect(cores).to.be.at.least(previousCores);
+      previousCores = cores;
+    }
+  });
+});
+
+describe('capacity: workerThreadsPerInstance bounds', () => {
   it('when there are more instances than cores, then each still gets one thread', () => {
     expect(workerThreadsPerInstance(2, 4)).to.equal(1);
   });

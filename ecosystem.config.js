@@ -1,0 +1,78 @@
+// PM2 ecosystem: one app, `parley`, serving the API and chat in cluster mode. Every number comes from the capacity
+// plan (src/ops/capacity.ts, compiled to dist/), computed for this machine when PM2 reads this file, so
+// `npm run build` must run first (the npm scripts do). `npm run plan` prints the same plan with its reasons.
+// This package is "type": "module": PM2 7 accepts only `export const apps` here (module.exports and export
+// default both fail).
+import { fileURLToPath } from 'node:url';
+import { loadDeploymentSettings } from './dist/config.js';
+import { planCapacity } from './dist/ops/capacity.js';
+import { detectCores, detectMemory } from './dist/ops/machine.js';
+
+// With process.env config.ts's loadDeploymentSettings (the one schema for these variables) reads MAX_WORKERS,
+// MEMORY_LIMIT_MB, DB_MAX_CONNECTIONS, DB_RESERVED_CONNECTIONS, DEPLOY_HOSTS and SHUTDOWN_TIMEOUT_MS.
+const settings = loadDeploymentSettings(process.env);
+const cores = detectCores();
+const memory = detectMemory(settings.memoryLimitMb);
+const plan = planCapacity({
+  cores,
+  memoryMb: memory.memoryMb,
+  memorySource: memory.source,
+  maxWorkers: settings.maxWorkers,
+  dbMaxConnections: settings.dbMaxConnections,
+  dbReservedConnections: settings.dbReservedConnections,
+  hosts: settings.hosts,
+});
+if (plan.problems.length > 0) throw new Error(`capacity plan is unsafe:\n- ${plan.problems.join('\n- ')}`);
+// The embedded PGlite database (no DATABASE_URL) serves a single process: several instances would share its files.
+if (!process.env.DATABASE_URL) throw new Error('cluster mode needs DATABASE_URL (the embedded database serves one process: use npm start)');
+
+// The app's drain deadline is shorter than kill_timeout, so PM2's SIGKILL never cuts a shutdown in progress.
+const KILL_MARGIN_MS = 1_000;
+
+/** Per-instance values from the plan, the same in every environment. */
+const sized = {
+  DB_POOL_MAX: String(plan.dbPoolMax.value),
+  MEMORY_THRESHOLD_MB: String(plan.memoryWarnMb.value),
+  MEMORY_RESTART_MB: String(plan.memoryGuardRestartMb.value),
+  // The app derives its worker threads from the same plan function (instances x threads within the cores).
+  INSTANCE_COUNT: String(plan.instances.value),
+  SHUTDOWN_TIMEOUT_MS: String(settings.shutdownTimeoutMs),
+};
+
+export const apps = [
+  {
+    name: 'parley',
+    cwd: fileURLToPath(new URL('.', import.meta.url)),
+    script: 'dist/main.js',
+    exec_mode: 'cluster',
+    instances: plan.instances.value,
+
+    // Memory, in order: app guard (MEMORY_RESTART_MB, checked every few seconds) < PM2 backstop (checked every
+    // 30 s) < V8 heap limit (hitting it aborts the worker instead of draining it).
+    node_args: [`--max-old-space-size=${plan.heapLimitMb.value}`],
+    max_memory_restart: `${plan.maxMemoryRestartMb.value}M`,
+
+    // Lifecycle: traffic reaches a worker after it sends 'ready' (database and Redis answered, server listening).
+    wait_ready: true,
+    listen_timeout: 15_000,
+    kill_timeout: settings.shutdownTimeoutMs + KILL_MARGIN_MS,
+
+    // Crash recovery: restart at once, back off exponentially while a worker keeps failing; a worker that dies
+    // within min_uptime counts towards max_restarts, after which PM2 stops trying and the alert is the log.
+    autorestart: true,
+    min_uptime: '10s',
+    max_restarts: 15,
+    exp_backoff_restart_delay: 200,
+    // EX_CONFIG: a bad environment does not fix itself by restarting; the message is in parley-error.log.
+    stop_exit_codes: [78],
+
+    // pino writes JSON lines with their own time; a PM2 date prefix would break them.
+    merge_logs: true,
+    // Metrics for pm2 monit come from the app (src/ops/pm2-metrics.ts via tx2). PM2's injected @pm2/io would also
+    // wrap every HTTP request, and its req/min read 477 where the app counted 78,002 in the same minute.
+    pmx: false,
+
+    env: { NODE_ENV: 'development', ...sized },
+    env_production: { NODE_ENV: 'production', ENABLE_MEMORY_MONITORING: 'true', ...sized },
+  },
+];

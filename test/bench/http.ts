@@ -1,0 +1,214 @@
+// HTTP benchmark: autocannon against a bare node:http server (the ceiling, measured in the same run), one Parley
+// process, and the PM2 cluster, on /health/live and on an authenticated read of 50 messages.
+// Run: npm run build && npx tsx test/bench/http.ts [--duration 5] [--connections 50] [--rounds 3]
+// Not part of npm test: the numbers depend on the machine and on whatever else runs on it.
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { table } from '../../src/ops/capacity-report.js';
+import { freePort, startCluster, sleep, type Cluster } from '../cluster/support/cluster.js';
+import { createGroup, register } from '../support/client.js';
+import { createTestServices, dropTestServices } from '../support/services.js';
+import { requestFresh } from '../cluster/support/http.js';
+
+const { values } = parseArgs({
+  options: { duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' } },
+});
+const ROUNDS = Number(values.rounds);
+const DURATION = Number(values.duration);
+const CONNECTIONS = Number(values.connections);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+interface Row {
+  target: string;
+  endpoint: string;
+  rps: number;
+  avg: number;
+  p90: number;
+  p97_5: number;
+  p99: number;
+  cpu: number;
+  rssMb: number;
+  errors: number;
+  non2xx: number;
+}
+
+/** CPU (percent of one core) and RSS of the given processes while `work` runs. */
+async function sampled<T>(pids: () => number[], work: () => Promise<T>): Promise<{ result: T; cpu: number; rssMb: number }> {
+  const ticks = () => pids().reduce((sum, pid) => sum + cpuTicks(pid), 0);
+  const startTicks = ticks();
+  const started = Date.now();
+  let peakRss = 0;
+  const timer = setInterval(() => {
+    peakRss = Math.max(peakRss, pids().reduce((sum, pid) => sum + rssKb(pid), 0));
+  }, 250);
+  const result = await work();
+  clearInterval(timer);
+  const seconds = (Date.now() - started) / 1000;
+  const ticksPerSec = 100; // USER_HZ on Linux
+  return { result, cpu: Math.round(((ticks() - startTicks) / ticksPerSec / seconds) * 100), rssMb: Math.round(peakRss / 1024) };
+}
+
+function cpuTicks(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime + stime
+  } catch {
+    return 0;
+  }
+}
+
+function rssKb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+async function cannon(url: string, headers: Record<string, string>, duration: number) {
+  return autocannon({ url, connections: CONNECTIONS, duration, headers });
+}
+
+async function measure(target: string, endpoint: string, url: string, headers: Record<string, string>, pids: () => number[]): Promise<Row> {
+  await cannon(url, headers, 2); // warm-up: JIT, pools, connections
+  const { result, cpu, rssMb } = await sampled(pids, () => cannon(url, headers, DURATION));
+  return {
+    target,
+    endpoint,
+    rps: Math.round(result.requests.average),
+    avg: result.latency.average,
+    p90: result.latency.p90,
+    p97_5: result.latency.p97_5,
+    p99: result.latency.p99,
+    cpu,
+    rssMb,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+function startBare(port: number): ChildProcess {
+  const code = `require('node:http').createServer((req, res) => { const body = '{"status":"ok"}'; res.writeHead(200, {'content-type': 'application/json; charset=utf-8', 'content-length': body.length}); res.end(body); }).listen(${port}, '127.0.0.1', () => process.send('ready'));`;
+  return spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+/** Koa with one middleware: what the framework alone costs, between bare node:http and Parley. */
+function startKoaHello(port: number): ChildProcess {
+  const code = `import('koa').then(({ default: Koa }) => { const app = new Koa(); app.use((ctx) => { ctx.body = { status: 'ok' }; }); app.listen(${port}, '127.0.0.1', () => process.send('ready')); });`;
+  return spawn(process.execPath, ['-e', code], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+function startSingle(env: NodeJS.ProcessEnv): ChildProcess {
+  return fork(path.join(ROOT, 'dist/main.js'), [], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+}
+
+const ready = (child: ChildProcess) =>
+  new Promise<void>((resolve, reject) => {
+    child.once('message', (message) => (message === 'ready' ? resolve() : undefined));
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before ready`)));
+  });
+
+async function main(): Promise<void> {
+  await createTestServices();
+  const children: ChildProcess[] = [];
+  let cluster: Cluster | undefined;
+  const rows: Row[] = [];
+  try {
+    const barePort = await freePort();
+    const bare = startBare(barePort);
+    children.push(bare);
+    await ready(bare);
+    const koaPort = await freePort();
+    const koa = startKoaHello(koaPort);
+    children.push(koa);
+    await ready(koa);
+
+    // The single process runs with the same production environment the cluster gets from PM2.
+    cluster = await startCluster();
+    const singlePort = await freePort();
+    const single = startSingle({ ...cluster.env, PORT: String(singlePort), NODE_APP_INSTANCE: 'single', MAX_WORKERS: undefined });
+    children.push(single);
+    await ready(single);
+    const singleUrl = `http://127.0.0.1:${singlePort}`;
+
+    const owner = await register(singleUrl);
+    const conversationId = await createGroup(singleUrl, owner, [await register(singleUrl)]);
+    for (let i = 0; i < 60; i += 1)
+      await requestFresh(`${singleUrl}/api/conversations/${conversationId}/messages`, 'POST', { body: `message ${i} `.repeat(8), clientMsgId: `bench-${i}` }, owner.accessToken);
+    const auth = { authorization: `Bearer ${owner.accessToken}` };
+    const history = `/api/conversations/${conversationId}/messages?limit=50`;
+    const check = await requestFresh(singleUrl + history, 'GET', undefined, owner.accessToken);
+    if (check.status !== 200 || check.body.messages.length !== 50) throw new Error(`history read returned ${check.status}`);
+
+    // In cluster mode the PM2 daemon is the cluster primary that accepts and hands out connections: its CPU counts.
+    const daemonPid = Number(readFileSync(path.join(cluster.home, 'pm2.pid'), 'utf8'));
+    const clusterPids = () => [daemonPid, ...workerPids];
+    let workerPids: number[] = [];
+    workerPids = (await cluster.processes()).map((p) => p.pid);
+    const clusterName = `parley, PM2 cluster x${workerPids.length}`;
+    const targets: Array<[string, string, string, Record<string, string>, () => number[]]> = [
+      ['bare node:http', '/health/live equivalent', `http://127.0.0.1:${barePort}/`, {}, () => [bare.pid!]],
+      ['Koa, one middleware', '/health/live equivalent', `http://127.0.0.1:${koaPort}/`, {}, () => [koa.pid!]],
+      ['parley, 1 process', '/health/live', `${singleUrl}/health/live`, {}, () => [single.pid!]],
+      ['parley, 1 process', 'GET 50 messages (auth)', singleUrl + history, auth, () => [single.pid!]],
+      [clusterName, '/health/live', `${cluster.url}/health/live`, {}, clusterPids],
+      [clusterName, 'GET 50 messages (auth)', cluster.url + history, auth, clusterPids],
+    ];
+    // The machine is shared: targets run interleaved, ROUNDS times, and each keeps its median run, so a burst of
+    // someone else's load does not land on one target only.
+    const runs = new Map<number, Row[]>();
+    for (let round = 0; round < ROUNDS; round += 1)
+      for (const [index, [target, endpoint, url, headers, pids]] of targets.entries())
+        runs.set(index, [...(runs.get(index) ?? []), await measure(target, endpoint, url, headers, pids)]);
+    for (const index of targets.keys()) {
+      const sorted = [...runs.get(index)!].sort((a, b) => a.rps - b.rps);
+      rows.push(sorted[Math.floor(sorted.length / 2)]!);
+    }
+  } finally {
+    for (const child of children) child.kill('SIGINT');
+    await cluster?.stop();
+    await sleep(500);
+    await dropTestServices();
+  }
+
+  const bare = rows[0]!;
+  const single = (endpoint: string) => rows.find((row) => row.target === 'parley, 1 process' && row.endpoint === endpoint)!;
+  const print = table(
+    ['target', 'endpoint', 'req/s', 'vs bare', 'vs 1 process', 'avg ms', 'p90 ms', 'p97.5 ms', 'p99 ms', 'CPU %', 'RSS MB', 'errors', 'non-2xx'],
+    rows.map((row) => [
+      row.target,
+      row.endpoint,
+      row.rps,
+      (row.rps / bare.rps).toFixed(2),
+      row.target.includes('cluster') ? `x${(row.rps / single(row.endpoint).rps).toFixed(2)}` : '',
+      row.avg.toFixed(2),
+      row.p90,
+      row.p97_5,
+      row.p99,
+      row.cpu,
+      row.rssMb,
+      row.errors,
+      row.non2xx,
+    ]),
+  );
+  const machine = `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 1024 ** 3)} GB, Node ${process.version}, ${os.platform()} ${os.release()}`;
+  process.stdout.write(
+    `\nnpx tsx test/bench/http.ts --duration ${DURATION} --connections ${CONNECTIONS} --rounds ${ROUNDS}  (${new Date().toISOString()})\nmachine: ${machine}\n` +
+      `autocannon runs in this process on the same cores; each row is the median of ${ROUNDS} interleaved runs; CPU % is of one core, summed over the server's processes (cluster: workers + PM2 daemon)\n\n${print}\n`,
+  );
+  const single1 = single('/health/live');
+  const read = single('GET 50 messages (auth)');
+  process.stdout.write(
+    `\ntargets (1 process): /health/live ${(single1.rps / bare.rps).toFixed(2)} of bare (>= 0.65: ${single1.rps / bare.rps >= 0.65 ? 'met' : 'MISSED'}); ` +
+      `50-message read ${(read.rps / bare.rps).toFixed(2)} of bare (>= 0.25: ${read.rps / bare.rps >= 0.25 ? 'met' : 'MISSED'}), p99 ${read.p99} ms (< 20: ${read.p99 < 20 ? 'met' : 'MISSED'})\n`,
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,126 @@
+// Real PM2, two instances in production mode, against this run's PostgreSQL database and Redis key space.
+import { expect } from 'chai';
+import autocannon from 'autocannon';
+import { createGroup, register, type Account } from '../support/client.js';
+import { getFresh, sleep, startCluster, type Cluster } from './support/cluster.js';
+import { requestFresh } from './support/http.js';
+import { strictKeepAliveLoad } from './support/strict-client.js';
+
+describe('PM2 cluster (2 instances, production mode)', () => {
+  let cluster: Cluster;
+  let owner: Account;
+  let conversationId: string;
+
+  before(async () => {
+    cluster = await startCluster();
+    owner = await register(cluster.url);
+    conversationId = await createGroup(cluster.url, owner, [await register(cluster.url)]);
+    for (let i = 0; i < 50; i += 1) {
+      const sent = await requestFresh(`${cluster.url}/api/conversations/${conversationId}/messages`, 'POST', { body: `seed ${i}`, clientMsgId: `seed-${i}` }, owner.accessToken);
+      expect(sent.status).to.equal(201);
+    }
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('when requests arrive on fresh connections, then both instances answer them', async () => {
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 20; i += 1) {
+      const { status, body } = await getFresh(`${cluster.url}/health`);
+      expect(status).to.equal(200);
+      seen.set(body.instanceId, body.pid);
+    }
+    expect(seen.size).to.equal(2);
+    expect(new Set(seen.values()).size).to.equal(2);
+    const pids = (await cluster.processes()).map((p) => p.pid).sort();
+    expect([...seen.values()].sort()).to.deep.equal(pids);
+  });
+
+  it('when the app serves requests, then pm2 monit shows its custom metrics for each instance', async () => {
+    for (let i = 0; i < 10; i += 1) await getFresh(`${cluster.url}/health/live`);
+    const until = Date.now() + 15_000;
+    let processes = await cluster.processes();
+    const counted = () => processes.every((p) => Number(p.metrics['HTTP req/min']?.value) > 0);
+    while (!counted() && Date.now() < until) {
+      await sleep(500);
+      processes = await cluster.processes();
+    }
+    for (const p of processes) {
+      expect(Object.keys(p.metrics)).to.include.members(['Sockets', 'HTTP req/min', 'Event loop lag', 'DB pool waiting', 'Worker pool queue', 'Memory guard', 'Heap used']);
+      expect(Number(p.metrics['HTTP req/min']!.value)).to.be.greaterThan(0);
+      expect(p.metrics['Memory guard']!.value).to.equal('ok');
+    }
+  });
+
+  it('when a worker is killed with SIGKILL, then PM2 restarts it, service continues and every acked message is stored', async () => {
+    const [victim] = await cluster.processes();
+    const acked: string[] = [];
+    const failures: string[] = [];
+    let sending = true;
+    const sender = (async () => {
+      for (let i = 0; sending; i += 1) {
+        try {
+          const reply = await requestFresh(`${cluster.url}/api/conversations/${conversationId}/messages`, 'POST', { body: `kill ${i}`, clientMsgId: `kill-${i}` }, owner.accessToken);
+          if (reply.status === 201) acked.push(reply.body.message.clientMsgId);
+          else failures.push(`HTTP ${reply.status}`);
+        } catch (error) {
+          failures.push((error as Error).message); // on the killed worker's connection: never acked, nothing promised
+        }
+      }
+    })();
+    await sleep(500);
+    process.kill(victim!.pid, 'SIGKILL');
+    const online = await cluster.waitOnline(2);
+    await sleep(1000);
+    sending = false;
+    await sender;
+
+    const restarted = online.find((p) => p.pmId === victim!.pmId)!;
+    expect(restarted.pid).to.not.equal(victim!.pid);
+    expect(restarted.restarts).to.be.at.least(1);
+    expect(acked.length).to.be.greaterThan(10);
+    expect(failures.length, `failures are limited to the killed worker's in-flight requests: ${failures.join(', ')}`).to.be.below(5);
+
+    // Service continues on both instances.
+    for (let i = 0; i < 10; i += 1) expect((await getFresh(`${cluster.url}/health/ready`)).status).to.equal(200);
+    // Nothing acknowledged was lost.
+    const history = await requestFresh(`${cluster.url}/api/conversations/${conversationId}/messages?after=0&limit=500`, 'GET', undefined, owner.accessToken);
+    const stored = new Set((history.body.messages as Array<{ clientMsgId: string }>).map((m) => m.clientMsgId));
+    expect(acked.filter((id) => !stored.has(id))).to.deep.equal([]);
+  });
+
+  it('when pm2 reload runs twice under load, then autocannon and a strict keep-alive client see 0 failed requests', async () => {
+    const path = `/api/conversations/${conversationId}/messages?limit=50`;
+    const headers = { authorization: `Bearer ${owner.accessToken}` };
+    const before = (await cluster.processes()).map((p) => p.pid);
+
+    let cannonResult: autocannon.Result | undefined;
+    const cannon = autocannon({ url: cluster.url + path, connections: 20, duration: 120, headers }, (_error, result) => {
+      cannonResult = result;
+    });
+    const cannonDone = new Promise<void>((resolve) => cannon.on('done', () => resolve()));
+    const strict = strictKeepAliveLoad(cluster.url + path, { connections: 4, headers });
+
+    await sleep(1000);
+    await cluster.reload();
+    await cluster.reload();
+    await sleep(1000);
+    cannon.stop();
+    await cannonDone;
+    const strictResult = await strict.stop();
+
+    const after = (await cluster.processes()).map((p) => p.pid);
+    expect(after.filter((pid) => before.includes(pid)), 'every worker was replaced').to.deep.equal([]);
+    expect(cannonResult).to.not.equal(undefined);
+    const r = cannonResult!;
+    expect(r.requests.total).to.be.greaterThan(100);
+    expect({ non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts }).to.deep.equal({ non2xx: 0, errors: 0, timeouts: 0 });
+    expect(strictResult.ok).to.be.greaterThan(100);
+    expect({ non2xx: strictResult.non2xx, errors: strictResult.errors }).to.deep.equal({ non2xx: 0, errors: [] });
+    // Each of the 4 old workers drained and finished its shutdown list (rather than being killed by PM2).
+    const shutdowns = cluster.outLog().match(/.*"reason":"SIGINT".*/g) ?? [];
+    expect(shutdowns.filter((line) => line.includes('"msg":"shutdown complete"')), shutdowns.join('\n') + cluster.daemonLog().slice(-3000)).to.have.length.of.at.least(4);
+  });
+});

@@ -1,0 +1,189 @@
+// Drives a real PM2 (the project's pm2 7 binary) with a private PM2_HOME per cluster, so tests never touch an
+// operator's daemon or each other's. Every daemon started here is killed by stop(), and on process exit as a
+// last resort.
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TEST_REDIS_PREFIX, TEST_REDIS_URL, testDatabaseUrl } from '../../support/services.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const PM2_BIN = path.join(ROOT, 'node_modules', '.bin', 'pm2');
+const live = new Set<string>();
+
+process.once('exit', () => {
+  for (const home of live) killDaemonSync(home);
+});
+
+export interface Pm2Process {
+  pmId: number;
+  pid: number;
+  status: string;
+  restarts: number;
+  /** The last exit code PM2 saw, if the process exited. */
+  exitCode?: number;
+  instance: number;
+  /** What pm2 monit / pm2 describe show as the process's custom metrics. */
+  metrics: Record<string, { value: unknown }>;
+}
+
+export interface Cluster {
+  url: string;
+  port: number;
+  home: string;
+  env: NodeJS.ProcessEnv;
+  pm2(...args: string[]): Promise<string>;
+  processes(): Promise<Pm2Process[]>;
+  /** Waits until `count` workers are online and answer /health/ready. */
+  waitOnline(count: number, timeoutMs?: number): Promise<Pm2Process[]>;
+  /** `pm2 reload ecosystem.config.js --env production`, then waits until both workers are online and ready. */
+  reload(): Promise<void>;
+  outLog(): string;
+  errorLog(): string;
+  daemonLog(): string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** The environment a production cluster under test runs with: this run's database and key space. */
+function clusterEnv(home: string, port: number, overrides: Record<string, string>): NodeJS.ProcessEnv {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(NODE_OPTIONS|PM2_|pm_|NODE_APP_INSTANCE|npm_)/i.test(name)),
+  );
+  return {
+    ...inherited,
+    PM2_HOME: home,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    MAX_WORKERS: '2',
+    DB_MAX_CONNECTIONS: '40',
+    DATABASE_URL: testDatabaseUrl(),
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: TEST_REDIS_PREFIX,
+    JWT_SECRET: 'cluster-test-jwt-secret-0123456789abcdef',
+    SESSION_SECRET: 'cluster-test-session-secret-0123456789abcdef',
+    SESSION_COOKIE_SECURE: 'false',
+    PASSWORD_HASH_COST: '10',
+    RATE_LIMIT_AUTH_PER_MIN: '1000000',
+    RATE_LIMIT_API_PER_MIN: '1000000',
+    LOG_LEVEL: 'info',
+    ...overrides,
+  };
+}
+
+/** With `expectOnline: false` the cluster is returned as soon as `pm2 start` returns (to test start failures). */
+export async function startCluster(overrides: Record<string, string> = {}, { expectOnline = true } = {}): Promise<Cluster> {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'parley-pm2-'));
+  live.add(home);
+  const port = await freePort();
+  const env = clusterEnv(home, port, overrides);
+  const pm2 = (...args: string[]) => run(env, args);
+  const cluster: Cluster = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    home,
+    env,
+    pm2,
+    async processes() {
+      const text = await pm2('jlist');
+      const list = JSON.parse(text.slice(text.indexOf('['))) as Array<{
+        pm_id: number;
+        pid: number;
+        pm2_env: { status: string; restart_time: number; exit_code?: number; NODE_APP_INSTANCE?: number; axm_monitor?: Record<string, { value: unknown }> };
+      }>;
+      return list.map((p) => ({
+        pmId: p.pm_id,
+        pid: p.pid,
+        status: p.pm2_env.status,
+        restarts: p.pm2_env.restart_time,
+        exitCode: p.pm2_env.exit_code,
+        instance: Number(p.pm2_env.NODE_APP_INSTANCE ?? p.pm_id),
+        metrics: p.pm2_env.axm_monitor ?? {},
+      }));
+    },
+    async waitOnline(count, timeoutMs = 30_000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const list = await cluster.processes();
+        const online = list.filter((p) => p.status === 'online' && p.pid > 0);
+        if (online.length === count && (await answers(`${cluster.url}/health/ready`))) return online;
+        if (Date.now() > until) throw new Error(`cluster not online after ${timeoutMs} ms: ${JSON.stringify(list)}`);
+        await sleep(200);
+      }
+    },
+    async reload() {
+      await pm2('reload', 'ecosystem.config.js', '--env', 'production');
+      await cluster.waitOnline(2);
+    },
+    outLog: () => readIfExists(path.join(home, 'logs', 'parley-out.log')),
+    errorLog: () => readIfExists(path.join(home, 'logs', 'parley-error.log')),
+    daemonLog: () => readIfExists(path.join(home, 'pm2.log')),
+    async stop() {
+      await pm2('kill').catch(() => undefined);
+      live.delete(home);
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+  try {
+    await pm2('start', 'ecosystem.config.js', '--env', 'production');
+    if (expectOnline) await cluster.waitOnline(2);
+  } catch (error) {
+    const logs = cluster.outLog().slice(-2000) + cluster.errorLog().slice(-2000);
+    await cluster.stop();
+    throw new Error(`${(error as Error).message}\n${logs}`);
+  }
+  return cluster;
+}
+
+function run(env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(PM2_BIN, args, { cwd: ROOT, env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`pm2 ${args.join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+function killDaemonSync(home: string): void {
+  try {
+    execFileSync(PM2_BIN, ['kill'], { cwd: ROOT, env: { ...process.env, PM2_HOME: home }, timeout: 20_000, stdio: 'ignore' });
+  } catch {
+    // Best effort on exit; the daemon may already be gone.
+  }
+  rmSync(home, { recursive: true, force: true });
+}
+
+/** A fresh connection per call, so PM2's round-robin spreads the calls over the workers. */
+export function getFresh(url: string): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+      })
+      .on('error', reject);
+  });
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    return (await getFresh(url)).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+const readIfExists = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,31 @@
+import { expect } from 'chai';
+import { ConfigError, loadConfig, loadDeploymentSettings } from '../../src/config.js';
+
+const production = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://root@127.0.0.1:5432/x',
+  JWT_SECRET: 'j'.repeat(32),
+  SESSION_SECRET: 's'.repeat(32),
+};
+
+describe('config: lifecycle and memory settings', () => {
+  it('when the test leak is asked for in production, then it is refused unless ALLOW_TEST_LEAK=true as well', () => {
+    expect(() => loadConfig({ ...production, MEMORY_TEST_LEAK_MB_PER_SEC: '10' })).to.throw(ConfigError, /MEMORY_TEST_LEAK_MB_PER_SEC/);
+    const allowed = loadConfig({ ...production, MEMORY_TEST_LEAK_MB_PER_SEC: '10', ALLOW_TEST_LEAK: 'true' });
+    expect(allowed.memory.testLeakMbPerSec).to.equal(10);
+    expect(loadConfig({ NODE_ENV: 'test', MEMORY_TEST_LEAK_MB_PER_SEC: '5' }).memory.testLeakMbPerSec).to.equal(5);
+  });
+
+  it('when marks are not given, then they come from the plan for one process; a warning above the restart is refused', () => {
+    const config = loadConfig({ NODE_ENV: 'test', MEMORY_LIMIT_MB: '2048' });
+    expect(config.memory.warnMb).to.be.below(config.memory.restartMb);
+    expect(config.memory.restartMb).to.be.below(2048);
+    expect(() => loadConfig({ NODE_ENV: 'test', MEMORY_THRESHOLD_MB: '500', MEMORY_RESTART_MB: '400' })).to.throw(ConfigError, /MEMORY_THRESHOLD_MB/);
+  });
+
+  it('when deployment variables are given, then they are validated once for the ecosystem file and the plan', () => {
+    const settings = loadDeploymentSettings({ MAX_WORKERS: '3', DB_MAX_CONNECTIONS: '300', DEPLOY_HOSTS: '2' });
+    expect(settings).to.include({ maxWorkers: 3, dbMaxConnections: 300, hosts: 2, dbReservedConnections: 5 });
+    expect(() => loadDeploymentSettings({ DEPLOY_HOSTS: '0' })).to.throw(ConfigError, /DEPLOY_HOSTS/);
+  });
+});

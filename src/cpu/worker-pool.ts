@@ -36,6 +36,8 @@ export interface WorkerPoolStats {
   rejected: number;
   /** Share of the pool's thread time spent running tasks since start, 0-1 (Piscina's estimate). */
   utilization: number;
+  /** Mean time a task took on its thread since start (all tasks alike), in ms; 0 before the first. */
+  meanRunMs: number;
 }
 
 /** Where run outcomes go; ops/ wires these to prom-client, tests can pass their own. */
@@ -107,6 +109,7 @@ export class WorkerPool {
       failed: this.failed,
       rejected: this.rejected,
       utilization: Math.round(this.piscina.utilization * 1000) / 1000,
+      meanRunMs: this.piscina.completed === 0 ? 0 : Math.round(this.piscina.histogram.runTime.mean * 10) / 10,
     };
   }
 

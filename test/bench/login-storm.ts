@@ -57,6 +57,9 @@ const MODES = process.env.BENCH_MODES ? ALL_MODES.filter((mode) => process.env.B
 interface ModeResult {
   mode: Mode;
   threads: number;
+  /** The pool's own figures at the end of the storm (pool modes only). */
+  meanRunMs: number;
+  utilization: number;
   logins: number;
   overloaded: number;
   /** Anything but 200 and 503, by status (or "network"). */
@@ -165,7 +168,10 @@ async function runMode(mode: Mode, databaseUrl: string): Promise<ModeResult> {
     const username = `storm_${mode.hashing}_${randomBytes(3).toString('hex')}`;
     const registered = await post(`${server.url}/api/auth/register`, { username, password: PASSWORD });
     if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${await registered.text()}`);
-    const threads = ((await (await fetch(`${server.url}/health`)).json()) as { workerPool: { maxThreads: number } }).workerPool.maxThreads;
+    const poolStats = async () =>
+      ((await (await fetch(`${server.url}/health`)).json()) as { workerPool: { maxThreads: number; meanRunMs: number; utilization: number } })
+        .workerPool;
+    const threads = (await poolStats()).maxThreads;
 
     const stopAt = performance.now() + DURATION_MS;
     // Requests still waiting when the window closes are abandoned, not counted: logins/s is completions inside
@@ -205,9 +211,12 @@ async function runMode(mode: Mode, databaseUrl: string): Promise<ModeResult> {
     };
     await Promise.all([probe(), ...Array.from({ length: CONCURRENCY }, client)]);
     const elapsedSec = DURATION_MS / 1000;
+    const after = await poolStats();
     return {
       mode,
       threads,
+      meanRunMs: after.meanRunMs,
+      utilization: after.utilization,
       logins: loginLatencies.length,
       overloaded,
       otherFailures,
@@ -239,7 +248,9 @@ const ceilingOf = (threads: number, hashMs: number) => (threads * 1000) / hashMs
 function printRounds(rounds: Round[], threads: number): void {
   console.log(`\nmachine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}; shared with other engineers' test runs, noisy`);
   console.log(`storm: ${CONCURRENCY} concurrent login clients, ${DURATION_MS / 1000} s per mode, ${rounds.length} rounds with the modes interleaved; /health/live probed every ${PROBE_INTERVAL_MS} ms`);
-  console.log(`scrypt cost ${COST}; ceiling = pool threads (${threads}) / time per hash on one thread; "2-way" = hashes/s measured with ${threads} side by side\n`);
+  console.log(`scrypt cost ${COST}; ceiling = pool threads (${threads}) / time per hash on one thread, measured before the round with no server running;`);
+  console.log(`"2-way" = hashes/s with ${threads} side by side, same conditions; in-storm ceiling = threads / the pool's own mean time per task during the storm;`);
+  console.log(`busy = the pool's utilization (share of thread time spent on tasks) over the server's life\n`);
   const rows = rounds.flatMap(({ round, hashMs, sideBySideHashMs, results }) =>
     results.map((r) => {
       const pooled = r.mode.hashing === 'pool';
@@ -251,6 +262,9 @@ function printRounds(rounds: Round[], threads: number): void {
         ceiling: pooled ? fixed(ceilingOf(r.threads, hashMs), 2) : '-',
         'of ceiling': pooled ? `${fixed((100 * r.loginsPerSec) / ceilingOf(r.threads, hashMs), 0)}%` : '-',
         '2-way/s': fixed(1000 / sideBySideHashMs, 2),
+        'in-storm ms/hash': pooled ? fixed(r.meanRunMs) : '-',
+        'of in-storm ceiling': pooled ? `${fixed((100 * r.loginsPerSec) / ceilingOf(r.threads, r.meanRunMs), 0)}%` : '-',
+        busy: pooled ? `${fixed(100 * r.utilization, 0)}%` : '-',
         '503s': r.overloaded,
         errors: Object.values(r.otherFailures).reduce((a, b) => a + b, 0),
         'login p50': fixed(r.loginP50Ms, 0),
@@ -270,10 +284,12 @@ function printRounds(rounds: Round[], threads: number): void {
   const summary = MODES.map((mode) => {
     const runs = rounds.map(({ hashMs, results }) => ({ hashMs, result: results.find((r) => r.mode === mode)! }));
     const ofCeiling = runs.map(({ hashMs, result }) => (100 * result.loginsPerSec) / ceilingOf(result.threads, hashMs));
+    const ofInStorm = runs.map(({ result }) => (100 * result.loginsPerSec) / ceilingOf(result.threads, result.meanRunMs));
     return {
       mode: mode.label,
       'logins/s': median(runs.map(({ result }) => result.loginsPerSec)),
       ofCeiling: mode.hashing === 'pool' ? median(ofCeiling) : NaN,
+      ofInStorm: mode.hashing === 'pool' ? median(ofInStorm) : NaN,
       liveP99: median(runs.map(({ result }) => result.liveP99Ms)),
       loginP99: median(runs.map(({ result }) => result.loginP99Ms)),
     };
@@ -283,6 +299,7 @@ function printRounds(rounds: Round[], threads: number): void {
       mode: m.mode,
       'logins/s': fixed(m['logins/s'], 2),
       'of ceiling': Number.isFinite(m.ofCeiling) ? `${fixed(m.ofCeiling, 0)}%` : '-',
+      'of in-storm ceiling': Number.isFinite(m.ofInStorm) ? `${fixed(m.ofInStorm, 0)}%` : '-',
       'live p99 ms': fixed(m.liveP99),
       'login p99 ms': fixed(m.loginP99, 0),
     })),

@@ -44,6 +44,7 @@ describe('worker pool', () => {
     expect(stats.completed).to.equal(2);
     expect(stats.threads).to.be.within(1, 2);
     expect(stats).to.include({ maxThreads: 2, maxQueue: 8, queued: 0, failed: 0, rejected: 0 });
+    expect(stats.meanRunMs).to.be.greaterThan(0);
     expect(events).to.deep.equal(['ok:hashPasswordBlocking', 'ok:verifyPasswordBlocking']);
   });
 
@@ -93,6 +94,11 @@ describe('worker pool', () => {
     expect(outcome.ok).to.equal(false);
     expect((outcome as { error: { code?: string } }).error.code).to.equal('ERR_WORKER_OUT_OF_MEMORY');
     await stillServes(pool);
+  });
+
+  it('when nothing has run yet, then the stats are zeros rather than NaN', () => {
+    pool = new WorkerPool(SETTINGS);
+    expect(pool.stats()).to.include({ completed: 0, failed: 0, rejected: 0, queued: 0, utilization: 0, meanRunMs: 0 });
   });
 
   it('when the pool closes with work in flight, then the work finishes first', async () => {

@@ -52,8 +52,15 @@ const QUEUE_FULL_MESSAGES = new Set(['Task queue is at limit', 'No task queue av
 
 export const isQueueFull = (error: unknown): boolean => error instanceof Error && QUEUE_FULL_MESSAGES.has(error.message);
 
-// Retry-After for a full queue: CPU tasks take tens of milliseconds, so a second is plenty for the queue to move.
-const RETRY_AFTER_SEC = 1;
+// Retry-After is the time the full queue needs to drain, so clients come back when there is room instead of
+// hammering the server with requests that only get another 503. Capped: past that, the estimate is a guess.
+const MAX_RETRY_AFTER_SEC = 30;
+
+/** Seconds until a full pool has room again: queued and running tasks, spread over the threads. At least 1. */
+export function retryAfterSec(pool: { queued: number; maxThreads: number; meanRunMs: number }): number {
+  const drainMs = ((pool.queued + pool.maxThreads) * pool.meanRunMs) / pool.maxThreads;
+  return Math.min(MAX_RETRY_AFTER_SEC, Math.max(1, Math.ceil(drainMs / 1000)));
+}
 
 export class WorkerPool {
   private readonly piscina: Piscina;
@@ -91,7 +98,7 @@ export class WorkerPool {
       if (isQueueFull(error)) {
         this.rejected++;
         this.observer?.rejected(task.name);
-        throw overloaded(RETRY_AFTER_SEC, 'The server is busy with other work, try again shortly');
+        throw overloaded(retryAfterSec(this.stats()), 'The server is busy with other work, try again shortly');
       }
       this.failed++;
       this.observer?.failed(task.name, (performance.now() - started) / 1000);

@@ -7,7 +7,7 @@
 //
 // Environment: BENCH_DATABASE_URL (admin URL, default postgres://root@127.0.0.1:5432/test), BENCH_ROUNDS (default
 // 3: the modes run interleaved, round after round, and the summary takes medians), BENCH_DURATION_SEC (per mode
-// and round, default 10), BENCH_CONCURRENCY (default 100), PASSWORD_HASH_COST (default 15, the production default),
+// and round, default 15), BENCH_CONCURRENCY (default 100), PASSWORD_HASH_COST (default 15, the production default),
 // BENCH_MODES (comma-separated labels to run a subset, e.g. "inline"), BENCH_SERVER_LOG (a file to append the servers' error logs to, for diagnosing failures; off by default).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,7 +27,7 @@ import {
 import { workerThreadsPerInstance } from '../../src/ops/capacity.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
-const DURATION_MS = Number(process.env.BENCH_DURATION_SEC ?? 10) * 1000;
+const DURATION_MS = Number(process.env.BENCH_DURATION_SEC ?? 15) * 1000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 100);
 const COST = Number(process.env.PASSWORD_HASH_COST ?? 15);

@@ -14,6 +14,7 @@ import { EventLoopMonitor } from './ops/event-loop.js';
 import { Health } from './ops/health.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { workerPoolMetrics } from './ops/worker-pool-metrics.js';
+import { assertTasksCompiled } from './cpu/tasks.js';
 import { WorkerPool } from './cpu/worker-pool.js';
 import { createRedis } from './redis/client.js';
 import { AuthService } from './services/auth.service.js';
@@ -48,6 +49,8 @@ export interface Parley extends HttpDeps {
 }
 
 export async function buildApp(config: Config, log: Logger): Promise<Parley> {
+  // Before anything opens: worker threads load compiled task files, so a missing build fails here, not at login.
+  assertTasksCompiled();
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.database.url;
   let poolMax = config.database.poolMax;

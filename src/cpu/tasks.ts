@@ -1,6 +1,7 @@
 // The catalogue of worker tasks: which compiled file and export each one is. Workers always load the compiled
 // JavaScript under dist/, also when the caller runs from src/ through tsx (tests): src/cpu and dist/cpu sit at
 // the same depth, so one relative URL finds dist/ from both. `npm test` builds first.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { gzipNdjsonPage } from './tasks/export.task.js';
 import type { hashPasswordBlocking, verifyPasswordBlocking } from './tasks/password.task.js';
@@ -20,3 +21,9 @@ export const TASKS = {
   verifyPassword: { file: passwordFile, name: 'verifyPasswordBlocking' } as Ref<typeof verifyPasswordBlocking>,
   gzipNdjsonPage: { file: compiledTaskFile('export.task.js'), name: 'gzipNdjsonPage' } as Ref<typeof gzipNdjsonPage>,
 } as const;
+
+/** Fails at start, with the fix in the message, rather than at the first login, when dist/ has not been built. */
+export function assertTasksCompiled(): void {
+  const missing = [...new Set(Object.values(TASKS).map((task) => task.file))].filter((file) => !existsSync(file));
+  if (missing.length > 0) throw new Error(`Worker task files are not built (${missing.join(', ')}): run \`npm run build\``);
+}

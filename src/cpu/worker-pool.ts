@@ -34,8 +34,10 @@ export interface WorkerPoolStats {
   completed: number;
   failed: number;
   rejected: number;
-  /** Share of the pool's thread time spent running tasks since start, 0-1 (Piscina's estimate). */
+  /** Share of the pool's thread time spent running tasks since start, 0-1. */
   utilization: number;
+  /** Mean time a task took on its thread since start (all tasks alike), in ms; 0 before the first. */
+  meanRunMs: number;
 }
 
 /** Where run outcomes go; ops/ wires these to prom-client, tests can pass their own. */
@@ -50,13 +52,21 @@ const QUEUE_FULL_MESSAGES = new Set(['Task queue is at limit', 'No task queue av
 
 export const isQueueFull = (error: unknown): boolean => error instanceof Error && QUEUE_FULL_MESSAGES.has(error.message);
 
-// Retry-After for a full queue: CPU tasks take tens of milliseconds, so a second is plenty for the queue to move.
-const RETRY_AFTER_SEC = 1;
+// Retry-After is the time the full queue needs to drain, so clients come back when there is room instead of
+// hammering the server with requests that only get another 503. Capped: past that, the estimate is a guess.
+const MAX_RETRY_AFTER_SEC = 30;
+
+/** Seconds until a full pool has room again: queued and running tasks, spread over the threads. At least 1. */
+export function retryAfterSec(pool: { queued: number; maxThreads: number; meanRunMs: number }): number {
+  const drainMs = ((pool.queued + pool.maxThreads) * pool.meanRunMs) / pool.maxThreads;
+  return Math.min(MAX_RETRY_AFTER_SEC, Math.max(1, Math.ceil(drainMs / 1000)));
+}
 
 export class WorkerPool {
   private readonly piscina: Piscina;
   private failed = 0;
   private rejected = 0;
+  private readonly startedAt = performance.now();
 
   constructor(
     private readonly settings: WorkerPoolSettings,
@@ -88,7 +98,7 @@ export class WorkerPool {
       if (isQueueFull(error)) {
         this.rejected++;
         this.observer?.rejected(task.name);
-        throw overloaded(RETRY_AFTER_SEC, 'The server is busy with other work, try again shortly');
+        throw overloaded(retryAfterSec(this.stats()), 'The server is busy with other work, try again shortly');
       }
       this.failed++;
       this.observer?.failed(task.name, (performance.now() - started) / 1000);
@@ -98,15 +108,20 @@ export class WorkerPool {
 
   /** A snapshot cheap enough to poll every second (health, metrics, pm2 monit). */
   stats(): WorkerPoolStats {
+    const { completed } = this.piscina;
+    const meanRunMs = completed === 0 ? 0 : this.piscina.histogram.runTime.mean;
+    // Computed here: Piscina 5.3.2's own `utilization` divides the mean run time by 1000 twice (1000x too small).
+    const capacityMs = (performance.now() - this.startedAt) * this.settings.maxThreads;
     return {
       threads: this.piscina.threads.length,
       maxThreads: this.settings.maxThreads,
       queued: this.piscina.queueSize,
       maxQueue: this.settings.maxQueue,
-      completed: this.piscina.completed,
+      completed,
       failed: this.failed,
       rejected: this.rejected,
-      utilization: Math.round(this.piscina.utilization * 1000) / 1000,
+      utilization: Math.round(Math.min(1, (meanRunMs * completed) / capacityMs) * 1000) / 1000,
+      meanRunMs: Math.round(meanRunMs * 10) / 10,
     };
   }
 

@@ -69,7 +69,7 @@ describe('conversation export under pressure', () => {
     const reply = await request(app.url, 'GET', `/api/conversations/${conversationId}/export`, { token: owner.accessToken });
     await full.released;
     expect(reply.status).to.equal(503);
-    expect(reply.headers.get('retry-after')).to.equal('1');
+    expect(reply.headers.get('retry-after')).to.match(/^[1-9][0-9]*$/);
     expect(reply.body.error.code).to.equal('overloaded');
     const after = await request(app.url, 'GET', `/api/conversations/${conversationId}/export`, { token: owner.accessToken });
     expect(after.status).to.equal(200);

@@ -80,7 +80,7 @@ describe('password hashing on the worker pool', () => {
       expect(statuses.filter((status) => status === 200)).to.not.be.empty;
       expect(overloaded).to.not.be.empty;
       for (const reply of overloaded) {
-        expect(reply.headers.get('retry-after')).to.equal('1');
+        expect(reply.headers.get('retry-after')).to.match(/^[1-9][0-9]*$/);
         expect(reply.body.error.code).to.equal('overloaded');
       }
       // Not a hang and not a broken pool: once the storm passes, logins work again.

@@ -44,6 +44,8 @@ describe('worker pool', () => {
     expect(stats.completed).to.equal(2);
     expect(stats.threads).to.be.within(1, 2);
     expect(stats).to.include({ maxThreads: 2, maxQueue: 8, queued: 0, failed: 0, rejected: 0 });
+    expect(stats.meanRunMs).to.be.greaterThan(0);
+    expect(stats.utilization).to.be.greaterThan(0).and.at.most(1);
     expect(events).to.deep.equal(['ok:hashPasswordBlocking', 'ok:verifyPasswordBlocking']);
   });
 
@@ -56,6 +58,13 @@ describe('worker pool', () => {
       expect(os.getPriority()).to.equal(mainPriority);
     });
   }
+
+  it('when one thread is kept busy for most of the pool\'s life, then utilization says so', async () => {
+    pool = new WorkerPool(SETTINGS);
+    await pool.run(FAULTY.hold, { ms: 400 });
+    // One of one thread held for 400 ms of a life of a little more (worker start-up included; Piscina 5.3.2 says ~0.0004).
+    expect(pool.stats().utilization).to.be.within(0.1, 1);
+  });
 
   it('when the queue is full, then the extra task is rejected as overloaded with a Retry-After, and the rest finish', async () => {
     const { events, observer } = recordingObserver();
@@ -93,6 +102,11 @@ describe('worker pool', () => {
     expect(outcome.ok).to.equal(false);
     expect((outcome as { error: { code?: string } }).error.code).to.equal('ERR_WORKER_OUT_OF_MEMORY');
     await stillServes(pool);
+  });
+
+  it('when nothing has run yet, then the stats are zeros rather than NaN', () => {
+    pool = new WorkerPool(SETTINGS);
+    expect(pool.stats()).to.include({ completed: 0, failed: 0, rejected: 0, queued: 0, utilization: 0, meanRunMs: 0 });
   });
 
   it('when the pool closes with work in flight, then the work finishes first', async () => {

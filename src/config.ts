@@ -81,6 +81,18 @@ const schema = z.object({
   RATE_LIMIT_API_PER_MIN: int(600, 1),
 
   EXPOSE_ERRORS: bool(false),
+
+  // Real-time (socket.io); see docs-realtime.md.
+  SOCKET_ADAPTER: z.enum(['redis', 'cluster', 'memory']).optional(),
+  SOCKET_MAX_PAYLOAD_BYTES: byteSize('64kb'),
+  SOCKET_EVENTS_PER_SEC: int(20, 1),
+  SOCKET_EVENTS_BURST: int(40, 1),
+  SOCKET_MAX_PER_USER: int(10, 1),
+  SOCKET_TRANSPORTS: list.pipe(z.array(z.enum(['websocket', 'polling']))),
+  SOCKET_RECOVERY_MS: int(120_000),
+  SOCKET_CLUSTER_INSTANCES: int(2, 1),
+  SOCKET_CLUSTER_GRACE_MS: int(15_000, 1),
+  PRESENCE_TTL_SEC: int(10, 2),
 });
 
 export type Environment = Record<string, string | undefined>;
@@ -114,6 +126,8 @@ export function loadConfig(env: Environment = process.env) {
   const sessionSecret = checkSecret('SESSION_SECRET', e.SESSION_SECRET, production, problems);
   if (production && !e.DATABASE_URL) problems.push('DATABASE_URL: required in production (the embedded database is for development)');
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
+  const socketAdapter = e.SOCKET_ADAPTER ?? (e.REDIS_URL ? 'redis' : 'memory');
+  if (socketAdapter === 'redis' && !e.REDIS_URL) problems.push('SOCKET_ADAPTER: redis needs REDIS_URL');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const instance = e.NODE_APP_INSTANCE ?? '0';
@@ -154,6 +168,18 @@ export function loadConfig(env: Environment = process.env) {
       exposeErrors: e.EXPOSE_ERRORS && !production,
     }),
     rateLimit: Object.freeze({ authPerMin: e.RATE_LIMIT_AUTH_PER_MIN, apiPerMin: e.RATE_LIMIT_API_PER_MIN }),
+    realtime: Object.freeze({
+      adapter: socketAdapter,
+      maxPayloadBytes: e.SOCKET_MAX_PAYLOAD_BYTES,
+      eventsPerSec: e.SOCKET_EVENTS_PER_SEC,
+      eventsBurst: Math.max(e.SOCKET_EVENTS_BURST, e.SOCKET_EVENTS_PER_SEC),
+      maxSocketsPerUser: e.SOCKET_MAX_PER_USER,
+      transports: Object.freeze(e.SOCKET_TRANSPORTS.length > 0 ? e.SOCKET_TRANSPORTS : (['websocket', 'polling'] as const)),
+      recoveryMs: e.SOCKET_RECOVERY_MS,
+      clusterInstances: e.SOCKET_CLUSTER_INSTANCES,
+      clusterGraceMs: e.SOCKET_CLUSTER_GRACE_MS,
+      presenceTtlSec: e.PRESENCE_TTL_SEC,
+    }),
   });
 }
 

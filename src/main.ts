@@ -3,6 +3,7 @@ import http from 'node:http';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './core/logger.js';
+import { attachRealtime } from './realtime/server.js';
 
 async function main(): Promise<void> {
   let config;
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   server.headersTimeout = config.http.headersTimeoutMs;
   server.requestTimeout = config.http.requestTimeoutMs;
   server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
+  await attachRealtime(parley, server);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   log.info({ port: config.port, env: config.env }, 'parley listening');
   process.send?.('ready');

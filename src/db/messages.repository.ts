@@ -82,3 +82,25 @@ export async function listAfter(db: Queryable, conversationId: string, after: nu
   );
   return rows.map(toMessage);
 }
+
+/**
+ * Catch-up: the messages after each cursor in the given conversations the user is a member of, ordered by
+ * conversation then seq, at most `limit` rows. Conversations the user does not belong to contribute nothing.
+ */
+export async function listAfterCursors(
+  db: Queryable,
+  userId: string,
+  cursors: Array<{ conversationId: string; after: number }>,
+  limit: number,
+): Promise<Message[]> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS}
+       FROM unnest($2::bigint[], $3::bigint[]) AS c(conversation_id, after_seq)
+       JOIN conversation_members cm ON cm.conversation_id = c.conversation_id AND cm.user_id = $1
+       JOIN messages m ON m.conversation_id = c.conversation_id AND m.seq > c.after_seq
+      ORDER BY m.conversation_id, m.seq
+      LIMIT $4`,
+    [userId, cursors.map((c) => c.conversationId), cursors.map((c) => c.after), limit],
+  );
+  return rows.map(toMessage);
+}

@@ -5,7 +5,11 @@ export type Client = Socket;
 
 const open = new Set<Client>();
 
-export function connect(url: string, auth: { token?: string; cookie?: string; origin?: string } = {}): Promise<Client> {
+export function connect(
+  url: string,
+  auth: { token?: string; cookie?: string; origin?: string } = {},
+  options: { reconnection?: boolean } = {},
+): Promise<Client> {
   const headers: Record<string, string> = {};
   if (auth.cookie) headers.cookie = auth.cookie;
   if (auth.origin) headers.origin = auth.origin;
@@ -13,17 +17,24 @@ export function connect(url: string, auth: { token?: string; cookie?: string; or
     transports: ['websocket'],
     auth: auth.token ? { token: auth.token } : {},
     extraHeaders: headers,
-    reconnection: false,
+    reconnection: options.reconnection ?? false,
+    reconnectionDelay: 200,
+    reconnectionDelayMax: 500,
     forceNew: true,
   });
   open.add(socket);
   return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (error) => {
+    const failed = (error: Error) => {
       open.delete(socket);
       socket.close();
       reject(error);
+    };
+    socket.once('connect', () => {
+      // Later connect_errors are reconnection attempts, for the reconnecting client to retry.
+      socket.off('connect_error', failed);
+      resolve(socket);
     });
+    socket.once('connect_error', failed);
   });
 }
 

@@ -93,6 +93,7 @@ const schema = z.object({
   SOCKET_CLUSTER_INSTANCES: int(2, 1),
   SOCKET_CLUSTER_GRACE_MS: int(15_000, 1),
   PRESENCE_TTL_SEC: int(10, 2),
+  PRESENCE_GRACE_MS: int(2_000),
 });
 
 export type Environment = Record<string, string | undefined>;
@@ -179,6 +180,7 @@ export function loadConfig(env: Environment = process.env) {
       clusterInstances: e.SOCKET_CLUSTER_INSTANCES,
       clusterGraceMs: e.SOCKET_CLUSTER_GRACE_MS,
       presenceTtlSec: e.PRESENCE_TTL_SEC,
+      presenceGraceMs: e.PRESENCE_GRACE_MS,
     }),
   });
 }

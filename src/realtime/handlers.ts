@@ -45,19 +45,16 @@ export function limitEvents(socket: ParleySocket, budget: EventBudget, metrics: 
   });
 }
 
-/**
- * Registers the client events. `ready` resolves once the socket has joined its rooms: events wait for it, so a
- * sync answered after that point cannot miss a message that is broadcast before the join.
- */
-export function registerHandlers(socket: ParleySocket, deps: HandlerDeps, ready: Promise<unknown>): void {
+/** Registers the client events. */
+export function registerHandlers(socket: ParleySocket, deps: HandlerDeps): void {
   const { messages, metrics, log } = deps;
   const userId = socket.data.userId;
 
   const on = (event: keyof ClientToServer, handle: Handle) => {
     socket.on(event, (...args: unknown[]) => {
       const { payload, reply } = argsOf(args);
-      ready
-        .then(() => handle(payload))
+      Promise.resolve(payload)
+        .then(handle)
         .then(
           (result) => {
             metrics.eventIn(event, 'ok');

@@ -17,7 +17,10 @@ const PROCS = 'presence:procs';
 const procKey = (id: string) => `presence:proc:${id}`;
 const aliveKey = (id: string) => `presence:alive:${id}`;
 
+// Registers the process too: a count that lands after this process's own close-time sweep is still found and
+// swept by the survivors once the heartbeat key is gone.
 const CONNECT = `
+redis.call('SADD', KEYS[3], ARGV[2])
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 return redis.call('HINCRBY', KEYS[2], ARGV[1], 1)`;
 
@@ -61,14 +64,13 @@ export class RedisPresence implements PresenceTracker {
   ) {}
 
   async connected(userId: string): Promise<boolean> {
-    const total = await this.redis.eval(CONNECT, 2, procKey(this.processId), COUNT, userId);
+    const total = await this.redis.eval(CONNECT, 3, procKey(this.processId), COUNT, PROCS, userId, this.processId);
     return Number(total) === 1;
   }
 
-  async disconnected(userId: string): Promise<string | undefined> {
-    const now = new Date().toISOString();
-    const last = await this.redis.eval(DISCONNECT, 3, procKey(this.processId), COUNT, SEEN, userId, now);
-    return Number(last) === 1 ? now : undefined;
+  async disconnected(userId: string, at: string): Promise<boolean> {
+    const last = await this.redis.eval(DISCONNECT, 3, procKey(this.processId), COUNT, SEEN, userId, at);
+    return Number(last) === 1;
   }
 
   async socketCount(userId: string): Promise<number> {

@@ -6,8 +6,8 @@ import type { PresenceEntry, PresenceSource } from '../services/presence.service
 export interface PresenceTracker extends PresenceSource {
   /** Counts a socket; true when it is the user's first socket anywhere. */
   connected(userId: string): Promise<boolean>;
-  /** Uncounts a socket; the lastSeenAt stamp when it was the user's last socket anywhere. */
-  disconnected(userId: string): Promise<string | undefined>;
+  /** Uncounts a socket that closed at `at`; true when it was the user's last socket anywhere. */
+  disconnected(userId: string, at: string): Promise<boolean>;
   /** Sockets the user has open anywhere. */
   socketCount(userId: string): Promise<number>;
   /** Starts background work; `onOffline` hears of users whose sockets died with another process. */
@@ -26,16 +26,15 @@ export class LocalPresence implements PresenceTracker {
     return count === 1;
   }
 
-  async disconnected(userId: string): Promise<string | undefined> {
+  async disconnected(userId: string, at: string): Promise<boolean> {
     const count = (this.counts.get(userId) ?? 0) - 1;
     if (count > 0) {
       this.counts.set(userId, count);
-      return undefined;
+      return false;
     }
     this.counts.delete(userId);
-    const now = new Date().toISOString();
-    this.lastSeen.set(userId, now);
-    return now;
+    this.lastSeen.set(userId, at);
+    return true;
   }
 
   async socketCount(userId: string): Promise<number> {

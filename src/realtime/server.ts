@@ -66,6 +66,7 @@ export async function attachRealtime(parley: Parley, server: http.Server, option
       .then((ids) => broadcaster.presenceChanged(userId, ids, status, lastSeenAt))
       .catch((error: unknown) => log.warn({ err: error, userId }, 'presence announce failed'));
 
+  const conversationsFor = new WeakMap<ParleySocket, string[]>();
   const who = identify({ tokens: parley.tokens, http: parley.http, redis: parley.redis });
   io.use((socket, next) => {
     who(socket)
@@ -74,6 +75,9 @@ export async function attachRealtime(parley: Parley, server: http.Server, option
         if ((await presence.socketCount(identity.userId)) >= settings.maxSocketsPerUser) {
           return next(Object.assign(new Error('too_many_sockets'), { data: { code: 'rate_limited' } }));
         }
+        // Loaded before the handshake completes and joined in the connection handler, synchronously: by the time
+        // the client sees "connect" its socket is in every room, so nothing broadcast after that can miss it.
+        conversationsFor.set(socket, await conversationsOf(identity.userId));
         socket.data.userId = identity.userId;
         socket.data.expiresAt = identity.expiresAt;
         next();
@@ -95,12 +99,8 @@ export async function attachRealtime(parley: Parley, server: http.Server, option
     const { userId } = socket.data;
     const expiry: { timer?: NodeJS.Timeout } = {};
     limitEvents(socket, tokenBucket(settings.eventsPerSec, settings.eventsBurst), metrics);
-    const ready = joinRooms(socket, conversationsOf);
-    registerHandlers(socket, { messages: parley.messages, metrics, log }, ready);
-    ready.catch((error: unknown) => {
-      log.error({ err: error, userId }, 'joining rooms failed; closing the socket');
-      socket.disconnect(true);
-    });
+    joinRooms(socket, conversationsFor.get(socket) ?? []);
+    registerHandlers(socket, { messages: parley.messages, metrics, log });
     const counted = presence.connected(userId).then((first) => {
       if (first) void announce(userId, 'online', null);
     });
@@ -108,9 +108,12 @@ export async function attachRealtime(parley: Parley, server: http.Server, option
     socket.on('disconnect', () => {
       connectedSockets -= 1;
       clearTimeout(expiry.timer);
-      const gone = counted
-        .then(() => presence.disconnected(userId))
-        .then((lastSeenAt) => (lastSeenAt ? announce(userId, 'offline', lastSeenAt) : undefined))
+      // Uncounted after a grace period: a client that reconnects at once (a reload, a network blip) does not
+      // flap offline/online, and a new socket being counted on another process is not overtaken.
+      const lastSeenAt = new Date().toISOString();
+      const gone = Promise.all([counted, delay(settings.presenceGraceMs)])
+        .then(() => presence.disconnected(userId, lastSeenAt))
+        .then((last) => (last ? announce(userId, 'offline', lastSeenAt) : undefined))
         .catch((error: unknown) => log.warn({ err: error, userId }, 'presence update failed'));
       track(gone);
     });
@@ -142,7 +145,9 @@ export async function attachRealtime(parley: Parley, server: http.Server, option
         // io.close() disconnects with "server shutting down", the reason that saves recovery sessions; it also
         // closes the HTTP server, which may already be closed by the shutdown sequence.
         await new Promise<void>((resolve) => void io.close(() => resolve()));
-        await Promise.race([Promise.allSettled([...pending]), delay(2000)]);
+        // Presence updates in flight get a moment; the ones still waiting out their grace period are covered by
+        // presence.close(), which gives back every count of this process at once.
+        await Promise.race([Promise.allSettled([...pending]), delay(300)]);
         await presence.close().catch((error: unknown) => log.warn({ err: error }, 'presence close failed'));
         await adapter.close();
       })();
@@ -171,12 +176,11 @@ function expireAt(socket: ParleySocket, expiresAtSec: number, handle: { timer?: 
   arm();
 }
 
-/** Joins the user's room and one room per conversation; leaves rooms a recovered session kept by mistake. */
-async function joinRooms(socket: ParleySocket, conversationsOf: (userId: string) => Promise<string[]>): Promise<void> {
-  const ids = await conversationsOf(socket.data.userId);
-  const wanted = new Set([userRoom(socket.data.userId), ...ids.map(conversationRoom)]);
+/** Joins the user's room and one room per conversation; leaves rooms a recovered session kept from before. */
+function joinRooms(socket: ParleySocket, conversationIds: string[]): void {
+  const wanted = new Set([userRoom(socket.data.userId), ...conversationIds.map(conversationRoom)]);
   for (const room of socket.rooms) if (room.startsWith('conv:') && !wanted.has(room)) void socket.leave(room);
-  await socket.join([...wanted]);
+  void socket.join([...wanted]);
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

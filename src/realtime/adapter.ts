@@ -7,7 +7,9 @@
 import { Redis } from 'ioredis';
 import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import { createAdapter as createClusterAdapter } from '@socket.io/cluster-adapter';
-import type { ServerOptions } from 'socket.io';
+import cluster from 'node:cluster';
+import { setupWorker } from '@socket.io/sticky';
+import type { Server, ServerOptions } from 'socket.io';
 import type { Config } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import { STREAM_MAX_LEN, streamPublisher, type OrderedPublish } from './stream-publisher.js';
@@ -22,6 +24,8 @@ export interface AdapterChoice {
   recovery: boolean;
   /** Broadcasts that every process delivers in one global order (redis only; elsewhere a plain emit). */
   orderedPublish?: OrderedPublish;
+  /** Wiring that needs the server (cluster: accept the connections the daemon's sticky balancer hands over). */
+  attach?(io: Server): void;
   close(): Promise<void>;
 }
 
@@ -56,7 +60,21 @@ export function chooseAdapter(config: Config, log: Logger, onError: (error: Erro
     };
   }
   if (name === 'cluster') {
-    return { name, recovery: false, options: { adapter: createClusterAdapter() }, close: async () => undefined };
+    // Outside a cluster worker there is no IPC channel at all; the adapter would crash on first use.
+    if (!cluster.isWorker) {
+      throw new Error('SOCKET_ADAPTER=cluster but this process is not a cluster worker: run it under the @socket.io/pm2 daemon');
+    }
+    return {
+      name,
+      recovery: false,
+      options: { adapter: createClusterAdapter() },
+      // The @socket.io/pm2 daemon listens on PM2_PORT and passes each connection to a worker by socket.io
+      // session; the worker injects it into its HTTP server.
+      attach: (io) => {
+        setupWorker(io as unknown as Parameters<typeof setupWorker>[0]);
+      },
+      close: async () => undefined,
+    };
   }
   return { name, recovery: true, options: {}, close: async () => undefined };
 }

@@ -55,6 +55,7 @@ export async function attachRealtime(parley: Parley, server: http.Server, option
     ...(adapter.recovery ? { connectionStateRecovery: { maxDisconnectionDuration: settings.recoveryMs, skipMiddlewares: false } } : {}),
     ...adapter.options,
   });
+  adapter.attach?.(io);
 
   const presence: PresenceTracker = parley.redis
     ? new RedisPresence(parley.redis, settings.presenceTtlSec, log.child({ module: 'presence' }))
@@ -97,6 +98,7 @@ export async function attachRealtime(parley: Parley, server: http.Server, option
   io.on('connection', (socket) => {
     connectedSockets += 1;
     const { userId } = socket.data;
+    log.debug({ userId, socketId: socket.id, recovered: socket.recovered }, 'socket connected');
     const expiry: { timer?: NodeJS.Timeout } = {};
     limitEvents(socket, tokenBucket(settings.eventsPerSec, settings.eventsBurst), metrics);
     joinRooms(socket, conversationsFor.get(socket) ?? []);

@@ -1,8 +1,8 @@
 // SOCKET_ADAPTER=cluster only works when a cluster primary relays between workers (the @socket.io/pm2 daemon runs
 // setupPrimary). Under stock PM2 or plain `node`, nothing relays and the adapter stays silently local: broadcasts
 // miss other workers, fetchSockets and serverSideEmit see only this one. We refuse to run like that: within the
-// grace period the adapter must count SOCKET_CLUSTER_INSTANCES servers, or the caller exits non-zero.
-import cluster from 'node:cluster';
+// grace period the adapter must count SOCKET_CLUSTER_INSTANCES servers, or the caller exits non-zero. (Outside
+// any cluster worker, adapter.ts refuses to start at all.)
 import type { ParleyServer } from './events.js';
 
 export interface SplitCheck {
@@ -14,10 +14,6 @@ export interface SplitCheck {
 export function checkClusterJoined(io: ParleyServer, expected: number, graceMs: number): SplitCheck {
   const controller = new AbortController();
   const done = new Promise<number>((resolve, reject) => {
-    if (expected > 1 && !cluster.isWorker) {
-      reject(new Error('SOCKET_ADAPTER=cluster but this process is not a cluster worker (run it under the @socket.io/pm2 daemon)'));
-      return;
-    }
     const deadline = Date.now() + graceMs;
     let seen = 0;
     const poll = async () => {

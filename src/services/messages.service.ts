@@ -1,6 +1,6 @@
 // Sending (idempotent on the sender's clientMsgId), history pages, read cursors, catch-up after a cursor.
 import type { Database } from '../db/database.js';
-import { isUniqueViolation, transaction } from '../db/database.js';
+import { isUniqueViolation } from '../db/database.js';
 import * as messages from '../db/messages.repository.js';
 import { advanceReadCursor, isMember, listConversationIdsOf } from '../db/conversations.repository.js';
 import { conflict, notFound } from '../core/errors.js';
@@ -40,25 +40,22 @@ export class MessagesService {
       // The session lock spans commit and announcement, so message N is announced before N+1 can be stored:
       // every receiver sees seqs in order.
       outcome = await this.db.withSessionLock(SEND_LOCK, input.conversationId, async (client) => {
-        const stored = await transaction(client, async (tx) => {
-          if (!(await isMember(tx, input.conversationId, input.senderId))) throw notFound('Conversation');
-          const seq = await messages.nextSeq(tx, input.conversationId);
-          // Checked after taking the conversation lock, so a concurrent duplicate in this conversation is visible.
-          const existing = await messages.findByClientMsgId(tx, input.senderId, input.clientMsgId);
-          if (existing) throw new DuplicateSend(existing);
-          const message = await messages.insertMessage(tx, { ...input, seq });
-          // Your own message is read by you.
-          await advanceReadCursor(tx, input.conversationId, input.senderId, seq);
-          return message;
-        });
+        // One statement (its own transaction): membership, duplicate check, seq, insert and read cursor in a
+        // single round trip. Nothing stored means not a member or a duplicate; find out which.
+        const stored = await messages.insertNext(client, input);
+        if (!stored) {
+          if (!(await isMember(client, input.conversationId, input.senderId))) throw notFound('Conversation');
+          const existing = await messages.findByClientMsgId(client, input.senderId, input.clientMsgId);
+          if (existing) return { message: existing, created: false };
+          throw new Error('send stored nothing, yet the sender is a member and the clientMsgId is unused');
+        }
         // Stored whatever happens next; a failed announcement is caught up by sync.
         await Promise.resolve(this.broadcaster.messageCreated(stored)).catch(() => undefined);
         return { message: stored, created: true };
       });
     } catch (error) {
-      // Rolled back, so the seq we took is handed out again: no gap.
-      if (error instanceof DuplicateSend) outcome = { message: error.stored, created: false };
-      else if (isUniqueViolation(error)) outcome = { message: await this.findDuplicate(input), created: false };
+      // The same clientMsgId racing in another conversation: the statement failed whole, so no seq was used.
+      if (isUniqueViolation(error)) outcome = { message: await this.findDuplicate(input), created: false };
       else throw error;
     }
     if (outcome.message.conversationId !== input.conversationId) {
@@ -101,11 +98,5 @@ export class MessagesService {
     const stored = await messages.findByClientMsgId(this.db.primary, input.senderId, input.clientMsgId);
     if (!stored) throw new Error('unique violation on send but no stored message found');
     return stored;
-  }
-}
-
-class DuplicateSend extends Error {
-  constructor(readonly stored: Message) {
-    super('duplicate send');
   }
 }

@@ -2,8 +2,9 @@
 // state recovery across a graceful restart.
 import { expect } from 'chai';
 import { createGroup, register, request, type Account } from '../../support/client.js';
-import { startServer, stopAll, type ServerProcess } from '../../support/processes.js';
-import { closeAllClients, collect, connect, emitAck, until } from '../../support/sockets.js';
+import { startServer } from '../../support/processes.js';
+import { serverSuite } from '../../support/server-suite.js';
+import { collect, connect, emitAck, until } from '../../support/sockets.js';
 
 async function sendRest(url: string, sender: Account, conversationId: string, count: number, tag: string): Promise<void> {
   const batch = 25;
@@ -23,19 +24,13 @@ async function sendRest(url: string, sender: Account, conversationId: string, co
 
 describe('realtime: catch-up', function () {
   this.timeout(90_000);
-  let a: ServerProcess;
-  let b: ServerProcess;
-  before(async () => {
-    [a, b] = await Promise.all([startServer(), startServer()]);
-  });
-  afterEach(closeAllClients);
-  after(stopAll);
+  const servers = serverSuite();
 
   it('when a member was disconnected, then sync returns exactly the missed messages, in seq order', async () => {
-    const [alice, bob] = await Promise.all([register(a.url), register(a.url)]);
-    const conversationId = await createGroup(a.url, alice, [bob]);
-    const aliceA = await connect(a.url, { token: alice.accessToken });
-    const bobB = await connect(b.url, { token: bob.accessToken });
+    const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);
+    const conversationId = await createGroup(servers.a.url, alice, [bob]);
+    const aliceA = await connect(servers.a.url, { token: alice.accessToken });
+    const bobB = await connect(servers.b.url, { token: bob.accessToken });
     const seen = collect(bobB, 'message:new');
     for (let i = 0; i < 3; i++) await emitAck(aliceA, 'message:send', { conversationId, body: `before-${i}`, clientMsgId: `before-${i}` });
     await until(() => seen.length === 3, 5000, 'live messages');
@@ -44,7 +39,7 @@ describe('realtime: catch-up', function () {
     const missed = [];
     for (let i = 0; i < 5; i++) missed.push((await emitAck(aliceA, 'message:send', { conversationId, body: `missed-${i}`, clientMsgId: `missed-${i}` })).message);
 
-    const bobAgain = await connect(a.url, { token: bob.accessToken });
+    const bobAgain = await connect(servers.a.url, { token: bob.accessToken });
     const lastSeen = Math.max(...seen.map((event) => event.message.seq));
     const sync = await emitAck(bobAgain, 'sync', { cursors: { [conversationId]: lastSeen } });
     expect(sync.ok).to.equal(true);
@@ -53,12 +48,12 @@ describe('realtime: catch-up', function () {
   });
 
   it('when more than 1000 messages are missed, then sync pages at 1000 with more:true and the next page completes it', async () => {
-    const [alice, bob] = await Promise.all([register(a.url), register(a.url)]);
-    const big = await createGroup(a.url, alice, [bob]);
-    const small = await createGroup(a.url, alice, [bob]);
-    await sendRest(a.url, alice, big, 1003, 'bulk');
-    await sendRest(b.url, alice, small, 4, 'small');
-    const bobB = await connect(b.url, { token: bob.accessToken });
+    const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);
+    const big = await createGroup(servers.a.url, alice, [bob]);
+    const small = await createGroup(servers.a.url, alice, [bob]);
+    await sendRest(servers.a.url, alice, big, 1003, 'bulk');
+    await sendRest(servers.b.url, alice, small, 4, 'small');
+    const bobB = await connect(servers.b.url, { token: bob.accessToken });
     const first = await emitAck(bobB, 'sync', { cursors: { [big]: 0, [small]: 0 } });
     expect(first.more).to.equal(true);
     expect(first.messages).to.have.length(1000);
@@ -74,13 +69,14 @@ describe('realtime: catch-up', function () {
   });
 
   it('when every process was restarted, then sync from the last cursor returns exactly the messages sent meanwhile', async () => {
-    const [alice, bob] = await Promise.all([register(a.url), register(a.url)]);
-    const conversationId = await createGroup(a.url, alice, [bob]);
-    await sendRest(a.url, alice, conversationId, 3, 'old');
-    await Promise.all([a.stop('SIGINT'), b.stop('SIGINT')]);
-    [a, b] = await Promise.all([startServer(), startServer()]);
-    await sendRest(b.url, alice, conversationId, 4, 'new');
-    const bobA = await connect(a.url, { token: bob.accessToken });
+    const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);
+    const conversationId = await createGroup(servers.a.url, alice, [bob]);
+    await sendRest(servers.a.url, alice, conversationId, 3, 'old');
+    await Promise.all([servers.a.stop('SIGINT'), servers.b.stop('SIGINT')]);
+    const [a, b] = await Promise.all([startServer(), startServer()]);
+    servers.set(a, b);
+    await sendRest(servers.b.url, alice, conversationId, 4, 'new');
+    const bobA = await connect(servers.a.url, { token: bob.accessToken });
     const sync = await emitAck(bobA, 'sync', { cursors: { [conversationId]: 3 } });
     // Sent concurrently, so which body got which seq is not fixed; the set and the seq order are.
     expect(sync.messages.map((m: { seq: number }) => m.seq)).to.deep.equal([4, 5, 6, 7]);
@@ -88,19 +84,19 @@ describe('realtime: catch-up', function () {
   });
 
   it('when a process restarts gracefully, then its clients reconnect, recover their session and get the events sent meanwhile', async () => {
-    const [alice, bob] = await Promise.all([register(a.url), register(a.url)]);
-    const conversationId = await createGroup(a.url, alice, [bob]);
-    const bobA = await connect(a.url, { token: bob.accessToken }, { reconnection: true });
+    const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);
+    const conversationId = await createGroup(servers.a.url, alice, [bob]);
+    const bobA = await connect(servers.a.url, { token: bob.accessToken }, { reconnection: true });
     const seen = collect(bobA, 'message:new');
-    const aliceB = await connect(b.url, { token: alice.accessToken });
+    const aliceB = await connect(servers.b.url, { token: alice.accessToken });
     await emitAck(aliceB, 'message:send', { conversationId, body: 'live', clientMsgId: 'rec-0' });
     await until(() => seen.length === 1, 5000, 'live message');
 
-    const port = a.port;
-    const exit = await a.stop('SIGINT');
+    const port = servers.a.port;
+    const exit = await servers.a.stop('SIGINT');
     expect(exit).to.equal(0);
     for (let i = 1; i <= 3; i++) await emitAck(aliceB, 'message:send', { conversationId, body: `gap-${i}`, clientMsgId: `rec-${i}` });
-    a = await startServer({}, port);
+    servers.set(await startServer({}, port));
     await until(() => bobA.connected, 10_000, 'reconnect');
     expect(bobA.recovered).to.equal(true);
     await until(() => seen.length >= 4, 5000, 'recovered events');

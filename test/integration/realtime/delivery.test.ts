@@ -1,26 +1,20 @@
 // Delivery across two real server processes sharing PostgreSQL and Redis (SOCKET_ADAPTER=redis).
 import { expect } from 'chai';
 import { createGroup, register, request, type Account } from '../../support/client.js';
-import { startServer, stopAll, type ServerProcess } from '../../support/processes.js';
-import { closeAllClients, collect, connect, emitAck, nextEvent, sleep, until, type Client } from '../../support/sockets.js';
+import { serverSuite } from '../../support/server-suite.js';
+import { collect, connect, emitAck, nextEvent, sleep, until, type Client } from '../../support/sockets.js';
 
 describe('realtime: delivery across processes', function () {
   this.timeout(60_000);
-  let a: ServerProcess;
-  let b: ServerProcess;
-  before(async () => {
-    [a, b] = await Promise.all([startServer(), startServer()]);
-  });
-  afterEach(closeAllClients);
-  after(stopAll);
+  const servers = serverSuite();
 
   it('when a member sends on one process, then every member socket on both processes gets message:new exactly once', async () => {
-    const [alice, bob, carol] = await Promise.all([register(a.url), register(a.url), register(a.url)]);
-    const conversationId = await createGroup(a.url, alice, [bob, carol]);
-    const aliceA = await connect(a.url, { token: alice.accessToken });
-    const aliceB = await connect(b.url, { token: alice.accessToken }); // Alice's other device
-    const bobB = await connect(b.url, { token: bob.accessToken });
-    const carolA = await connect(a.url, { token: carol.accessToken });
+    const [alice, bob, carol] = await Promise.all([register(servers.a.url), register(servers.a.url), register(servers.a.url)]);
+    const conversationId = await createGroup(servers.a.url, alice, [bob, carol]);
+    const aliceA = await connect(servers.a.url, { token: alice.accessToken });
+    const aliceB = await connect(servers.b.url, { token: alice.accessToken }); // Alice's other device
+    const bobB = await connect(servers.b.url, { token: bob.accessToken });
+    const carolA = await connect(servers.a.url, { token: carol.accessToken });
     const received = [aliceB, bobB, carolA].map((socket) => collect(socket, 'message:new'));
 
     const ack = await emitAck(aliceA, 'message:send', { conversationId, body: 'hello', clientMsgId: 'm1' });
@@ -36,10 +30,10 @@ describe('realtime: delivery across processes', function () {
   });
 
   it('when the same clientMsgId is sent again, then the stored message is acked and nothing is broadcast again', async () => {
-    const [alice, bob] = await Promise.all([register(a.url), register(a.url)]);
-    const conversationId = await createGroup(a.url, alice, [bob]);
-    const aliceA = await connect(a.url, { token: alice.accessToken });
-    const bobB = await connect(b.url, { token: bob.accessToken });
+    const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);
+    const conversationId = await createGroup(servers.a.url, alice, [bob]);
+    const aliceA = await connect(servers.a.url, { token: alice.accessToken });
+    const bobB = await connect(servers.b.url, { token: bob.accessToken });
     const received = collect(bobB, 'message:new');
     const first = await emitAck(aliceA, 'message:send', { conversationId, body: 'once', clientMsgId: 'dup' });
     const again = await emitAck(aliceA, 'message:send', { conversationId, body: 'once', clientMsgId: 'dup' });
@@ -51,12 +45,12 @@ describe('realtime: delivery across processes', function () {
   });
 
   it('when a message is sent over REST, then member sockets on both processes get it live', async () => {
-    const [alice, bob] = await Promise.all([register(a.url), register(a.url)]);
-    const conversationId = await createGroup(a.url, alice, [bob]);
-    const bobA = await connect(a.url, { token: bob.accessToken });
-    const bobB = await connect(b.url, { token: bob.accessToken });
+    const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);
+    const conversationId = await createGroup(servers.a.url, alice, [bob]);
+    const bobA = await connect(servers.a.url, { token: bob.accessToken });
+    const bobB = await connect(servers.b.url, { token: bob.accessToken });
     const events = [nextEvent(bobA, 'message:new'), nextEvent(bobB, 'message:new')];
-    const reply = await request(b.url, 'POST', `/api/conversations/${conversationId}/messages`, {
+    const reply = await request(servers.b.url, 'POST', `/api/conversations/${conversationId}/messages`, {
       token: alice.accessToken,
       body: { body: 'over rest', clientMsgId: 'r1' },
     });
@@ -65,10 +59,10 @@ describe('realtime: delivery across processes', function () {
   });
 
   it('when 150 sends race from clients on both processes, then every member socket gets all 150 in seq order with seqs 1..150', async () => {
-    const members: Account[] = await Promise.all(Array.from({ length: 6 }, () => register(a.url)));
-    const conversationId = await createGroup(a.url, members[0]!, members.slice(1));
+    const members: Account[] = await Promise.all(Array.from({ length: 6 }, () => register(servers.a.url)));
+    const conversationId = await createGroup(servers.a.url, members[0]!, members.slice(1));
     const sockets: Client[] = await Promise.all(
-      members.flatMap((member, i) => [connect((i % 2 ? a : b).url, { token: member.accessToken })]),
+      members.flatMap((member, i) => [connect((i % 2 ? servers.a : servers.b).url, { token: member.accessToken })]),
     );
     const received = sockets.map((socket) => collect(socket, 'message:new'));
 

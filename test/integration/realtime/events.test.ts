@@ -1,34 +1,27 @@
 // Handshake, membership, typing, read and abuse limits, against two real server processes.
 import { expect } from 'chai';
 import { createGroup, register, request } from '../../support/client.js';
-import { startServer, stopAll, type ServerProcess } from '../../support/processes.js';
-import { closeAllClients, collect, connect, emitAck, nextEvent, sleep, until } from '../../support/sockets.js';
+import { serverSuite } from '../../support/server-suite.js';
+import { collect, connect, emitAck, nextEvent, sleep, until } from '../../support/sockets.js';
 
 describe('realtime: handshake, events and limits', function () {
   this.timeout(60_000);
-  let a: ServerProcess;
-  let b: ServerProcess;
-  before(async () => {
-    const env = { CORS_ORIGIN: 'https://app.example', SOCKET_EVENTS_PER_SEC: '5', SOCKET_EVENTS_BURST: '10', SOCKET_MAX_PER_USER: '3' };
-    [a, b] = await Promise.all([startServer(env), startServer(env)]);
-  });
-  afterEach(closeAllClients);
-  after(stopAll);
+  const servers = serverSuite({ CORS_ORIGIN: 'https://app.example', SOCKET_EVENTS_PER_SEC: '5', SOCKET_EVENTS_BURST: '10', SOCKET_MAX_PER_USER: '3' });
 
   describe('handshake', () => {
     it('when no credential or a bad token is sent, then connect_error says unauthorized', async () => {
       for (const auth of [{}, { token: 'not-a-jwt' }, { cookie: 'parley.sid=forged; parley.sid.sig=forged' }]) {
-        const error = await connect(a.url, auth).then(() => undefined, (e: Error) => e);
+        const error = await connect(servers.a.url, auth).then(() => undefined, (e: Error) => e);
         expect(error?.message, JSON.stringify(auth)).to.equal('unauthorized');
       }
     });
 
     it('when the session cookie from login is sent, then the socket connects as that user', async () => {
-      const alice = await register(a.url);
-      const bob = await register(a.url);
-      const conversationId = await createGroup(a.url, alice, [bob]);
-      const aliceByCookie = await connect(b.url, { cookie: alice.cookie });
-      const bobSocket = await connect(a.url, { token: bob.accessToken });
+      const alice = await register(servers.a.url);
+      const bob = await register(servers.a.url);
+      const conversationId = await createGroup(servers.a.url, alice, [bob]);
+      const aliceByCookie = await connect(servers.b.url, { cookie: alice.cookie });
+      const bobSocket = await connect(servers.a.url, { token: bob.accessToken });
       const event = nextEvent(bobSocket, 'message:new');
       const ack = await emitAck(aliceByCookie, 'message:send', { conversationId, body: 'via cookie', clientMsgId: 'c1' });
       expect(ack.ok).to.equal(true);
@@ -37,29 +30,29 @@ describe('realtime: handshake, events and limits', function () {
     });
 
     it('when a browser Origin outside CORS_ORIGIN connects, then it is refused; an allowed one connects', async () => {
-      const alice = await register(a.url);
-      const refused = await connect(a.url, { token: alice.accessToken, origin: 'https://evil.example' }).then(() => undefined, (e: Error) => e);
+      const alice = await register(servers.a.url);
+      const refused = await connect(servers.a.url, { token: alice.accessToken, origin: 'https://evil.example' }).then(() => undefined, (e: Error) => e);
       expect(refused).to.be.instanceOf(Error);
-      const allowed = await connect(a.url, { token: alice.accessToken, origin: 'https://app.example' });
+      const allowed = await connect(servers.a.url, { token: alice.accessToken, origin: 'https://app.example' });
       expect(allowed.connected).to.equal(true);
     });
 
     it('when a user opens more than SOCKET_MAX_PER_USER sockets across processes, then the extra one is refused', async () => {
-      const alice = await register(a.url);
-      await connect(a.url, { token: alice.accessToken });
-      await connect(b.url, { token: alice.accessToken });
-      await connect(a.url, { token: alice.accessToken });
+      const alice = await register(servers.a.url);
+      await connect(servers.a.url, { token: alice.accessToken });
+      await connect(servers.b.url, { token: alice.accessToken });
+      await connect(servers.a.url, { token: alice.accessToken });
       await sleep(100);
-      const error = await connect(b.url, { token: alice.accessToken }).then(() => undefined, (e: Error) => e);
+      const error = await connect(servers.b.url, { token: alice.accessToken }).then(() => undefined, (e: Error) => e);
       expect(error?.message).to.equal('too_many_sockets');
     });
   });
 
   describe('payloads', () => {
     it('when payloads are malformed or name a foreign conversation, then the ack is an error, nothing is stored, and the socket stays', async () => {
-      const [alice, bob, mallory] = await Promise.all([register(a.url), register(a.url), register(a.url)]);
-      const conversationId = await createGroup(a.url, alice, [bob]);
-      const socket = await connect(a.url, { token: mallory.accessToken });
+      const [alice, bob, mallory] = await Promise.all([register(servers.a.url), register(servers.a.url), register(servers.a.url)]);
+      const conversationId = await createGroup(servers.a.url, alice, [bob]);
+      const socket = await connect(servers.a.url, { token: mallory.accessToken });
       const bad: Array<[string, unknown, string]> = [
         ['message:send', undefined, 'validation_failed'],
         ['message:send', 'just a string', 'validation_failed'],
@@ -86,17 +79,17 @@ describe('realtime: handshake, events and limits', function () {
       socket.emit('no-such-event', { x: 1 });
       await sleep(300);
       expect(socket.connected).to.equal(true);
-      const health = await request(a.url, 'GET', '/health');
+      const health = await request(servers.a.url, 'GET', '/health');
       expect(health.status).to.equal(200);
-      const history = await request(a.url, 'GET', `/api/conversations/${conversationId}/messages`, { token: alice.accessToken });
+      const history = await request(servers.a.url, 'GET', `/api/conversations/${conversationId}/messages`, { token: alice.accessToken });
       expect(history.body.messages).to.deep.equal([]);
     });
 
     it('when a socket floods events, then the excess gets rate_limited acks and the socket stays connected', async () => {
-      const alice = await register(a.url);
-      const bob = await register(a.url);
-      const conversationId = await createGroup(a.url, alice, [bob]);
-      const socket = await connect(a.url, { token: alice.accessToken });
+      const alice = await register(servers.a.url);
+      const bob = await register(servers.a.url);
+      const conversationId = await createGroup(servers.a.url, alice, [bob]);
+      const socket = await connect(servers.a.url, { token: alice.accessToken });
       const acks = await Promise.all(Array.from({ length: 30 }, () => emitAck(socket, 'typing', { conversationId, isTyping: true })));
       const limited = acks.filter((ack) => !ack.ok && ack.error.code === 'rate_limited').length;
       expect(acks.filter((ack) => ack.ok).length).to.be.within(10, 12); // the burst (plus refill during the run)
@@ -109,11 +102,11 @@ describe('realtime: handshake, events and limits', function () {
 
   describe('typing, read and membership', () => {
     it('when a member types or reads, then the other members on both processes hear it (typing not echoed to the typist)', async () => {
-      const [alice, bob] = await Promise.all([register(a.url), register(a.url)]);
-      const conversationId = await createGroup(a.url, alice, [bob]);
-      const aliceA = await connect(a.url, { token: alice.accessToken });
-      const aliceB = await connect(b.url, { token: alice.accessToken });
-      const bobB = await connect(b.url, { token: bob.accessToken });
+      const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);
+      const conversationId = await createGroup(servers.a.url, alice, [bob]);
+      const aliceA = await connect(servers.a.url, { token: alice.accessToken });
+      const aliceB = await connect(servers.b.url, { token: alice.accessToken });
+      const bobB = await connect(servers.b.url, { token: bob.accessToken });
       const aliceTyping = collect(aliceB, 'typing');
       const typing = nextEvent(bobB, 'typing');
       expect((await emitAck(aliceA, 'typing', { conversationId, isTyping: true })).ok).to.equal(true);
@@ -128,13 +121,13 @@ describe('realtime: handshake, events and limits', function () {
     });
 
     it('when a user is added or removed over REST, then their live sockets on every process join or leave the room', async () => {
-      const [alice, bob, carol] = await Promise.all([register(a.url), register(a.url), register(a.url)]);
-      const conversationId = await createGroup(a.url, alice, [bob]);
-      const aliceA = await connect(a.url, { token: alice.accessToken });
-      const carolA = await connect(a.url, { token: carol.accessToken });
-      const carolB = await connect(b.url, { token: carol.accessToken });
+      const [alice, bob, carol] = await Promise.all([register(servers.a.url), register(servers.a.url), register(servers.a.url)]);
+      const conversationId = await createGroup(servers.a.url, alice, [bob]);
+      const aliceA = await connect(servers.a.url, { token: alice.accessToken });
+      const carolA = await connect(servers.a.url, { token: carol.accessToken });
+      const carolB = await connect(servers.b.url, { token: carol.accessToken });
       const joined = [nextEvent(carolA, 'conversation:new'), nextEvent(carolB, 'conversation:new')];
-      const added = await request(b.url, 'POST', `/api/conversations/${conversationId}/members`, { token: alice.accessToken, body: { userId: carol.user.id } });
+      const added = await request(servers.b.url, 'POST', `/api/conversations/${conversationId}/members`, { token: alice.accessToken, body: { userId: carol.user.id } });
       expect(added.status).to.equal(201);
       for (const event of await Promise.all(joined)) expect(event.conversation.id).to.equal(conversationId);
 
@@ -144,11 +137,11 @@ describe('realtime: handshake, events and limits', function () {
       expect((await emitAck(carolB, 'typing', { conversationId, isTyping: true })).ok).to.equal(true);
 
       const left = [nextEvent(carolA, 'conversation:removed'), nextEvent(carolB, 'conversation:removed')];
-      const removed = await request(a.url, 'DELETE', `/api/conversations/${conversationId}/members/${carol.user.id}`, { token: alice.accessToken });
+      const removed = await request(servers.a.url, 'DELETE', `/api/conversations/${conversationId}/members/${carol.user.id}`, { token: alice.accessToken });
       expect(removed.status).to.equal(204);
       for (const event of await Promise.all(left)) expect(event).to.deep.equal({ conversationId });
       const after = [collect(carolA, 'message:new'), collect(carolB, 'message:new')];
-      const bobSocket = await connect(b.url, { token: bob.accessToken });
+      const bobSocket = await connect(servers.b.url, { token: bob.accessToken });
       const bobGot = nextEvent(bobSocket, 'message:new');
       await emitAck(aliceA, 'message:send', { conversationId, body: 'gone', clientMsgId: 'm-gone' });
       await bobGot;
@@ -161,25 +154,20 @@ describe('realtime: handshake, events and limits', function () {
 
 describe('realtime: credential expiry', function () {
   this.timeout(60_000);
-  let a: ServerProcess;
-  before(async () => {
-    a = await startServer({ ACCESS_TOKEN_TTL_SEC: '2' });
-  });
-  afterEach(closeAllClients);
-  after(stopAll);
+  const servers = serverSuite({ ACCESS_TOKEN_TTL_SEC: '2' }, 1);
 
   it('when the access token expires, then the socket is disconnected by the server', async () => {
-    const alice = await register(a.url);
-    const socket = await connect(a.url, { token: alice.accessToken });
+    const alice = await register(servers.a.url);
+    const socket = await connect(servers.a.url, { token: alice.accessToken });
     const reason = await new Promise<string>((resolve) => socket.once('disconnect', resolve));
     expect(reason).to.equal('io server disconnect');
-    const error = await connect(a.url, { token: alice.accessToken }).then(() => undefined, (e: Error) => e);
+    const error = await connect(servers.a.url, { token: alice.accessToken }).then(() => undefined, (e: Error) => e);
     expect(error?.message).to.equal('unauthorized');
   });
 
   it('when the token expires with the socket idle, then it is gone within a second of expiry', async () => {
-    const alice = await register(a.url);
-    const socket = await connect(a.url, { token: alice.accessToken });
+    const alice = await register(servers.a.url);
+    const socket = await connect(servers.a.url, { token: alice.accessToken });
     const started = Date.now();
     await until(() => !socket.connected, 4000, 'disconnect at expiry');
     expect(Date.now() - started).to.be.below(3500);

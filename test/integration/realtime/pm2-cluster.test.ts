@@ -6,7 +6,7 @@ import { createGroup, register } from '../../support/client.js';
 import { startPm2Cluster, type Pm2Daemon } from '../../support/pm2-daemon.js';
 import { freePort } from '../../support/processes.js';
 import { testEnv } from '../../support/services.js';
-import { closeAllClients, collect, connect, emitAck, sleep, until } from '../../support/sockets.js';
+import { closeAllClients, collect, connect, emitAck, sleep, until, type Client } from '../../support/sockets.js';
 
 const MAIN = fileURLToPath(new URL('../../../dist/main.js', import.meta.url));
 
@@ -56,7 +56,7 @@ describe('realtime: SOCKET_ADAPTER=cluster', function () {
       const [alice, bob, carol] = await Promise.all([register(daemon.url), register(daemon.url), register(daemon.url)]);
       const conversationId = await createGroup(daemon.url, alice, [bob, carol]);
       // least-connection balancing alternates new sessions between the two workers.
-      const sockets = [];
+      const sockets: Client[] = [];
       // Measured here: a websocket handshake through the daemon sometimes stalls with no answer; a real client
       // times out and retries (socket.io-client does by default, after 20 s). The retries are reported, not hidden.
       let stalled = 0;

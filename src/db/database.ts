@@ -50,12 +50,13 @@ export class Database {
     const client = await this.primary.connect();
     let locked = false;
     try {
-      await client.query('SELECT pg_advisory_lock($1, ($2::bigint % 2147483647)::int)', [namespace, id]);
+      await client.query({ name: 'advisory.lock', text: 'SELECT pg_advisory_lock($1, ($2::bigint % 2147483647)::int)', values: [namespace, id] });
       locked = true;
       return await work(client);
     } finally {
       // A failed unlock leaves the lock on the connection: destroy it rather than hand it back to the pool.
-      const unlocked = !locked || (await client.query('SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int)', [namespace, id]).then(() => true, () => false));
+      const unlock = { name: 'advisory.unlock', text: 'SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int)', values: [namespace, id] };
+      const unlocked = !locked || (await client.query(unlock).then(() => true, () => false));
       client.release(!unlocked);
     }
   }

@@ -52,8 +52,10 @@ export async function insertNext(
   db: Queryable,
   input: { conversationId: string; senderId: string; body: string; clientMsgId: string },
 ): Promise<Message | undefined> {
-  const { rows } = await db.query<MessageRow>(
-    `WITH bump AS (
+  // Named, so each connection parses and plans it once: this runs for every message sent.
+  const { rows } = await db.query<MessageRow>({
+    name: 'messages.insertNext',
+    text: `WITH bump AS (
        UPDATE conversations c SET last_seq = c.last_seq + 1
         WHERE c.id = $1
           AND EXISTS (SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2)
@@ -68,8 +70,8 @@ export async function insertNext(
          FROM m WHERE cm.conversation_id = $1 AND cm.user_id = $2
      )
      SELECT ${MESSAGE_COLUMNS} FROM m`,
-    [input.conversationId, input.senderId, input.body, input.clientMsgId],
-  );
+    values: [input.conversationId, input.senderId, input.body, input.clientMsgId],
+  });
   return rows[0] ? toMessage(rows[0]) : undefined;
 }
 

@@ -85,6 +85,28 @@ describe('realtime: handshake, events and limits', function () {
       expect(history.body.messages).to.deep.equal([]);
     });
 
+    it('when a frame exceeds SOCKET_MAX_PAYLOAD_BYTES, then that connection is closed and the server carries on', async () => {
+      const alice = await register(servers.a.url);
+      const socket = await connect(servers.a.url, { token: alice.accessToken });
+      const closed = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+      socket.emit('message:send', { conversationId: '1', body: 'x'.repeat(70 * 1024), clientMsgId: 'big' });
+      expect(await closed).to.equal('transport close');
+      const again = await connect(servers.a.url, { token: alice.accessToken });
+      expect(again.connected).to.equal(true);
+    });
+
+    it('when sockets are connected, then /health and /health/metrics report them with the adapter name', async () => {
+      const alice = await register(servers.a.url);
+      await connect(servers.a.url, { token: alice.accessToken });
+      const health = await request(servers.a.url, 'GET', '/health');
+      expect(health.body.sockets).to.include({ adapter: 'redis' });
+      expect(health.body.sockets.connected).to.be.at.least(1);
+      const metrics = await request(servers.a.url, 'GET', '/health/metrics');
+      expect(metrics.body).to.match(/parley_sockets_connected\{[^}]*\} [1-9]/);
+      expect(metrics.body).to.include('parley_socket_send_to_broadcast_seconds_bucket');
+      expect(metrics.body).to.include('parley_socket_events_in_total');
+    });
+
     it('when a socket floods events, then the excess gets rate_limited acks and the socket stays connected', async () => {
       const alice = await register(servers.a.url);
       const bob = await register(servers.a.url);

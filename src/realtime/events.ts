@@ -30,10 +30,8 @@ export interface ServerToClient {
   'conversation:removed': (payload: { conversationId: string }) => void;
 }
 
-/** serverSideEmit: only the start-up check that every cluster worker hears the others. */
-export interface InterServer {
-  ping: (instanceId: string) => void;
-}
+/** serverSideEmit events: none yet (the cluster split check counts servers instead); typed so any new one is declared. */
+export type InterServer = Record<never, never>;
 
 export interface SocketData {
   userId: string;

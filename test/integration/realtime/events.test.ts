@@ -1,6 +1,7 @@
 // Handshake, membership, typing, read and abuse limits, against two real server processes.
 import { expect } from 'chai';
 import { createGroup, register, request } from '../../support/client.js';
+import { startServer } from '../../support/processes.js';
 import { serverSuite } from '../../support/server-suite.js';
 import { collect, connect, emitAck, nextEvent, sleep, until } from '../../support/sockets.js';
 
@@ -185,6 +186,21 @@ describe('realtime: credential expiry', function () {
     expect(reason).to.equal('io server disconnect');
     const error = await connect(servers.a.url, { token: alice.accessToken }).then(() => undefined, (e: Error) => e);
     expect(error?.message).to.equal('unauthorized');
+  });
+
+  it('when a recoverable session comes back after its token expired, then recovery does not let it in', async () => {
+    const alice = await register(servers.a.url);
+    const issuedAt = Date.now();
+    const errors: string[] = [];
+    const socket = await connect(servers.a.url, { token: alice.accessToken }, { reconnection: true });
+    socket.on('connect_error', (error) => errors.push(error.message));
+    const port = servers.a.port;
+    expect(await servers.a.stop('SIGINT')).to.equal(0); // io.close(): the session is saved for recovery
+    await sleep(Math.max(0, issuedAt + 2500 - Date.now()));
+    servers.set(await startServer({ ACCESS_TOKEN_TTL_SEC: '2' }, port));
+    await until(() => errors.includes('unauthorized'), 10_000, 'a refused reconnection');
+    expect(socket.connected).to.equal(false);
+    expect(socket.recovered).to.equal(false);
   });
 
   it('when the token expires with the socket idle, then it is gone within a second of expiry', async () => {

@@ -14,12 +14,24 @@ export const STREAM_MAX_LEN = 10_000;
 
 export type OrderedPublish = (rooms: string[], event: string, payload: object) => Promise<void>;
 
-export function streamPublisher(client: Redis, streamName: string): OrderedPublish {
+/**
+ * The caller holds the conversation's send lock while this runs, so it must not wait on Redis forever: past
+ * `timeoutMs` it rejects (the message is stored; clients catch up by sync) and the lock is released.
+ */
+export function streamPublisher(client: Redis, streamName: string, timeoutMs = 2000): OrderedPublish {
   return async (rooms, event, payload) => {
     const data = JSON.stringify({
       packet: { type: EVENT, data: [event, payload], nsp: '/' },
       opts: { rooms, except: [], flags: {} },
     });
-    await client.xadd(streamName, 'MAXLEN', '~', STREAM_MAX_LEN, '*', 'uid', EMITTER_UID, 'nsp', '/', 'type', BROADCAST, 'data', data);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`XADD to ${streamName} took over ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([client.xadd(streamName, 'MAXLEN', '~', STREAM_MAX_LEN, '*', 'uid', EMITTER_UID, 'nsp', '/', 'type', BROADCAST, 'data', data), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   };
 }

@@ -25,12 +25,16 @@ describe('realtime: SOCKET_ADAPTER=cluster', function () {
 
   describe('under the @socket.io/pm2 daemon with two workers', () => {
     let daemon: Pm2Daemon;
+    // REST setup goes to the workers' shared PORT (PM2's own round robin), sockets to the daemon's PM2_PORT.
+    let api: string;
     before(async () => {
+      const port = await freePort();
+      api = `http://127.0.0.1:${port}`;
       const env = testEnv({
         SOCKET_ADAPTER: 'cluster',
         SOCKET_CLUSTER_INSTANCES: '2',
         SOCKET_CLUSTER_GRACE_MS: '4000',
-        PORT: String(await freePort()),
+        PORT: String(port),
         HOST: '127.0.0.1',
         LOG_LEVEL: 'debug', // each worker logs its socket connections: the test checks both got some
       });
@@ -53,8 +57,13 @@ describe('realtime: SOCKET_ADAPTER=cluster', function () {
     });
 
     it('when members connect through the daemon, then a send reaches every member socket on both workers exactly once', async () => {
-      const [alice, bob, carol] = await Promise.all([register(daemon.url), register(daemon.url), register(daemon.url)]);
-      const conversationId = await createGroup(daemon.url, alice, [bob, carol]);
+      // A stall fails the test naming the step, instead of a bare mocha timeout.
+      let step = 'register';
+      const stuck = setTimeout(() => console.error(`      (pm2 cluster test still at step: ${step})`), 40_000).unref();
+      const [alice, bob, carol] = await Promise.all([register(api), register(api), register(api)]);
+      step = 'create group';
+      const conversationId = await createGroup(api, alice, [bob, carol]);
+      step = 'connect through the daemon';
       // least-connection balancing alternates new sessions between the two workers.
       const sockets: Client[] = [];
       // Measured here: a websocket handshake through the daemon sometimes stalls with no answer; a real client
@@ -70,11 +79,14 @@ describe('realtime: SOCKET_ADAPTER=cluster', function () {
       await until(async () => (await socketsOn(0)) + (await socketsOn(1)) === 6, 5000, 'connection logs');
       expect(await socketsOn(0)).to.be.above(0);
       expect(await socketsOn(1)).to.be.above(0);
+      step = 'send';
       const acks = await Promise.all(
         Array.from({ length: 20 }, (_, i) => emitAck(sockets[i % sockets.length]!, 'message:send', { conversationId, body: `c${i}`, clientMsgId: `cl-${i}` })),
       );
       expect(acks.every((ack) => ack.ok)).to.equal(true);
+      step = 'deliveries';
       await until(() => received.every((list) => list.length >= 20), 10_000, 'deliveries on both workers');
+      clearTimeout(stuck);
       await sleep(300);
       for (const list of received) {
         const seqs = list.map((event) => event.message.seq).sort((x, y) => x - y);

@@ -109,6 +109,18 @@ const schema = z.object({
   // ALLOW_TEST_LEAK=true is set as well, so a stray variable alone cannot leak a production process.
   MEMORY_TEST_LEAK_MB_PER_SEC: int(0),
   ALLOW_TEST_LEAK: bool(false),
+  // Real-time (socket.io); see docs-realtime.md.
+  SOCKET_ADAPTER: z.enum(['redis', 'cluster', 'memory']).optional(),
+  SOCKET_MAX_PAYLOAD_BYTES: byteSize('64kb'),
+  SOCKET_EVENTS_PER_SEC: int(20, 1),
+  SOCKET_EVENTS_BURST: int(40, 1),
+  SOCKET_MAX_PER_USER: int(10, 1),
+  SOCKET_TRANSPORTS: list.pipe(z.array(z.enum(['websocket', 'polling']))),
+  SOCKET_RECOVERY_MS: int(120_000),
+  SOCKET_CLUSTER_INSTANCES: int(2, 1),
+  SOCKET_CLUSTER_GRACE_MS: int(15_000, 1),
+  PRESENCE_TTL_SEC: int(10, 2),
+  PRESENCE_GRACE_MS: int(2_000),
 });
 
 /** Every variable Parley reads; a test checks that .env.example documents each one. */
@@ -152,6 +164,8 @@ export function loadConfig(env: Environment = process.env) {
   const memory = memorySettings(e, problems);
   if (production && memory.testLeakMbPerSec > 0 && !e.ALLOW_TEST_LEAK)
     problems.push('MEMORY_TEST_LEAK_MB_PER_SEC: refused in production (set ALLOW_TEST_LEAK=true only in tests)');
+  const socketAdapter = e.SOCKET_ADAPTER ?? (e.REDIS_URL ? 'redis' : 'memory');
+  if (socketAdapter === 'redis' && !e.REDIS_URL) problems.push('SOCKET_ADAPTER: redis needs REDIS_URL');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const instance = e.NODE_APP_INSTANCE ?? '0';
@@ -205,6 +219,19 @@ export function loadConfig(env: Environment = process.env) {
     }),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     memory,
+    realtime: Object.freeze({
+      adapter: socketAdapter,
+      maxPayloadBytes: e.SOCKET_MAX_PAYLOAD_BYTES,
+      eventsPerSec: e.SOCKET_EVENTS_PER_SEC,
+      eventsBurst: Math.max(e.SOCKET_EVENTS_BURST, e.SOCKET_EVENTS_PER_SEC),
+      maxSocketsPerUser: e.SOCKET_MAX_PER_USER,
+      transports: Object.freeze(e.SOCKET_TRANSPORTS.length > 0 ? e.SOCKET_TRANSPORTS : (['websocket', 'polling'] as const)),
+      recoveryMs: e.SOCKET_RECOVERY_MS,
+      clusterInstances: e.SOCKET_CLUSTER_INSTANCES,
+      clusterGraceMs: e.SOCKET_CLUSTER_GRACE_MS,
+      presenceTtlSec: e.PRESENCE_TTL_SEC,
+      presenceGraceMs: e.PRESENCE_GRACE_MS,
+    }),
   });
 }
 

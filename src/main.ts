@@ -6,6 +6,7 @@ import { createLogger, type Logger } from './core/logger.js';
 import { MemoryGuard } from './ops/memory-guard.js';
 import { startPm2Metrics } from './ops/pm2-metrics.js';
 import { createShutdown } from './ops/shutdown.js';
+import { attachRealtime } from './realtime/server.js';
 import { startTestLeak } from './ops/test-leak.js';
 
 async function main(): Promise<void> {
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
 
   const parley = await buildApp(config, log);
   const server = createServer(parley, config);
+  await attachRealtime(parley, server);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
 
   const shutdown = createShutdown({

@@ -35,15 +35,29 @@ export class Database {
   async withTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.primary.connect();
     try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      return await transaction(client, work);
     } finally {
       client.release();
+    }
+  }
+
+  /**
+   * Runs `work` on one primary connection holding a session-level advisory lock on (namespace, id): unlike a row
+   * lock it outlives COMMIT, so what `work` does after committing (announcing) is serialized too. `work` may
+   * open a transaction on the client with `transaction()`.
+   */
+  async withSessionLock<T>(namespace: number, id: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.primary.connect();
+    let locked = false;
+    try {
+      await client.query({ name: 'advisory.lock', text: 'SELECT pg_advisory_lock($1, ($2::bigint % 2147483647)::int)', values: [namespace, id] });
+      locked = true;
+      return await work(client);
+    } finally {
+      // A failed unlock leaves the lock on the connection: destroy it rather than hand it back to the pool.
+      const unlock = { name: 'advisory.unlock', text: 'SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int)', values: [namespace, id] };
+      const unlocked = !locked || (await client.query(unlock).then(() => true, () => false));
+      client.release(!unlocked);
     }
   }
 
@@ -65,6 +79,18 @@ export class Database {
 
   async close(): Promise<void> {
     await Promise.all([this.primary, ...this.replicas].map((pool) => pool.end()));
+  }
+}
+
+export async function transaction<T>(client: pg.PoolClient, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
   }
 }
 

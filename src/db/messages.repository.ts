@@ -42,25 +42,37 @@ export async function findByClientMsgId(db: Queryable, senderId: string, clientM
   return rows[0] ? toMessage(rows[0]) : undefined;
 }
 
-/** Takes the conversation's row lock and the next seq. Must run inside a transaction. */
-export async function nextSeq(db: Queryable, conversationId: string): Promise<number> {
-  const { rows } = await db.query<{ last_seq: string }>(
-    'UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq',
-    [conversationId],
-  );
-  return Number(rows[0]!.last_seq);
-}
-
-export async function insertMessage(
+/**
+ * Stores a message as one statement: if the sender is a member and has not used clientMsgId, takes the next seq
+ * (under the conversation's row lock), inserts, and moves the sender's read cursor to it. Returns nothing when
+ * the sender is not a member or the clientMsgId was used. One round trip and an implicit transaction: the
+ * send path's cost is dominated by round trips and commits.
+ */
+export async function insertNext(
   db: Queryable,
-  input: { conversationId: string; seq: number; senderId: string; body: string; clientMsgId: string },
-): Promise<Message> {
-  const { rows } = await db.query<MessageRow>(
-    `INSERT INTO messages AS m (conversation_id, seq, sender_id, body, client_msg_id) VALUES ($1, $2, $3, $4, $5)
-     RETURNING ${MESSAGE_COLUMNS}`,
-    [input.conversationId, input.seq, input.senderId, input.body, input.clientMsgId],
-  );
-  return toMessage(rows[0]!);
+  input: { conversationId: string; senderId: string; body: string; clientMsgId: string },
+): Promise<Message | undefined> {
+  // Named, so each connection parses and plans it once: this runs for every message sent.
+  const { rows } = await db.query<MessageRow>({
+    name: 'messages.insertNext',
+    text: `WITH bump AS (
+       UPDATE conversations c SET last_seq = c.last_seq + 1
+        WHERE c.id = $1
+          AND EXISTS (SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2)
+          AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_id = $2 AND client_msg_id = $4)
+       RETURNING c.last_seq
+     ), m AS (
+       INSERT INTO messages (conversation_id, seq, sender_id, body, client_msg_id)
+       SELECT $1, last_seq, $2, $3, $4 FROM bump
+       RETURNING *
+     ), read AS (
+       UPDATE conversation_members cm SET last_read_seq = GREATEST(cm.last_read_seq, m.seq)
+         FROM m WHERE cm.conversation_id = $1 AND cm.user_id = $2
+     )
+     SELECT ${MESSAGE_COLUMNS} FROM m`,
+    values: [input.conversationId, input.senderId, input.body, input.clientMsgId],
+  });
+  return rows[0] ? toMessage(rows[0]) : undefined;
 }
 
 export async function listBefore(db: Queryable, conversationId: string, before: number | null, limit: number): Promise<Message[]> {
@@ -100,6 +112,28 @@ export async function listExportPage(
       WHERE m.conversation_id = $1 AND m.seq > $2 AND m.seq <= $3
       ORDER BY m.seq ASC LIMIT $4`,
     [conversationId, page.afterSeq, page.upToSeq, page.limit],
+  );
+  return rows.map(toMessage);
+}
+
+/**
+ * Catch-up: the messages after each cursor in the given conversations the user is a member of, ordered by
+ * conversation then seq, at most `limit` rows. Conversations the user does not belong to contribute nothing.
+ */
+export async function listAfterCursors(
+  db: Queryable,
+  userId: string,
+  cursors: Array<{ conversationId: string; after: number }>,
+  limit: number,
+): Promise<Message[]> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS}
+       FROM unnest($2::bigint[], $3::bigint[]) AS c(conversation_id, after_seq)
+       JOIN conversation_members cm ON cm.conversation_id = c.conversation_id AND cm.user_id = $1
+       JOIN messages m ON m.conversation_id = c.conversation_id AND m.seq > c.after_seq
+      ORDER BY m.conversation_id, m.seq
+      LIMIT $4`,
+    [userId, cursors.map((c) => c.conversationId), cursors.map((c) => c.after), limit],
   );
   return rows.map(toMessage);
 }

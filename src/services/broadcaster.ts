@@ -4,7 +4,11 @@ import type { Conversation } from '../db/conversations.repository.js';
 import type { Message } from '../db/messages.repository.js';
 
 export interface Broadcaster {
-  messageCreated(message: Message): void;
+  /**
+   * Called after the commit, while the sender still holds the conversation's send lock: once the returned
+   * promise settles the announcement is queued for delivery, so announcements follow seq order.
+   */
+  messageCreated(message: Message): void | Promise<void>;
   readAdvanced(conversationId: string, userId: string, seq: number): void;
   membersAdded(conversation: Conversation, userIds: string[]): void;
   memberRemoved(conversationId: string, userId: string): void;
@@ -25,8 +29,8 @@ export class BroadcastRelay implements Broadcaster {
     this.target = target;
   }
 
-  messageCreated(message: Message): void {
-    this.target.messageCreated(message);
+  messageCreated(message: Message): void | Promise<void> {
+    return this.target.messageCreated(message);
   }
 
   readAdvanced(conversationId: string, userId: string, seq: number): void {

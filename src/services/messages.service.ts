@@ -2,11 +2,14 @@
 import type { Database } from '../db/database.js';
 import { isUniqueViolation } from '../db/database.js';
 import * as messages from '../db/messages.repository.js';
-import { advanceReadCursor, isMember } from '../db/conversations.repository.js';
+import { advanceReadCursor, isMember, listConversationIdsOf } from '../db/conversations.repository.js';
 import { conflict, notFound } from '../core/errors.js';
 import type { Broadcaster } from './broadcaster.js';
 
 type Message = messages.Message;
+
+/** Advisory-lock namespace for "sending into conversation <id>". */
+const SEND_LOCK = 7301;
 
 export interface HistoryPage {
   before?: number;
@@ -34,27 +37,30 @@ export class MessagesService {
   async send(input: SendInput): Promise<{ message: Message; created: boolean }> {
     let outcome: { message: Message; created: boolean };
     try {
-      outcome = await this.db.withTransaction(async (tx) => {
-        if (!(await isMember(tx, input.conversationId, input.senderId))) throw notFound('Conversation');
-        const seq = await messages.nextSeq(tx, input.conversationId);
-        // Checked after taking the conversation lock, so a concurrent duplicate in this conversation is visible.
-        const existing = await messages.findByClientMsgId(tx, input.senderId, input.clientMsgId);
-        if (existing) throw new DuplicateSend(existing);
-        const message = await messages.insertMessage(tx, { ...input, seq });
-        // Your own message is read by you.
-        await advanceReadCursor(tx, input.conversationId, input.senderId, seq);
-        return { message, created: true };
+      // The session lock spans commit and announcement, so message N is announced before N+1 can be stored:
+      // every receiver sees seqs in order.
+      outcome = await this.db.withSessionLock(SEND_LOCK, input.conversationId, async (client) => {
+        // One statement (its own transaction): membership, duplicate check, seq, insert and read cursor in a
+        // single round trip. Nothing stored means not a member or a duplicate; find out which.
+        const stored = await messages.insertNext(client, input);
+        if (!stored) {
+          if (!(await isMember(client, input.conversationId, input.senderId))) throw notFound('Conversation');
+          const existing = await messages.findByClientMsgId(client, input.senderId, input.clientMsgId);
+          if (existing) return { message: existing, created: false };
+          throw new Error('send stored nothing, yet the sender is a member and the clientMsgId is unused');
+        }
+        // Stored whatever happens next; a failed announcement is caught up by sync.
+        await Promise.resolve(this.broadcaster.messageCreated(stored)).catch(() => undefined);
+        return { message: stored, created: true };
       });
     } catch (error) {
-      // Rolled back, so the seq we took is handed out again: no gap.
-      if (error instanceof DuplicateSend) outcome = { message: error.stored, created: false };
-      else if (isUniqueViolation(error)) outcome = { message: await this.findDuplicate(input), created: false };
+      // The same clientMsgId racing in another conversation: the statement failed whole, so no seq was used.
+      if (isUniqueViolation(error)) outcome = { message: await this.findDuplicate(input), created: false };
       else throw error;
     }
     if (outcome.message.conversationId !== input.conversationId) {
       throw conflict('clientMsgId was already used for a message in another conversation');
     }
-    if (outcome.created) this.broadcaster.messageCreated(outcome.message);
     return outcome;
   }
 
@@ -74,15 +80,23 @@ export class MessagesService {
     return cursor;
   }
 
+  /**
+   * Everything after each cursor, in seq order per conversation, at most `limit` messages (`more` when cut; ask
+   * again with the cursors moved to the last seq received). Read from the primary: catch-up must not miss what
+   * was just acknowledged. A conversation the user is not in is not_found, as everywhere.
+   */
+  async catchUp(userId: string, cursors: Record<string, number>, limit: number): Promise<{ messages: Message[]; more: boolean }> {
+    const wanted = Object.entries(cursors).map(([conversationId, after]) => ({ conversationId, after }));
+    if (wanted.length === 0) return { messages: [], more: false };
+    const mine = new Set(await listConversationIdsOf(this.db.primary, userId));
+    if (wanted.some((cursor) => !mine.has(cursor.conversationId))) throw notFound('Conversation');
+    const found = await messages.listAfterCursors(this.db.primary, userId, wanted, limit + 1);
+    return { messages: found.slice(0, limit), more: found.length > limit };
+  }
+
   private async findDuplicate(input: SendInput): Promise<Message> {
     const stored = await messages.findByClientMsgId(this.db.primary, input.senderId, input.clientMsgId);
     if (!stored) throw new Error('unique violation on send but no stored message found');
     return stored;
-  }
-}
-
-class DuplicateSend extends Error {
-  constructor(readonly stored: Message) {
-    super('duplicate send');
   }
 }

@@ -28,7 +28,7 @@ export interface ServiceProcess {
 export async function startService(env: Record<string, string>, readyWithinMs = 30_000): Promise<ServiceProcess> {
   const port = await freePort();
   let output = '';
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/main.js')], {
+  const child = spawn(process.execPath, [...(process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean), path.join(ROOT, 'dist/main.js')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { TEST_REDIS_PREFIX, TEST_REDIS_URL, testDatabaseUrl } from '../../support/services.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const PM2_BIN = path.join(ROOT, 'node_modules', '.bin', 'pm2');
+// Stock pm2 7 by path: @socket.io/pm2 (the cluster-adapter daemon) installs a `pm2` binary too, and whichever
+// package npm links last owns node_modules/.bin/pm2.
+const PM2_BIN = path.join(ROOT, 'node_modules', 'pm2', 'bin', 'pm2');
 const live = new Set<string>();
 
 process.once('exit', () => {

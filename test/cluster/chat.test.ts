@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { io, type Socket } from 'socket.io-client';
 import { createGroup, register, type Account } from '../support/client.js';
-import { sleep, startCluster, type Cluster } from '../cluster/support/cluster.js';
+import { sleep, startCluster, type Cluster } from './support/cluster.js';
 
 interface Message {
   id: string;

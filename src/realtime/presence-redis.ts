@@ -1,0 +1,127 @@
+// Presence shared by every process through Redis, surviving a process killed without warning:
+//  - presence:count      hash user -> sockets anywhere (HINCRBY makes "first" and "last" atomic)
+//  - presence:proc:<id>  hash user -> sockets on process <id>, so a dead process's share can be taken back
+//  - presence:alive:<id> a heartbeat key with a TTL, refreshed every ttl/3
+//  - presence:procs      the set of process ids that hold counts
+// Every process sweeps: a process whose heartbeat expired has its counts subtracted (one Lua script, so only
+// one sweeper gets them) and its users that reach zero go offline. Converges within ttl + ttl/3.
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../core/logger.js';
+import type { PresenceEntry } from '../services/presence.service.js';
+import type { PresenceTracker } from './presence-tracker.js';
+
+const COUNT = 'presence:count';
+const SEEN = 'presence:seen';
+const PROCS = 'presence:procs';
+const procKey = (id: string) => `presence:proc:${id}`;
+const aliveKey = (id: string) => `presence:alive:${id}`;
+
+// Registers the process too: a count that lands after this process's own close-time sweep is still found and
+// swept by the survivors once the heartbeat key is gone.
+const CONNECT = `
+redis.call('SADD', KEYS[3], ARGV[2])
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+return redis.call('HINCRBY', KEYS[2], ARGV[1], 1)`;
+
+// A process that was swept while still alive (a long stall) has no share left to give back: leave the total.
+const DISCONNECT = `
+local mine = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+if mine <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+if mine < 0 then return 0 end
+local left = redis.call('HINCRBY', KEYS[2], ARGV[1], -1)
+if left > 0 then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+return 1`;
+
+const SWEEP = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return {} end
+local entries = redis.call('HGETALL', KEYS[1])
+local offline = {}
+for i = 1, #entries, 2 do
+  local left = redis.call('HINCRBY', KEYS[3], entries[i], -tonumber(entries[i + 1]))
+  if left <= 0 then
+    redis.call('HDEL', KEYS[3], entries[i])
+    redis.call('HSET', KEYS[4], entries[i], ARGV[2])
+    table.insert(offline, entries[i])
+  end
+end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[5], ARGV[1])
+return offline`;
+
+export class RedisPresence implements PresenceTracker {
+  /** Unique per process start: a restarted process must not inherit the counts of the one it replaces. */
+  readonly processId = randomUUID();
+  private timer?: NodeJS.Timeout;
+  private onOffline: (userId: string, lastSeenAt: string) => void = () => undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly ttlSec: number,
+    private readonly log: Logger,
+  ) {}
+
+  async connected(userId: string): Promise<boolean> {
+    const total = await this.redis.eval(CONNECT, 3, procKey(this.processId), COUNT, PROCS, userId, this.processId);
+    return Number(total) === 1;
+  }
+
+  async disconnected(userId: string, at: string): Promise<boolean> {
+    const last = await this.redis.eval(DISCONNECT, 3, procKey(this.processId), COUNT, SEEN, userId, at);
+    return Number(last) === 1;
+  }
+
+  async socketCount(userId: string): Promise<number> {
+    return Number((await this.redis.hget(COUNT, userId)) ?? 0);
+  }
+
+  async lookup(userIds: string[]): Promise<Record<string, PresenceEntry>> {
+    if (userIds.length === 0) return {};
+    const [counts, seen] = await Promise.all([this.redis.hmget(COUNT, ...userIds), this.redis.hmget(SEEN, ...userIds)]);
+    return Object.fromEntries(
+      userIds.map((id, i) => [
+        id,
+        Number(counts[i] ?? 0) > 0 ? { status: 'online', lastSeenAt: null } : { status: 'offline', lastSeenAt: seen[i] ?? null },
+      ]),
+    );
+  }
+
+  async start(onOffline: (userId: string, lastSeenAt: string) => void): Promise<void> {
+    this.onOffline = onOffline;
+    await this.heartbeat();
+    this.timer = setInterval(() => {
+      void this.heartbeat()
+        .then(() => this.sweep())
+        .catch((error: unknown) => this.log.warn({ err: error }, 'presence heartbeat failed'));
+    }, Math.max(500, (this.ttlSec * 1000) / 3));
+    this.timer.unref();
+  }
+
+  /** Gives back this process's counts at once instead of waiting for the TTL. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.redis.del(aliveKey(this.processId));
+    await this.sweepOne(this.processId);
+  }
+
+  private async heartbeat(): Promise<void> {
+    await this.redis.multi().set(aliveKey(this.processId), '1', 'PX', this.ttlSec * 1000).sadd(PROCS, this.processId).exec();
+  }
+
+  private async sweep(): Promise<void> {
+    const processes = await this.redis.smembers(PROCS);
+    for (const id of processes) {
+      if (id === this.processId) continue;
+      const now = new Date().toISOString();
+      for (const userId of await this.sweepOne(id, now)) this.onOffline(userId, now);
+    }
+  }
+
+  private async sweepOne(id: string, now = new Date().toISOString()): Promise<string[]> {
+    const offline = await this.redis.eval(SWEEP, 5, procKey(id), aliveKey(id), COUNT, SEEN, PROCS, id, now);
+    if (Array.isArray(offline) && offline.length > 0) this.log.info({ process: id, users: offline.length }, 'presence: swept a dead process');
+    return (offline as string[]) ?? [];
+  }
+}

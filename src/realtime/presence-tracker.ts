@@ -1,0 +1,56 @@
+// Who is online, counted by sockets. The realtime layer reports each authenticated socket's connect and
+// disconnect; the tracker says when that was a user's first socket anywhere (online) or last one (offline), and
+// answers GET /api/presence as a PresenceSource, so REST and events agree.
+import type { PresenceEntry, PresenceSource } from '../services/presence.service.js';
+
+export interface PresenceTracker extends PresenceSource {
+  /** Counts a socket; true when it is the user's first socket anywhere. */
+  connected(userId: string): Promise<boolean>;
+  /** Uncounts a socket that closed at `at`; true when it was the user's last socket anywhere. */
+  disconnected(userId: string, at: string): Promise<boolean>;
+  /** Sockets the user has open anywhere. */
+  socketCount(userId: string): Promise<number>;
+  /** Starts background work; `onOffline` hears of users whose sockets died with another process. */
+  start(onOffline: (userId: string, lastSeenAt: string) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** One process: exact counts in memory (SOCKET_ADAPTER=memory). */
+export class LocalPresence implements PresenceTracker {
+  private readonly counts = new Map<string, number>();
+  private readonly lastSeen = new Map<string, string>();
+
+  async connected(userId: string): Promise<boolean> {
+    const count = (this.counts.get(userId) ?? 0) + 1;
+    this.counts.set(userId, count);
+    return count === 1;
+  }
+
+  async disconnected(userId: string, at: string): Promise<boolean> {
+    const count = (this.counts.get(userId) ?? 0) - 1;
+    if (count > 0) {
+      this.counts.set(userId, count);
+      return false;
+    }
+    this.counts.delete(userId);
+    this.lastSeen.set(userId, at);
+    return true;
+  }
+
+  async socketCount(userId: string): Promise<number> {
+    return this.counts.get(userId) ?? 0;
+  }
+
+  async lookup(userIds: string[]): Promise<Record<string, PresenceEntry>> {
+    return Object.fromEntries(
+      userIds.map((id) => [
+        id,
+        this.counts.has(id) ? { status: 'online', lastSeenAt: null } : { status: 'offline', lastSeenAt: this.lastSeen.get(id) ?? null },
+      ]),
+    );
+  }
+
+  async start(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

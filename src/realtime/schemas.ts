@@ -1,0 +1,22 @@
+// Shapes of what clients send over the socket; message fields reuse the HTTP schemas so both doors agree.
+import { z } from 'zod';
+import { clientMsgIdSchema, idSchema, isValidId, messageBodySchema } from '../http/schemas.js';
+
+const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** How many conversations one sync may name; a client with more syncs in several calls. */
+export const SYNC_MAX_CONVERSATIONS = 1000;
+/** Messages per sync answer; `more: true` when cut. */
+export const SYNC_PAGE = 1000;
+
+export const socketSendSchema = z.object({ conversationId: idSchema, body: messageBodySchema, clientMsgId: clientMsgIdSchema });
+
+export const syncSchema = z.object({
+  cursors: z
+    .record(z.string().refine(isValidId, 'must be a conversation id'), seqSchema)
+    .refine((cursors) => Object.keys(cursors).length <= SYNC_MAX_CONVERSATIONS, `at most ${SYNC_MAX_CONVERSATIONS} conversations`),
+});
+
+export const typingSchema = z.object({ conversationId: idSchema, isTyping: z.boolean() });
+
+export const socketReadSchema = z.object({ conversationId: idSchema, seq: seqSchema });

@@ -1,0 +1,53 @@
+// The Broadcaster services announce through, delivered by socket.io. Everything goes to rooms through the
+// adapter, so each member socket on every process and host receives an event exactly once (a socket in several
+// targeted rooms still gets one copy), whether the change came from a socket or from REST.
+import type { Conversation } from '../db/conversations.repository.js';
+import type { Message } from '../db/messages.repository.js';
+import type { Broadcaster } from '../services/broadcaster.js';
+import { conversationRoom, userRoom, type ParleyServer } from './events.js';
+import type { RealtimeMetrics } from './metrics.js';
+import type { OrderedPublish } from './stream-publisher.js';
+
+export class SocketBroadcaster implements Broadcaster {
+  constructor(
+    private readonly io: ParleyServer,
+    private readonly metrics: RealtimeMetrics,
+    private readonly orderedPublish?: OrderedPublish,
+  ) {}
+
+  /** Runs under the conversation's send lock (see MessagesService.send), so emits follow seq order. */
+  async messageCreated(message: Message): Promise<void> {
+    const room = conversationRoom(message.conversationId);
+    this.metrics.eventOut('message:new');
+    if (this.orderedPublish) {
+      // Stored already; a client that misses the event gets it from sync.
+      await this.orderedPublish([room], 'message:new', { message }).catch(() => this.metrics.adapterError());
+    } else this.io.to(room).emit('message:new', { message });
+  }
+
+  readAdvanced(conversationId: string, userId: string, seq: number): void {
+    this.io.to(conversationRoom(conversationId)).emit('read', { conversationId, userId, seq });
+    this.metrics.eventOut('read');
+  }
+
+  /** Join first, then tell: both travel in order through the adapter, so later messages reach the new member. */
+  membersAdded(conversation: Conversation, userIds: string[]): void {
+    const rooms = userIds.map(userRoom);
+    this.io.in(rooms).socketsJoin(conversationRoom(conversation.id));
+    this.io.to(rooms).emit('conversation:new', { conversation });
+    this.metrics.eventOut('conversation:new');
+  }
+
+  memberRemoved(conversationId: string, userId: string): void {
+    this.io.in(userRoom(userId)).socketsLeave(conversationRoom(conversationId));
+    this.io.to(userRoom(userId)).emit('conversation:removed', { conversationId });
+    this.metrics.eventOut('conversation:removed');
+  }
+
+  /** To everyone who shares a conversation with the user, except the user's own sockets. */
+  presenceChanged(userId: string, conversationIds: string[], status: 'online' | 'offline', lastSeenAt: string | null): void {
+    if (conversationIds.length === 0) return;
+    this.io.to(conversationIds.map(conversationRoom)).except(userRoom(userId)).emit('presence', { userId, status, lastSeenAt });
+    this.metrics.eventOut('presence');
+  }
+}

@@ -1,0 +1,62 @@
+// Presence across processes: first socket anywhere -> online, last socket anywhere -> offline, REST agrees, and
+// a process killed with SIGKILL does not leave its users online for more than 30 s.
+import { expect } from 'chai';
+import { createGroup, register, request, type Account } from '../../support/client.js';
+import { startServer } from '../../support/processes.js';
+import { serverSuite } from '../../support/server-suite.js';
+import { collect, connect, nextEvent, sleep, until } from '../../support/sockets.js';
+
+async function restPresence(url: string, viewer: Account, userId: string) {
+  const reply = await request(url, 'GET', `/api/presence?userIds=${userId}`, { token: viewer.accessToken });
+  expect(reply.status).to.equal(200);
+  return reply.body.presence[userId] as { status: string; lastSeenAt: string | null };
+}
+
+describe('realtime: presence', function () {
+  this.timeout(90_000);
+  const servers = serverSuite();
+
+  it('when a user connects on one process and leaves from another, then online/offline are announced once each and REST agrees', async () => {
+    const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);
+    await createGroup(servers.a.url, alice, [bob]);
+    const bobB = await connect(servers.b.url, { token: bob.accessToken });
+    const events = collect(bobB, 'presence');
+    expect((await restPresence(servers.b.url, bob, alice.user.id)).status).to.equal('offline');
+
+    const aliceA = await connect(servers.a.url, { token: alice.accessToken });
+    await until(() => events.length === 1, 5000, 'online event');
+    expect(events[0]).to.deep.equal({ userId: alice.user.id, status: 'online', lastSeenAt: null });
+    expect((await restPresence(servers.b.url, bob, alice.user.id)).status).to.equal('online');
+
+    const aliceB = await connect(servers.b.url, { token: alice.accessToken });
+    aliceA.close();
+    await sleep(500);
+    expect(events).to.have.length(1); // still online on B
+    expect((await restPresence(servers.a.url, bob, alice.user.id)).status).to.equal('online');
+
+    aliceB.close();
+    await until(() => events.length === 2, 5000, 'offline event');
+    expect(events[1]).to.include({ userId: alice.user.id, status: 'offline' });
+    const rest = await restPresence(servers.a.url, bob, alice.user.id);
+    expect(rest).to.deep.equal({ status: 'offline', lastSeenAt: events[1].lastSeenAt });
+  });
+
+  it('when the process holding a user\'s only socket is killed with SIGKILL, then the user goes offline within 30 s', async () => {
+    const victim = await startServer();
+    const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);
+    await createGroup(servers.a.url, alice, [bob]);
+    const bobA = await connect(servers.a.url, { token: bob.accessToken });
+    const online = nextEvent(bobA, 'presence', (event) => event.userId === alice.user.id && event.status === 'online');
+    await connect(victim.url, { token: alice.accessToken });
+    await online;
+
+    const offline = nextEvent(bobA, 'presence', (event) => event.userId === alice.user.id && event.status === 'offline', 30_000);
+    const killedAt = Date.now();
+    await victim.stop('SIGKILL');
+    const event = await offline;
+    const took = Date.now() - killedAt;
+    expect(took).to.be.below(30_000);
+    expect(event.lastSeenAt).to.be.a('string');
+    expect((await restPresence(servers.b.url, bob, alice.user.id)).status).to.equal('offline');
+  });
+});

@@ -1,0 +1,63 @@
+// Real server processes for the real-time tests: `node dist/main.js` children sharing this run's PostgreSQL
+// database and Redis key space, each on a free port. Every child started here is killed by stopAll().
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { testEnv } from './services.js';
+
+const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+export interface ServerProcess {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** What the child wrote to stderr, for failure messages. */
+  output(): string;
+  /** SIGINT (graceful) or SIGKILL; resolves with the exit code once the process is gone. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const running = new Set<ServerProcess>();
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function startServer(overrides: Record<string, string> = {}, port?: number): Promise<ServerProcess> {
+  port ??= await freePort();
+  const env = { PATH: process.env.PATH ?? '', ...testEnv({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...overrides }) };
+  const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-20_000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const proc: ServerProcess = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    output: () => stderr,
+    async stop(signal = 'SIGINT') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      running.delete(proc);
+      return code;
+    },
+  };
+  running.add(proc);
+  await new Promise<void>((resolve, reject) => {
+    child.on('message', (message) => message === 'ready' && resolve());
+    void exited.then((code) => reject(new Error(`server exited with ${code} before ready:\n${stderr}`)));
+  });
+  return proc;
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((proc) => proc.stop('SIGKILL')));
+}

@@ -94,10 +94,11 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   // --- CPU-heavy work: one worker-thread pool per process, sized by the capacity plan (cpu/, ops/capacity.ts) ---
   const workerPool: WorkerPool = new WorkerPool(config.cpu, workerPoolMetrics(metrics.registry, () => workerPool.stats()));
   health.addProbe('workerPool', () => workerPool.stats());
-  const hasher =
-    config.cpu.passwordHashing === 'pool'
-      ? workerPoolPasswordHasher(workerPool, config.auth.passwordHashCost)
-      : inlinePasswordHasher(config.auth.passwordHashCost);
+  const hashOnPool = config.cpu.passwordHashing === 'pool';
+  const hasher = hashOnPool
+    ? workerPoolPasswordHasher(workerPool, config.auth.passwordHashCost)
+    : inlinePasswordHasher(config.auth.passwordHashCost);
+  const passwordHashingAdmission = () => (hashOnPool ? workerPool.admissionError() : undefined);
   const conversationExports = new ConversationExportService(db, workerPool, config.cpu.exportPageSize, log.child({ module: 'export' }));
   // --- end CPU-heavy work ---
   const auth = new AuthService(db, hasher, tokens, config.auth.refreshTokenTtlDays * 86_400_000, log.child({ module: 'auth' }));
@@ -138,5 +139,5 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     },
   };
   parley.onClose('worker pool', () => workerPool.close());
-  return { ...parley, http: createHttpApp({ ...parley }) };
+  return { ...parley, http: createHttpApp({ ...parley, passwordHashingAdmission }) };
 }

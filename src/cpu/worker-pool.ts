@@ -3,7 +3,7 @@
 // counted so /health and /health/metrics can show what the pool is doing.
 import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
-import { overloaded } from '../core/errors.js';
+import { overloaded, type AppError } from '../core/errors.js';
 
 /** A function exported by a worker file. `Input`/`Output` only type the call; the file is loaded by path. */
 export interface TaskRef<Input, Output> {
@@ -98,7 +98,7 @@ export class WorkerPool {
       if (isQueueFull(error)) {
         this.rejected++;
         this.observer?.rejected(task.name);
-        throw overloaded(retryAfterSec(this.stats()), 'The server is busy with other work, try again shortly');
+        throw this.overloadedError();
       }
       this.failed++;
       this.observer?.failed(task.name, (performance.now() - started) / 1000);
@@ -106,10 +106,29 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * The 503 a new task would get right now, or undefined when it would be accepted. Lets a route that is bound for
+   * the pool turn a request away at the door, before spending parsing, Redis and database work on it.
+   */
+  admissionError(): AppError | undefined {
+    const { maxQueue, maxThreads } = this.settings;
+    const full =
+      maxQueue > 0
+        ? this.piscina.queueSize >= maxQueue
+        : this.piscina.idleThreads === 0 && this.piscina.threads.length >= maxThreads;
+    return full ? this.overloadedError() : undefined;
+  }
+
+  private overloadedError(): AppError {
+    return overloaded(retryAfterSec(this.stats()), 'The server is busy with other work, try again shortly');
+  }
+
   /** A snapshot cheap enough to poll every second (health, metrics, pm2 monit). */
   stats(): WorkerPoolStats {
     const { completed } = this.piscina;
-    const meanRunMs = completed === 0 ? 0 : this.piscina.histogram.runTime.mean;
+    const mean = completed === 0 ? 0 : this.piscina.histogram.runTime.mean;
+    // An empty histogram's mean is NaN (tasks that ended before they started, e.g. when the pool closed).
+    const meanRunMs = Number.isFinite(mean) ? mean : 0;
     // Computed here: Piscina 5.3.2's own `utilization` divides the mean run time by 1000 twice (1000x too small).
     const capacityMs = (performance.now() - this.startedAt) * this.settings.maxThreads;
     return {

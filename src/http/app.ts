@@ -9,6 +9,7 @@ import helmet from 'koa-helmet';
 import session from 'koa-session';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import type { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Database } from '../db/database.js';
 import type { Health } from '../ops/health.js';
@@ -25,6 +26,7 @@ import { authenticate } from './middleware/authenticate.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { limitPerMinute, type RateLimitStore } from './middleware/rate-limit.js';
 import { requestContext } from './middleware/request-context.js';
+import { shedLoad } from './middleware/shed-load.js';
 import { publicAuthRoutes, logoutRoute } from './routes/auth.routes.js';
 import { conversationRoutes } from './routes/conversations.routes.js';
 import { exportRoutes } from './routes/export.routes.js';
@@ -44,6 +46,8 @@ export interface HttpDeps {
   messages: MessagesService;
   presence: PresenceService;
   conversationExports: ConversationExportService;
+  /** The 503 a password hash would get right now (worker pool full), or undefined. */
+  passwordHashingAdmission(): AppError | undefined;
   /** While draining, responses ask clients to close keep-alive connections. */
   isDraining(): boolean;
 }
@@ -79,6 +83,8 @@ export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
   app.use(routers.health.routes());
   app.use(helmet());
   app.use(corsFor(config.http.corsOrigins));
+  // Register and login hash on the worker pool: while it is full they are refused before any other work.
+  for (const path of ['/api/auth/register', '/api/auth/login']) app.use(mount(path, shedLoad(deps.passwordHashingAdmission)));
 
   app.use(
     bodyParser({

@@ -8,7 +8,7 @@ export function workerPoolMetrics(registry: Registry, stats: () => WorkerPoolSta
     name: 'parley_worker_task_duration_seconds',
     help: 'Worker-pool task duration, queue wait included, by task and outcome',
     labelNames: ['task', 'outcome'] as const,
-    // scrypt at production cost takes tens of milliseconds; an export page a few.
+    // scrypt at production cost takes ~0.1-0.3 s on a small shared box, an export page a few ms; queue wait adds up.
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });

@@ -7,13 +7,13 @@ import { currentUserId } from '../middleware/authenticate.js';
 import type { ParleyState } from '../context.js';
 import { isValidId } from '../schemas.js';
 
-export function exportRoutes(exports: ConversationExportService): Router<ParleyState> {
+export function exportRoutes(conversationExports: ConversationExportService): Router<ParleyState> {
   const router = new Router<ParleyState>({ prefix: '/api/conversations' });
 
   router.get('/:id/export', async (ctx) => {
     const conversationId = ctx.params.id!;
     if (!isValidId(conversationId)) throw notFound('Conversation');
-    const stream = await exports.open(currentUserId(ctx.state), conversationId);
+    const stream = await conversationExports.open(currentUserId(ctx.state), conversationId);
     ctx.set('Content-Disposition', `attachment; filename="conversation-${conversationId}.ndjson.gz"`);
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'application/gzip';

@@ -107,6 +107,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   const presence = new PresenceService();
 
   const parley: Omit<Parley, 'http'> = {
+    passwordHashingAdmission,
     config,
     log,
     db,
@@ -139,5 +140,5 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     },
   };
   parley.onClose('worker pool', () => workerPool.close());
-  return { ...parley, http: createHttpApp({ ...parley, passwordHashingAdmission }) };
+  return { ...parley, http: createHttpApp(parley) };
 }

@@ -75,24 +75,42 @@ export async function insertNext(
   return rows[0] ? toMessage(rows[0]) : undefined;
 }
 
-export async function listBefore(db: Queryable, conversationId: string, before: number | null, limit: number): Promise<Message[]> {
-  const { rows } = await db.query<MessageRow>(
-    `SELECT ${MESSAGE_COLUMNS} FROM messages m
-      WHERE m.conversation_id = $1 AND ($2::bigint IS NULL OR m.seq < $2)
-      ORDER BY m.seq DESC LIMIT $3`,
-    [conversationId, before, limit],
-  );
-  return rows.map(toMessage);
-}
+// The contract's message object built by PostgreSQL, so a history page travels as one JSON text: no rows to
+// parse, no dates to convert, nothing to stringify on the event loop (the hottest read of a chat server).
+// to_char truncates to milliseconds, as Date does in toMessage, so both paths print the same createdAt.
+const MESSAGE_JSON = `json_build_object('id', m.id::text, 'conversationId', m.conversation_id::text, 'seq', m.seq,
+  'senderId', m.sender_id::text, 'body', m.body, 'clientMsgId', m.client_msg_id,
+  'createdAt', to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
 
-export async function listAfter(db: Queryable, conversationId: string, after: number, limit: number): Promise<Message[]> {
-  const { rows } = await db.query<MessageRow>(
-    `SELECT ${MESSAGE_COLUMNS} FROM messages m
-      WHERE m.conversation_id = $1 AND m.seq > $2
-      ORDER BY m.seq ASC LIMIT $3`,
-    [conversationId, after, limit],
-  );
-  return rows.map(toMessage);
+const historyStatement = (direction: 'before' | 'after') => {
+  const [cursor, order] = direction === 'after' ? ['m.seq > $3', 'ASC'] : ['($3::bigint IS NULL OR m.seq < $3)', 'DESC'];
+  return {
+    // Named: each connection parses and plans it once.
+    name: `messages.history.${direction}`,
+    text: `SELECT EXISTS (SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2) AS member,
+                  (SELECT coalesce(json_agg(page.message ORDER BY page.seq ${order}), '[]')::text
+                     FROM (SELECT m.seq, ${MESSAGE_JSON} AS message FROM messages m
+                            WHERE m.conversation_id = $1 AND ${cursor}
+                            ORDER BY m.seq ${order} LIMIT $4) page) AS messages`,
+  };
+};
+const HISTORY = { before: historyStatement('before'), after: historyStatement('after') };
+
+/**
+ * One page of history as a JSON array of messages, in one round trip with the membership check: newest first
+ * before a seq (or from the end), oldest first after one. Undefined when the user is not a member.
+ */
+export async function historyPageJson(
+  db: Queryable,
+  page: { conversationId: string; userId: string; before?: number; after?: number; limit: number },
+): Promise<string | undefined> {
+  const direction = page.after !== undefined ? 'after' : 'before';
+  const cursor = page.after ?? page.before ?? null;
+  const { rows } = await db.query<{ member: boolean; messages: string }>({
+    ...HISTORY[direction],
+    values: [page.conversationId, page.userId, cursor, page.limit],
+  });
+  return rows[0]!.member ? rows[0]!.messages : undefined;
 }
 
 /** The highest seq handed out in a conversation: an export stops there, so it is the conversation as of its start. */

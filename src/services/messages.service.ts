@@ -64,13 +64,11 @@ export class MessagesService {
     return outcome;
   }
 
-  /** History pages tolerate replica lag. */
-  async history(userId: string, conversationId: string, page: HistoryPage): Promise<Message[]> {
-    const reader = this.db.reader();
-    if (!(await isMember(reader, conversationId, userId))) throw notFound('Conversation');
-    return page.after !== undefined
-      ? messages.listAfter(reader, conversationId, page.after, page.limit)
-      : messages.listBefore(reader, conversationId, page.before ?? null, page.limit);
+  /** A history page as JSON text (see historyPageJson); pages tolerate replica lag. */
+  async historyJson(userId: string, conversationId: string, page: HistoryPage): Promise<string> {
+    const json = await messages.historyPageJson(this.db.reader(), { ...page, conversationId, userId });
+    if (json === undefined) throw notFound('Conversation');
+    return json;
   }
 
   async markRead(userId: string, conversationId: string, seq: number): Promise<number> {

@@ -78,9 +78,16 @@ describe('messages', () => {
 
   describe('history', () => {
     let id: string;
+    const sent: unknown[] = [];
     before(async () => {
       id = await createGroup(app.url, alice, [bob]);
-      for (let i = 1; i <= 12; i++) await send(alice, id, `m${i}`, `h-${id}-${i}`);
+      for (let i = 1; i <= 12; i++) sent.push((await send(alice, id, `m${i}`, `h-${id}-${i}`)).body.message);
+    });
+
+    it('when a page is read, then each message is exactly what its send answered', async () => {
+      const reply = await as(bob, 'GET', `/api/conversations/${id}/messages?after=0`);
+      expect(reply.headers.get('content-type')).to.match(/^application\/json/);
+      expect(reply.body.messages).to.deep.equal(sent);
     });
     const seqsOf = (reply: { body: { messages: Array<{ seq: number }> } }) => reply.body.messages.map((m) => m.seq);
 

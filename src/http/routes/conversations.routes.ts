@@ -64,7 +64,10 @@ export function conversationRoutes(deps: {
 
   router.get('/:id/messages', async (ctx) => {
     const page = parseInput(historyQuerySchema, ctx.query, 'Query');
-    ctx.body = { messages: await messages.history(currentUserId(ctx.state), ctx.params.id!, page) };
+    // The page arrives as JSON text from PostgreSQL and is sent as it is.
+    const json = await messages.historyJson(currentUserId(ctx.state), ctx.params.id!, page);
+    ctx.type = 'application/json';
+    ctx.body = `{"messages":${json}}`;
   });
 
   router.post('/:id/messages', async (ctx) => {

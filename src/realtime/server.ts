@@ -124,7 +124,10 @@ export async function attachRealtime(parley: Parley, server: http.Server, option
     expireAt(socket, socket.data.expiresAt, expiry);
   });
 
-  await presence.start((userId, lastSeenAt) => void announce(userId, 'offline', lastSeenAt));
+  await presence.start({
+    offline: (userId, lastSeenAt) => void announce(userId, 'offline', lastSeenAt),
+    online: (userId) => void announce(userId, 'online', null),
+  });
   parley.broadcasts.use(broadcaster);
   parley.presence.use(presence);
   parley.health.addProbe('sockets', () => metrics.snapshot());

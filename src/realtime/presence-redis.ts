@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.js';
 import type { PresenceEntry } from '../services/presence.service.js';
-import type { PresenceTracker } from './presence-tracker.js';
+import type { PresenceEvents, PresenceTracker } from './presence-tracker.js';
 
 const COUNT = 'presence:count';
 const SEEN = 'presence:seen';
@@ -51,11 +51,26 @@ redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[5], ARGV[1])
 return offline`;
 
+// A process that was swept while still alive (stalled past the TTL) puts its sockets' counts back. Only when its
+// own share is gone: then every local count is missing from Redis. Returns the users this brought online.
+const RESTORE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return {} end
+local online = {}
+for i = 1, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  if redis.call('HINCRBY', KEYS[2], ARGV[i], tonumber(ARGV[i + 1])) == tonumber(ARGV[i + 1]) then
+    table.insert(online, ARGV[i])
+  end
+end
+return online`;
+
 export class RedisPresence implements PresenceTracker {
+  /** This process's sockets per user, as it has told Redis: what a restore puts back. */
+  private readonly local = new Map<string, number>();
   /** Unique per process start: a restarted process must not inherit the counts of the one it replaces. */
   readonly processId = randomUUID();
   private timer?: NodeJS.Timeout;
-  private onOffline: (userId: string, lastSeenAt: string) => void = () => undefined;
+  private events: PresenceEvents = { offline: () => undefined, online: () => undefined };
 
   constructor(
     private readonly redis: Redis,
@@ -64,11 +79,16 @@ export class RedisPresence implements PresenceTracker {
   ) {}
 
   async connected(userId: string): Promise<boolean> {
+    // Counted locally in the same tick as the command is queued, so a restore sees the two in the same order.
+    this.local.set(userId, (this.local.get(userId) ?? 0) + 1);
     const total = await this.redis.eval(CONNECT, 3, procKey(this.processId), COUNT, PROCS, userId, this.processId);
     return Number(total) === 1;
   }
 
   async disconnected(userId: string, at: string): Promise<boolean> {
+    const left = (this.local.get(userId) ?? 1) - 1;
+    if (left > 0) this.local.set(userId, left);
+    else this.local.delete(userId);
     const last = await this.redis.eval(DISCONNECT, 3, procKey(this.processId), COUNT, SEEN, userId, at);
     return Number(last) === 1;
   }
@@ -88,8 +108,8 @@ export class RedisPresence implements PresenceTracker {
     );
   }
 
-  async start(onOffline: (userId: string, lastSeenAt: string) => void): Promise<void> {
-    this.onOffline = onOffline;
+  async start(events: PresenceEvents): Promise<void> {
+    this.events = events;
     await this.heartbeat();
     this.timer = setInterval(() => {
       void this.heartbeat()
@@ -108,6 +128,11 @@ export class RedisPresence implements PresenceTracker {
 
   private async heartbeat(): Promise<void> {
     await this.redis.multi().set(aliveKey(this.processId), '1', 'PX', this.ttlSec * 1000).sadd(PROCS, this.processId).exec();
+    if (this.local.size === 0) return;
+    const pairs = [...this.local].flatMap(([userId, count]) => [userId, String(count)]);
+    const online = (await this.redis.eval(RESTORE, 2, procKey(this.processId), COUNT, ...pairs)) as string[];
+    if (online.length > 0) this.log.warn({ users: online.length }, 'presence: this process had been swept as dead; counts restored');
+    for (const userId of online) this.events.online(userId);
   }
 
   private async sweep(): Promise<void> {
@@ -115,7 +140,7 @@ export class RedisPresence implements PresenceTracker {
     for (const id of processes) {
       if (id === this.processId) continue;
       const now = new Date().toISOString();
-      for (const userId of await this.sweepOne(id, now)) this.onOffline(userId, now);
+      for (const userId of await this.sweepOne(id, now)) this.events.offline(userId, now);
     }
   }
 

@@ -3,6 +3,13 @@
 // answers GET /api/presence as a PresenceSource, so REST and events agree.
 import type { PresenceEntry, PresenceSource } from '../services/presence.service.js';
 
+export interface PresenceEvents {
+  /** Users whose last sockets died with another process. */
+  offline(userId: string, lastSeenAt: string): void;
+  /** Users counted again after this process had been swept as dead while stalled. */
+  online(userId: string): void;
+}
+
 export interface PresenceTracker extends PresenceSource {
   /** Counts a socket; true when it is the user's first socket anywhere. */
   connected(userId: string): Promise<boolean>;
@@ -10,8 +17,8 @@ export interface PresenceTracker extends PresenceSource {
   disconnected(userId: string, at: string): Promise<boolean>;
   /** Sockets the user has open anywhere. */
   socketCount(userId: string): Promise<number>;
-  /** Starts background work; `onOffline` hears of users whose sockets died with another process. */
-  start(onOffline: (userId: string, lastSeenAt: string) => void): Promise<void>;
+  /** Starts background work, which reports presence changes no socket event on this process caused. */
+  start(events: PresenceEvents): Promise<void>;
   close(): Promise<void>;
 }
 

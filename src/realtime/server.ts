@@ -82,7 +82,7 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
   const pending = new Set<Promise<unknown>>();
   const track = (work: Promise<unknown>) => {
     pending.add(work);
-    void work.finally(() => pending.delete(work));
+    void work.finally(() => pending.delete(work)).catch(() => undefined);
   };
 
   io.on('connection', (socket) => {
@@ -93,9 +93,11 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
     limitEvents(socket, tokenBucket(settings.eventsPerSec, settings.eventsBurst), metrics);
     joinRooms(socket, conversationsFor.get(socket) ?? []);
     registerHandlers(socket, { messages: parley.messages, metrics, log });
-    const counted = presence.connected(userId).then((first) => {
-      if (first) void announce(userId, 'online', null);
-    });
+    // A failure (Redis down) leaves the socket uncounted; its later uncount is then a no-op (see presence-redis).
+    const counted = presence
+      .connected(userId)
+      .then((first) => (first ? announce(userId, 'online', null) : undefined))
+      .catch((error: unknown) => log.warn({ err: error, userId }, 'presence count failed'));
     track(counted);
     socket.on('disconnect', () => {
       connectedSockets -= 1;
@@ -112,7 +114,10 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
     expireAt(socket, socket.data.expiresAt, expiry);
   });
 
-  await presence.start((userId, lastSeenAt) => void announce(userId, 'offline', lastSeenAt));
+  await presence.start({
+    offline: (userId, lastSeenAt) => void announce(userId, 'offline', lastSeenAt),
+    online: (userId) => void announce(userId, 'online', null),
+  });
   parley.broadcasts.use(broadcaster);
   parley.presence.use(presence);
   parley.health.addProbe('sockets', () => metrics.snapshot());

@@ -1,7 +1,7 @@
 // Real-time benchmark: N socket.io clients in groups of 5 spread over 2 Parley processes (Redis Streams adapter,
 // every message persisted), a steady send rate; deliveries/s, send-to-receive latency, memory per idle socket.
 // The same run repeats the load against 2 bare socket.io processes (same adapter, no database) as the baseline.
-//   npx tsx test/bench/realtime.ts [--clients 1000] [--rate 3000] [--seconds 10]
+//   npx tsx test/bench/realtime.ts [--clients 1000] [--rate 3000] [--seconds 10] [--db-pool 10]
 // Not part of npm test. Needs PostgreSQL and Redis as for the tests (TEST_DATABASE_URL, TEST_REDIS_URL) and a build.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,13 @@ import { freePort, startServer, stopAll } from '../support/processes.js';
 import { TEST_REDIS_PREFIX, createTestServices, dropTestServices } from '../support/services.js';
 
 const { values } = parseArgs({
-  options: { clients: { type: 'string', default: '1000' }, rate: { type: 'string', default: '3000' }, seconds: { type: 'string', default: '10' } },
+  options: {
+    clients: { type: 'string', default: '1000' },
+    rate: { type: 'string', default: '3000' },
+    seconds: { type: 'string', default: '10' },
+    // DB_POOL_MAX of each Parley process: a send holds a connection from its lock to its announcement.
+    'db-pool': { type: 'string', default: '10' },
+  },
 });
 const CLIENTS = Number(values.clients);
 const RATE = Number(values.rate);
@@ -21,6 +27,8 @@ const GROUP = 5;
 
 interface Target {
   urls: string[];
+  /** Server-side view after the run (Parley only): mean message:send -> handed to the adapter, in ms. */
+  serverSendMs?(): Promise<number>;
   memory(url: string): Promise<{ rss: number; heapUsed: number }>;
   auth(i: number): Record<string, string>;
   conversation(i: number): string;
@@ -36,6 +44,7 @@ interface Result {
   p99: number;
   ackP99: number;
   failedSends: number;
+  serverSendMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -108,6 +117,7 @@ async function measure(target: Target): Promise<Result> {
   for (const timer of [...timers, ...timersToClear]) clearTimeout(timer);
   for (const timer of timersToClear) clearInterval(timer);
   await sleep(1000);
+  const serverSendMs = await target.serverSendMs?.();
   for (const socket of sockets) socket.close();
   latencies.sort((x, y) => x - y);
   ackLatencies.sort((x, y) => x - y);
@@ -121,11 +131,12 @@ async function measure(target: Target): Promise<Result> {
     p99: percentile(latencies, 99),
     ackP99: percentile(ackLatencies, 99),
     failedSends,
+    serverSendMs,
   };
 }
 
 async function parleyTarget(): Promise<Target> {
-  const env = { SOCKET_EVENTS_PER_SEC: '1000', SOCKET_EVENTS_BURST: '1000', LOG_LEVEL: 'error', DB_POOL_MAX: '10' };
+  const env = { SOCKET_EVENTS_PER_SEC: '1000', SOCKET_EVENTS_BURST: '1000', LOG_LEVEL: 'error', DB_POOL_MAX: values['db-pool'] };
   const servers = await Promise.all([startServer(env), startServer(env)]);
   const accounts: Account[] = [];
   for (let start = 0; start < CLIENTS; start += 50) {
@@ -140,6 +151,16 @@ async function parleyTarget(): Promise<Target> {
     urls: servers.map((s) => s.url),
     memory: async (url) => ((await (await fetch(`${url}/health`)).json()) as { memory: { rss: number; heapUsed: number } }).memory,
     auth: (i) => ({ token: accounts[i]!.accessToken }),
+    async serverSendMs() {
+      let sum = 0;
+      let count = 0;
+      for (const server of servers) {
+        const text = await (await fetch(`${server.url}/health/metrics`)).text();
+        sum += Number(/^parley_socket_send_to_broadcast_seconds_sum\{[^}]*\} (\S+)/m.exec(text)?.[1] ?? 0);
+        count += Number(/^parley_socket_send_to_broadcast_seconds_count\{[^}]*\} (\S+)/m.exec(text)?.[1] ?? 0);
+      }
+      return count > 0 ? (1000 * sum) / count : NaN;
+    },
     conversation: (i) => conversations[Math.floor(i / GROUP)]!,
   };
 }
@@ -176,12 +197,13 @@ async function main(): Promise<void> {
     const ms = (value: number) => value.toFixed(1);
     const row = (name: string, r: Result) =>
       `| ${name} | ${r.sendsPerSec.toFixed(0)} | ${r.deliveriesPerSec.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${ms(r.ackP99)} | ${r.failedSends} | ${kb(r.heapPerSocket)} | ${kb(r.rssPerSocket)} |`;
-    console.log(`\n${CLIENTS} clients, groups of ${GROUP}, 2 processes, offered ${RATE} sends/s for ${SECONDS} s\n`);
+    console.log(`\n${CLIENTS} clients, groups of ${GROUP}, 2 processes (DB_POOL_MAX ${values['db-pool']}), offered ${RATE} sends/s for ${SECONDS} s\n`);
     console.log('| server | sends/s | deliveries/s | p50 ms | p95 ms | p99 ms | ack p99 ms | failed | heap KB/socket | RSS KB/socket |');
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     console.log(row('bare socket.io (no DB)', bare));
     console.log(row('Parley (persisted)', parley));
-    console.log(`\nParley/bare deliveries: ${(parley.deliveriesPerSec / bare.deliveriesPerSec).toFixed(2)}; heap per socket ratio: ${(parley.heapPerSocket / bare.heapPerSocket).toFixed(2)}`);
+    console.log(`\nParley server-side mean message:send -> adapter: ${parley.serverSendMs?.toFixed(1)} ms (whole run, warm-up included)`);
+    console.log(`Parley/bare deliveries: ${(parley.deliveriesPerSec / bare.deliveriesPerSec).toFixed(2)}; heap per socket ratio: ${(parley.heapPerSocket / bare.heapPerSocket).toFixed(2)}`);
   } finally {
     for (const child of bareChildren) child.kill('SIGKILL');
     await stopAll();

@@ -1,5 +1,8 @@
 // SOCKET_ADAPTER=cluster: works only under a relaying primary (the @socket.io/pm2 daemon); refuses to run split.
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { createGroup, register } from '../../support/client.js';
@@ -21,6 +24,30 @@ describe('realtime: SOCKET_ADAPTER=cluster', function () {
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).to.not.equal(0);
     expect(err).to.include('SOCKET_ADAPTER=cluster but this process is not a cluster worker');
+  });
+
+  it('when run as cluster workers under a primary that does not relay (as under stock PM2), then each worker exits 70', async () => {
+    const env = testEnv({ SOCKET_ADAPTER: 'cluster', SOCKET_CLUSTER_GRACE_MS: '2000', PORT: String(await freePort()), HOST: '127.0.0.1' });
+    // A bare Node cluster primary: forks the workers and shares the port, but runs no setupPrimary().
+    const primary = `
+      const cluster = require('node:cluster');
+      cluster.setupPrimary({ exec: ${JSON.stringify(MAIN)} });
+      const codes = [];
+      for (let i = 0; i < 2; i++) cluster.fork().on('exit', (code) => {
+        codes.push(code);
+        if (codes.length === 2) { console.log(JSON.stringify(codes)); process.exit(0); }
+      });`;
+    // A file, not -e: cluster workers inherit execArgv, and an -e script would run in them instead of main.js.
+    const script = path.join(await mkdtemp(path.join(os.tmpdir(), 'parley-rt-primary-')), 'primary.cjs');
+    await writeFile(script, primary);
+    const child = spawn(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await new Promise((resolve) => child.once('exit', resolve));
+    clearTimeout(timer);
+    await rm(path.dirname(script), { recursive: true, force: true });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).to.deep.equal([70, 70]);
   });
 
   describe('under the @socket.io/pm2 daemon with two workers', () => {

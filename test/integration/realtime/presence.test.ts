@@ -41,6 +41,29 @@ describe('realtime: presence', function () {
     expect(rest).to.deep.equal({ status: 'offline', lastSeenAt: events[1].lastSeenAt });
   });
 
+  it('when the process holding a user\'s only socket stalls past its TTL, then the user goes offline, and online again when it resumes', async () => {
+    const stalled = await startServer({ PRESENCE_TTL_SEC: '3' });
+    const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);
+    await createGroup(servers.a.url, alice, [bob]);
+    const bobA = await connect(servers.a.url, { token: bob.accessToken });
+    const online = nextEvent(bobA, 'presence', (event) => event.userId === alice.user.id && event.status === 'online');
+    const aliceSocket = await connect(stalled.url, { token: alice.accessToken });
+    await online;
+
+    const offline = nextEvent(bobA, 'presence', (event) => event.userId === alice.user.id && event.status === 'offline', 15_000);
+    stalled.child.kill('SIGSTOP'); // a stall: the heartbeat key expires and the survivors sweep this process
+    try {
+      await offline;
+    } finally {
+      stalled.child.kill('SIGCONT');
+    }
+    const back = await nextEvent(bobA, 'presence', (event) => event.userId === alice.user.id && event.status === 'online', 10_000);
+    expect(back.lastSeenAt).to.equal(null);
+    expect(aliceSocket.connected).to.equal(true);
+    expect((await restPresence(servers.b.url, bob, alice.user.id)).status).to.equal('online');
+    await stalled.stop('SIGKILL');
+  });
+
   it('when the process holding a user\'s only socket is killed with SIGKILL, then the user goes offline within 30 s', async () => {
     const victim = await startServer();
     const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);

@@ -96,7 +96,7 @@ const schema = z.object({
   PISCINA_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   PASSWORD_HASHING: z.enum(['pool', 'inline']).default('pool'),
   EXPORT_PAGE_SIZE: int(1_000, 1),
-  // Process lifecycle and memory guard (see docs-pm2.md). Marks default to this machine's plan for one process;
+  // Process lifecycle and memory guard (README: Running Parley with PM2). Marks default to this machine's plan for one process;
   // under PM2 the ecosystem file passes the cluster plan's values.
   SHUTDOWN_TIMEOUT_MS: int(4_000, 100),
   ENABLE_MEMORY_MONITORING: bool(false),
@@ -109,7 +109,7 @@ const schema = z.object({
   // ALLOW_TEST_LEAK=true is set as well, so a stray variable alone cannot leak a production process.
   MEMORY_TEST_LEAK_MB_PER_SEC: int(0),
   ALLOW_TEST_LEAK: bool(false),
-  // Real-time (socket.io); see docs-realtime.md.
+  // Real-time (socket.io); README: Real-time.
   SOCKET_ADAPTER: z.enum(['redis', 'cluster', 'memory']).optional(),
   SOCKET_MAX_PAYLOAD_BYTES: byteSize('64kb'),
   SOCKET_EVENTS_PER_SEC: int(20, 1),

@@ -1,4 +1,4 @@
-// Renders a capacity plan and the two sizing tables as Markdown text for `npm run plan` (and docs-pm2.md).
+// Renders a capacity plan and the two sizing tables as Markdown text for `npm run plan` (and the README).
 import type { CapacityPlan, PlanInput } from './capacity.js';
 import { planCapacity } from './capacity.js';
 import { recommendForTraffic, SERVER_SIZES, TRAFFIC_LEVELS, type TrafficAssumptions } from './traffic-sizing.js';

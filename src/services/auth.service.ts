@@ -35,20 +35,22 @@ export class AuthService {
 
   async register(input: { username: string; password: string; displayName?: string }): Promise<Authenticated> {
     const passwordHash = await this.hasher.hash(input.password);
+    let issued: { user: User; familyId: string; refreshToken: string };
     try {
-      return await this.db.withTransaction(async (tx) => {
+      issued = await this.db.withTransaction(async (tx) => {
         const user = await insertUser(tx, {
           username: input.username,
           displayName: input.displayName ?? input.username,
           passwordHash,
         });
         const familyId = await refreshTokens.createFamily(tx, user.id);
-        return { user, ...(await this.issue(tx, user.id, familyId)) };
+        return { user, familyId, refreshToken: await this.storeRefreshToken(tx, familyId) };
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw conflict('That username is taken');
       throw error;
     }
+    return { user: issued.user, ...(await this.pair(issued.user.id, issued.familyId, issued.refreshToken)) };
   }
 
   async login(input: { username: string; password: string }): Promise<Authenticated> {
@@ -63,10 +65,11 @@ export class AuthService {
       throw unauthorized(BAD_CREDENTIALS);
     }
     if (!(await this.hasher.verify(input.password, found.passwordHash))) throw unauthorized(BAD_CREDENTIALS);
-    return this.db.withTransaction(async (tx) => {
+    const issued = await this.db.withTransaction(async (tx) => {
       const familyId = await refreshTokens.createFamily(tx, found.user.id);
-      return { user: found.user, ...(await this.issue(tx, found.user.id, familyId)) };
+      return { familyId, refreshToken: await this.storeRefreshToken(tx, familyId) };
     });
+    return { user: found.user, ...(await this.pair(found.user.id, issued.familyId, issued.refreshToken)) };
   }
 
   /** Rotates a refresh token. A spent token presented again is theft or a replay: the whole family dies. */
@@ -79,14 +82,14 @@ export class AuthService {
         return { reused: stored.familyId };
       }
       await refreshTokens.markSpent(tx, stored.id);
-      return this.issue(tx, stored.userId, stored.familyId);
+      return { userId: stored.userId, familyId: stored.familyId, refreshToken: await this.storeRefreshToken(tx, stored.familyId) };
     });
     if (outcome === 'invalid') throw unauthorized(BAD_REFRESH);
     if ('reused' in outcome) {
       this.log.warn({ familyId: outcome.reused }, 'spent refresh token reused; family revoked');
       throw unauthorized(BAD_REFRESH);
     }
-    return outcome;
+    return this.pair(outcome.userId, outcome.familyId, outcome.refreshToken);
   }
 
   async logout(familyId: string | undefined): Promise<void> {
@@ -99,9 +102,17 @@ export class AuthService {
     return user;
   }
 
-  private async issue(tx: Parameters<typeof refreshTokens.insertToken>[0], userId: string, familyId: string): Promise<TokenPair> {
+  private async storeRefreshToken(tx: Parameters<typeof refreshTokens.insertToken>[0], familyId: string): Promise<string> {
     const refreshToken = newRefreshToken();
     await refreshTokens.insertToken(tx, familyId, hashRefreshToken(refreshToken), new Date(Date.now() + this.refreshTtlMs));
+    return refreshToken;
+  }
+
+  /**
+   * Signs the access token after the transaction committed: signing may wait behind other work on libuv's thread
+   * pool, and a transaction must not hold its database connection meanwhile.
+   */
+  private async pair(userId: string, familyId: string, refreshToken: string): Promise<TokenPair> {
     return { accessToken: await this.tokens.signAccess(userId, familyId), refreshToken, familyId };
   }
 }

@@ -1,5 +1,5 @@
 // Access tokens (JWT, HS256 pinned, short-lived) and opaque refresh tokens (random, stored only as a hash).
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import { unauthorized } from '../core/errors.js';
 
@@ -14,13 +14,14 @@ export interface AccessClaims {
 }
 
 export class TokenService {
-  private readonly key: Uint8Array;
+  // A KeyObject made once: given raw bytes, jose imports the key again on every sign and verify.
+  private readonly key: KeyObject;
 
   constructor(
     secret: string,
     private readonly accessTtlSec: number,
   ) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
   signAccess(userId: string, familyId: string): Promise<string> {

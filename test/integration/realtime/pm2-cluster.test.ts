@@ -50,7 +50,8 @@ describe('realtime: SOCKET_ADAPTER=cluster', function () {
     expect(JSON.parse(out.trim().split('\n').pop()!)).to.deep.equal([70, 70]);
   });
 
-  describe('under the @socket.io/pm2 daemon with two workers', () => {
+  // @unstable: see README, Testing. Run with `npm run test:unstable`.
+  describe('@unstable under the @socket.io/pm2 daemon with two workers', () => {
     let daemon: Pm2Daemon;
     // REST setup goes to the workers' shared PORT (PM2's own round robin), sockets to the daemon's PM2_PORT.
     let api: string;

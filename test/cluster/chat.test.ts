@@ -53,7 +53,7 @@ async function sendUntilAcked(socket: Socket, conversationId: string, clientMsgI
   }
 }
 
-describe('PM2 cluster: chat across instances (needs the realtime branch)', () => {
+describe('PM2 cluster: chat across instances', () => {
   let cluster: Cluster;
   let sender: Account;
   let receivers: Account[];

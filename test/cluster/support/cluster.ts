@@ -2,6 +2,7 @@
 // operator's daemon or each other's. Every daemon started here is killed by stop(), and on process exit as a
 // last resort.
 import { execFile, execFileSync } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

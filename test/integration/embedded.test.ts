@@ -5,7 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { register, request } from '../support/client.js';
-import { ROOT, startService } from '../support/process.js';
+import { MAIN, startServer } from '../support/processes.js';
+
+const ROOT = path.dirname(path.dirname(MAIN));
 
 describe('embedded default (no DATABASE_URL, no REDIS_URL)', function () {
   this.timeout(90_000);
@@ -16,8 +18,9 @@ describe('embedded default (no DATABASE_URL, no REDIS_URL)', function () {
   after(() => fs.rm(dataDir, { recursive: true, force: true }));
 
   it('when started with no database server, then it serves requests and keeps data across a restart', async () => {
-    const env = { NODE_ENV: 'development', PGLITE_DIR: dataDir, LOG_LEVEL: 'info', PASSWORD_HASH_COST: '10' };
-    const first = await startService(env, 60_000);
+    // Empty DATABASE_URL and REDIS_URL count as unset: the embedded database, no Redis.
+    const env = { NODE_ENV: 'development', DATABASE_URL: '', REDIS_URL: '', PGLITE_DIR: dataDir, LOG_LEVEL: 'info' };
+    const first = await startServer(env);
     let account;
     try {
       account = await register(first.url, 'embedded_user', 'embedded password');
@@ -27,7 +30,7 @@ describe('embedded default (no DATABASE_URL, no REDIS_URL)', function () {
     } finally {
       expect(await first.stop()).to.equal(0);
     }
-    const second = await startService(env, 60_000);
+    const second = await startServer(env);
     try {
       const login = await request(second.url, 'POST', '/api/auth/login', { body: { username: 'embedded_user', password: 'embedded password' } });
       expect(login.status).to.equal(200);
@@ -39,7 +42,7 @@ describe('embedded default (no DATABASE_URL, no REDIS_URL)', function () {
 
   it('when production has no DATABASE_URL, then it refuses to start, naming it', async () => {
     const run = promisify(execFile);
-    const failure = await run(process.execPath, [path.join(ROOT, 'dist/main.js')], {
+    const failure = await run(process.execPath, [MAIN], {
       env: { PATH: process.env.PATH, NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(40), SESSION_SECRET: 's'.repeat(40) },
     }).then(
       () => undefined,

@@ -1,17 +1,17 @@
-// Real server processes for the real-time tests: `node dist/main.js` children sharing this run's PostgreSQL
+// Real server processes for the tests: `node dist/main.js` children sharing this run's PostgreSQL
 // database and Redis key space, each on a free port. Every child started here is killed by stopAll().
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { testEnv } from './services.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 export interface ServerProcess {
   url: string;
   port: number;
   child: ChildProcess;
-  /** What the child wrote to stderr, for failure messages. */
+  /** What the child wrote (stdout and stderr, the last 20 KB), for assertions and failure messages. */
   output(): string;
   /** SIGINT (graceful) or SIGKILL; resolves with the exit code once the process is gone. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -30,17 +30,19 @@ export async function freePort(): Promise<number> {
 export async function startServer(overrides: Record<string, string> = {}, port?: number): Promise<ServerProcess> {
   port ??= await freePort();
   const env = { PATH: process.env.PATH ?? '', ...testEnv({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...overrides }) };
-  const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-20_000);
-  });
+  const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const proc: ServerProcess = {
     url: `http://127.0.0.1:${port}`,
     port,
     child,
-    output: () => stderr,
+    output: () => output,
     async stop(signal = 'SIGINT') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -53,7 +55,7 @@ export async function startServer(overrides: Record<string, string> = {}, port?:
   running.add(proc);
   await new Promise<void>((resolve, reject) => {
     child.on('message', (message) => message === 'ready' && resolve());
-    void exited.then((code) => reject(new Error(`server exited with ${code} before ready:\n${stderr}`)));
+    void exited.then((code) => reject(new Error(`server exited with ${code} before ready:\n${output}`)));
   });
   return proc;
 }

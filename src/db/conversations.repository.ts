@@ -84,14 +84,6 @@ export async function findKind(db: Queryable, conversationId: string): Promise<C
   return rows[0]?.kind;
 }
 
-export async function listMemberIds(db: Queryable, conversationId: string): Promise<string[]> {
-  const { rows } = await db.query<{ user_id: string }>(
-    'SELECT user_id FROM conversation_members WHERE conversation_id = $1',
-    [conversationId],
-  );
-  return rows.map((row) => row.user_id);
-}
-
 export async function listConversationIdsOf(db: Queryable, userId: string): Promise<string[]> {
   const { rows } = await db.query<{ conversation_id: string }>(
     'SELECT conversation_id FROM conversation_members WHERE user_id = $1',

@@ -64,9 +64,3 @@ export async function revokeFamily(db: Queryable, familyId: string): Promise<voi
   ]);
 }
 
-export async function isFamilyActive(db: Queryable, familyId: string): Promise<boolean> {
-  const { rows } = await db.query('SELECT 1 FROM refresh_token_families WHERE id = $1 AND revoked_at IS NULL', [
-    familyId,
-  ]);
-  return rows.length > 0;
-}

@@ -1,6 +1,7 @@
 // Composition root: creates pools, clients and services once and hands them down. Building does not listen;
 // main.ts (or a test) decides where the server runs.
 import { readFileSync } from 'node:fs';
+import type http from 'node:http';
 import type { Redis } from 'ioredis';
 import type Koa from 'koa';
 import type { Config } from './config.js';
@@ -9,6 +10,7 @@ import { Database } from './db/database.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createHttpApp, type HttpDeps } from './http/app.js';
+import { answerLivenessFirst } from './http/liveness.js';
 import type { ParleyState } from './http/context.js';
 import { EventLoopMonitor } from './ops/event-loop.js';
 import { Health } from './ops/health.js';
@@ -32,6 +34,8 @@ export const VERSION: string = (
 
 export interface Parley extends HttpDeps {
   http: Koa<ParleyState>;
+  /** What the HTTP server runs for each request: liveness probes answered directly, the rest by Koa. */
+  handleRequest: http.RequestListener;
   broadcasts: BroadcastRelay;
   /** This process's worker-thread pool for CPU-heavy work (password hashing, exports). */
   workerPool: WorkerPool;
@@ -106,7 +110,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   const messages = new MessagesService(db, broadcasts);
   const presence = new PresenceService();
 
-  const parley: Omit<Parley, 'http'> = {
+  const parley: Omit<Parley, 'http' | 'handleRequest'> = {
     passwordHashingAdmission,
     config,
     log,
@@ -140,5 +144,6 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     },
   };
   parley.onClose('worker pool', () => workerPool.close());
-  return { ...parley, http: createHttpApp(parley) };
+  const app = createHttpApp(parley);
+  return { ...parley, http: app, handleRequest: answerLivenessFirst(app.callback(), parley.isDraining) };
 }

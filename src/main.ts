@@ -84,7 +84,7 @@ function loadConfigOrExit(): Config {
 }
 
 function createServer(parley: Parley, config: Config): http.Server {
-  const server = http.createServer(parley.http.callback());
+  const server = http.createServer(parley.handleRequest);
   server.headersTimeout = config.http.headersTimeoutMs;
   server.requestTimeout = config.http.requestTimeoutMs;
   server.keepAliveTimeout = config.http.keepAliveTimeoutMs;

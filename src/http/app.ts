@@ -1,5 +1,5 @@
 // Builds the Koa application (without listening): the middleware order is the request's path through the
-// service. Liveness first, then health (no auth, no limits, no browser headers), body parsing and sessions, the
+// service. Health first (liveness is answered before Koa: liveness.ts), then health (no auth, no limits, no browser headers), body parsing and sessions, the
 // per-IP limit on the auth routes, authentication, the per-user limit, and the API routes.
 import Koa from 'koa';
 import type { Middleware } from 'koa';
@@ -73,9 +73,6 @@ export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
   };
 
   app.use(drainingConnectionClose(deps.isDraining));
-  // Liveness is probed every few seconds by PM2 tooling and load balancers: answered before request logging,
-  // metrics and security headers so it stays as cheap as the process itself (bench: test/bench/http.ts).
-  app.use(liveness);
   app.use(requestContext(deps.log, deps.metrics));
   app.use(errorHandler(config.http.exposeErrors));
   // Health answers probes and scrapers, not browsers: no CORS or browser security headers (helmet's dozen
@@ -146,13 +143,6 @@ function corsFor(origins: readonly string[]): Middleware<ParleyState> {
 const secureCookiesBehindProxy: Middleware<ParleyState> = (ctx, next) => {
   (ctx.cookies as unknown as { secure: boolean }).secure = true;
   return next();
-};
-
-/** GET /health/live: 200 while the process can answer. The health router keeps the same route; this answers first. */
-const liveness: Middleware<ParleyState> = (ctx, next) => {
-  if (ctx.path !== '/health/live' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
-  ctx.body = { status: 'ok' };
-  return undefined;
 };
 
 function drainingConnectionClose(isDraining: () => boolean): Middleware<ParleyState> {

@@ -21,10 +21,23 @@ describe('health', () => {
   });
 
   it('when live and ready are asked, then both are 200', async () => {
-    expect((await request(app.url, 'GET', '/health/live')).status).to.equal(200);
+    const live = await request(app.url, 'GET', '/health/live');
+    expect(live.status).to.equal(200);
+    expect(live.body).to.deep.equal({ status: 'ok' });
     const ready = await request(app.url, 'GET', '/health/ready');
     expect(ready.status).to.equal(200);
     expect(ready.body.checks).to.include({ database: true, redis: true, draining: false });
+  });
+
+  it('when liveness is probed with HEAD, a query string or a method it does not serve, then it answers as a route would', async () => {
+    const head = await request(app.url, 'HEAD', '/health/live');
+    expect(head.status).to.equal(200);
+    expect(head.body).to.equal('');
+    expect((await request(app.url, 'GET', '/health/live?probe=lb')).body).to.deep.equal({ status: 'ok' });
+    // Not a probe: Koa answers, and an unserved method is an unknown route there.
+    const post = await request(app.url, 'POST', '/health/live', { body: {} });
+    expect(post.status).to.equal(404);
+    expect(post.body.error.code).to.equal('not_found');
   });
 
   it('when metrics are asked, then Prometheus text with request durations, pools, lag and memory', async () => {
@@ -47,7 +60,9 @@ describe('health', () => {
       const ready = await request(draining.url, 'GET', '/health/ready');
       expect(ready.status).to.equal(503);
       expect(ready.headers.get('connection')).to.equal('close');
-      expect((await request(draining.url, 'GET', '/health/live')).status).to.equal(200);
+      const live = await request(draining.url, 'GET', '/health/live');
+      expect(live.status).to.equal(200);
+      expect(live.headers.get('connection')).to.equal('close');
     } finally {
       await draining.close();
     }

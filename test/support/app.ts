@@ -17,7 +17,7 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
   const config = loadConfig(testEnv(overrides));
   const log = createLogger({ level: config.logLevel, instanceId: config.instanceId, pretty: false });
   const parley = await buildApp(config, log);
-  const server = http.createServer(parley.http.callback());
+  const server = http.createServer(parley.handleRequest);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

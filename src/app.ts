@@ -94,7 +94,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   });
 
   const broadcasts = new BroadcastRelay();
-  const tokens = new TokenService(config.auth.jwtSecret, config.auth.accessTokenTtlSec);
+  const tokens = new TokenService(config.auth.jwtSecret, config.auth.accessTokenTtlSec, config.auth.accessTokenCacheSize);
   // --- CPU-heavy work: one worker-thread pool per process, sized by the capacity plan (cpu/, ops/capacity.ts) ---
   const workerPool: WorkerPool = new WorkerPool(config.cpu, workerPoolMetrics(metrics.registry, () => workerPool.stats()));
   health.addProbe('workerPool', () => workerPool.stats());

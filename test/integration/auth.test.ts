@@ -149,6 +149,8 @@ describe('accounts', () => {
       const shortLived = await startTestApp({ ACCESS_TOKEN_TTL_SEC: '1' });
       try {
         const account = await register(shortLived.url);
+        // Used while valid first, so the process has it among its verified tokens: expiry must still win.
+        expect((await request(shortLived.url, 'GET', '/api/me', { token: account.accessToken })).status).to.equal(200);
         await new Promise((resolve) => setTimeout(resolve, 2100));
         expect((await request(shortLived.url, 'GET', '/api/me', { token: account.accessToken })).status).to.equal(401);
       } finally {

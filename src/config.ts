@@ -3,6 +3,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_DB_RESERVED_CONNECTIONS, memoryMarks, workerThreadsPerInstance } from './ops/capacity.js';
+import { effectiveMarks, readMemory } from './ops/memory-guard.js';
 import { detectMemory } from './ops/machine.js';
 
 const DEV_SECRET = 'parley-development-secret-not-for-production-use';
@@ -238,9 +239,12 @@ export function loadConfig(env: Environment = process.env) {
 }
 
 function memorySettings(e: z.infer<typeof schema>, problems: string[]) {
-  const defaults = memoryMarks(detectMemory(e.MEMORY_LIMIT_MB).memoryMb, 1);
+  const planned = memoryMarks(detectMemory(e.MEMORY_LIMIT_MB).memoryMb, 1);
+  // Started without PM2's --max-old-space-size, the V8 heap limit can sit far below the machine's share: the
+  // defaults are fitted under it here, so the guard's warning about lowered marks is kept for marks an operator set.
+  const defaults = effectiveMarks(planned.warnMb, planned.guardRestartMb, readMemory().heapLimitMb);
   const warnMb = e.MEMORY_THRESHOLD_MB ?? defaults.warnMb;
-  const restartMb = e.MEMORY_RESTART_MB ?? defaults.guardRestartMb;
+  const restartMb = e.MEMORY_RESTART_MB ?? defaults.restartMb;
   if (warnMb >= restartMb) problems.push(`MEMORY_THRESHOLD_MB (${warnMb}) must be below MEMORY_RESTART_MB (${restartMb})`);
   return Object.freeze({
     monitoring: e.ENABLE_MEMORY_MONITORING,

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { expect } from 'chai';
 import { ConfigError, loadConfig, loadDeploymentSettings } from '../../src/config.js';
 
@@ -21,6 +22,14 @@ describe('config: lifecycle and memory settings', () => {
     expect(config.memory.warnMb).to.be.below(config.memory.restartMb);
     expect(config.memory.restartMb).to.be.below(2048);
     expect(() => loadConfig({ NODE_ENV: 'test', MEMORY_THRESHOLD_MB: '500', MEMORY_RESTART_MB: '400' })).to.throw(ConfigError, /MEMORY_THRESHOLD_MB/);
+  });
+
+  it('when marks are not given and the V8 heap limit is below the plan, then the defaults fit under the heap limit', () => {
+    const heapLimitMb = getHeapStatistics().heap_size_limit / 1024 / 1024;
+    // Far more memory than this test process's heap: the plan alone would put the marks above its heap limit.
+    const config = loadConfig({ NODE_ENV: 'test', MEMORY_LIMIT_MB: String(Math.ceil(heapLimitMb * 8)) });
+    expect(config.memory.restartMb).to.be.below(heapLimitMb);
+    expect(config.memory.warnMb).to.be.below(config.memory.restartMb);
   });
 
   it('when deployment variables are given, then they are validated once for the ecosystem file and the plan', () => {

@@ -108,11 +108,11 @@ export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
   );
 
   const byIp = (_state: ParleyState, ip: string) => ip;
-  app.use(mount('/api/auth/', limitPerMinute('auth', config.rateLimit.authPerMin, byIp, rateLimitStore)));
+  app.use(mount('/api/auth/', limitPerMinute('auth', config.rateLimit.authPerMin, byIp, rateLimitStore, deps.log)));
   app.use(routers.publicAuth.routes());
 
   app.use(mount('/api/', authenticate(deps.tokens)));
-  app.use(mount('/api/', limitPerMinute('api', config.rateLimit.apiPerMin, (state) => `user:${state.userId}`, rateLimitStore)));
+  app.use(mount('/api/', limitPerMinute('api', config.rateLimit.apiPerMin, (state) => `user:${state.userId}`, rateLimitStore, deps.log)));
   // No allowedMethods(): a method a route does not serve is answered like any unknown route, 404 not_found.
   for (const router of [routers.logout, routers.users, routers.conversations, routers.exports]) app.use(router.routes());
   return app;

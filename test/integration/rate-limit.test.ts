@@ -77,4 +77,21 @@ describe('rate limits', () => {
       await app.close();
     }
   });
+
+  it('when Redis goes away, then requests are served uncounted instead of failing, and the outage is logged once', async () => {
+    const app = await startTestApp({ REDIS_PREFIX: isolatedPrefix(), RATE_LIMIT_API_PER_MIN: '2' });
+    try {
+      const alice = await register(app.url);
+      const logged: string[] = [];
+      app.parley.log.error = ((_details: unknown, message: string) => logged.push(message)) as typeof app.parley.log.error;
+      app.parley.redis!.disconnect();
+      const statuses: number[] = [];
+      // Over the limit of 2, had the count been readable.
+      for (let i = 0; i < 4; i++) statuses.push((await request(app.url, 'GET', '/api/me', { token: alice.accessToken })).status);
+      expect(statuses).to.deep.equal([200, 200, 200, 200]);
+      expect(logged.filter((message) => message.includes('rate limit count unavailable'))).to.have.length(1);
+    } finally {
+      await app.close();
+    }
+  });
 });

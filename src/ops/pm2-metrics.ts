@@ -42,28 +42,29 @@ export interface MonitSnapshot {
   heapUsedMb: number;
 }
 
-/** Reads the numbers pm2 monit shows from a /health report body; tolerant of sections other branches add. */
-export function snapshotFromReport(body: Record<string, unknown>): MonitSnapshot {
-  const db = body.db as { primary?: { waiting?: number } } | undefined;
+/**
+ * Reads the numbers pm2 monit shows from a /health report body. Sections come from probes registered by other
+ * modules (sockets from realtime, memoryGuard from main.ts); one that is absent reads as 0 or 'off'.
+ */
+export function snapshotFromReport(body: HealthReportBody): MonitSnapshot {
   return {
-    sockets: firstNumber(body.sockets, ['connected', 'count', 'local', 'total']),
-    eventLoopLagMs: firstNumber(body.eventLoopLagMs, []),
-    dbPoolWaiting: firstNumber(db?.primary?.waiting, []),
-    workerPoolQueued: firstNumber(body.workerPool, ['queued', 'queueSize', 'queue']),
-    memoryGuard: String((body.memoryGuard as { state?: string } | undefined)?.state ?? 'off'),
-    heapUsedMb: Math.round(firstNumber(body.memory, ['heapUsed']) / 1024 / 1024),
+    sockets: body.sockets?.connected ?? 0,
+    eventLoopLagMs: body.eventLoopLagMs ?? 0,
+    dbPoolWaiting: body.db?.primary?.waiting ?? 0,
+    workerPoolQueued: body.workerPool?.queued ?? 0,
+    memoryGuard: body.memoryGuard?.state ?? 'off',
+    heapUsedMb: Math.round((body.memory?.heapUsed ?? 0) / 1024 / 1024),
   };
 }
 
-function firstNumber(section: unknown, keys: string[]): number {
-  if (typeof section === 'number' && Number.isFinite(section)) return section;
-  if (section && typeof section === 'object') {
-    for (const key of keys) {
-      const value = (section as Record<string, unknown>)[key];
-      if (typeof value === 'number' && Number.isFinite(value)) return value;
-    }
-  }
-  return 0;
+/** The parts of the /health body read here. */
+interface HealthReportBody {
+  sockets?: { connected?: number };
+  eventLoopLagMs?: number;
+  db?: { primary?: { waiting?: number } };
+  workerPool?: { queued?: number };
+  memoryGuard?: { state?: string };
+  memory?: { heapUsed?: number };
 }
 
 export function startPm2Metrics(server: http.Server, health: Health): () => void {
@@ -73,7 +74,7 @@ export function startPm2Metrics(server: http.Server, health: Health): () => void
   const refresh = () =>
     health.report().then(
       ({ body }) => {
-        snapshot = snapshotFromReport(body);
+        snapshot = snapshotFromReport(body as HealthReportBody);
       },
       () => undefined,
     );

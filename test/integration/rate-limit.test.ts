@@ -83,7 +83,9 @@ describe('rate limits', () => {
     try {
       const alice = await register(app.url);
       const logged: string[] = [];
-      app.parley.log.error = ((_details: unknown, message: string) => logged.push(message)) as typeof app.parley.log.error;
+      app.parley.log.error = ((_details: unknown, message: string) => {
+        logged.push(message);
+      }) as unknown as typeof app.parley.log.error;
       app.parley.redis!.disconnect();
       const statuses: number[] = [];
       // Over the limit of 2, had the count been readable.

@@ -25,6 +25,8 @@ const { values } = parseArgs({
     'load-procs': { type: 'string', default: '1' },
     // Extra environment for the Parley processes, e.g. --env SEND_BATCH_MAX=1 (repeatable).
     env: { type: 'string', multiple: true, default: [] },
+    // Further Parley configurations measured in the same run, e.g. --variant 'unbatched:SEND_BATCH_MAX=1' (repeatable).
+    variant: { type: 'string', multiple: true, default: [] },
   },
 });
 const CLIENTS = Number(values.clients);
@@ -32,7 +34,14 @@ const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const GROUP = 5;
 const LOAD_PROCS = Number(values['load-procs']);
-const EXTRA_ENV = Object.fromEntries(values.env.map((pair) => pair.split('=', 2) as [string, string]));
+const envOf = (pairs: string[]) => Object.fromEntries(pairs.map((pair) => pair.split('=', 2) as [string, string]));
+const VARIANTS = [
+  { name: 'Parley (persisted)', env: envOf(values.env) },
+  ...values.variant.map((spec) => {
+    const [name, pairs = ''] = spec.split(':', 2) as [string, string?];
+    return { name: `Parley ${name}`, env: { ...envOf(values.env), ...envOf(pairs.split(',').filter(Boolean)) } };
+  }),
+];
 
 interface Target {
   urls: string[];
@@ -75,16 +84,23 @@ function processCpuMs(pid: number): number {
     return 0;
   }
 }
-function namedCpuMs(name: string): number {
-  let total = 0;
+/** CPU time per pid of every process with this name. */
+function namedCpuMs(name: string): Map<number, number> {
+  const times = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) total += processCpuMs(Number(entry));
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) times.set(Number(entry), processCpuMs(Number(entry)));
     } catch {
       // gone meanwhile
     }
   }
+  return times;
+}
+/** What the processes alive at the end used since `before` (those that exited meanwhile are not counted). */
+function namedDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
   return total;
 }
 function machineBusyMs(): number {
@@ -176,16 +192,16 @@ async function measure(target: Target): Promise<Result> {
     cpu: {
       load: percentOfCore(sum((r) => r.cpuMs)),
       servers: percentOfCore(cpuAfter.servers - cpuBefore.servers),
-      postgres: percentOfCore(cpuAfter.postgres - cpuBefore.postgres),
-      redis: percentOfCore(cpuAfter.redis - cpuBefore.redis),
+      postgres: percentOfCore(namedDelta(cpuBefore.postgres, cpuAfter.postgres)),
+      redis: percentOfCore(namedDelta(cpuBefore.redis, cpuAfter.redis)),
       machineBusy: percentOfCore(cpuAfter.machineBusy - cpuBefore.machineBusy),
     },
   };
 }
 
-async function parleyTarget(): Promise<Target> {
+async function parleyTarget(extraEnv: Record<string, string>): Promise<Target> {
   // A deep hashing queue: setup registers 50 users at a time, which the default queue (16) answers with 503.
-  const env = { SOCKET_EVENTS_PER_SEC: '1000', SOCKET_EVENTS_BURST: '1000', LOG_LEVEL: 'error', DB_POOL_MAX: values['db-pool'], PISCINA_MAX_QUEUE: '1000', ...EXTRA_ENV };
+  const env = { SOCKET_EVENTS_PER_SEC: '1000', SOCKET_EVENTS_BURST: '1000', LOG_LEVEL: 'error', DB_POOL_MAX: values['db-pool'], PISCINA_MAX_QUEUE: '1000', ...extraEnv };
   const servers = await Promise.all([startServer(env), startServer(env)]);
   const accounts: Account[] = [];
   for (let start = 0; start < CLIENTS; start += 50) {
@@ -244,22 +260,28 @@ async function main(): Promise<void> {
   try {
     const bare = await measure(await bareTarget());
     for (const child of bareChildren) child.kill('SIGINT');
-    const parley = await measure(await parleyTarget());
+    const parleys: Array<[string, Result]> = [];
+    for (const variant of VARIANTS) {
+      parleys.push([variant.name, await measure(await parleyTarget(variant.env))]);
+      await stopAll();
+    }
     const kb = (bytes: number) => (bytes / 1024).toFixed(1);
     const ms = (value: number) => value.toFixed(1);
     const row = (name: string, r: Result) =>
-      `| ${name} | ${r.sendsPerSec.toFixed(0)} | ${r.deliveriesPerSec.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${ms(r.ackP99)} | ${r.failedSends} | ${kb(r.heapPerSocket)} | ${kb(r.rssPerSocket)} |`;
+      `| ${name} | ${r.sendsPerSec.toFixed(0)} | ${r.deliveriesPerSec.toFixed(0)} | ${(r.deliveriesPerSec / bare.deliveriesPerSec).toFixed(2)} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${ms(r.ackP99)} | ${r.failedSends} | ${kb(r.heapPerSocket)} | ${kb(r.rssPerSocket)} |`;
     const extra = values.env.length > 0 ? `, ${values.env.join(' ')}` : '';
     console.log(`\n${CLIENTS} clients in ${LOAD_PROCS} load process(es), groups of ${GROUP}, 2 server processes (DB_POOL_MAX ${values['db-pool']}${extra}), offered ${RATE} sends/s for ${SECONDS} s\n`);
-    console.log('| server | sends/s | deliveries/s | p50 ms | p95 ms | p99 ms | ack p99 ms | failed | heap KB/socket | RSS KB/socket |');
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    console.log('| server | sends/s | deliveries/s | vs bare | p50 ms | p95 ms | p99 ms | ack p99 ms | failed | heap KB/socket | RSS KB/socket |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     console.log(row('bare socket.io (no DB)', bare));
-    console.log(row('Parley (persisted)', parley));
-    console.log(`\nParley server-side mean message:send -> adapter: ${parley.serverSendMs?.toFixed(1)} ms (whole run, warm-up included)`);
+    for (const [name, result] of parleys) console.log(row(name, result));
     const cpu = (name: string, r: Result) =>
       `${name}: load ${r.cpu.load.toFixed(0)}%, servers ${r.cpu.servers.toFixed(0)}%, postgres ${r.cpu.postgres.toFixed(0)}%, redis ${r.cpu.redis.toFixed(0)}%, machine busy ${r.cpu.machineBusy.toFixed(0)}% of 200%`;
-    console.log(`CPU during the window (% of one core; postgres and redis machine-wide): ${cpu('bare', bare)}; ${cpu('Parley', parley)}`);
-    console.log(`Parley/bare deliveries: ${(parley.deliveriesPerSec / bare.deliveriesPerSec).toFixed(2)}; heap per socket ratio: ${(parley.heapPerSocket / bare.heapPerSocket).toFixed(2)}`);
+    console.log('\nCPU during the window (% of one core; postgres and redis summed machine-wide, approximate):');
+    for (const [name, result] of [['bare', bare] as [string, Result], ...parleys]) console.log(`  ${cpu(name, result)}`);
+    for (const [name, result] of parleys) {
+      console.log(`${name}: server-side mean message:send -> adapter ${result.serverSendMs?.toFixed(1)} ms (whole run, warm-up included); heap per socket vs bare ${(result.heapPerSocket / bare.heapPerSocket).toFixed(2)}`);
+    }
   } finally {
     for (const child of [...bareChildren, ...loadChildren]) child.kill('SIGKILL');
     await stopAll();

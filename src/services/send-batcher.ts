@@ -146,7 +146,8 @@ export class SendBatcher {
         return;
       }
       // Each send on its own after the batch's locks are gone: the culprit fails (or finds its duplicate) alone.
-      await Promise.all(valid.map((pending) => this.storeAlone(pending.input).then(pending.resolve, pending.reject)));
+      // One after another, so seqs still follow arrival order and the pool is not flooded; this path is rare.
+      for (const pending of valid) await this.storeAlone(pending.input).then(pending.resolve, pending.reject);
     }
   }
 

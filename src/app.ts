@@ -107,7 +107,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   // --- end CPU-heavy work ---
   const auth = new AuthService(db, hasher, tokens, config.auth.refreshTokenTtlDays * 86_400_000, log.child({ module: 'auth' }));
   const conversations = new ConversationsService(db, broadcasts);
-  const messages = new MessagesService(db, broadcasts);
+  const messages = new MessagesService(db, broadcasts, config.sendBatching, (size) => metrics.sendBatchSize.observe(size));
   const presence = new PresenceService();
 
   const parley: Omit<Parley, 'http' | 'handleRequest'> = {

@@ -61,6 +61,10 @@ const schema = z.object({
   DB_CONNECT_TIMEOUT_MS: int(5_000, 1),
   DB_STATEMENT_TIMEOUT_MS: int(10_000, 1),
   PGLITE_DIR: z.string().default('.data/pglite'),
+  // Group commit of sends (src/services/send-batcher.ts; README: Real-time, Sending).
+  SEND_BATCH_MAX: int(100, 1),
+  SEND_BATCH_CONCURRENCY: int(1, 1),
+  SEND_BATCH_WAIT_MS: int(0),
 
   REDIS_URL: optionalUrl,
   REDIS_PREFIX: z.string().default('parley:'),
@@ -163,6 +167,7 @@ export function loadConfig(env: Environment = process.env) {
   const sessionSecret = checkSecret('SESSION_SECRET', e.SESSION_SECRET, production, problems);
   if (production && !e.DATABASE_URL) problems.push('DATABASE_URL: required in production (the embedded database is for development)');
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
+  if (e.SEND_BATCH_CONCURRENCY > e.DB_POOL_MAX) problems.push('SEND_BATCH_CONCURRENCY: must not exceed DB_POOL_MAX (each batch holds a connection)');
   const memory = memorySettings(e, problems);
   if (production && memory.testLeakMbPerSec > 0 && !e.ALLOW_TEST_LEAK)
     problems.push('MEMORY_TEST_LEAK_MB_PER_SEC: refused in production (set ALLOW_TEST_LEAK=true only in tests)');
@@ -188,6 +193,7 @@ export function loadConfig(env: Environment = process.env) {
       statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
       embeddedDir: e.PGLITE_DIR,
     }),
+    sendBatching: Object.freeze({ maxBatch: e.SEND_BATCH_MAX, maxInFlight: e.SEND_BATCH_CONCURRENCY, waitMs: e.SEND_BATCH_WAIT_MS }),
     redis: Object.freeze({ url: e.REDIS_URL, prefix: e.REDIS_PREFIX }),
     auth: Object.freeze({
       jwtSecret,

@@ -61,6 +61,30 @@ export class Database {
     }
   }
 
+  /**
+   * withSessionLock for several ids at once, in two round trips (lock all, unlock all). The keys are taken in
+   * ascending order, so two holders of overlapping sets cannot deadlock (a single withSessionLock is a set of one).
+   */
+  async withSessionLocks<T>(namespace: number, ids: readonly string[], work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const keys = [...new Set(ids.map(advisoryKey))].sort((a, b) => a - b);
+    const client = await this.primary.connect();
+    let locked = false;
+    try {
+      // unnest WITH ORDINALITY scans the array in order and the locks are taken row by row, in that order.
+      await client.query({
+        name: 'advisory.lockMany',
+        text: 'SELECT pg_advisory_lock($1, k) FROM unnest($2::int[]) WITH ORDINALITY AS t(k, n) ORDER BY n',
+        values: [namespace, keys],
+      });
+      locked = true;
+      return await work(client);
+    } finally {
+      const unlock = { name: 'advisory.unlockMany', text: 'SELECT pg_advisory_unlock($1, k) FROM unnest($2::int[]) AS t(k)', values: [namespace, keys] };
+      const unlocked = !locked || (await client.query(unlock).then(() => true, () => false));
+      client.release(!unlocked);
+    }
+  }
+
   /** True when the primary and every replica answer a trivial query. */
   async ping(): Promise<boolean> {
     try {
@@ -93,6 +117,9 @@ export async function transaction<T>(client: pg.PoolClient, work: (client: pg.Po
     throw error;
   }
 }
+
+/** The int key withSessionLock derives in SQL from a bigint id: `(id % 2147483647)::int`. */
+export const advisoryKey = (id: string): number => Number(BigInt(id) % 2147483647n);
 
 export const isUniqueViolation = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && (error as { code?: string }).code === '23505';

@@ -75,6 +75,60 @@ export async function insertNext(
   return rows[0] ? toMessage(rows[0]) : undefined;
 }
 
+export interface NewMessage {
+  conversationId: string;
+  senderId: string;
+  body: string;
+  clientMsgId: string;
+}
+
+/**
+ * insertNext for many messages in one statement (one round trip, one commit): each message whose sender is a
+ * member and whose (sender, clientMsgId) is unused gets the next seq of its conversation, in input order, and
+ * moves its sender's read cursor. Returns what was stored, in seq order per conversation; the others (not a
+ * member, clientMsgId used) are simply absent. The caller holds the send locks of every conversation named and
+ * passes no (sender, clientMsgId) twice. A clientMsgId committed meanwhile by a sender elsewhere fails the whole
+ * statement (unique violation) and nothing is stored.
+ */
+export async function insertBatch(db: Queryable, inputs: readonly NewMessage[]): Promise<Message[]> {
+  const { rows } = await db.query<MessageRow>({
+    name: 'messages.insertBatch',
+    text: `WITH input AS (
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY
+         AS i(conversation_id, sender_id, body, client_msg_id, n)
+     ), accepted AS (
+       SELECT i.*, row_number() OVER (PARTITION BY i.conversation_id ORDER BY i.n) AS k
+         FROM input i
+        WHERE EXISTS (SELECT 1 FROM conversation_members cm WHERE cm.conversation_id = i.conversation_id AND cm.user_id = i.sender_id)
+          AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.sender_id = i.sender_id AND x.client_msg_id = i.client_msg_id)
+     ), counts AS (
+       SELECT conversation_id, count(*) AS added FROM accepted GROUP BY conversation_id
+     ), bump AS (
+       UPDATE conversations c SET last_seq = c.last_seq + counts.added
+         FROM counts WHERE c.id = counts.conversation_id
+       RETURNING c.id, c.last_seq - counts.added AS base
+     ), m AS (
+       INSERT INTO messages (conversation_id, seq, sender_id, body, client_msg_id)
+       SELECT a.conversation_id, b.base + a.k, a.sender_id, a.body, a.client_msg_id
+         FROM accepted a JOIN bump b ON b.id = a.conversation_id
+        ORDER BY a.conversation_id, a.k
+       RETURNING *
+     ), read AS (
+       UPDATE conversation_members cm SET last_read_seq = GREATEST(cm.last_read_seq, r.seq)
+         FROM (SELECT conversation_id, sender_id, max(seq) AS seq FROM m GROUP BY conversation_id, sender_id) r
+        WHERE cm.conversation_id = r.conversation_id AND cm.user_id = r.sender_id
+     )
+     SELECT ${MESSAGE_COLUMNS} FROM m ORDER BY m.conversation_id, m.seq`,
+    values: [
+      inputs.map((input) => input.conversationId),
+      inputs.map((input) => input.senderId),
+      inputs.map((input) => input.body),
+      inputs.map((input) => input.clientMsgId),
+    ],
+  });
+  return rows.map(toMessage);
+}
+
 // The contract's message object built by PostgreSQL, so a history page travels as one JSON text: no rows to
 // parse, no dates to convert, nothing to stringify on the event loop (the hottest read of a chat server).
 // to_char truncates to milliseconds, as Date does in toMessage, so both paths print the same createdAt.

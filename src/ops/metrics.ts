@@ -20,6 +20,13 @@ export function createMetrics(instanceId: string) {
     registers: [registry],
   });
 
+  const sendBatchSize = new Histogram({
+    name: 'parley_send_batch_size',
+    help: 'Message sends stored by one transaction (group commit, SEND_BATCH_MAX)',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+    registers: [registry],
+  });
+
   let sources: MetricSources | undefined;
   const poolGauge = (name: string, help: string, pick: 'total' | 'idle' | 'waiting') =>
     new Gauge({
@@ -47,6 +54,7 @@ export function createMetrics(instanceId: string) {
   return {
     registry,
     httpDuration,
+    sendBatchSize,
     bind(next: MetricSources) {
       sources = next;
     },

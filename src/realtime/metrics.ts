@@ -43,9 +43,9 @@ export function createRealtimeMetrics(registry: Registry, adapter: string, conne
       inTotal += 1;
       eventsIn.inc({ event, outcome });
     },
-    eventOut(event: string) {
-      outTotal += 1;
-      eventsOut.inc({ event });
+    eventOut(event: string, count = 1) {
+      outTotal += count;
+      eventsOut.inc({ event }, count);
     },
     sendLatency,
     adapterError() {

@@ -15,14 +15,14 @@ export class SocketBroadcaster implements Broadcaster {
     private readonly orderedPublish?: OrderedPublish,
   ) {}
 
-  /** Runs under the conversation's send lock (see MessagesService.send), so emits follow seq order. */
-  async messageCreated(message: Message): Promise<void> {
-    const room = conversationRoom(message.conversationId);
-    this.metrics.eventOut('message:new');
+  /** Runs under the conversations' send locks (see SendBatcher), so emits follow seq order. */
+  async messagesCreated(messages: readonly Message[]): Promise<void> {
+    this.metrics.eventOut('message:new', messages.length);
     if (this.orderedPublish) {
+      const broadcasts = messages.map((message) => ({ rooms: [conversationRoom(message.conversationId)], event: 'message:new', payload: { message } }));
       // Stored already; a client that misses the event gets it from sync.
-      await this.orderedPublish([room], 'message:new', { message }).catch(() => this.metrics.adapterError());
-    } else this.io.to(room).emit('message:new', { message });
+      await this.orderedPublish(broadcasts).catch(() => this.metrics.adapterError());
+    } else for (const message of messages) this.io.to(conversationRoom(message.conversationId)).emit('message:new', { message });
   }
 
   readAdvanced(conversationId: string, userId: string, seq: number): void {

@@ -5,17 +5,18 @@ import type { Message } from '../db/messages.repository.js';
 
 export interface Broadcaster {
   /**
-   * Called after the commit, while the sender still holds the conversation's send lock: once the returned
-   * promise settles the announcement is queued for delivery, so announcements follow seq order.
+   * Called after the commit, while the sender still holds the conversations' send locks, with messages in seq
+   * order per conversation: once the returned promise settles they are queued for delivery in that order, so
+   * announcements follow seq order.
    */
-  messageCreated(message: Message): void | Promise<void>;
+  messagesCreated(messages: readonly Message[]): void | Promise<void>;
   readAdvanced(conversationId: string, userId: string, seq: number): void;
   membersAdded(conversation: Conversation, userIds: string[]): void;
   memberRemoved(conversationId: string, userId: string): void;
 }
 
 export const silentBroadcaster: Broadcaster = {
-  messageCreated: () => undefined,
+  messagesCreated: () => undefined,
   readAdvanced: () => undefined,
   membersAdded: () => undefined,
   memberRemoved: () => undefined,
@@ -29,8 +30,8 @@ export class BroadcastRelay implements Broadcaster {
     this.target = target;
   }
 
-  messageCreated(message: Message): void | Promise<void> {
-    return this.target.messageCreated(message);
+  messagesCreated(messages: readonly Message[]): void | Promise<void> {
+    return this.target.messagesCreated(messages);
   }
 
   readAdvanced(conversationId: string, userId: string, seq: number): void {

@@ -5,11 +5,10 @@ import * as messages from '../db/messages.repository.js';
 import { advanceReadCursor, isMember, listConversationIdsOf } from '../db/conversations.repository.js';
 import { conflict, notFound } from '../core/errors.js';
 import type { Broadcaster } from './broadcaster.js';
+import { SEND_LOCK, SendBatcher, type SendBatchSettings, type SendInput, type SendOutcome } from './send-batcher.js';
 
 type Message = messages.Message;
-
-/** Advisory-lock namespace for "sending into conversation <id>". */
-const SEND_LOCK = 7301;
+export type { SendInput } from './send-batcher.js';
 
 export interface HistoryPage {
   before?: number;
@@ -17,25 +16,37 @@ export interface HistoryPage {
   limit: number;
 }
 
-export interface SendInput {
-  senderId: string;
-  conversationId: string;
-  body: string;
-  clientMsgId: string;
-}
+/** One send per transaction, as before group commit (SEND_BATCH_MAX=1 behaves the same through the batcher). */
+const UNBATCHED: SendBatchSettings = { maxBatch: 1, maxInFlight: 1, waitMs: 0 };
 
 export class MessagesService {
+  private readonly batcher: SendBatcher;
+
   constructor(
     private readonly db: Database,
     private readonly broadcaster: Broadcaster,
-  ) {}
+    batching: SendBatchSettings = UNBATCHED,
+    onBatch?: (size: number) => void,
+  ) {
+    this.batcher = new SendBatcher(db, broadcaster, batching, (input) => this.storeAlone(input), onBatch);
+  }
 
   /**
-   * Stores the message, then announces it. Sending the same clientMsgId again returns the stored message
-   * (`created: false`) and announces nothing.
+   * Stores the message, then announces it; REST and socket sends alike. Concurrent sends are stored together
+   * (see SendBatcher). Sending the same clientMsgId again returns the stored message (`created: false`) and
+   * announces nothing; a clientMsgId the sender used in another conversation is a conflict.
    */
-  async send(input: SendInput): Promise<{ message: Message; created: boolean }> {
-    let outcome: { message: Message; created: boolean };
+  async send(input: SendInput): Promise<SendOutcome> {
+    const outcome = await this.batcher.submit(input);
+    if (outcome.message.conversationId !== input.conversationId) {
+      throw conflict('clientMsgId was already used for a message in another conversation');
+    }
+    return outcome;
+  }
+
+  /** One send in its own transaction: what a batch falls back to when its statement fails. */
+  private async storeAlone(input: SendInput): Promise<SendOutcome> {
+    let outcome: SendOutcome;
     try {
       // The session lock spans commit and announcement, so message N is announced before N+1 can be stored:
       // every receiver sees seqs in order.
@@ -50,16 +61,13 @@ export class MessagesService {
           throw new Error('send stored nothing, yet the sender is a member and the clientMsgId is unused');
         }
         // Stored whatever happens next; a failed announcement is caught up by sync.
-        await Promise.resolve(this.broadcaster.messageCreated(stored)).catch(() => undefined);
+        await Promise.resolve(this.broadcaster.messagesCreated([stored])).catch(() => undefined);
         return { message: stored, created: true };
       });
     } catch (error) {
       // The same clientMsgId racing in another conversation: the statement failed whole, so no seq was used.
       if (isUniqueViolation(error)) outcome = { message: await this.findDuplicate(input), created: false };
       else throw error;
-    }
-    if (outcome.message.conversationId !== input.conversationId) {
-      throw conflict('clientMsgId was already used for a message in another conversation');
     }
     return outcome;
   }

@@ -1,12 +1,15 @@
 // Real-time benchmark: N socket.io clients in groups of 5 spread over 2 Parley processes (Redis Streams adapter,
 // every message persisted), a steady send rate; deliveries/s, send-to-receive latency, memory per idle socket.
-// The same run repeats the load against 2 bare socket.io processes (same adapter, no database) as the baseline.
-//   npx tsx test/bench/realtime.ts [--clients 1000] [--rate 3000] [--seconds 10] [--db-pool 10]
+// The same run first puts the same load on 2 bare socket.io processes (same adapter, no database) as the baseline.
+// The clients live in `--load-procs` forked load processes (realtime-load.ts; whole groups each), the same way for
+// both servers; the CPU each side used during the window is printed, so a saturated load generator shows.
+//   npx tsx test/bench/realtime.ts [--clients 1000] [--rate 3000] [--seconds 10] [--db-pool 10] [--load-procs 1]
 // Not part of npm test. Needs PostgreSQL and Redis as for the tests (TEST_DATABASE_URL, TEST_REDIS_URL) and a build.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { io, type Socket } from 'socket.io-client';
+import type { FromLoad, LoadClient, LoadReport, ToLoad } from './realtime-load.js';
 import { createGroup, register, type Account } from '../support/client.js';
 import { freePort, startServer, stopAll } from '../support/processes.js';
 import { TEST_REDIS_PREFIX, createTestServices, dropTestServices } from '../support/services.js';
@@ -18,15 +21,32 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     // DB_POOL_MAX of each Parley process: a send holds a connection from its lock to its announcement.
     'db-pool': { type: 'string', default: '10' },
+    // Load-generator processes; each holds whole groups.
+    'load-procs': { type: 'string', default: '1' },
+    // Extra environment for the Parley processes, e.g. --env SEND_BATCH_MAX=1 (repeatable).
+    env: { type: 'string', multiple: true, default: [] },
+    // Further Parley configurations measured in the same run, e.g. --variant 'unbatched:SEND_BATCH_MAX=1' (repeatable).
+    variant: { type: 'string', multiple: true, default: [] },
   },
 });
 const CLIENTS = Number(values.clients);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const GROUP = 5;
+const LOAD_PROCS = Number(values['load-procs']);
+const envOf = (pairs: string[]) => Object.fromEntries(pairs.map((pair) => pair.split('=', 2) as [string, string]));
+const VARIANTS = [
+  { name: 'Parley (persisted)', env: envOf(values.env) },
+  ...values.variant.map((spec) => {
+    const [name, pairs = ''] = spec.split(':', 2) as [string, string?];
+    return { name: `Parley ${name}`, env: { ...envOf(values.env), ...envOf(pairs.split(',').filter(Boolean)) } };
+  }),
+];
 
 interface Target {
   urls: string[];
+  /** The server processes, for their CPU time. */
+  pids: number[];
   /** Server-side view after the run (Parley only): mean message:send -> handed to the adapter, in ms. */
   serverSendMs?(): Promise<number>;
   memory(url: string): Promise<{ rss: number; heapUsed: number }>;
@@ -45,98 +65,143 @@ interface Result {
   ackP99: number;
   failedSends: number;
   serverSendMs?: number;
+  /** CPU used during the measured window, in % of one core. */
+  cpu: { load: number; servers: number; postgres: number; redis: number; machineBusy: number };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
-async function connectAll(target: Target): Promise<Socket[]> {
-  const sockets: Socket[] = [];
-  for (let start = 0; start < CLIENTS; start += 100) {
-    const batch = Array.from({ length: Math.min(100, CLIENTS - start) }, (_, k) => {
-      const i = start + k;
-      const socket = io(target.urls[i % target.urls.length]!, { transports: ['websocket'], auth: target.auth(i), reconnection: false, forceNew: true });
-      return new Promise<Socket>((resolve, reject) => {
-        socket.once('connect', () => resolve(socket));
-        socket.once('connect_error', reject);
-      });
-    });
-    sockets.push(...(await Promise.all(batch)));
+// CPU time from /proc (Linux), in ms: of given processes, of every process with a given name (postgres and redis
+// serve the other engineers' runs too on this shared machine), and of the whole machine (busy, all cores).
+const TICK_MS = 10; // USER_HZ = 100
+function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return 0;
   }
-  return sockets;
+}
+/** CPU time per pid of every process with this name. */
+function namedCpuMs(name: string): Map<number, number> {
+  const times = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) times.set(Number(entry), processCpuMs(Number(entry)));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return times;
+}
+/** What the processes alive at the end used since `before` (those that exited meanwhile are not counted). */
+function namedDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
+  return total;
+}
+function machineBusyMs(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+  const idle = ticks[3]! + ticks[4]!;
+  return (ticks.slice(0, 8).reduce((sum, t) => sum + t, 0) - idle) * TICK_MS;
+}
+const cpuSnapshot = (pids: number[]) => ({
+  servers: pids.reduce((sum, pid) => sum + processCpuMs(pid), 0),
+  postgres: namedCpuMs('postgres'),
+  redis: namedCpuMs('redis-server'),
+  machineBusy: machineBusyMs(),
+});
+
+const LOAD_SCRIPT = fileURLToPath(new URL('./realtime-load.ts', import.meta.url));
+
+/** Forks the load processes; process k gets the clients of every group g with g % procs == k. */
+async function startLoad(target: Target): Promise<{ procs: ChildProcess[]; send(message: ToLoad): void; reports(): Promise<LoadReport[]> }> {
+  const procs = Array.from({ length: LOAD_PROCS }, () =>
+    fork(LOAD_SCRIPT, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
+  loadChildren.push(...procs);
+  const next = (proc: ChildProcess) =>
+    new Promise<FromLoad>((resolve, reject) => {
+      proc.once('message', (message: FromLoad) => (message.type === 'error' ? reject(new Error(message.message)) : resolve(message)));
+      proc.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
+    });
+  const connected = procs.map(next);
+  procs.forEach((proc, k) => {
+    const clients: LoadClient[] = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      if (Math.floor(i / GROUP) % LOAD_PROCS !== k) continue;
+      clients.push({ url: target.urls[i % target.urls.length]!, auth: target.auth(i), conversationId: target.conversation(i) });
+    }
+    proc.send({ type: 'connect', clients } satisfies ToLoad);
+  });
+  await Promise.all(connected);
+  return {
+    procs,
+    send: (message) => procs.forEach((proc) => proc.send(message)),
+    async reports() {
+      const replies = procs.map(next);
+      procs.forEach((proc) => proc.send({ type: 'stop' } satisfies ToLoad));
+      const reports = (await Promise.all(replies)).map((message) => (message as { report: LoadReport }).report);
+      for (const proc of procs) proc.kill();
+      return reports;
+    },
+  };
 }
 
 async function measure(target: Target): Promise<Result> {
   const before = await Promise.all(target.urls.map((url) => target.memory(url)));
-  const sockets = await connectAll(target);
+  const load = await startLoad(target);
   await sleep(3000); // idle: let allocation settle
   const after = await Promise.all(target.urls.map((url) => target.memory(url)));
   const delta = (pick: 'rss' | 'heapUsed') => after.reduce((sum, m, i) => sum + m[pick] - before[i]![pick], 0) / CLIENTS;
 
-  const latencies: number[] = [];
-  const ackLatencies: number[] = [];
-  let deliveries = 0;
-  let failedSends = 0;
-  let sends = 0;
-  let measuring = false;
-  for (const socket of sockets) {
-    socket.on('message:new', ({ message }: { message: { body: string } }) => {
-      if (!measuring) return;
-      deliveries += 1;
-      latencies.push(performance.now() - Number(message.body));
-    });
-  }
-  // Each client sends on its own steady timer; together they offer RATE sends/s.
-  const intervalMs = (1000 * CLIENTS) / RATE;
-  let counter = 0;
-  const timers = sockets.map((socket, i) =>
-    setTimeout(() => {
-      const timer = setInterval(() => {
-        const sentAt = performance.now();
-        counter += 1;
-        socket
-          .timeout(10_000)
-          .emitWithAck('message:send', { conversationId: target.conversation(i), body: String(sentAt), clientMsgId: `b${counter}-${i}` })
-          .then((ack: { ok: boolean }) => {
-            if (!measuring) return;
-            sends += 1;
-            if (!ack.ok) failedSends += 1;
-            ackLatencies.push(performance.now() - sentAt);
-          }, () => (failedSends += 1));
-      }, intervalMs);
-      timersToClear.push(timer);
-    }, Math.random() * intervalMs),
-  );
-  const timersToClear: NodeJS.Timeout[] = [];
+  // Each load process offers its share of RATE (in proportion to its clients).
+  load.procs.forEach((proc, k) => {
+    const mine = Array.from({ length: CLIENTS }, (_, i) => i).filter((i) => Math.floor(i / GROUP) % LOAD_PROCS === k).length;
+    proc.send({ type: 'send', rate: (RATE * mine) / CLIENTS } satisfies ToLoad);
+  });
   await sleep(2000); // warm-up
-  measuring = true;
+  load.send({ type: 'measure', on: true });
+  const cpuBefore = cpuSnapshot(target.pids);
   const started = performance.now();
   await sleep(SECONDS * 1000);
-  measuring = false;
+  load.send({ type: 'measure', on: false });
   const elapsed = (performance.now() - started) / 1000;
-  for (const timer of [...timers, ...timersToClear]) clearTimeout(timer);
-  for (const timer of timersToClear) clearInterval(timer);
+  const cpuAfter = cpuSnapshot(target.pids);
   await sleep(1000);
   const serverSendMs = await target.serverSendMs?.();
-  for (const socket of sockets) socket.close();
-  latencies.sort((x, y) => x - y);
-  ackLatencies.sort((x, y) => x - y);
+  const reports = await load.reports();
+  const latencies = reports.flatMap((r) => r.latencies).sort((x, y) => x - y);
+  const ackLatencies = reports.flatMap((r) => r.ackLatencies).sort((x, y) => x - y);
+  const sum = (pick: (r: LoadReport) => number) => reports.reduce((total, r) => total + pick(r), 0);
+  const percentOfCore = (ms: number) => ms / (elapsed * 10);
   return {
     heapPerSocket: delta('heapUsed'),
     rssPerSocket: delta('rss'),
-    deliveriesPerSec: deliveries / elapsed,
-    sendsPerSec: sends / elapsed,
+    deliveriesPerSec: sum((r) => r.deliveries) / elapsed,
+    sendsPerSec: sum((r) => r.sends) / elapsed,
     p50: percentile(latencies, 50),
     p95: percentile(latencies, 95),
     p99: percentile(latencies, 99),
     ackP99: percentile(ackLatencies, 99),
-    failedSends,
+    failedSends: sum((r) => r.failedSends),
     serverSendMs,
+    cpu: {
+      load: percentOfCore(sum((r) => r.cpuMs)),
+      servers: percentOfCore(cpuAfter.servers - cpuBefore.servers),
+      postgres: percentOfCore(namedDelta(cpuBefore.postgres, cpuAfter.postgres)),
+      redis: percentOfCore(namedDelta(cpuBefore.redis, cpuAfter.redis)),
+      machineBusy: percentOfCore(cpuAfter.machineBusy - cpuBefore.machineBusy),
+    },
   };
 }
 
-async function parleyTarget(): Promise<Target> {
-  const env = { SOCKET_EVENTS_PER_SEC: '1000', SOCKET_EVENTS_BURST: '1000', LOG_LEVEL: 'error', DB_POOL_MAX: values['db-pool'] };
+async function parleyTarget(extraEnv: Record<string, string>): Promise<Target> {
+  // A deep hashing queue: setup registers 50 users at a time, which the default queue (16) answers with 503.
+  const env = { SOCKET_EVENTS_PER_SEC: '1000', SOCKET_EVENTS_BURST: '1000', LOG_LEVEL: 'error', DB_POOL_MAX: values['db-pool'], PISCINA_MAX_QUEUE: '1000', ...extraEnv };
   const servers = await Promise.all([startServer(env), startServer(env)]);
   const accounts: Account[] = [];
   for (let start = 0; start < CLIENTS; start += 50) {
@@ -149,6 +214,7 @@ async function parleyTarget(): Promise<Target> {
   }
   return {
     urls: servers.map((s) => s.url),
+    pids: servers.map((s) => s.child.pid!),
     memory: async (url) => ((await (await fetch(`${url}/health`)).json()) as { memory: { rss: number; heapUsed: number } }).memory,
     auth: (i) => ({ token: accounts[i]!.accessToken }),
     async serverSendMs() {
@@ -166,6 +232,7 @@ async function parleyTarget(): Promise<Target> {
 }
 
 const bareChildren: ChildProcess[] = [];
+const loadChildren: ChildProcess[] = [];
 async function bareTarget(): Promise<Target> {
   const script = fileURLToPath(new URL('./bare-server.ts', import.meta.url));
   const urls: string[] = [];
@@ -181,6 +248,7 @@ async function bareTarget(): Promise<Target> {
   }
   return {
     urls,
+    pids: bareChildren.map((child) => child.pid!),
     memory: async (url) => ((await (await fetch(url)).json()) as { memory: { rss: number; heapUsed: number } }).memory,
     auth: (i) => ({ user: String(i), group: String(Math.floor(i / GROUP)) }),
     conversation: (i) => String(Math.floor(i / GROUP)),
@@ -192,20 +260,30 @@ async function main(): Promise<void> {
   try {
     const bare = await measure(await bareTarget());
     for (const child of bareChildren) child.kill('SIGINT');
-    const parley = await measure(await parleyTarget());
+    const parleys: Array<[string, Result]> = [];
+    for (const variant of VARIANTS) {
+      parleys.push([variant.name, await measure(await parleyTarget(variant.env))]);
+      await stopAll();
+    }
     const kb = (bytes: number) => (bytes / 1024).toFixed(1);
     const ms = (value: number) => value.toFixed(1);
     const row = (name: string, r: Result) =>
-      `| ${name} | ${r.sendsPerSec.toFixed(0)} | ${r.deliveriesPerSec.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${ms(r.ackP99)} | ${r.failedSends} | ${kb(r.heapPerSocket)} | ${kb(r.rssPerSocket)} |`;
-    console.log(`\n${CLIENTS} clients, groups of ${GROUP}, 2 processes (DB_POOL_MAX ${values['db-pool']}), offered ${RATE} sends/s for ${SECONDS} s\n`);
-    console.log('| server | sends/s | deliveries/s | p50 ms | p95 ms | p99 ms | ack p99 ms | failed | heap KB/socket | RSS KB/socket |');
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+      `| ${name} | ${r.sendsPerSec.toFixed(0)} | ${r.deliveriesPerSec.toFixed(0)} | ${(r.deliveriesPerSec / bare.deliveriesPerSec).toFixed(2)} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${ms(r.ackP99)} | ${r.failedSends} | ${kb(r.heapPerSocket)} | ${kb(r.rssPerSocket)} |`;
+    const extra = values.env.length > 0 ? `, ${values.env.join(' ')}` : '';
+    console.log(`\n${CLIENTS} clients in ${LOAD_PROCS} load process(es), groups of ${GROUP}, 2 server processes (DB_POOL_MAX ${values['db-pool']}${extra}), offered ${RATE} sends/s for ${SECONDS} s\n`);
+    console.log('| server | sends/s | deliveries/s | vs bare | p50 ms | p95 ms | p99 ms | ack p99 ms | failed | heap KB/socket | RSS KB/socket |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     console.log(row('bare socket.io (no DB)', bare));
-    console.log(row('Parley (persisted)', parley));
-    console.log(`\nParley server-side mean message:send -> adapter: ${parley.serverSendMs?.toFixed(1)} ms (whole run, warm-up included)`);
-    console.log(`Parley/bare deliveries: ${(parley.deliveriesPerSec / bare.deliveriesPerSec).toFixed(2)}; heap per socket ratio: ${(parley.heapPerSocket / bare.heapPerSocket).toFixed(2)}`);
+    for (const [name, result] of parleys) console.log(row(name, result));
+    const cpu = (name: string, r: Result) =>
+      `${name}: load ${r.cpu.load.toFixed(0)}%, servers ${r.cpu.servers.toFixed(0)}%, postgres ${r.cpu.postgres.toFixed(0)}%, redis ${r.cpu.redis.toFixed(0)}%, machine busy ${r.cpu.machineBusy.toFixed(0)}% of 200%`;
+    console.log('\nCPU during the window (% of one core; postgres and redis summed machine-wide, approximate):');
+    for (const [name, result] of [['bare', bare] as [string, Result], ...parleys]) console.log(`  ${cpu(name, result)}`);
+    for (const [name, result] of parleys) {
+      console.log(`${name}: server-side mean message:send -> adapter ${result.serverSendMs?.toFixed(1)} ms (whole run, warm-up included); heap per socket vs bare ${(result.heapPerSocket / bare.heapPerSocket).toFixed(2)}`);
+    }
   } finally {
-    for (const child of bareChildren) child.kill('SIGKILL');
+    for (const child of [...bareChildren, ...loadChildren]) child.kill('SIGKILL');
     await stopAll();
     await dropTestServices();
   }

@@ -1,0 +1,165 @@
+// Group commit for sends. Sends that arrive while a batch is being stored wait in a queue; the next batch takes up
+// to `maxBatch` of them and stores them as one transaction: the send locks of its conversations (ascending, so
+// batches from several processes cannot deadlock), one statement for every message (seq per conversation, in
+// arrival order), one commit, the announcements appended to the stream in one pipeline in seq order, then the
+// locks go. Per message, the round trips, the commit's WAL flush and the pooled connection are shared by the batch.
+// Each send still has its own outcome: a non-member, a used clientMsgId or a failing send fails only itself.
+import type { Database } from '../db/database.js';
+import { advisoryKey } from '../db/database.js';
+import { findByClientMsgId, insertBatch, type Message } from '../db/messages.repository.js';
+import { isMember } from '../db/conversations.repository.js';
+import { notFound } from '../core/errors.js';
+import type { Broadcaster } from './broadcaster.js';
+
+export interface SendInput {
+  senderId: string;
+  conversationId: string;
+  body: string;
+  clientMsgId: string;
+}
+
+export interface SendOutcome {
+  message: Message;
+  created: boolean;
+}
+
+export interface SendBatchSettings {
+  /** Most sends stored by one transaction. */
+  maxBatch: number;
+  /** Batches of this process being stored at once (each holds one pooled connection). */
+  maxInFlight: number;
+  /** How long a send that finds the batcher idle waits for company; 0: until the current tick's I/O is read. */
+  waitMs: number;
+}
+
+interface Pending {
+  input: SendInput;
+  resolve(outcome: SendOutcome): void;
+  reject(error: unknown): void;
+}
+
+/** Advisory-lock namespace for "sending into conversation <id>". */
+export const SEND_LOCK = 7301;
+
+export class SendBatcher {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly broadcaster: Broadcaster,
+    private readonly settings: SendBatchSettings,
+    /** Stores one send on its own (lock, insert, announce, unlock): for batches whose statement failed. */
+    private readonly storeAlone: (input: SendInput) => Promise<SendOutcome>,
+    private readonly onBatch: (size: number) => void = () => undefined,
+  ) {}
+
+  submit(input: SendInput): Promise<SendOutcome> {
+    return new Promise<SendOutcome>((resolve, reject) => {
+      this.queue.push({ input, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.queue.length === 0 || this.inFlight >= this.settings.maxInFlight) return;
+    this.scheduled = true;
+    const flush = () => {
+      this.scheduled = false;
+      this.flush();
+    };
+    // setImmediate runs after the I/O callbacks of this loop turn: every send read from the sockets by then joins.
+    if (this.settings.waitMs > 0 && this.queue.length < this.settings.maxBatch) setTimeout(flush, this.settings.waitMs);
+    else setImmediate(flush);
+  }
+
+  private flush(): void {
+    while (this.queue.length > 0 && this.inFlight < this.settings.maxInFlight) {
+      const batch = this.take();
+      this.inFlight += 1;
+      void this.store(batch).finally(() => {
+        this.inFlight -= 1;
+        this.schedule();
+      });
+    }
+  }
+
+  /**
+   * The oldest sends, at most maxBatch. A send repeating a (sender, clientMsgId) already in the batch waits for the
+   * next one, where it meets the stored message exactly as a retry would.
+   */
+  private take(): Pending[] {
+    const batch: Pending[] = [];
+    const rest: Pending[] = [];
+    const keys = new Set<string>();
+    for (const pending of this.queue) {
+      const key = `${pending.input.senderId}\u0000${pending.input.clientMsgId}`;
+      if (batch.length < this.settings.maxBatch && !keys.has(key)) {
+        keys.add(key);
+        batch.push(pending);
+      } else rest.push(pending);
+    }
+    this.queue = rest;
+    return batch;
+  }
+
+  private async store(batch: Pending[]): Promise<void> {
+    this.onBatch(batch.length);
+    const valid = batch.filter((pending) => {
+      try {
+        advisoryKey(pending.input.conversationId);
+        return true;
+      } catch {
+        pending.reject(notFound('Conversation'));
+        return false;
+      }
+    });
+    if (valid.length === 0) return;
+    let failedWhole = false;
+    try {
+      await this.db.withSessionLocks(SEND_LOCK, valid.map((pending) => pending.input.conversationId), async (client) => {
+        let stored: Message[];
+        try {
+          stored = await insertBatch(client, valid.map((pending) => pending.input));
+        } catch (error) {
+          // Nothing was stored (one statement). Typically a clientMsgId committed meanwhile by another process.
+          failedWhole = true;
+          throw error;
+        }
+        const byKey = new Map(stored.map((message) => [`${message.senderId}\u0000${message.clientMsgId}`, message]));
+        // Stored whatever happens next; a failed announcement is caught up by sync.
+        await Promise.resolve(this.broadcaster.messagesCreated(stored)).catch(() => undefined);
+        const missed: Pending[] = [];
+        for (const pending of valid) {
+          const message = byKey.get(`${pending.input.senderId}\u0000${pending.input.clientMsgId}`);
+          if (message) pending.resolve({ message, created: true });
+          else missed.push(pending);
+        }
+        // Nothing stored means not a member or a used clientMsgId; find out which, still under the locks.
+        for (const pending of missed) await this.explainMiss(client, pending);
+      });
+    } catch (error) {
+      if (!failedWhole) {
+        // Lock, unlock or connection trouble: whoever is still waiting fails with it (a settled promise ignores it).
+        for (const pending of valid) pending.reject(error);
+        return;
+      }
+      // Each send on its own after the batch's locks are gone: the culprit fails (or finds its duplicate) alone.
+      // One after another, so seqs still follow arrival order and the pool is not flooded; this path is rare.
+      for (const pending of valid) await this.storeAlone(pending.input).then(pending.resolve, pending.reject);
+    }
+  }
+
+  private async explainMiss(client: Parameters<typeof isMember>[0], pending: Pending): Promise<void> {
+    try {
+      const { conversationId, senderId, clientMsgId } = pending.input;
+      if (!(await isMember(client, conversationId, senderId))) throw notFound('Conversation');
+      const existing = await findByClientMsgId(client, senderId, clientMsgId);
+      if (!existing) throw new Error('send stored nothing, yet the sender is a member and the clientMsgId is unused');
+      pending.resolve({ message: existing, created: false });
+    } catch (error) {
+      pending.reject(error);
+    }
+  }
+}

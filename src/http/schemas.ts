@@ -3,6 +3,9 @@ import { z } from 'zod';
 
 const MAX_BIGINT = 9223372036854775807n;
 
+/** Text that reaches PostgreSQL, which refuses NUL in text values: refused here as a 400, not later as a 500. */
+const text = () => z.string().regex(/^[^\u0000]*$/, 'must not contain NUL characters');
+
 const idStringSchema = z
   .string()
   .refine((value) => /^[1-9]\d{0,18}$/.test(value) && BigInt(value) <= MAX_BIGINT, 'must be a positive integer id');
@@ -19,14 +22,14 @@ export const usernameSchema = z
 export const registerSchema = z.object({
   username: usernameSchema,
   password: z.string().min(8, 'must be at least 8 characters').max(200, 'must be at most 200 characters'),
-  displayName: z.string().trim().min(1).max(64).optional(),
+  displayName: text().trim().min(1).max(64).optional(),
 });
 
-export const loginSchema = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(200) });
+export const loginSchema = z.object({ username: text().min(1).max(64), password: z.string().min(1).max(200) });
 
 export const refreshSchema = z.object({ refreshToken: z.string().min(1).max(200) });
 
-export const userSearchSchema = z.object({ q: z.string().max(32).default('') });
+export const userSearchSchema = z.object({ q: text().max(32).default('') });
 
 export const MAX_GROUP_MEMBERS = 500;
 
@@ -34,7 +37,7 @@ export const createConversationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('direct'), userId: idSchema }),
   z.object({
     kind: z.literal('group'),
-    title: z.string().trim().min(1).max(100),
+    title: text().trim().min(1).max(100),
     memberIds: z.array(idSchema).max(MAX_GROUP_MEMBERS).default([]),
   }),
 ]);
@@ -43,8 +46,8 @@ export const addMemberSchema = z.object({ userId: idSchema });
 
 export const MESSAGE_BODY_MAX = 4000;
 
-export const messageBodySchema = z.string().min(1, 'must not be empty').max(MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`);
-export const clientMsgIdSchema = z.string().min(1).max(100);
+export const messageBodySchema = text().min(1, 'must not be empty').max(MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`);
+export const clientMsgIdSchema = text().min(1).max(100);
 
 export const sendMessageSchema = z.object({ body: messageBodySchema, clientMsgId: clientMsgIdSchema });
 

@@ -143,6 +143,9 @@ describe('messages', () => {
       ['a body over 4000 characters', { body: 'x'.repeat(4001), clientMsgId: 'a' }, 'body'],
       ['no clientMsgId', { body: 'hi' }, 'clientMsgId'],
       ['a non-string body', { body: 42, clientMsgId: 'a' }, 'body'],
+      // PostgreSQL refuses NUL in text: without validation this was a 500 at the database.
+      ['a NUL character in the body', { body: 'a\u0000b', clientMsgId: 'a' }, 'body'],
+      ['a NUL character in the clientMsgId', { body: 'hi', clientMsgId: 'a\u0000' }, 'clientMsgId'],
     ] as const) {
       it(`when given ${label}, then 400 naming ${field} and nothing is stored`, async () => {
         const id = await createGroup(app.url, alice, [bob]);
@@ -152,6 +155,13 @@ describe('messages', () => {
         expect((await as(alice, 'GET', `/api/conversations/${id}/messages`)).body.messages).to.deep.equal([]);
       });
     }
+
+    it('when text elsewhere holds a NUL character, then 400 rather than a database error', async () => {
+      const title = await request(app.url, 'POST', '/api/conversations', { token: alice.accessToken, body: { kind: 'group', title: 'a\u0000', memberIds: [] } });
+      const search = await request(app.url, 'GET', '/api/users?q=a%00', { token: alice.accessToken });
+      const login = await request(app.url, 'POST', '/api/auth/login', { body: { username: 'a\u0000b', password: 'whatever1' } });
+      for (const reply of [title, search, login]) expect(reply.status).to.equal(400);
+    });
 
     it('when the body is exactly 4000 characters, then it is stored', async () => {
       const id = await createGroup(app.url, alice, [bob]);

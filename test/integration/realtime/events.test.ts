@@ -60,6 +60,7 @@ describe('realtime: handshake, events and limits', function () {
         ['message:send', { conversationId, body: '', clientMsgId: 'x' }, 'validation_failed'],
         ['message:send', { conversationId, body: 'x'.repeat(4001), clientMsgId: 'x' }, 'validation_failed'],
         ['message:send', { conversationId: '-1', body: 'hi', clientMsgId: 'x' }, 'validation_failed'],
+        ['message:send', { conversationId, body: 'a\u0000b', clientMsgId: 'x' }, 'validation_failed'],
         ['message:send', { conversationId, body: 'intrusion', clientMsgId: 'x' }, 'not_found'],
         ['sync', { cursors: { [conversationId]: 0 } }, 'not_found'],
         ['sync', { cursors: [1, 2] }, 'validation_failed'],

@@ -263,7 +263,8 @@ async function main(): Promise<void> {
     const parleys: Array<[string, Result]> = [];
     for (const variant of VARIANTS) {
       parleys.push([variant.name, await measure(await parleyTarget(variant.env))]);
-      await stopAll();
+      // Gracefully, so a server run with PARLEY_NODE_ARGS=--cpu-prof writes its profile.
+      await stopAll('SIGINT');
     }
     const kb = (bytes: number) => (bytes / 1024).toFixed(1);
     const ms = (value: number) => value.toFixed(1);

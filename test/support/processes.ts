@@ -30,7 +30,10 @@ export async function freePort(): Promise<number> {
 export async function startServer(overrides: Record<string, string> = {}, port?: number): Promise<ServerProcess> {
   port ??= await freePort();
   const env = { PATH: process.env.PATH ?? '', ...testEnv({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...overrides }) };
-  const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  // Node flags for the servers, e.g. PARLEY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile a benchmark
+  // (Node refuses --cpu-prof in NODE_OPTIONS).
+  const nodeArgs = (process.env.PARLEY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);
@@ -60,6 +63,6 @@ export async function startServer(overrides: Record<string, string> = {}, port?:
   return proc;
 }
 
-export async function stopAll(): Promise<void> {
-  await Promise.all([...running].map((proc) => proc.stop('SIGKILL')));
+export async function stopAll(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  await Promise.all([...running].map((proc) => proc.stop(signal)));
 }

@@ -105,7 +105,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   const passwordHashingAdmission = () => (hashOnPool ? workerPool.admissionError() : undefined);
   const conversationExports = new ConversationExportService(db, workerPool, config.cpu.exportPageSize, log.child({ module: 'export' }));
   // --- end CPU-heavy work ---
-  const auth = new AuthService(db, hasher, tokens, config.auth.refreshTokenTtlDays * 86_400_000, log.child({ module: 'auth' }));
+  const auth = new AuthService(db, hasher, tokens, config.auth.refreshTokenTtlDays * 86_400_000, log.child({ module: 'auth' }), broadcasts);
   const conversations = new ConversationsService(db, broadcasts);
   const messages = new MessagesService(db, broadcasts, config.sendBatching, (size) => metrics.sendBatchSize.observe(size));
   const presence = new PresenceService();

@@ -37,6 +37,8 @@ export interface SocketData {
   userId: string;
   /** Seconds since the epoch at which the credential that opened the socket expires. */
   expiresAt: number;
+  /** The sign-in (refresh family) the credential belongs to: logging it out closes the socket. */
+  familyId?: string;
 }
 
 export type ParleyServer = Server<ClientToServer, ServerToClient, InterServer, SocketData>;
@@ -44,3 +46,4 @@ export type ParleySocket = Socket<ClientToServer, ServerToClient, InterServer, S
 
 export const userRoom = (userId: string): string => `user:${userId}`;
 export const conversationRoom = (conversationId: string): string => `conv:${conversationId}`;
+export const familyRoom = (familyId: string): string => `family:${familyId}`;

@@ -35,6 +35,7 @@ function sameOrigin(origin: string, host: string | undefined): boolean {
 export interface Identity {
   userId: string;
   expiresAt: number;
+  familyId?: string;
 }
 
 export interface HandshakeDeps {
@@ -51,7 +52,7 @@ export function identify(deps: HandshakeDeps) {
     if (typeof token === 'string' && token.length > 0) {
       // A client that sends a token means that token, as with the Bearer header over HTTP.
       const claims = await deps.tokens.verifyAccess(token).catch(() => undefined);
-      return claims && { userId: claims.userId, expiresAt: claims.expiresAt };
+      return claims && { userId: claims.userId, expiresAt: claims.expiresAt, familyId: claims.familyId };
     }
     const request = socket.request;
     if (!request.headers.cookie) return undefined;
@@ -63,7 +64,8 @@ export function identify(deps: HandshakeDeps) {
     if (!session || typeof session.userId !== 'string') return undefined;
     const expire = typeof session._expire === 'number' ? session._expire : undefined;
     if (expire !== undefined && expire <= Date.now()) return undefined;
-    return { userId: session.userId, expiresAt: Math.floor((expire ?? Date.now() + 86_400_000) / 1000) };
+    const familyId = typeof session.familyId === 'string' ? session.familyId : undefined;
+    return { userId: session.userId, expiresAt: Math.floor((expire ?? Date.now() + 86_400_000) / 1000), familyId };
   };
 }
 

@@ -6,7 +6,7 @@ import { Server } from 'socket.io';
 import type { Parley } from '../app.js';
 import { listConversationIdsOf } from '../db/conversations.repository.js';
 import { chooseAdapter } from './adapter.js';
-import { conversationRoom, userRoom, type ParleyServer, type ParleySocket } from './events.js';
+import { conversationRoom, familyRoom, userRoom, type ParleyServer, type ParleySocket } from './events.js';
 import { identify, originAllowed } from './handshake.js';
 import { limitEvents, registerHandlers } from './handlers.js';
 import { createRealtimeMetrics } from './metrics.js';
@@ -71,6 +71,7 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
         conversationsFor.set(socket, await conversationsOf(identity.userId));
         socket.data.userId = identity.userId;
         socket.data.expiresAt = identity.expiresAt;
+        socket.data.familyId = identity.familyId;
         next();
       })
       .catch((error: unknown) => {
@@ -171,9 +172,10 @@ function expireAt(socket: ParleySocket, expiresAtSec: number, handle: { timer?: 
   arm();
 }
 
-/** Joins the user's room and one room per conversation; leaves rooms a recovered session kept from before. */
+/** Joins the user's room, the sign-in's room and one room per conversation; leaves rooms a recovered session kept from before. */
 function joinRooms(socket: ParleySocket, conversationIds: string[]): void {
   const wanted = new Set([userRoom(socket.data.userId), ...conversationIds.map(conversationRoom)]);
+  if (socket.data.familyId) wanted.add(familyRoom(socket.data.familyId));
   for (const room of socket.rooms) if (room.startsWith('conv:') && !wanted.has(room)) void socket.leave(room);
   void socket.join([...wanted]);
 }

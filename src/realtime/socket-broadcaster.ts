@@ -4,7 +4,7 @@
 import type { Conversation } from '../db/conversations.repository.js';
 import type { Message } from '../db/messages.repository.js';
 import type { Broadcaster } from '../services/broadcaster.js';
-import { conversationRoom, userRoom, type ParleyServer } from './events.js';
+import { conversationRoom, familyRoom, userRoom, type ParleyServer } from './events.js';
 import type { RealtimeMetrics } from './metrics.js';
 import type { OrderedPublish } from './stream-publisher.js';
 
@@ -42,6 +42,11 @@ export class SocketBroadcaster implements Broadcaster {
     this.io.in(userRoom(userId)).socketsLeave(conversationRoom(conversationId));
     this.io.to(userRoom(userId)).emit('conversation:removed', { conversationId });
     this.metrics.eventOut('conversation:removed');
+  }
+
+  /** Closes the sign-in's sockets on every process; the client does not reconnect after a server disconnect. */
+  signedOut(familyId: string): void {
+    this.io.in(familyRoom(familyId)).disconnectSockets(true);
   }
 
   /** To everyone who shares a conversation with the user, except the user's own sockets. */

@@ -5,6 +5,7 @@ import { findCredentials, findUserById, insertUser, type User } from '../db/user
 import * as refreshTokens from '../db/refresh-tokens.repository.js';
 import { conflict, unauthorized } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { silentBroadcaster, type Broadcaster } from './broadcaster.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { hashRefreshToken, newRefreshToken, type TokenService } from './tokens.js';
 
@@ -31,6 +32,7 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly refreshTtlMs: number,
     private readonly log: Logger,
+    private readonly broadcaster: Broadcaster = silentBroadcaster,
   ) {}
 
   async register(input: { username: string; password: string; displayName?: string }): Promise<Authenticated> {
@@ -79,21 +81,24 @@ export class AuthService {
       if (!stored || stored.familyRevokedAt || stored.expiresAt.getTime() <= Date.now()) return 'invalid' as const;
       if (stored.spentAt) {
         await refreshTokens.revokeFamily(tx, stored.familyId);
-        return { reused: stored.familyId };
+        return { reused: true as const, familyId: stored.familyId };
       }
       await refreshTokens.markSpent(tx, stored.id);
-      return { userId: stored.userId, familyId: stored.familyId, refreshToken: await this.storeRefreshToken(tx, stored.familyId) };
+      return { reused: false as const, userId: stored.userId, familyId: stored.familyId, refreshToken: await this.storeRefreshToken(tx, stored.familyId) };
     });
     if (outcome === 'invalid') throw unauthorized(BAD_REFRESH);
-    if ('reused' in outcome) {
-      this.log.warn({ familyId: outcome.reused }, 'spent refresh token reused; family revoked');
+    if (outcome.reused) {
+      this.log.warn({ familyId: outcome.familyId }, 'spent refresh token reused; family revoked');
+      this.broadcaster.signedOut(outcome.familyId);
       throw unauthorized(BAD_REFRESH);
     }
     return this.pair(outcome.userId, outcome.familyId, outcome.refreshToken);
   }
 
   async logout(familyId: string | undefined): Promise<void> {
-    if (familyId) await refreshTokens.revokeFamily(this.db.primary, familyId);
+    if (!familyId) return;
+    await refreshTokens.revokeFamily(this.db.primary, familyId);
+    this.broadcaster.signedOut(familyId);
   }
 
   async me(userId: string): Promise<User> {

@@ -13,6 +13,8 @@ export interface Broadcaster {
   readAdvanced(conversationId: string, userId: string, seq: number): void;
   membersAdded(conversation: Conversation, userIds: string[]): void;
   memberRemoved(conversationId: string, userId: string): void;
+  /** A sign-in (refresh family) ended by logout or revoked after token reuse: its live sockets must go. */
+  signedOut(familyId: string): void;
 }
 
 export const silentBroadcaster: Broadcaster = {
@@ -20,6 +22,7 @@ export const silentBroadcaster: Broadcaster = {
   readAdvanced: () => undefined,
   membersAdded: () => undefined,
   memberRemoved: () => undefined,
+  signedOut: () => undefined,
 };
 
 /** Lets the composition root build services before the socket server exists and plug it in later. */
@@ -44,5 +47,9 @@ export class BroadcastRelay implements Broadcaster {
 
   memberRemoved(conversationId: string, userId: string): void {
     this.target.memberRemoved(conversationId, userId);
+  }
+
+  signedOut(familyId: string): void {
+    this.target.signedOut(familyId);
   }
 }

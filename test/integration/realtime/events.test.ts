@@ -38,6 +38,32 @@ describe('realtime: handshake, events and limits', function () {
       expect(allowed.connected).to.equal(true);
     });
 
+    it('when a sign-in logs out, then its sockets on every process close, other sign-ins stay, and its cookie no longer connects', async () => {
+      const alice = await register(servers.a.url);
+      // A second sign-in of the same user: another refresh family.
+      const elsewhere = await request(servers.a.url, 'POST', '/api/auth/login', { body: { username: alice.user.username, password: 'correct horse' } });
+      const byCookie = await connect(servers.b.url, { cookie: alice.cookie });
+      const byToken = await connect(servers.a.url, { token: alice.accessToken });
+      const otherSignIn = await connect(servers.b.url, { token: elsewhere.body.accessToken });
+      const closed = [byCookie, byToken].map((socket) => new Promise<string>((resolve) => socket.once('disconnect', resolve)));
+
+      expect((await request(servers.a.url, 'POST', '/api/auth/logout', { cookie: alice.cookie })).status).to.equal(204);
+      expect(await Promise.all(closed)).to.deep.equal(['io server disconnect', 'io server disconnect']);
+      expect(otherSignIn.connected).to.equal(true);
+      const again = await connect(servers.a.url, { cookie: alice.cookie }).then(() => undefined, (e: Error) => e);
+      expect(again?.message).to.equal('unauthorized');
+    });
+
+    it('when a spent refresh token is replayed, then the revoked sign-in loses its live sockets too', async () => {
+      const alice = await register(servers.a.url);
+      const socket = await connect(servers.b.url, { token: alice.accessToken });
+      const closed = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+      const refresh = () => request(servers.a.url, 'POST', '/api/auth/refresh', { body: { refreshToken: alice.refreshToken } });
+      expect((await refresh()).status).to.equal(200);
+      expect((await refresh()).status).to.equal(401);
+      expect(await closed).to.equal('io server disconnect');
+    });
+
     it('when a user opens more than SOCKET_MAX_PER_USER sockets across processes, then the extra one is refused', async () => {
       const alice = await register(servers.a.url);
       await connect(servers.a.url, { token: alice.accessToken });

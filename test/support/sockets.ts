@@ -8,7 +8,7 @@ const open = new Set<Client>();
 export function connect(
   url: string,
   auth: { token?: string; cookie?: string; origin?: string } = {},
-  options: { reconnection?: boolean; timeoutMs?: number; onRetry?: (error: Error) => void } = {},
+  options: { reconnection?: boolean } = {},
 ): Promise<Client> {
   const headers: Record<string, string> = {};
   if (auth.cookie) headers.cookie = auth.cookie;
@@ -20,7 +20,7 @@ export function connect(
     reconnection: options.reconnection ?? false,
     reconnectionDelay: 200,
     reconnectionDelayMax: 500,
-    timeout: options.timeoutMs ?? 20_000,
+    timeout: 20_000,
     forceNew: true,
   });
   open.add(socket);
@@ -33,12 +33,9 @@ export function connect(
     socket.once('connect', () => {
       // Later connect_errors are reconnection attempts, for the reconnecting client to retry.
       socket.off('connect_error', failed);
-      if (options.onRetry) socket.off('connect_error', options.onRetry);
       resolve(socket);
     });
-    // With onRetry, a failed attempt is reported and the client's own reconnection tries again.
-    if (options.onRetry) socket.on('connect_error', options.onRetry);
-    else socket.once('connect_error', failed);
+    socket.once('connect_error', failed);
   });
 }
 

@@ -3,8 +3,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Applied by the postinstall script (patch-package); see patches/.
-COPY patches ./patches
+# Applied by the postinstall script (patch-package); see .patches/.
+COPY .patches ./.patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src

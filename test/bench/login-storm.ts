@@ -242,7 +242,7 @@ function printRounds(rounds: Round[], threads: number): void {
   console.log(`\nmachine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}; shared with other engineers' test runs, noisy`);
   console.log(`storm: ${CONCURRENCY} concurrent login clients, ${DURATION_MS / 1000} s per mode, ${rounds.length} rounds with the modes interleaved; /health/live probed every ${PROBE_INTERVAL_MS} ms`);
   console.log(`scrypt cost ${COST}; ceiling = pool threads (${threads}) / time per hash on one thread, measured before the round with no server running;`);
-  console.log(`"2-way" = hashes/s with ${threads} side by side, same conditions; in-storm ceiling = threads / the pool's own mean time per task during the storm;`);
+  console.log(`"2-way" = hashes/s with ${threads} side by side, same conditions ("of 2-way": logins/s against it); in-storm ceiling = threads / the pool's own mean time per task during the storm;`);
   console.log(`busy = the pool's utilization (share of thread time spent on tasks) over the server's life\n`);
   const rows = rounds.flatMap(({ round, hashMs, sideBySideHashMs, results }) =>
     results.map((r) => {
@@ -255,6 +255,7 @@ function printRounds(rounds: Round[], threads: number): void {
         ceiling: pooled ? fixed(ceilingOf(r.threads, hashMs), 2) : '-',
         'of ceiling': pooled ? `${fixed((100 * r.loginsPerSec) / ceilingOf(r.threads, hashMs), 0)}%` : '-',
         '2-way/s': fixed(1000 / sideBySideHashMs, 2),
+        'of 2-way': pooled ? `${fixed((100 * r.loginsPerSec * sideBySideHashMs) / 1000, 0)}%` : '-',
         'in-storm ms/hash': pooled ? fixed(r.meanRunMs) : '-',
         'of in-storm ceiling': pooled ? `${fixed((100 * r.loginsPerSec) / ceilingOf(r.threads, r.meanRunMs), 0)}%` : '-',
         busy: pooled ? `${fixed(100 * r.utilization, 0)}%` : '-',
@@ -275,14 +276,16 @@ function printRounds(rounds: Round[], threads: number): void {
 
   console.log('\nmedians over the rounds:');
   const summary = MODES.map((mode) => {
-    const runs = rounds.map(({ hashMs, results }) => ({ hashMs, result: results.find((r) => r.mode === mode)! }));
+    const runs = rounds.map(({ hashMs, sideBySideHashMs, results }) => ({ hashMs, sideBySideHashMs, result: results.find((r) => r.mode === mode)! }));
     const ofCeiling = runs.map(({ hashMs, result }) => (100 * result.loginsPerSec) / ceilingOf(result.threads, hashMs));
     const ofInStorm = runs.map(({ result }) => (100 * result.loginsPerSec) / ceilingOf(result.threads, result.meanRunMs));
+    const ofSideBySide = runs.map(({ sideBySideHashMs, result }) => (100 * result.loginsPerSec * sideBySideHashMs) / 1000);
     return {
       mode: mode.label,
       'logins/s': median(runs.map(({ result }) => result.loginsPerSec)),
       ofCeiling: mode.hashing === 'pool' ? median(ofCeiling) : NaN,
       ofInStorm: mode.hashing === 'pool' ? median(ofInStorm) : NaN,
+      ofSideBySide: mode.hashing === 'pool' ? median(ofSideBySide) : NaN,
       liveP99: median(runs.map(({ result }) => result.liveP99Ms)),
       loginP99: median(runs.map(({ result }) => result.loginP99Ms)),
     };
@@ -293,13 +296,17 @@ function printRounds(rounds: Round[], threads: number): void {
       'logins/s': fixed(m['logins/s'], 2),
       'of ceiling': Number.isFinite(m.ofCeiling) ? `${fixed(m.ofCeiling, 0)}%` : '-',
       'of in-storm ceiling': Number.isFinite(m.ofInStorm) ? `${fixed(m.ofInStorm, 0)}%` : '-',
+      'of 2-way': Number.isFinite(m.ofSideBySide) ? `${fixed(m.ofSideBySide, 0)}%` : '-',
       'live p99 ms': fixed(m.liveP99),
       'login p99 ms': fixed(m.loginP99, 0),
     })),
   );
   const shipped = summary.at(-1)!;
   console.log(`target, ${shipped.mode}: /health/live p99 <= 50 ms: ${shipped.liveP99 <= 50 ? 'met' : 'MISSED'} (median ${fixed(shipped.liveP99)} ms)`);
-  console.log(`target, ${shipped.mode}: logins/s within 20% of the ceiling: ${shipped.ofCeiling >= 80 ? 'met' : 'MISSED'} (median ${fixed(shipped.ofCeiling, 0)}% of it)`);
+  // "What the pool's threads can hash" read two ways: threads x one thread's rate (assumes the threads do not slow
+  // each other down), and the rate measured with that many hashes running side by side, no server.
+  console.log(`target, ${shipped.mode}: logins/s within 20% of the ceiling (threads x one thread's rate): ${shipped.ofCeiling >= 80 ? 'met' : 'MISSED'} (median ${fixed(shipped.ofCeiling, 0)}% of it)`);
+  console.log(`target, ${shipped.mode}: logins/s within 20% of the threads' measured side-by-side rate: ${shipped.ofSideBySide >= 80 ? 'met' : 'MISSED'} (median ${fixed(shipped.ofSideBySide, 0)}% of it)`);
 }
 
 async function main(): Promise<void> {

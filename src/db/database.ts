@@ -46,24 +46,13 @@ export class Database {
    * lock it outlives COMMIT, so what `work` does after committing (announcing) is serialized too. `work` may
    * open a transaction on the client with `transaction()`.
    */
-  async withSessionLock<T>(namespace: number, id: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.primary.connect();
-    let locked = false;
-    try {
-      await client.query({ name: 'advisory.lock', text: 'SELECT pg_advisory_lock($1, ($2::bigint % 2147483647)::int)', values: [namespace, id] });
-      locked = true;
-      return await work(client);
-    } finally {
-      // A failed unlock leaves the lock on the connection: destroy it rather than hand it back to the pool.
-      const unlock = { name: 'advisory.unlock', text: 'SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int)', values: [namespace, id] };
-      const unlocked = !locked || (await client.query(unlock).then(() => true, () => false));
-      client.release(!unlocked);
-    }
+  withSessionLock<T>(namespace: number, id: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.withSessionLocks(namespace, [id], work);
   }
 
   /**
    * withSessionLock for several ids at once, in two round trips (lock all, unlock all). The keys are taken in
-   * ascending order, so two holders of overlapping sets cannot deadlock (a single withSessionLock is a set of one).
+   * ascending order, so two holders of overlapping sets cannot deadlock. Ids are bigint strings (advisoryKey).
    */
   async withSessionLocks<T>(namespace: number, ids: readonly string[], work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const keys = [...new Set(ids.map(advisoryKey))].sort((a, b) => a - b);

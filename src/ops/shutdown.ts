@@ -11,6 +11,7 @@
 // Upgraded (WebSocket) connections keep server.close() from calling back until socket.io closes them in step 4,
 // which is why step 3 waits for HTTP requests, not for the server's close callback.
 import type http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../core/logger.js';
 
 export interface ShutdownDeps {
@@ -91,4 +92,3 @@ async function run(deps: ShutdownDeps, inFlight: ReturnType<typeof trackRequests
   deps.exit(0);
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -8,6 +8,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { FromLoad, LoadClient, LoadReport, ToLoad } from './realtime-load.js';
 import { createGroup, register, type Account } from '../support/client.js';
@@ -69,7 +70,6 @@ interface Result {
   cpu: { load: number; servers: number; postgres: number; redis: number; machineBusy: number };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 // CPU time from /proc (Linux), in ms: of given processes, of every process with a given name (postgres and redis

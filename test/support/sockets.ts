@@ -1,4 +1,5 @@
 // socket.io clients for tests: connect with a token or cookie, wait for events, emit with an ack.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { io, type Socket } from 'socket.io-client';
 
 export type Client = Socket;
@@ -67,7 +68,7 @@ export function collect<T = any>(socket: Client, event: string): T[] {
   return seen;
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep };
 
 export async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;

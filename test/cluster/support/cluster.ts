@@ -1,6 +1,7 @@
 // Drives a real PM2 (the project's pm2 7 binary) with a private PM2_HOME per cluster, so tests never touch an
 // operator's daemon or each other's. Every daemon started here is killed by stop(), and on process exit as a
 // last resort.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile, execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
@@ -182,4 +183,4 @@ async function answers(url: string): Promise<boolean> {
 }
 
 const readIfExists = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export { sleep };

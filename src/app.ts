@@ -14,6 +14,7 @@ import { answerLivenessFirst } from './http/liveness.js';
 import type { ParleyState } from './http/context.js';
 import { EventLoopMonitor } from './ops/event-loop.js';
 import { Health } from './ops/health.js';
+import { InFlight } from './ops/in-flight.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { workerPoolMetrics } from './ops/worker-pool-metrics.js';
 import { assertTasksCompiled } from './cpu/tasks.js';
@@ -131,6 +132,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
       draining = true;
     },
     isDraining: () => draining,
+    requestHandlers: new InFlight(),
     onClose(name, closer) {
       closers.push({ name, closer });
     },

@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     deadlineMs: config.shutdownTimeoutMs,
     startDraining: () => parley.startDraining(),
     closeResources: () => parley.close(),
+    handlersIdle: () => parley.requestHandlers.idle(),
     exit: (code) => exitAfterLogs(log, code),
   });
   // `pm2 reload` and `pm2 stop` send SIGINT (even with shutdown_with_message); Windows and some setups send the

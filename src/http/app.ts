@@ -13,6 +13,7 @@ import type { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Database } from '../db/database.js';
 import type { Health } from '../ops/health.js';
+import type { InFlight } from '../ops/in-flight.js';
 import type { Metrics } from '../ops/metrics.js';
 import { redisSessionStore } from '../redis/session-store.js';
 import type { AuthService } from '../services/auth.service.js';
@@ -50,6 +51,8 @@ export interface HttpDeps {
   passwordHashingAdmission(): AppError | undefined;
   /** While draining, responses ask clients to close keep-alive connections. */
   isDraining(): boolean;
+  /** Handlers running now; shutdown waits for them before closing the pools they use. */
+  requestHandlers: InFlight;
 }
 
 export const SESSION_COOKIE = 'parley.sid';
@@ -72,6 +75,7 @@ export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
     exports: exportRoutes(deps.conversationExports),
   };
 
+  app.use(countHandler(deps.requestHandlers));
   app.use(drainingConnectionClose(deps.isDraining));
   app.use(requestContext(deps.log, deps.metrics));
   app.use(errorHandler(config.http.exposeErrors));
@@ -144,6 +148,18 @@ const secureCookiesBehindProxy: Middleware<ParleyState> = (ctx, next) => {
   (ctx.cookies as unknown as { secure: boolean }).secure = true;
   return next();
 };
+
+/** Counts a handler until it returns, even when its client has gone: only then is it done with the pools. */
+function countHandler(handlers: InFlight): Middleware<ParleyState> {
+  return async (_ctx, next) => {
+    handlers.enter();
+    try {
+      await next();
+    } finally {
+      handlers.leave();
+    }
+  };
+}
 
 function drainingConnectionClose(isDraining: () => boolean): Middleware<ParleyState> {
   return async (ctx, next) => {

@@ -5,6 +5,8 @@
 //   1. readiness 503 and `Connection: close` on every response (startDraining), a short grace for busy clients
 //   2. stop accepting (server.close; in cluster mode the primary stops routing here), close idle keep-alive sockets
 //   3. wait for requests in flight, cutting every HTTP connection at the connections deadline
+//   3b. let handlers whose connections were cut finish what they started (a transaction, a batch of sends) before
+//       the pools they use close under them, up to the handlers deadline
 //   4. close resources: sockets, worker pool (closers registered with Parley.onClose), then pools and Redis
 //   5. exit
 //
@@ -13,6 +15,7 @@
 import type http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../core/logger.js';
+import { InFlight } from './in-flight.js';
 
 export interface ShutdownDeps {
   server: http.Server;
@@ -23,6 +26,8 @@ export interface ShutdownDeps {
   startDraining(): void;
   /** Sockets, worker pool, database pools, Redis (Parley.close runs the closers registered with onClose). */
   closeResources(): Promise<void>;
+  /** Resolves when no request handler is running (a cut connection does not stop its handler). */
+  handlersIdle?(): Promise<void>;
   exit(code: number): void;
 }
 
@@ -33,6 +38,8 @@ export interface ShutdownDeps {
 export const drainGraceMs = (deadlineMs: number): number => Math.min(500, Math.floor(deadlineMs / 8));
 /** HTTP connections still open at this point are cut, leaving the rest of the deadline for closing resources. */
 export const connectionsDeadlineMs = (deadlineMs: number): number => Math.floor(deadlineMs * 0.6);
+/** Handlers still running then get resources closed under them; the rest of the deadline is for closing. */
+export const handlersDeadlineMs = (deadlineMs: number): number => Math.floor(deadlineMs * 0.75);
 
 /** Must be created when the server starts, so requests already in flight at shutdown are counted. */
 export function createShutdown(deps: ShutdownDeps): (reason: string) => Promise<void> {
@@ -41,24 +48,16 @@ export function createShutdown(deps: ShutdownDeps): (reason: string) => Promise<
   return (reason) => (started ??= run(deps, inFlight, reason));
 }
 
-function trackRequests(server: http.Server): { count: number; idle: () => Promise<void> } {
-  const state = { count: 0, waiters: [] as Array<() => void> };
+function trackRequests(server: http.Server): InFlight {
+  const requests = new InFlight();
   server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-    state.count += 1;
-    res.once('close', () => {
-      state.count -= 1;
-      if (state.count === 0) state.waiters.splice(0).forEach((wake) => wake());
-    });
+    requests.enter();
+    res.once('close', () => requests.leave());
   });
-  return {
-    get count() {
-      return state.count;
-    },
-    idle: () => (state.count === 0 ? Promise.resolve() : new Promise<void>((resolve) => state.waiters.push(resolve))),
-  };
+  return requests;
 }
 
-async function run(deps: ShutdownDeps, inFlight: ReturnType<typeof trackRequests>, reason: string): Promise<void> {
+async function run(deps: ShutdownDeps, inFlight: InFlight, reason: string): Promise<void> {
   const { server, log } = deps;
   const began = Date.now();
   const elapsed = () => Date.now() - began;
@@ -78,6 +77,10 @@ async function run(deps: ShutdownDeps, inFlight: ReturnType<typeof trackRequests
   if (!finished) log.warn({ inFlight: inFlight.count, ms: elapsed() }, 'requests still running at the connections deadline; cutting them');
   server.closeAllConnections();
   log.info({ ms: elapsed() }, 'http requests done');
+  if (deps.handlersIdle) {
+    const settled = await Promise.race([deps.handlersIdle().then(() => true), sleep(remaining(handlersDeadlineMs(deps.deadlineMs))).then(() => false)]);
+    if (!settled) log.warn({ ms: elapsed() }, 'request handlers still running; closing resources under them');
+  }
 
   try {
     await deps.closeResources();

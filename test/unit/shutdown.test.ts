@@ -3,6 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
+import { InFlight } from '../../src/ops/in-flight.js';
 import { createShutdown } from '../../src/ops/shutdown.js';
 
 const silent = pino({ level: 'silent' });
@@ -69,6 +70,44 @@ describe('shutdown sequence', () => {
     expect(server.listening).to.equal(false);
     agent.destroy();
     upgradedClient.destroy();
+  });
+
+  it('when a handler is still working after its connection was cut, then resources close only once it is done', async () => {
+    const events: string[] = [];
+    const handlers = new InFlight();
+    // A handler that never answers and finishes its work 700 ms into the shutdown: after the connections deadline
+    // (600 ms of 1000) cuts its connection, before the handlers deadline (750 ms).
+    const server = http.createServer(() => {
+      handlers.enter();
+      setTimeout(() => {
+        events.push('handler done');
+        handlers.leave();
+      }, 700);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    let onExit: () => void = () => undefined;
+    const exited = new Promise<void>((resolve) => (onExit = resolve));
+    const shutdown = createShutdown({
+      server,
+      log: silent,
+      deadlineMs: 1000,
+      startDraining: () => events.push('drain'),
+      closeResources: async () => {
+        events.push('resources');
+      },
+      handlersIdle: () => handlers.idle(),
+      exit: () => {
+        events.push('exit');
+        onExit();
+      },
+    });
+    const cut = get(port, '/stuck', new http.Agent()).catch(() => 'connection cut');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    void shutdown('test');
+    expect(await cut).to.equal('connection cut');
+    await exited;
+    expect(events).to.deep.equal(['drain', 'handler done', 'resources', 'exit']);
   });
 });
 

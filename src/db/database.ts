@@ -35,24 +35,23 @@ export class Database {
   async withTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.primary.connect();
     try {
-      return await transaction(client, work);
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
     } finally {
       client.release();
     }
   }
 
   /**
-   * Runs `work` on one primary connection holding a session-level advisory lock on (namespace, id): unlike a row
-   * lock it outlives COMMIT, so what `work` does after committing (announcing) is serialized too. `work` may
-   * open a transaction on the client with `transaction()`.
-   */
-  withSessionLock<T>(namespace: number, id: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return this.withSessionLocks(namespace, [id], work);
-  }
-
-  /**
-   * withSessionLock for several ids at once, in two round trips (lock all, unlock all). The keys are taken in
-   * ascending order, so two holders of overlapping sets cannot deadlock. Ids are bigint strings (advisoryKey).
+   * Runs `work` on one primary connection holding session-level advisory locks on (namespace, key of each id):
+   * unlike row locks they outlive COMMIT, so what `work` does after committing (announcing) is serialized too.
+   * Two round trips (lock all, unlock all); the keys are taken in ascending order, so two holders of overlapping
+   * sets cannot deadlock. Ids are bigint strings (advisoryKey).
    */
   async withSessionLocks<T>(namespace: number, ids: readonly string[], work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const keys = [...new Set(ids.map(advisoryKey))].sort((a, b) => a - b);
@@ -95,19 +94,7 @@ export class Database {
   }
 }
 
-export async function transaction<T>(client: pg.PoolClient, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
-  try {
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
-}
-
-/** The int key withSessionLock derives in SQL from a bigint id: `(id % 2147483647)::int`. */
+/** The int advisory-lock key of a bigint id (the two-int form of pg_advisory_lock takes int4 keys). */
 export const advisoryKey = (id: string): number => Number(BigInt(id) % 2147483647n);
 
 export const isUniqueViolation = (error: unknown): boolean =>

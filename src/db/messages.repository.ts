@@ -42,39 +42,6 @@ export async function findByClientMsgId(db: Queryable, senderId: string, clientM
   return rows[0] ? toMessage(rows[0]) : undefined;
 }
 
-/**
- * Stores a message as one statement: if the sender is a member and has not used clientMsgId, takes the next seq
- * (under the conversation's row lock), inserts, and moves the sender's read cursor to it. Returns nothing when
- * the sender is not a member or the clientMsgId was used. One round trip and an implicit transaction: the
- * send path's cost is dominated by round trips and commits.
- */
-export async function insertNext(
-  db: Queryable,
-  input: { conversationId: string; senderId: string; body: string; clientMsgId: string },
-): Promise<Message | undefined> {
-  // Named, so each connection parses and plans it once: this runs for every message sent.
-  const { rows } = await db.query<MessageRow>({
-    name: 'messages.insertNext',
-    text: `WITH bump AS (
-       UPDATE conversations c SET last_seq = c.last_seq + 1
-        WHERE c.id = $1
-          AND EXISTS (SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2)
-          AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_id = $2 AND client_msg_id = $4)
-       RETURNING c.last_seq
-     ), m AS (
-       INSERT INTO messages (conversation_id, seq, sender_id, body, client_msg_id)
-       SELECT $1, last_seq, $2, $3, $4 FROM bump
-       RETURNING *
-     ), read AS (
-       UPDATE conversation_members cm SET last_read_seq = GREATEST(cm.last_read_seq, m.seq)
-         FROM m WHERE cm.conversation_id = $1 AND cm.user_id = $2
-     )
-     SELECT ${MESSAGE_COLUMNS} FROM m`,
-    values: [input.conversationId, input.senderId, input.body, input.clientMsgId],
-  });
-  return rows[0] ? toMessage(rows[0]) : undefined;
-}
-
 export interface NewMessage {
   conversationId: string;
   senderId: string;
@@ -83,9 +50,9 @@ export interface NewMessage {
 }
 
 /**
- * insertNext for many messages in one statement (one round trip, one commit): each message whose sender is a
- * member and whose (sender, clientMsgId) is unused gets the next seq of its conversation, in input order, and
- * moves its sender's read cursor. Returns what was stored, in seq order per conversation; the others (not a
+ * Stores messages in one statement (one round trip, one commit): each message whose sender is a member and whose
+ * (sender, clientMsgId) is unused gets the next seq of its conversation (under the conversation's row lock), in
+ * input order, and moves its sender's read cursor. Returns what was stored, in seq order per conversation; the others (not a
  * member, clientMsgId used) are simply absent. The caller holds the send locks of every conversation named and
  * passes no (sender, clientMsgId) twice. A clientMsgId committed meanwhile by a sender elsewhere fails the whole
  * statement (unique violation) and nothing is stored.

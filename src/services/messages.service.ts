@@ -1,11 +1,10 @@
 // Sending (idempotent on the sender's clientMsgId), history pages, read cursors, catch-up after a cursor.
 import type { Database } from '../db/database.js';
-import { isUniqueViolation } from '../db/database.js';
 import * as messages from '../db/messages.repository.js';
-import { advanceReadCursor, isMember, listConversationIdsOf } from '../db/conversations.repository.js';
+import { advanceReadCursor, listConversationIdsOf } from '../db/conversations.repository.js';
 import { conflict, notFound } from '../core/errors.js';
 import type { Broadcaster } from './broadcaster.js';
-import { SEND_LOCK, SendBatcher, type SendBatchSettings, type SendInput, type SendOutcome } from './send-batcher.js';
+import { SendBatcher, type SendBatchSettings, type SendInput, type SendOutcome } from './send-batcher.js';
 
 type Message = messages.Message;
 export type { SendInput } from './send-batcher.js';
@@ -28,7 +27,7 @@ export class MessagesService {
     batching: SendBatchSettings = UNBATCHED,
     onBatch?: (size: number) => void,
   ) {
-    this.batcher = new SendBatcher(db, broadcaster, batching, (input) => this.storeAlone(input), onBatch);
+    this.batcher = new SendBatcher(db, broadcaster, batching, onBatch);
   }
 
   /**
@@ -40,34 +39,6 @@ export class MessagesService {
     const outcome = await this.batcher.submit(input);
     if (outcome.message.conversationId !== input.conversationId) {
       throw conflict('clientMsgId was already used for a message in another conversation');
-    }
-    return outcome;
-  }
-
-  /** One send in its own transaction: what a batch falls back to when its statement fails. */
-  private async storeAlone(input: SendInput): Promise<SendOutcome> {
-    let outcome: SendOutcome;
-    try {
-      // The session lock spans commit and announcement, so message N is announced before N+1 can be stored:
-      // every receiver sees seqs in order.
-      outcome = await this.db.withSessionLock(SEND_LOCK, input.conversationId, async (client) => {
-        // One statement (its own transaction): membership, duplicate check, seq, insert and read cursor in a
-        // single round trip. Nothing stored means not a member or a duplicate; find out which.
-        const stored = await messages.insertNext(client, input);
-        if (!stored) {
-          if (!(await isMember(client, input.conversationId, input.senderId))) throw notFound('Conversation');
-          const existing = await messages.findByClientMsgId(client, input.senderId, input.clientMsgId);
-          if (existing) return { message: existing, created: false };
-          throw new Error('send stored nothing, yet the sender is a member and the clientMsgId is unused');
-        }
-        // Stored whatever happens next; a failed announcement is caught up by sync.
-        await Promise.resolve(this.broadcaster.messagesCreated([stored])).catch(() => undefined);
-        return { message: stored, created: true };
-      });
-    } catch (error) {
-      // The same clientMsgId racing in another conversation: the statement failed whole, so no seq was used.
-      if (isUniqueViolation(error)) outcome = { message: await this.findDuplicate(input), created: false };
-      else throw error;
     }
     return outcome;
   }
@@ -98,11 +69,5 @@ export class MessagesService {
     if (wanted.some((cursor) => !mine.has(cursor.conversationId))) throw notFound('Conversation');
     const found = await messages.listAfterCursors(this.db.primary, userId, wanted, limit + 1);
     return { messages: found.slice(0, limit), more: found.length > limit };
-  }
-
-  private async findDuplicate(input: SendInput): Promise<Message> {
-    const stored = await messages.findByClientMsgId(this.db.primary, input.senderId, input.clientMsgId);
-    if (!stored) throw new Error('unique violation on send but no stored message found');
-    return stored;
   }
 }

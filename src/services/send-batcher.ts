@@ -5,7 +5,7 @@
 // locks go. Per message, the round trips, the commit's WAL flush and the pooled connection are shared by the batch.
 // Each send still has its own outcome: a non-member, a used clientMsgId or a failing send fails only itself.
 import type { Database } from '../db/database.js';
-import { advisoryKey } from '../db/database.js';
+import { advisoryKey, isUniqueViolation } from '../db/database.js';
 import { findByClientMsgId, insertBatch, type Message } from '../db/messages.repository.js';
 import { isMember } from '../db/conversations.repository.js';
 import { notFound } from '../core/errors.js';
@@ -41,6 +41,12 @@ interface Pending {
 /** Advisory-lock namespace for "sending into conversation <id>". */
 export const SEND_LOCK = 7301;
 
+/** What storeTogether returns when its statement did not fail (a thrown value may be anything, even undefined). */
+const NO_FAILURE = Symbol('no failure');
+
+/** A sender's clientMsgId: what makes a send idempotent. */
+const sendKey = ({ senderId, clientMsgId }: { senderId: string; clientMsgId: string }) => `${senderId}\u0000${clientMsgId}`;
+
 export class SendBatcher {
   private queue: Pending[] = [];
   private inFlight = 0;
@@ -50,8 +56,6 @@ export class SendBatcher {
     private readonly db: Database,
     private readonly broadcaster: Broadcaster,
     private readonly settings: SendBatchSettings,
-    /** Stores one send on its own (lock, insert, announce, unlock): for batches whose statement failed. */
-    private readonly storeAlone: (input: SendInput) => Promise<SendOutcome>,
     private readonly onBatch: (size: number) => void = () => undefined,
   ) {}
 
@@ -94,7 +98,7 @@ export class SendBatcher {
     const rest: Pending[] = [];
     const keys = new Set<string>();
     for (const pending of this.queue) {
-      const key = `${pending.input.senderId}\u0000${pending.input.clientMsgId}`;
+      const key = sendKey(pending.input);
       if (batch.length < this.settings.maxBatch && !keys.has(key)) {
         keys.add(key);
         batch.push(pending);
@@ -116,7 +120,43 @@ export class SendBatcher {
       }
     });
     if (valid.length === 0) return;
-    let failedWhole = false;
+    const failure = await this.storeTogether(valid);
+    if (failure === NO_FAILURE) return;
+    // Each send on its own after the batch's locks are gone: the culprit fails (or finds its duplicate) alone.
+    // One after another, so seqs still follow arrival order and the pool is not flooded; this path is rare.
+    if (valid.length > 1) {
+      for (const pending of valid) await this.storeAlone(pending);
+      return;
+    }
+    await this.settleFailedAlone(valid[0]!, failure);
+  }
+
+  private async storeAlone(pending: Pending): Promise<void> {
+    const failure = await this.storeTogether([pending]);
+    if (failure !== NO_FAILURE) await this.settleFailedAlone(pending, failure);
+  }
+
+  /**
+   * A single send whose statement failed: a unique violation means the sender's clientMsgId was committed
+   * meanwhile (by another process, possibly in another conversation), and that message is the answer.
+   */
+  private async settleFailedAlone(pending: Pending, failure: unknown): Promise<void> {
+    if (!isUniqueViolation(failure)) return pending.reject(failure);
+    try {
+      const stored = await findByClientMsgId(this.db.primary, pending.input.senderId, pending.input.clientMsgId);
+      if (!stored) throw new Error('unique violation on send but no stored message found');
+      pending.resolve({ message: stored, created: false });
+    } catch (error) {
+      pending.reject(error);
+    }
+  }
+
+  /**
+   * Stores the sends as one transaction under their conversations' locks and settles each of them; returns the
+   * statement's error instead when it failed as a whole (nothing stored, nobody settled), else NO_FAILURE.
+   */
+  private async storeTogether(valid: Pending[]): Promise<unknown> {
+    let failure: unknown = NO_FAILURE;
     try {
       await this.db.withSessionLocks(SEND_LOCK, valid.map((pending) => pending.input.conversationId), async (client) => {
         let stored: Message[];
@@ -124,15 +164,15 @@ export class SendBatcher {
           stored = await insertBatch(client, valid.map((pending) => pending.input));
         } catch (error) {
           // Nothing was stored (one statement). Typically a clientMsgId committed meanwhile by another process.
-          failedWhole = true;
-          throw error;
+          failure = error;
+          return;
         }
-        const byKey = new Map(stored.map((message) => [`${message.senderId}\u0000${message.clientMsgId}`, message]));
+        const byKey = new Map(stored.map((message) => [sendKey(message), message]));
         // Stored whatever happens next; a failed announcement is caught up by sync.
         await Promise.resolve(this.broadcaster.messagesCreated(stored)).catch(() => undefined);
         const missed: Pending[] = [];
         for (const pending of valid) {
-          const message = byKey.get(`${pending.input.senderId}\u0000${pending.input.clientMsgId}`);
+          const message = byKey.get(sendKey(pending.input));
           if (message) pending.resolve({ message, created: true });
           else missed.push(pending);
         }
@@ -140,15 +180,10 @@ export class SendBatcher {
         for (const pending of missed) await this.explainMiss(client, pending);
       });
     } catch (error) {
-      if (!failedWhole) {
-        // Lock, unlock or connection trouble: whoever is still waiting fails with it (a settled promise ignores it).
-        for (const pending of valid) pending.reject(error);
-        return;
-      }
-      // Each send on its own after the batch's locks are gone: the culprit fails (or finds its duplicate) alone.
-      // One after another, so seqs still follow arrival order and the pool is not flooded; this path is rare.
-      for (const pending of valid) await this.storeAlone(pending.input).then(pending.resolve, pending.reject);
+      // Lock, unlock or connection trouble: whoever is still waiting fails with it (a settled promise ignores it).
+      for (const pending of valid) pending.reject(error);
     }
+    return failure;
   }
 
   private async explainMiss(client: Parameters<typeof isMember>[0], pending: Pending): Promise<void> {

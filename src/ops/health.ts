@@ -39,9 +39,14 @@ export class Health {
 
   async report(): Promise<{ ok: boolean; body: Record<string, unknown> }> {
     const { ready, checks } = await this.ready();
+    const status = ready ? 'ok' : checks.draining ? 'draining' : 'degraded';
+    return { ok: ready, body: { status, ...this.sections() } };
+  }
+
+  /** Everything in the report but its status: this process's own numbers, no query to the database or Redis. */
+  sections(): Record<string, unknown> {
     const memory = process.memoryUsage();
     const body: Record<string, unknown> = {
-      status: ready ? 'ok' : checks.draining ? 'draining' : 'degraded',
       version: this.deps.version,
       instanceId: this.deps.instanceId,
       pid: process.pid,
@@ -52,7 +57,7 @@ export class Health {
       redis: this.deps.redis ? { connected: isRedisReady(this.deps.redis) } : { configured: false, connected: false },
     };
     for (const [name, probe] of this.probes) body[name] = probe();
-    return { ok: ready, body };
+    return body;
   }
 }
 

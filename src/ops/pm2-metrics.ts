@@ -71,14 +71,11 @@ export function startPm2Metrics(server: http.Server, health: Health): () => void
   const requests = new PerMinuteCounter();
   server.on('request', () => requests.add());
   let snapshot: MonitSnapshot = { sockets: 0, eventLoopLagMs: 0, dbPoolWaiting: 0, workerPoolQueued: 0, memoryGuard: 'ok', heapUsedMb: 0 };
-  const refresh = () =>
-    health.report().then(
-      ({ body }) => {
-        snapshot = snapshotFromReport(body as HealthReportBody);
-      },
-      () => undefined,
-    );
-  void refresh();
+  // The report's local sections only: /health's readiness pings of the database and Redis are not needed here.
+  const refresh = () => {
+    snapshot = snapshotFromReport(health.sections() as HealthReportBody);
+  };
+  refresh();
   const timer = setInterval(refresh, REFRESH_MS).unref();
 
   tx2.metric({ name: 'Sockets', value: () => snapshot.sockets });

@@ -2,7 +2,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export function createRealtimeMetrics(registry: Registry, adapter: string, connectedSockets: () => number) {
-  const connected = new Gauge({
+  // Registered on the registry and read when scraped; nothing else needs a handle on it.
+  new Gauge({
     name: 'parley_sockets_connected',
     help: 'Sockets connected to this process',
     registers: [registry],
@@ -38,7 +39,6 @@ export function createRealtimeMetrics(registry: Registry, adapter: string, conne
   let outTotal = 0;
   let errorsTotal = 0;
   return {
-    connected,
     eventIn(event: string, outcome: 'ok' | 'error' | 'rate_limited') {
       inTotal += 1;
       eventsIn.inc({ event, outcome });

@@ -1,7 +1,7 @@
 // GET /health/live, answered by node:http before Koa sees the request. Probes come every few seconds from PM2
 // tooling and load balancers, and a liveness answer needs nothing Koa builds (context, cookies, middleware): on
-// this path Koa alone costs about half of a bare server's throughput (bench: test/bench/http.ts). The health
-// router keeps the same route, so an app served through Koa's own callback answers it too.
+// this path Koa alone costs about half of a bare server's throughput (bench: test/bench/http.ts). The server
+// runs Parley.handleRequest (this, then Koa), so the health router has no /live route of its own.
 import type http from 'node:http';
 
 const BODY = '{"status":"ok"}';

@@ -1,4 +1,5 @@
-// /health, /health/live, /health/ready, /health/metrics: no auth, never rate limited.
+// /health, /health/ready, /health/metrics: no auth, never rate limited. /health/live is answered before Koa
+// (http/liveness.ts).
 import Router from '@koa/router';
 import type { Health } from '../../ops/health.js';
 import type { Metrics } from '../../ops/metrics.js';
@@ -11,10 +12,6 @@ export function healthRoutes(health: Health, metrics: Metrics): Router<ParleySta
     const { ok, body } = await health.report();
     ctx.status = ok ? 200 : 503;
     ctx.body = body;
-  });
-
-  router.get('/live', (ctx) => {
-    ctx.body = { status: 'ok' };
   });
 
   router.get('/ready', async (ctx) => {

@@ -137,7 +137,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
       closers.push({ name, closer });
     },
     async close() {
-      for (const { name, closer } of closers.reverse()) {
+      for (const { name, closer } of [...closers].reverse()) {
         await closer().catch((error: unknown) => log.error({ err: error, resource: name }, 'close failed'));
       }
       eventLoop.stop();

@@ -1,6 +1,7 @@
 // Builds the Koa application (without listening): the middleware order is the request's path through the
-// service. Health first (liveness is answered before Koa: liveness.ts), then health (no auth, no limits, no browser headers), body parsing and sessions, the
-// per-IP limit on the auth routes, authentication, the per-user limit, and the API routes.
+// service. Liveness never gets here (liveness.ts answers it first); health comes first (no auth, no limits, no
+// browser headers), then body parsing and sessions, the per-IP limit on the auth routes, authentication, the
+// per-user limit, and the API routes.
 import Koa from 'koa';
 import type { Middleware } from 'koa';
 import { bodyParser } from '@koa/bodyparser';

@@ -45,7 +45,14 @@ const byteSize = (fallback: string) =>
       return Number(match[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
     });
 
+// Read by the app and by the ecosystem file / `npm run plan` alike: one definition, one default.
+const sharedWithDeployment = {
+  MEMORY_LIMIT_MB: z.coerce.number().int().min(1).optional(),
+  SHUTDOWN_TIMEOUT_MS: int(4_000, 100),
+};
+
 const schema = z.object({
+  ...sharedWithDeployment,
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: int(3000),
   HOST: z.string().default('0.0.0.0'),
@@ -104,13 +111,11 @@ const schema = z.object({
   EXPORT_PAGE_SIZE: int(1_000, 1),
   // Process lifecycle and memory guard (README: Running Parley with PM2). Marks default to this machine's plan for one process;
   // under PM2 the ecosystem file passes the cluster plan's values.
-  SHUTDOWN_TIMEOUT_MS: int(4_000, 100),
   ENABLE_MEMORY_MONITORING: bool(false),
   MEMORY_MONITOR_INTERVAL: int(60_000, 1_000),
   MEMORY_CHECK_INTERVAL_MS: int(2_000, 100),
   MEMORY_THRESHOLD_MB: z.coerce.number().int().min(1).optional(),
   MEMORY_RESTART_MB: z.coerce.number().int().min(1).optional(),
-  MEMORY_LIMIT_MB: z.coerce.number().int().min(1).optional(),
   // Test-only allocation to prove the guard restarts a leaking worker; refused in production unless
   // ALLOW_TEST_LEAK=true is set as well, so a stray variable alone cannot leak a production process.
   MEMORY_TEST_LEAK_MB_PER_SEC: int(0),
@@ -264,12 +269,11 @@ function memorySettings(e: z.infer<typeof schema>, problems: string[]) {
 
 // What the ecosystem file and `npm run plan` size the deployment from; the app itself never needs these.
 const deploymentSchema = z.object({
+  ...sharedWithDeployment,
   MAX_WORKERS: z.coerce.number().int().min(0).optional(),
-  MEMORY_LIMIT_MB: z.coerce.number().int().min(1).optional(),
   DB_MAX_CONNECTIONS: int(100, 1),
   DB_RESERVED_CONNECTIONS: int(DEFAULT_DB_RESERVED_CONNECTIONS),
   DEPLOY_HOSTS: int(1, 1),
-  SHUTDOWN_TIMEOUT_MS: int(4_000, 100),
 });
 
 export function loadDeploymentSettings(env: Environment = process.env) {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { table } from '../../src/ops/capacity-report.js';
+import { processCpuMs } from './proc-cpu.js';
 import { freePort, startCluster, sleep, type Cluster } from '../cluster/support/cluster.js';
 import { createGroup, register } from '../support/client.js';
 import { createTestServices, dropTestServices } from '../support/services.js';
@@ -38,8 +39,8 @@ interface Row {
 
 /** CPU (percent of one core) and RSS of the given processes while `work` runs. */
 async function sampled<T>(pids: () => number[], work: () => Promise<T>): Promise<{ result: T; cpu: number; rssMb: number }> {
-  const ticks = () => pids().reduce((sum, pid) => sum + cpuTicks(pid), 0);
-  const startTicks = ticks();
+  const cpuMs = () => pids().reduce((sum, pid) => sum + processCpuMs(pid), 0);
+  const startMs = cpuMs();
   const started = Date.now();
   let peakRss = 0;
   const timer = setInterval(() => {
@@ -48,17 +49,7 @@ async function sampled<T>(pids: () => number[], work: () => Promise<T>): Promise
   const result = await work();
   clearInterval(timer);
   const seconds = (Date.now() - started) / 1000;
-  const ticksPerSec = 100; // USER_HZ on Linux
-  return { result, cpu: Math.round(((ticks() - startTicks) / ticksPerSec / seconds) * 100), rssMb: Math.round(peakRss / 1024) };
-}
-
-function cpuTicks(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime + stime
-  } catch {
-    return 0;
-  }
+  return { result, cpu: Math.round(((cpuMs() - startMs) / 1000 / seconds) * 100), rssMb: Math.round(peakRss / 1024) };
 }
 
 function rssKb(pid: number): number {

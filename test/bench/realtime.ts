@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { FromLoad, LoadClient, LoadReport, ToLoad } from './realtime-load.js';
 import { createGroup, register, type Account } from '../support/client.js';
+import { TICK_MS, processCpuMs } from './proc-cpu.js';
 import { freePort, startServer, stopAll } from '../support/processes.js';
 import { TEST_REDIS_PREFIX, createTestServices, dropTestServices } from '../support/services.js';
 
@@ -74,16 +75,6 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 
 // CPU time from /proc (Linux), in ms: of given processes, of every process with a given name (postgres and redis
 // serve the other engineers' runs too on this shared machine), and of the whole machine (busy, all cores).
-const TICK_MS = 10; // USER_HZ = 100
-function processCpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-  } catch {
-    return 0;
-  }
-}
 /** CPU time per pid of every process with this name. */
 function namedCpuMs(name: string): Map<number, number> {
   const times = new Map<number, number>();

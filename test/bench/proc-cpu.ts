@@ -1,0 +1,17 @@
+// CPU time of a process from /proc (Linux), for the benchmarks' "CPU %" columns.
+import { readFileSync } from 'node:fs';
+
+/** Milliseconds per clock tick (USER_HZ = 100). */
+export const TICK_MS = 10;
+
+/** utime + stime of `pid` in ms; 0 once the process is gone. */
+export function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name in parentheses may contain spaces: the fields start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return 0;
+  }
+}

@@ -4,7 +4,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_DB_RESERVED_CONNECTIONS, memoryMarks, workerThreadsPerInstance } from './ops/capacity.js';
 import { effectiveMarks, readMemory } from './ops/memory-guard.js';
-import { detectMemory } from './ops/machine.js';
+import { detectCores, detectMemory } from './ops/machine.js';
 
 const DEV_SECRET = 'parley-development-secret-not-for-production-use';
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
@@ -222,7 +222,7 @@ export function loadConfig(env: Environment = process.env) {
     rateLimit: Object.freeze({ authPerMin: e.RATE_LIMIT_AUTH_PER_MIN, apiPerMin: e.RATE_LIMIT_API_PER_MIN }),
     // CPU-heavy work: the worker-thread pool and what runs on it.
     cpu: Object.freeze({
-      maxThreads: e.PISCINA_MAX_THREADS ?? workerThreadsPerInstance(os.availableParallelism(), e.INSTANCE_COUNT),
+      maxThreads: e.PISCINA_MAX_THREADS ?? workerThreadsPerInstance(detectCores(), e.INSTANCE_COUNT),
       maxQueue: e.PISCINA_MAX_QUEUE,
       idleTimeoutMs: e.PISCINA_IDLE_TIMEOUT_MS,
       maxOldGenerationSizeMb: e.PISCINA_WORKER_MAX_OLD_MB,

@@ -111,7 +111,8 @@ async function msPerHashSideBySide(parallel: number): Promise<number> {
 
 async function startServer(mode: Mode, databaseUrl: string): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  const nodeArgs = (process.env.PARLEY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js'], {
     cwd: ROOT,
     stdio: ['ignore', SERVER_LOG ? openSync(SERVER_LOG, 'a') : 'ignore', 'pipe'],
     env: {

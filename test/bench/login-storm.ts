@@ -8,7 +8,8 @@
 // Environment: BENCH_DATABASE_URL (admin URL, default postgres://root@127.0.0.1:5432/test), BENCH_ROUNDS (default
 // 3: the modes run interleaved, round after round, and the summary takes medians), BENCH_DURATION_SEC (per mode
 // and round, default 15), BENCH_CONCURRENCY (default 100), PASSWORD_HASH_COST (default 15, the production default),
-// BENCH_MODES (comma-separated labels to run a subset, e.g. "inline"), BENCH_SERVER_LOG (a file to append the servers' error logs to, for diagnosing failures; off by default).
+// BENCH_MODES (comma-separated labels to run a subset, e.g. "inline"), BENCH_SERVER_LOG (a file to append the servers' error logs to, for diagnosing failures; off by default),
+// PARLEY_NODE_ARGS (Node flags for the servers, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof').
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';

@@ -1,5 +1,5 @@
 // CPU time of a process from /proc (Linux), for the benchmarks' "CPU %" columns.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Milliseconds per clock tick (USER_HZ = 100). */
 export const TICK_MS = 10;
@@ -14,4 +14,18 @@ export function processCpuMs(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** Every live process whose command name is `name` (as in /proc/<pid>/comm). */
+export function pidsNamed(name: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        return readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name;
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
 }

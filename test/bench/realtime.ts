@@ -3,16 +3,17 @@
 // The same run first puts the same load on 2 bare socket.io processes (same adapter, no database) as the baseline.
 // The clients live in `--load-procs` forked load processes (realtime-load.ts; whole groups each), the same way for
 // both servers; the CPU each side used during the window is printed, so a saturated load generator shows.
-//   npx tsx test/bench/realtime.ts [--clients 1000] [--rate 3000] [--seconds 10] [--db-pool 10] [--load-procs 1]
+//   npx tsx test/bench/realtime.ts [--clients 1000] [--rate 3000] [--seconds 10] [--db-pool 10] [--load-procs 1] [--pin]
 // Not part of npm test. Needs PostgreSQL and Redis as for the tests (TEST_DATABASE_URL, TEST_REDIS_URL) and a build.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { FromLoad, LoadClient, LoadReport, ToLoad } from './realtime-load.js';
 import { createGroup, register, type Account } from '../support/client.js';
-import { TICK_MS, processCpuMs } from './proc-cpu.js';
+import { LOAD_CPU, SERVER_CPU, pin, pinServices } from './cpu-pinning.js';
+import { TICK_MS, pidsNamed, processCpuMs } from './proc-cpu.js';
 import { freePort, startServer, stopAll } from '../support/processes.js';
 import { TEST_REDIS_PREFIX, createTestServices, dropTestServices } from '../support/services.js';
 
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     // Further Parley configurations measured in the same run, e.g. --variant 'unbatched:SEND_BATCH_MAX=1' (repeatable).
     variant: { type: 'string', multiple: true, default: [] },
+    // The target's layout: servers, PostgreSQL and Redis on CPU 0, the load processes on CPU 1 (taskset).
+    pin: { type: 'boolean', default: false },
   },
 });
 const CLIENTS = Number(values.clients);
@@ -36,6 +39,7 @@ const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const GROUP = 5;
 const LOAD_PROCS = Number(values['load-procs']);
+const PIN = values.pin;
 const envOf = (pairs: string[]) => Object.fromEntries(pairs.map((pair) => pair.split('=', 2) as [string, string]));
 const VARIANTS = [
   { name: 'Parley (persisted)', env: envOf(values.env) },
@@ -77,16 +81,7 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 // serve the other engineers' runs too on this shared machine), and of the whole machine (busy, all cores).
 /** CPU time per pid of every process with this name. */
 function namedCpuMs(name: string): Map<number, number> {
-  const times = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) times.set(Number(entry), processCpuMs(Number(entry)));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return times;
+  return new Map(pidsNamed(name).map((pid) => [pid, processCpuMs(pid)]));
 }
 /** What the processes alive at the end used since `before` (those that exited meanwhile are not counted). */
 function namedDelta(before: Map<number, number>, after: Map<number, number>): number {
@@ -114,6 +109,7 @@ async function startLoad(target: Target): Promise<{ procs: ChildProcess[]; send(
     fork(LOAD_SCRIPT, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
   );
   loadChildren.push(...procs);
+  if (PIN) for (const proc of procs) pin(proc.pid!, LOAD_CPU);
   const next = (proc: ChildProcess) =>
     new Promise<FromLoad>((resolve, reject) => {
       proc.once('message', (message: FromLoad) => (message.type === 'error' ? reject(new Error(message.message)) : resolve(message)));
@@ -143,6 +139,7 @@ async function startLoad(target: Target): Promise<{ procs: ChildProcess[]; send(
 }
 
 async function measure(target: Target): Promise<Result> {
+  if (PIN) for (const pid of target.pids) pin(pid, SERVER_CPU);
   const before = await Promise.all(target.urls.map((url) => target.memory(url)));
   const load = await startLoad(target);
   await sleep(3000); // idle: let allocation settle
@@ -229,7 +226,8 @@ async function bareTarget(): Promise<Target> {
   const urls: string[] = [];
   for (let k = 0; k < 2; k++) {
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    const nodeArgs = (process.env.PARLEY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
       env: { ...process.env, PORT: String(port), REDIS_PREFIX: `${TEST_REDIS_PREFIX}bare:` },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -247,10 +245,12 @@ async function bareTarget(): Promise<Target> {
 }
 
 async function main(): Promise<void> {
+  const unpinServices = PIN ? pinServices() : () => undefined;
   await createTestServices();
   try {
     const bare = await measure(await bareTarget());
-    for (const child of bareChildren) child.kill('SIGINT');
+    // Gracefully and waited for, so a server run with PARLEY_NODE_ARGS=--cpu-prof writes its profile.
+    await Promise.all(bareChildren.map((child) => new Promise((resolve) => child.once('exit', resolve).kill('SIGINT'))));
     const parleys: Array<[string, Result]> = [];
     for (const variant of VARIANTS) {
       parleys.push([variant.name, await measure(await parleyTarget(variant.env))]);
@@ -262,7 +262,8 @@ async function main(): Promise<void> {
     const row = (name: string, r: Result) =>
       `| ${name} | ${r.sendsPerSec.toFixed(0)} | ${r.deliveriesPerSec.toFixed(0)} | ${(r.deliveriesPerSec / bare.deliveriesPerSec).toFixed(2)} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${ms(r.ackP99)} | ${r.failedSends} | ${kb(r.heapPerSocket)} | ${kb(r.rssPerSocket)} |`;
     const extra = values.env.length > 0 ? `, ${values.env.join(' ')}` : '';
-    console.log(`\n${CLIENTS} clients in ${LOAD_PROCS} load process(es), groups of ${GROUP}, 2 server processes (DB_POOL_MAX ${values['db-pool']}${extra}), offered ${RATE} sends/s for ${SECONDS} s\n`);
+    const layout = PIN ? `; servers, PostgreSQL and Redis pinned to CPU ${SERVER_CPU}, load to CPU ${LOAD_CPU}` : '';
+    console.log(`\n${CLIENTS} clients in ${LOAD_PROCS} load process(es), groups of ${GROUP}, 2 server processes (DB_POOL_MAX ${values['db-pool']}${extra}), offered ${RATE} sends/s for ${SECONDS} s${layout}\n`);
     console.log('| server | sends/s | deliveries/s | vs bare | p50 ms | p95 ms | p99 ms | ack p99 ms | failed | heap KB/socket | RSS KB/socket |');
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     console.log(row('bare socket.io (no DB)', bare));
@@ -278,6 +279,7 @@ async function main(): Promise<void> {
     for (const child of [...bareChildren, ...loadChildren]) child.kill('SIGKILL');
     await stopAll();
     await dropTestServices();
+    unpinServices();
   }
 }
 

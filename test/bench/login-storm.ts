@@ -25,7 +25,7 @@ import {
   verifyPasswordBlocking,
 } from '../../src/cpu/tasks/password.task.js';
 import { workerThreadsPerInstance } from '../../src/ops/capacity.js';
-import { freePort } from '../support/processes.js';
+import { freePort, serverNodeArgs } from '../support/processes.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 const DURATION_MS = Number(process.env.BENCH_DURATION_SEC ?? 15) * 1000;
@@ -112,8 +112,7 @@ async function msPerHashSideBySide(parallel: number): Promise<number> {
 
 async function startServer(mode: Mode, databaseUrl: string): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
   const port = await freePort();
-  const nodeArgs = (process.env.PARLEY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js'], {
+  const child = spawn(process.execPath, [...serverNodeArgs(), 'dist/main.js'], {
     cwd: ROOT,
     stdio: ['ignore', SERVER_LOG ? openSync(SERVER_LOG, 'a') : 'ignore', 'pipe'],
     env: {

@@ -14,7 +14,7 @@ import type { FromLoad, LoadClient, LoadReport, ToLoad } from './realtime-load.j
 import { createGroup, register, type Account } from '../support/client.js';
 import { LOAD_CPU, SERVER_CPU, pin, pinServices } from './cpu-pinning.js';
 import { TICK_MS, pidsNamed, processCpuMs } from './proc-cpu.js';
-import { freePort, startServer, stopAll } from '../support/processes.js';
+import { freePort, serverNodeArgs, startServer, stopAll } from '../support/processes.js';
 import { TEST_REDIS_PREFIX, createTestServices, dropTestServices } from '../support/services.js';
 
 const { values } = parseArgs({
@@ -226,8 +226,7 @@ async function bareTarget(): Promise<Target> {
   const urls: string[] = [];
   for (let k = 0; k < 2; k++) {
     const port = await freePort();
-    const nodeArgs = (process.env.PARLEY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+    const child = spawn(process.execPath, [...serverNodeArgs(), '--import', 'tsx', script], {
       env: { ...process.env, PORT: String(port), REDIS_PREFIX: `${TEST_REDIS_PREFIX}bare:` },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

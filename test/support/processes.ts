@@ -27,13 +27,16 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Node flags for the servers tests and benchmarks start, e.g. PARLEY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'
+ * to profile a benchmark (Node refuses --cpu-prof in NODE_OPTIONS).
+ */
+export const serverNodeArgs = (): string[] => (process.env.PARLEY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 export async function startServer(overrides: Record<string, string> = {}, port?: number): Promise<ServerProcess> {
   port ??= await freePort();
   const env = { PATH: process.env.PATH ?? '', ...testEnv({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...overrides }) };
-  // Node flags for the servers, e.g. PARLEY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile a benchmark
-  // (Node refuses --cpu-prof in NODE_OPTIONS).
-  const nodeArgs = (process.env.PARLEY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = spawn(process.execPath, [...serverNodeArgs(), MAIN], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);

@@ -26,12 +26,16 @@ function collect(socket: Socket, conversationId: string) {
   const seen = new Map<string, Message>();
   const add = (message: Message) => seen.set(message.clientMsgId, message);
   socket.on('message:new', ({ message }: { message: Message }) => add(message));
-  socket.io.on('reconnect', () => {
+  // Catch-up is paged: `more` asks for the next page from the new cursor.
+  const sync = () => {
     const last = Math.max(0, ...[...seen.values()].map((m) => m.seq));
-    socket.emit('sync', { cursors: { [conversationId]: last } }, (reply: { ok: boolean; messages: Message[] }) => {
-      if (reply.ok) reply.messages.forEach(add);
+    socket.emit('sync', { cursors: { [conversationId]: last } }, (reply: { ok: boolean; messages: Message[]; more?: boolean }) => {
+      if (!reply.ok) return;
+      reply.messages.forEach(add);
+      if (reply.more) sync();
     });
-  });
+  };
+  socket.io.on('reconnect', sync);
   return seen;
 }
 

@@ -25,6 +25,18 @@ describe('PM2 cluster (2 instances, production mode)', () => {
     await cluster?.stop();
   });
 
+  /** Every stored message, oldest first, page after page (a page holds at most 500). */
+  async function wholeHistory(id: string, token: string): Promise<Array<{ seq: number; clientMsgId: string }>> {
+    const all: Array<{ seq: number; clientMsgId: string }> = [];
+    for (;;) {
+      const after = all.at(-1)?.seq ?? 0;
+      const page = await requestFresh(`${cluster.url}/api/conversations/${id}/messages?after=${after}&limit=500`, 'GET', undefined, token);
+      expect(page.status).to.equal(200);
+      all.push(...page.body.messages);
+      if (page.body.messages.length < 500) return all;
+    }
+  }
+
   it('when requests arrive on fresh connections, then both instances answer them', async () => {
     const seen = new Map<string, number>();
     for (let i = 0; i < 20; i += 1) {
@@ -86,8 +98,7 @@ describe('PM2 cluster (2 instances, production mode)', () => {
     // Service continues on both instances.
     for (let i = 0; i < 10; i += 1) expect((await getFresh(`${cluster.url}/health/ready`)).status).to.equal(200);
     // Nothing acknowledged was lost.
-    const history = await requestFresh(`${cluster.url}/api/conversations/${conversationId}/messages?after=0&limit=500`, 'GET', undefined, owner.accessToken);
-    const stored = new Set((history.body.messages as Array<{ clientMsgId: string }>).map((m) => m.clientMsgId));
+    const stored = new Set((await wholeHistory(conversationId, owner.accessToken)).map((m) => m.clientMsgId));
     expect(acked.filter((id) => !stored.has(id))).to.deep.equal([]);
   });
 

@@ -1,6 +1,6 @@
 // Renders a capacity plan and the two sizing tables as Markdown text for `npm run plan` (and the README).
-import type { CapacityPlan, PlanInput } from './capacity.js';
-import { planCapacity } from './capacity.js';
+import type { CapacityPlan, PlanInput, PlanLine } from './capacity.js';
+import { planCapacity, processesDuringReload } from './capacity.js';
 import { recommendForTraffic, SERVER_SIZES, TRAFFIC_LEVELS, type TrafficAssumptions } from './traffic-sizing.js';
 
 export function table(header: string[], rows: Array<Array<string | number>>): string {
@@ -11,7 +11,7 @@ export function table(header: string[], rows: Array<Array<string | number>>): st
 const gb = (mb: number) => `${Math.round((mb / 1024) * 10) / 10} GB`;
 
 export function planTable(plan: CapacityPlan): string {
-  const rows: Array<[string, string, PlanLineLike]> = [
+  const rows: Array<[string, string, PlanLine]> = [
     ['instances', 'PM2 instances (cluster mode)', plan.instances],
     ['MEMORY_PER_INSTANCE', 'memory share per instance (MB)', plan.memoryPerInstanceMb],
     ['MEMORY_THRESHOLD_MB', 'app guard warns above (RSS, MB)', plan.memoryWarnMb],
@@ -22,11 +22,6 @@ export function planTable(plan: CapacityPlan): string {
     ['WORKER_THREADS', 'worker threads per instance', plan.workerThreads],
   ];
   return table(['setting', 'meaning', 'value', 'why'], rows.map(([name, meaning, line]) => [name, meaning, line.value, line.reason]));
-}
-
-interface PlanLineLike {
-  value: number;
-  reason: string;
 }
 
 export function serverSizeTable(dbMaxConnections: number, hosts: number): string {
@@ -53,7 +48,7 @@ export function trafficTable(assumptions: TrafficAssumptions): string {
     ['concurrent users', 'peak API req/s', 'cores needed', 'memory needed/host', 'recommended', 'instances/host', 'DB_POOL_MAX', 'DB connections total'],
     TRAFFIC_LEVELS.map((users) => {
       const r = recommendForTraffic(users, assumptions);
-      const connections = r.hosts * (r.plan.instances.value + 1) * r.plan.dbPoolMax.value;
+      const connections = processesDuringReload(r.hosts, r.plan.instances.value) * r.plan.dbPoolMax.value;
       return [
         users.toLocaleString('en-US'),
         r.peakRequestsPerSec,

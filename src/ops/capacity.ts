@@ -85,13 +85,14 @@ export interface DbBudget {
 }
 
 /**
- * Pool size per instance. A rolling `pm2 reload` starts the new worker before the old one exits, so each host
- * briefly runs one process more than its instance count: the division counts it, and the deployment stays within
- * the database's limit even mid-reload.
+ * Processes of the whole deployment at the peak of a rolling `pm2 reload`: it starts the new worker before the old
+ * one exits, so each host briefly runs one process more than its instance count.
  */
+export const processesDuringReload = (hosts: number, instancesPerHost: number): number => hosts * (instancesPerHost + 1);
+
+/** Pool size per instance, counting the reload's extra process so the deployment stays within the database's limit. */
 export function dbPoolMaxPerInstance(budget: DbBudget): number {
-  const processes = budget.hosts * (budget.instancesPerHost + 1);
-  return Math.floor((budget.maxConnections - budget.reserved) / processes);
+  return Math.floor((budget.maxConnections - budget.reserved) / processesDuringReload(budget.hosts, budget.instancesPerHost));
 }
 
 export interface PlanInput {
@@ -141,7 +142,7 @@ export function planCapacity(input: PlanInput): CapacityPlan {
     problems.push(
       `DB_MAX_CONNECTIONS=${input.dbMaxConnections} cannot give every process one connection: raise it or lower MAX_WORKERS/DEPLOY_HOSTS`,
     );
-  const processes = input.hosts * (instances + 1);
+  const processes = processesDuringReload(input.hosts, instances);
   return {
     instances: {
       value: instances,

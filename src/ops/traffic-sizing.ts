@@ -46,20 +46,13 @@ export interface TrafficRecommendation {
 export function recommendForTraffic(users: number, a: TrafficAssumptions): TrafficRecommendation {
   const peakRequestsPerSec = Math.ceil((users * a.requestsPerUserPerMin) / 60);
   const coresNeeded = Math.max(2, Math.ceil(peakRequestsPerSec / (a.requestsPerCorePerSec * a.targetUtilisation)));
-  const largest = SERVER_SIZES[SERVER_SIZES.length - 1]!;
-  let hosts = 1;
-  let size = largest;
-  for (;;) {
-    const fit = SERVER_SIZES.find((candidate) => fits(candidate, hosts, users, coresNeeded, a));
-    if (fit) {
-      size = fit;
-      break;
-    }
-    hosts += 1;
-    if (hosts > 10_000) throw new Error(`no fleet of up to 10000 hosts serves ${users} users under these assumptions`);
+  for (let hosts = 1; hosts <= 10_000; hosts++) {
+    const size = SERVER_SIZES.find((candidate) => fits(candidate, hosts, users, coresNeeded, a));
+    if (!size) continue;
+    const plan = planCapacity({ cores: size.cores, memoryMb: size.memoryMb, dbMaxConnections: a.dbMaxConnections, hosts });
+    return { concurrentUsers: users, peakRequestsPerSec, coresNeeded, memoryNeededMb: memoryNeeded(size.cores, users / hosts, a), hosts, size, plan };
   }
-  const plan = planCapacity({ cores: size.cores, memoryMb: size.memoryMb, dbMaxConnections: a.dbMaxConnections, hosts });
-  return { concurrentUsers: users, peakRequestsPerSec, coresNeeded, memoryNeededMb: memoryNeeded(size.cores, users / hosts, a), hosts, size, plan };
+  throw new Error(`no fleet of up to 10000 hosts serves ${users} users under these assumptions`);
 }
 
 function fits(size: ServerSize, hosts: number, users: number, coresNeeded: number, a: TrafficAssumptions): boolean {

@@ -40,7 +40,6 @@ export interface Parley extends HttpDeps {
   broadcasts: BroadcastRelay;
   /** This process's worker-thread pool for CPU-heavy work (password hashing, exports). */
   workerPool: WorkerPool;
-  conversationExports: ConversationExportService;
   eventLoop: EventLoopMonitor;
   /** Readiness turns 503 and responses ask clients to close their connections. */
   startDraining(): void;

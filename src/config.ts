@@ -288,6 +288,5 @@ export function loadDeploymentSettings(env: Environment = process.env) {
   });
 }
 
-export type DeploymentSettings = ReturnType<typeof loadDeploymentSettings>;
 
 export type Config = ReturnType<typeof loadConfig>;

@@ -76,11 +76,7 @@ export class MemoryGuard {
     clearInterval(this.logTimer);
   }
 
-  state(): MemoryGuardState {
-    return this.current;
-  }
-
-  /** For /health and pm2 monit. */
+  /** The marks in force, for the start-up log line. */
   marksMb(): { warnMb: number; restartMb: number } {
     return { ...this.marks };
   }

@@ -10,7 +10,7 @@ const REFRESH_MS = 5_000;
 /** Requests in the last 60 one-second buckets. */
 export class PerMinuteCounter {
   private readonly buckets = new Array<number>(60).fill(0);
-  private bucketSecond = Math.floor(Date.now() / 1000);
+  private bucketSecond: number;
 
   constructor(private readonly now: () => number = Date.now) {
     this.bucketSecond = Math.floor(now() / 1000);
@@ -70,13 +70,10 @@ interface HealthReportBody {
 export function startPm2Metrics(server: http.Server, health: Health): () => void {
   const requests = new PerMinuteCounter();
   server.on('request', () => requests.add());
-  let snapshot: MonitSnapshot = { sockets: 0, eventLoopLagMs: 0, dbPoolWaiting: 0, workerPoolQueued: 0, memoryGuard: 'ok', heapUsedMb: 0 };
   // The report's local sections only: /health's readiness pings of the database and Redis are not needed here.
-  const refresh = () => {
-    snapshot = snapshotFromReport(health.sections() as HealthReportBody);
-  };
-  refresh();
-  const timer = setInterval(refresh, REFRESH_MS).unref();
+  const read = () => snapshotFromReport(health.sections() as HealthReportBody);
+  let snapshot = read();
+  const timer = setInterval(() => (snapshot = read()), REFRESH_MS).unref();
 
   tx2.metric({ name: 'Sockets', value: () => snapshot.sockets });
   tx2.metric({ name: 'HTTP req/min', value: () => requests.perMinute() });

@@ -62,6 +62,9 @@ async function run(deps: ShutdownDeps, inFlight: InFlight, reason: string): Prom
   const began = Date.now();
   const elapsed = () => Date.now() - began;
   const remaining = (until: number) => Math.max(0, until - elapsed());
+  /** Whether `work` settled before `until` ms into the shutdown. */
+  const settledWithin = (work: Promise<unknown>, until: number) =>
+    Promise.race([work.then(() => true), sleep(remaining(until)).then(() => false)]);
   const hardStop = setTimeout(() => {
     log.error({ reason, ms: elapsed() }, 'shutdown deadline passed; exiting with resources still open');
     deps.exit(1);
@@ -73,12 +76,12 @@ async function run(deps: ShutdownDeps, inFlight: InFlight, reason: string): Prom
 
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  const finished = await Promise.race([inFlight.idle().then(() => true), sleep(remaining(connectionsDeadlineMs(deps.deadlineMs))).then(() => false)]);
+  const finished = await settledWithin(inFlight.idle(), connectionsDeadlineMs(deps.deadlineMs));
   if (!finished) log.warn({ inFlight: inFlight.count, ms: elapsed() }, 'requests still running at the connections deadline; cutting them');
   server.closeAllConnections();
   log.info({ ms: elapsed() }, 'http requests done');
   if (deps.handlersIdle) {
-    const settled = await Promise.race([deps.handlersIdle().then(() => true), sleep(remaining(handlersDeadlineMs(deps.deadlineMs))).then(() => false)]);
+    const settled = await settledWithin(deps.handlersIdle(), handlersDeadlineMs(deps.deadlineMs));
     if (!settled) log.warn({ ms: elapsed() }, 'request handlers still running; closing resources under them');
   }
 
@@ -88,7 +91,7 @@ async function run(deps: ShutdownDeps, inFlight: InFlight, reason: string): Prom
     log.error({ err: error }, 'closing resources failed');
   }
   // Upgraded connections are closed by now (socket.io's closer); the server's callback follows.
-  const serverClosed = await Promise.race([closed.then(() => true), sleep(remaining(deps.deadlineMs - 100)).then(() => false)]);
+  const serverClosed = await settledWithin(closed, deps.deadlineMs - 100);
   if (!serverClosed) log.warn({ ms: elapsed() }, 'server still had open connections after resources closed');
   clearTimeout(hardStop);
   log.info({ reason, ms: elapsed() }, 'shutdown complete');

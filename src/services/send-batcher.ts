@@ -39,7 +39,7 @@ interface Pending {
 }
 
 /** Advisory-lock namespace for "sending into conversation <id>". */
-export const SEND_LOCK = 7301;
+const SEND_LOCK = 7301;
 
 /** What storeTogether returns when its statement did not fail (a thrown value may be anything, even undefined). */
 const NO_FAILURE = Symbol('no failure');
@@ -56,7 +56,7 @@ export class SendBatcher {
     private readonly db: Database,
     private readonly broadcaster: Broadcaster,
     private readonly settings: SendBatchSettings,
-    private readonly onBatch: (size: number) => void = () => undefined,
+    private readonly onBatch: (size: number) => void,
   ) {}
 
   submit(input: SendInput): Promise<SendOutcome> {
@@ -95,16 +95,20 @@ export class SendBatcher {
    */
   private take(): Pending[] {
     const batch: Pending[] = [];
-    const rest: Pending[] = [];
+    const repeats: Pending[] = [];
     const keys = new Set<string>();
-    for (const pending of this.queue) {
+    // Stops once the batch is full: a backlog behind a slow database is not walked for every batch.
+    let next = 0;
+    for (; next < this.queue.length && batch.length < this.settings.maxBatch; next++) {
+      const pending = this.queue[next]!;
       const key = sendKey(pending.input);
-      if (batch.length < this.settings.maxBatch && !keys.has(key)) {
+      if (keys.has(key)) repeats.push(pending);
+      else {
         keys.add(key);
         batch.push(pending);
-      } else rest.push(pending);
+      }
     }
-    this.queue = rest;
+    this.queue = [...repeats, ...this.queue.slice(next)];
     return batch;
   }
 

@@ -7,7 +7,6 @@ import type { Broadcaster } from './broadcaster.js';
 import { SendBatcher, type SendBatchSettings, type SendInput, type SendOutcome } from './send-batcher.js';
 
 type Message = messages.Message;
-export type { SendInput } from './send-batcher.js';
 
 export interface HistoryPage {
   before?: number;
@@ -15,17 +14,14 @@ export interface HistoryPage {
   limit: number;
 }
 
-/** One send per transaction, as before group commit (SEND_BATCH_MAX=1 behaves the same through the batcher). */
-const UNBATCHED: SendBatchSettings = { maxBatch: 1, maxInFlight: 1, waitMs: 0 };
-
 export class MessagesService {
   private readonly batcher: SendBatcher;
 
   constructor(
     private readonly db: Database,
     private readonly broadcaster: Broadcaster,
-    batching: SendBatchSettings = UNBATCHED,
-    onBatch?: (size: number) => void,
+    batching: SendBatchSettings,
+    onBatch: (size: number) => void,
   ) {
     this.batcher = new SendBatcher(db, broadcaster, batching, onBatch);
   }

@@ -16,7 +16,7 @@ import {
 } from '../schemas.js';
 
 /** A path id that cannot be a row id names nothing: 404, like anything else the caller cannot see. */
-const requireId = (what: string) => (value: string, _ctx: unknown, next: () => Promise<unknown>) => {
+export const requireId = (what: string) => (value: string, _ctx: unknown, next: () => Promise<unknown>) => {
   if (!isValidId(value)) throw notFound(what);
   return next();
 };

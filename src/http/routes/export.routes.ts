@@ -1,18 +1,17 @@
 // GET /api/conversations/:id/export: the caller's conversation as gzip'd NDJSON, streamed (members only; 404
 // otherwise, like every other conversation route).
 import Router from '@koa/router';
-import { notFound } from '../../core/errors.js';
 import type { ConversationExportService } from '../../services/export.service.js';
 import { currentUserId } from '../middleware/authenticate.js';
 import type { ParleyState } from '../context.js';
-import { isValidId } from '../schemas.js';
+import { requireId } from './conversations.routes.js';
 
 export function exportRoutes(conversationExports: ConversationExportService): Router<ParleyState> {
   const router = new Router<ParleyState>({ prefix: '/api/conversations' });
+  router.param('id', requireId('Conversation'));
 
   router.get('/:id/export', async (ctx) => {
     const conversationId = ctx.params.id!;
-    if (!isValidId(conversationId)) throw notFound('Conversation');
     const stream = await conversationExports.open(currentUserId(ctx.state), conversationId);
     ctx.set('Content-Disposition', `attachment; filename="conversation-${conversationId}.ndjson.gz"`);
     ctx.set('Cache-Control', 'no-store');

@@ -127,8 +127,16 @@ export class RedisPresence implements PresenceTracker {
   }
 
   private async heartbeat(): Promise<void> {
-    await this.redis.multi().set(aliveKey(this.processId), '1', 'PX', this.ttlSec * 1000).sadd(PROCS, this.processId).exec();
-    if (this.local.size === 0) return;
+    const replies = await this.redis
+      .multi()
+      .set(aliveKey(this.processId), '1', 'PX', this.ttlSec * 1000)
+      .sadd(PROCS, this.processId)
+      .exists(procKey(this.processId))
+      .exec();
+    // Nearly always this process's share is there and there is nothing to restore: skip sending every local count.
+    // RESTORE checks again itself, atomically.
+    const shareExists = replies?.[2]?.[1] === 1;
+    if (this.local.size === 0 || shareExists) return;
     const pairs = [...this.local].flatMap(([userId, count]) => [userId, String(count)]);
     const online = (await this.redis.eval(RESTORE, 2, procKey(this.processId), COUNT, ...pairs)) as string[];
     if (online.length > 0) this.log.warn({ users: online.length }, 'presence: this process had been swept as dead; counts restored');

@@ -94,7 +94,8 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
     limitEvents(socket, tokenBucket(settings.eventsPerSec, settings.eventsBurst), metrics);
     joinRooms(socket, conversationsFor.get(socket) ?? []);
     registerHandlers(socket, { messages: parley.messages, metrics, log });
-    // A failure (Redis down) leaves the socket uncounted; its later uncount is then a no-op (see presence-redis).
+    // A failure (Redis down) leaves the socket counted locally but not in Redis: a later restore puts it in, and
+    // until then its uncount may take the count of the user's other socket on this process (see presence-redis).
     const counted = presence
       .connected(userId)
       .then((first) => (first ? announce(userId, 'online', null) : undefined))

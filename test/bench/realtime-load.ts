@@ -1,4 +1,4 @@
-// One load-generator process of test/bench/realtime.ts, forked by it (`--clients-procs` of them). It holds whole
+// One load-generator process of test/bench/realtime.ts, forked by it (`--load-procs` of them). It holds whole
 // groups (a message's sender and receivers share this process's clock), connects their sockets, sends on steady
 // timers and reports counts, latencies and its own CPU time for the window the orchestrator marks.
 import { io, type Socket } from 'socket.io-client';

@@ -1,6 +1,4 @@
-// Chat across PM2 instances, against the realtime contract (docs: /work/shared/API.md, socket.io section).
-// NEEDS THE REALTIME BRANCH MERGED: on the pm2 branch alone there is no socket.io server and these fail.
-// Run with `npm run test:cluster:realtime`; after the merge the lead can move this file under test/cluster/.
+// Chat across PM2 instances, against the realtime contract (the socket.io section of ../shared/API.md).
 import { expect } from 'chai';
 import { io, type Socket } from 'socket.io-client';
 import { createGroup, register, type Account } from '../support/client.js';

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import autocannon from 'autocannon';
 import { createGroup, register, type Account } from '../support/client.js';
-import { getFresh, sleep, startCluster, type Cluster } from './support/cluster.js';
+import { sleep, startCluster, type Cluster } from './support/cluster.js';
 import { requestFresh } from './support/http.js';
 import { strictKeepAliveLoad } from './support/strict-client.js';
 
@@ -40,7 +40,7 @@ describe('PM2 cluster (2 instances, production mode)', () => {
   it('when requests arrive on fresh connections, then both instances answer them', async () => {
     const seen = new Map<string, number>();
     for (let i = 0; i < 20; i += 1) {
-      const { status, body } = await getFresh(`${cluster.url}/health`);
+      const { status, body } = await requestFresh(`${cluster.url}/health`, 'GET');
       expect(status).to.equal(200);
       seen.set(body.instanceId, body.pid);
     }
@@ -51,7 +51,7 @@ describe('PM2 cluster (2 instances, production mode)', () => {
   });
 
   it('when the app serves requests, then pm2 monit shows its custom metrics for each instance', async () => {
-    for (let i = 0; i < 10; i += 1) await getFresh(`${cluster.url}/health/live`);
+    for (let i = 0; i < 10; i += 1) await requestFresh(`${cluster.url}/health/live`, 'GET');
     const until = Date.now() + 15_000;
     let processes = await cluster.processes();
     const counted = () => processes.every((p) => Number(p.metrics['HTTP req/min']?.value) > 0);
@@ -96,7 +96,7 @@ describe('PM2 cluster (2 instances, production mode)', () => {
     expect(failures.length, `failures are limited to the killed worker's in-flight requests: ${failures.join(', ')}`).to.be.below(5);
 
     // Service continues on both instances.
-    for (let i = 0; i < 10; i += 1) expect((await getFresh(`${cluster.url}/health/ready`)).status).to.equal(200);
+    for (let i = 0; i < 10; i += 1) expect((await requestFresh(`${cluster.url}/health/ready`, 'GET')).status).to.equal(200);
     // Nothing acknowledged was lost.
     const stored = new Set((await wholeHistory(conversationId, owner.accessToken)).map((m) => m.clientMsgId));
     expect(acked.filter((id) => !stored.has(id))).to.deep.equal([]);

@@ -3,12 +3,12 @@
 // last resort.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile, execFileSync } from 'node:child_process';
-import http from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_REDIS_PREFIX, TEST_REDIS_URL, testDatabaseUrl } from '../../support/services.js';
+import { requestFresh } from './http.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 // Stock pm2 7 by path: @socket.io/pm2 (the cluster-adapter daemon) installs a `pm2` binary too, and whichever
@@ -27,7 +27,6 @@ export interface Pm2Process {
   restarts: number;
   /** The last exit code PM2 saw, if the process exited. */
   exitCode?: number;
-  instance: number;
   /** What pm2 monit / pm2 describe show as the process's custom metrics. */
   metrics: Record<string, { value: unknown }>;
 }
@@ -96,7 +95,7 @@ export async function startCluster(overrides: Record<string, string> = {}, { exp
       const list = JSON.parse(text.slice(text.indexOf('['))) as Array<{
         pm_id: number;
         pid: number;
-        pm2_env: { status: string; restart_time: number; exit_code?: number; NODE_APP_INSTANCE?: number; axm_monitor?: Record<string, { value: unknown }> };
+        pm2_env: { status: string; restart_time: number; exit_code?: number; axm_monitor?: Record<string, { value: unknown }> };
       }>;
       return list.map((p) => ({
         pmId: p.pm_id,
@@ -104,7 +103,6 @@ export async function startCluster(overrides: Record<string, string> = {}, { exp
         status: p.pm2_env.status,
         restarts: p.pm2_env.restart_time,
         exitCode: p.pm2_env.exit_code,
-        instance: Number(p.pm2_env.NODE_APP_INSTANCE ?? p.pm_id),
         metrics: p.pm2_env.axm_monitor ?? {},
       }));
     },
@@ -160,23 +158,9 @@ function killDaemonSync(home: string): void {
   rmSync(home, { recursive: true, force: true });
 }
 
-/** A fresh connection per call, so PM2's round-robin spreads the calls over the workers. */
-export function getFresh(url: string): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
-      })
-      .on('error', reject);
-  });
-}
-
 async function answers(url: string): Promise<boolean> {
   try {
-    return (await getFresh(url)).status === 200;
+    return (await requestFresh(url, 'GET')).status === 200;
   } catch {
     return false;
   }

@@ -3,15 +3,12 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { createGroup, register } from '../../support/client.js';
 import { startPm2Cluster, type Pm2Daemon } from '../../support/pm2-daemon.js';
-import { freePort } from '../../support/processes.js';
+import { MAIN, freePort } from '../../support/processes.js';
 import { testEnv } from '../../support/services.js';
 import { closeAllClients, collect, connect, emitAck, sleep, until, type Client } from '../../support/sockets.js';
-
-const MAIN = fileURLToPath(new URL('../../../dist/main.js', import.meta.url));
 
 describe('realtime: SOCKET_ADAPTER=cluster', function () {
   this.timeout(60_000);
@@ -85,7 +82,7 @@ describe('realtime: SOCKET_ADAPTER=cluster', function () {
     });
 
     it('when members connect through the daemon, then a send reaches every member socket on both workers exactly once', async () => {
-      // A stall fails the test naming the step, instead of a bare mocha timeout.
+      // A stall logs the step it is stuck at, so mocha's timeout comes with a clue.
       let step = 'register';
       const stuck = setTimeout(() => console.error(`      (pm2 cluster test still at step: ${step})`), 40_000).unref();
       const [alice, bob, carol] = await Promise.all([register(api), register(api), register(api)]);

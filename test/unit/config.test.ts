@@ -57,6 +57,13 @@ describe('config', () => {
     expect(loadConfig({ NODE_APP_INSTANCE: '3' }).instanceId).to.match(/:3$/);
     expect(loadConfig({ INSTANCE_ID: 'web-1' }).instanceId).to.equal('web-1');
   });
+
+  it('when send batching is set, then it is parsed; more batches in flight than pool connections is refused', () => {
+    expect(loadConfig({}).sendBatching).to.deep.equal({ maxBatch: 100, maxInFlight: 1, waitMs: 0 });
+    expect(loadConfig({ SEND_BATCH_MAX: '1', SEND_BATCH_CONCURRENCY: '2', SEND_BATCH_WAIT_MS: '3' }).sendBatching).to.deep.equal({ maxBatch: 1, maxInFlight: 2, waitMs: 3 });
+    expect(problemsOf({ SEND_BATCH_MAX: '0' }).join()).to.include('SEND_BATCH_MAX');
+    expect(problemsOf({ DB_POOL_MAX: '2', SEND_BATCH_CONCURRENCY: '3' }).join()).to.include('SEND_BATCH_CONCURRENCY: must not exceed DB_POOL_MAX');
+  });
 });
 
 describe('.env.example', () => {
@@ -67,12 +74,5 @@ describe('.env.example', () => {
     // NODE_APP_INSTANCE is set by PM2, not by operators.
     const missing = CONFIG_VARIABLES.filter((name) => name !== 'NODE_APP_INSTANCE' && !new RegExp(`^#? ?${name}=`, 'm').test(example));
     expect(missing).to.deep.equal([]);
-  });
-
-  it('when send batching is set, then it is parsed; more batches in flight than pool connections is refused', () => {
-    expect(loadConfig({}).sendBatching).to.deep.equal({ maxBatch: 100, maxInFlight: 1, waitMs: 0 });
-    expect(loadConfig({ SEND_BATCH_MAX: '1', SEND_BATCH_CONCURRENCY: '2', SEND_BATCH_WAIT_MS: '3' }).sendBatching).to.deep.equal({ maxBatch: 1, maxInFlight: 2, waitMs: 3 });
-    expect(problemsOf({ SEND_BATCH_MAX: '0' }).join()).to.include('SEND_BATCH_MAX');
-    expect(problemsOf({ DB_POOL_MAX: '2', SEND_BATCH_CONCURRENCY: '3' }).join()).to.include('SEND_BATCH_CONCURRENCY: must not exceed DB_POOL_MAX');
   });
 });

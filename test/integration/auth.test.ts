@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { cookieFrom, register, request, uniqueName } from '../support/client.js';
@@ -151,7 +152,7 @@ describe('accounts', () => {
         const account = await register(shortLived.url);
         // Used while valid first, so the process has it among its verified tokens: expiry must still win.
         expect((await request(shortLived.url, 'GET', '/api/me', { token: account.accessToken })).status).to.equal(200);
-        await new Promise((resolve) => setTimeout(resolve, 2100));
+        await sleep(2100);
         expect((await request(shortLived.url, 'GET', '/api/me', { token: account.accessToken })).status).to.equal(401);
       } finally {
         await shortLived.close();

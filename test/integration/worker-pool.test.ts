@@ -1,4 +1,5 @@
 // The Piscina pool with real worker threads running the compiled tasks (dist/, built by `npm test`).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import os from 'node:os';
 import { AppError } from '../../src/core/errors.js';
@@ -112,7 +113,7 @@ describe('worker pool', () => {
   it('when the pool closes with work in flight, then the work finishes first', async () => {
     pool = new WorkerPool(SETTINGS);
     const running = pool.run(FAULTY.hold, { ms: 200 });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     await pool.close();
     expect(await running).to.equal(200);
     pool = undefined;
@@ -121,7 +122,7 @@ describe('worker pool', () => {
   it('when in-flight work outlasts the close timeout, then close still returns and the work is cut off', async () => {
     pool = new WorkerPool({ ...SETTINGS, closeTimeoutMs: 100 });
     const running = settle(pool.run(FAULTY.hold, { ms: 10_000 }));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     await pool.close();
     expect((await running).ok).to.equal(false);
     pool = undefined;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import http from 'node:http';
 import net from 'node:net';
@@ -56,7 +57,7 @@ describe('shutdown sequence', () => {
     upgradedClient.write('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n');
     await new Promise((resolve) => upgradedClient.once('data', resolve));
     const slow = get(port, '/slow', agent);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
 
     const started = Date.now();
     void shutdown('test');
@@ -103,7 +104,7 @@ describe('shutdown sequence', () => {
       },
     });
     const cut = get(port, '/stuck', new http.Agent()).catch(() => 'connection cut');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     void shutdown('test');
     expect(await cut).to.equal('connection cut');
     await exited;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { TokenService } from '../../src/services/tokens.js';
 
@@ -27,7 +28,7 @@ describe('access tokens', () => {
     const tokens = new TokenService(SECRET, 1, 100);
     const token = await tokens.signAccess('42', 'family-1');
     await tokens.verifyAccess(token);
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await sleep(2100);
     await expectUnauthorized(tokens.verifyAccess(token));
   });
 });

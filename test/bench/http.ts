@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { table } from '../../src/ops/capacity-report.js';
-import { processCpuMs } from './proc-cpu.js';
+import { processCpuMs, rssKb } from './proc-cpu.js';
 import { freePort, startCluster, sleep, type Cluster } from '../cluster/support/cluster.js';
 import { createGroup, register } from '../support/client.js';
 import { createTestServices, dropTestServices } from '../support/services.js';
@@ -50,14 +50,6 @@ async function sampled<T>(pids: () => number[], work: () => Promise<T>): Promise
   clearInterval(timer);
   const seconds = (Date.now() - started) / 1000;
   return { result, cpu: Math.round(((cpuMs() - startMs) / 1000 / seconds) * 100), rssMb: Math.round(peakRss / 1024) };
-}
-
-function rssKb(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
 }
 
 async function cannon(url: string, headers: Record<string, string>, duration: number) {
@@ -137,9 +129,8 @@ async function main(): Promise<void> {
 
     // In cluster mode the PM2 daemon is the cluster primary that accepts and hands out connections: its CPU counts.
     const daemonPid = Number(readFileSync(path.join(cluster.home, 'pm2.pid'), 'utf8'));
+    const workerPids = (await cluster.processes()).map((p) => p.pid);
     const clusterPids = () => [daemonPid, ...workerPids];
-    let workerPids: number[] = [];
-    workerPids = (await cluster.processes()).map((p) => p.pid);
     const clusterName = `parley, PM2 cluster x${workerPids.length}`;
     const targets: Array<[string, string, string, Record<string, string>, () => number[]]> = [
       ['bare node:http', '/health/live equivalent', `http://127.0.0.1:${barePort}/`, {}, () => [bare.pid!]],

@@ -5,7 +5,7 @@
 //
 //   npx tsx test/bench/login-storm.ts        (builds first; not part of `npm test`)
 //
-// Environment: BENCH_DATABASE_URL (admin URL, default postgres://root@127.0.0.1:5432/test), BENCH_ROUNDS (default
+// Environment: TEST_DATABASE_URL (admin URL, as for the tests; default postgres://root@127.0.0.1:5432/test), BENCH_ROUNDS (default
 // 3: the modes run interleaved, round after round, and the summary takes medians), BENCH_DURATION_SEC (per mode
 // and round, default 15), BENCH_CONCURRENCY (default 100), PASSWORD_HASH_COST (default 15, the production default),
 // BENCH_MODES (comma-separated labels to run a subset, e.g. "inline"), BENCH_SERVER_LOG (a file to append the servers' error logs to, for diagnosing failures; off by default),
@@ -17,7 +17,6 @@ import { openSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import {
   hashPassword,
   hashPasswordBlocking,
@@ -25,9 +24,10 @@ import {
   verifyPasswordBlocking,
 } from '../../src/cpu/tasks/password.task.js';
 import { workerThreadsPerInstance } from '../../src/ops/capacity.js';
+import { register } from '../support/client.js';
 import { freePort, serverNodeArgs } from '../support/processes.js';
+import { createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../support/services.js';
 
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 const DURATION_MS = Number(process.env.BENCH_DURATION_SEC ?? 15) * 1000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 100);
@@ -80,16 +80,6 @@ const percentile = (values: number[], p: number): number => {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 };
 
-
-async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Time for one hash on this thread, sequentially, with no server running: the unit of the pool's ceiling. */
 function msPerHashOnOneThread(): number {
@@ -160,8 +150,7 @@ async function runMode(mode: Mode, databaseUrl: string): Promise<ModeResult> {
   const server = await startServer(mode, databaseUrl);
   try {
     const username = `storm_${mode.hashing}_${randomBytes(3).toString('hex')}`;
-    const registered = await post(`${server.url}/api/auth/register`, { username, password: PASSWORD });
-    if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${await registered.text()}`);
+    await register(server.url, username, PASSWORD);
     const poolStats = async () =>
       ((await (await fetch(`${server.url}/health`)).json()) as { workerPool: { maxThreads: number; meanRunMs: number; utilization: number } })
         .workerPool;
@@ -313,9 +302,8 @@ function printRounds(rounds: Round[], threads: number): void {
 async function main(): Promise<void> {
   console.log('building dist/ ...');
   execFileSync(process.execPath, [new URL('node_modules/typescript/bin/tsc', ROOT).pathname, '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
-  const database = `parley_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  await withAdmin((client) => client.query(`CREATE DATABASE ${database}`));
-  const databaseUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${database}` }).toString();
+  await createTestDatabase();
+  const databaseUrl = testDatabaseUrl();
   try {
     // The pool's size, as the server will compute it (one instance on this machine).
     const threads = workerThreadsPerInstance(os.availableParallelism(), 1);
@@ -333,7 +321,7 @@ async function main(): Promise<void> {
     }
     printRounds(rounds, threads);
   } finally {
-    await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+    await dropTestDatabase();
   }
 }
 

@@ -1,4 +1,4 @@
-// CPU time of a process from /proc (Linux), for the benchmarks' "CPU %" columns.
+// Process readings from /proc (Linux) for the benchmarks: CPU time and resident memory per process, pids by name.
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** Milliseconds per clock tick (USER_HZ = 100). */
@@ -11,6 +11,15 @@ export function processCpuMs(pid: number): number {
     // The command name in parentheses may contain spaces: the fields start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident memory of `pid` in KB; 0 once the process is gone. */
+export function rssKb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
   } catch {
     return 0;
   }

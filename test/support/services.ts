@@ -46,13 +46,22 @@ async function checkRedis(): Promise<void> {
   }
 }
 
-export async function createTestServices(): Promise<void> {
-  await checkRedis();
+/** This run's database alone (at testDatabaseUrl()), for a run that needs no Redis. */
+export async function createTestDatabase(): Promise<void> {
   await withAdmin((client) => client.query(`CREATE DATABASE ${TEST_DATABASE_NAME}`));
 }
 
-export async function dropTestServices(): Promise<void> {
+export async function dropTestDatabase(): Promise<void> {
   await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${TEST_DATABASE_NAME} WITH (FORCE)`));
+}
+
+export async function createTestServices(): Promise<void> {
+  await checkRedis();
+  await createTestDatabase();
+}
+
+export async function dropTestServices(): Promise<void> {
+  await dropTestDatabase();
   const redis = new Redis(TEST_REDIS_URL);
   try {
     let cursor = '0';

@@ -52,13 +52,7 @@ describe('PM2 cluster (2 instances, production mode)', () => {
 
   it('when the app serves requests, then pm2 monit shows its custom metrics for each instance', async () => {
     for (let i = 0; i < 10; i += 1) await requestFresh(`${cluster.url}/health/live`, 'GET');
-    const until = Date.now() + 15_000;
-    let processes = await cluster.processes();
-    const counted = () => processes.every((p) => Number(p.metrics['HTTP req/min']?.value) > 0);
-    while (!counted() && Date.now() < until) {
-      await sleep(500);
-      processes = await cluster.processes();
-    }
+    const processes = await cluster.processesUntil((list) => list.every((p) => Number(p.metrics['HTTP req/min']?.value) > 0), 15_000);
     for (const p of processes) {
       expect(Object.keys(p.metrics)).to.include.members(['Sockets', 'HTTP req/min', 'Event loop lag', 'DB pool waiting', 'Worker pool queue', 'Memory guard', 'Heap used']);
       expect(Number(p.metrics['HTTP req/min']!.value)).to.be.greaterThan(0);

@@ -2,7 +2,7 @@
 // with ALLOW_TEST_LEAK=true) grows RSS; the guard must drain and exit before PM2's 30-second max_memory_restart
 // check or the V8 heap limit act, and PM2 must start a fresh worker.
 import { expect } from 'chai';
-import { sleep, startCluster, type Cluster } from './support/cluster.js';
+import { startCluster, type Cluster } from './support/cluster.js';
 
 describe('PM2 cluster: memory guard', () => {
   let cluster: Cluster;
@@ -24,13 +24,8 @@ describe('PM2 cluster: memory guard', () => {
 
   it('when a worker leaks past the restart mark, then the guard logs it, drains, exits and PM2 restarts it', async () => {
     const first = await cluster.processes();
-    const until = Date.now() + 60_000;
-    let restarted: typeof first = [];
-    while (Date.now() < until) {
-      restarted = (await cluster.processes()).filter((p) => p.restarts > 0 && !first.some((f) => f.pid === p.pid) && p.status === 'online');
-      if (restarted.length > 0) break;
-      await sleep(250);
-    }
+    const restartedIn = (list: typeof first) => list.filter((p) => p.restarts > 0 && !first.some((f) => f.pid === p.pid) && p.status === 'online');
+    const restarted = restartedIn(await cluster.processesUntil((list) => restartedIn(list).length > 0, 60_000));
     expect(restarted, 'a worker was restarted').to.not.deep.equal([]);
 
     const lines = cluster

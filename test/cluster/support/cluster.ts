@@ -38,6 +38,8 @@ export interface Cluster {
   env: NodeJS.ProcessEnv;
   pm2(...args: string[]): Promise<string>;
   processes(): Promise<Pm2Process[]>;
+  /** Re-reads the process list until `done` holds or `timeoutMs` passes, and returns the last list either way. */
+  processesUntil(done: (list: Pm2Process[]) => boolean, timeoutMs: number): Promise<Pm2Process[]>;
   /** Waits until `count` workers are online and answer /health/ready. */
   waitOnline(count: number, timeoutMs?: number): Promise<Pm2Process[]>;
   /** `pm2 reload ecosystem.config.js --env production`, then waits until both workers are online and ready. */
@@ -105,6 +107,15 @@ export async function startCluster(overrides: Record<string, string> = {}, { exp
         exitCode: p.pm2_env.exit_code,
         metrics: p.pm2_env.axm_monitor ?? {},
       }));
+    },
+    async processesUntil(done, timeoutMs) {
+      const until = Date.now() + timeoutMs;
+      let list = await cluster.processes();
+      while (!done(list) && Date.now() < until) {
+        await sleep(250);
+        list = await cluster.processes();
+      }
+      return list;
     },
     async waitOnline(count, timeoutMs = 30_000) {
       const until = Date.now() + timeoutMs;

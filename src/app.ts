@@ -27,7 +27,9 @@ import { ConversationsService } from './services/conversations.service.js';
 import { MessagesService } from './services/messages.service.js';
 import { inlinePasswordHasher, workerPoolPasswordHasher } from './services/password-hasher.js';
 import { PresenceService } from './services/presence.service.js';
+import { Revocations } from './services/revocations.js';
 import { TokenService } from './services/tokens.js';
+import { familiesRevokedSince } from './db/refresh-tokens.repository.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -84,7 +86,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   const closers: Array<{ name: string; closer: () => Promise<void> }> = [];
   const eventLoop = new EventLoopMonitor().start();
   const metrics = createMetrics(config.instanceId);
-  const health = new Health({ version: VERSION, instanceId: config.instanceId, db, redis, eventLoop, isDraining: () => draining });
+  const health = new Health({ version: VERSION, instanceId: config.instanceId, db, redis, eventLoop, isDraining: () => draining, cacheMs: config.health.cacheMs });
   metrics.bind({
     eventLoopLagMs: () => eventLoop.lagMs(),
     dbPools: () => {
@@ -95,6 +97,13 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
 
   const broadcasts = new BroadcastRelay();
   const tokens = new TokenService(config.auth.jwtSecret, config.auth.accessTokenTtlSec, config.auth.accessTokenCacheSize);
+  // A revoked sign-in stays refused for as long as any credential of it can be presented.
+  const revocations = new Revocations(
+    { revokedSince: (since) => familiesRevokedSince(db.primary, since) },
+    Math.max(config.auth.accessTokenTtlSec * 1000, config.auth.sessionTtlMs),
+    config.auth.revocationPollMs,
+    log.child({ module: 'revocations' }),
+  );
   // --- CPU-heavy work: one worker-thread pool per process, sized by the capacity plan (cpu/, ops/capacity.ts) ---
   const workerPool: WorkerPool = new WorkerPool(config.cpu, workerPoolMetrics(metrics.registry, () => workerPool.stats()));
   health.addProbe('workerPool', () => workerPool.stats());
@@ -105,10 +114,10 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   const passwordHashingAdmission = () => (hashOnPool ? workerPool.admissionError() : undefined);
   const conversationExports = new ConversationExportService(db, workerPool, config.cpu.exportPageSize, log.child({ module: 'export' }));
   // --- end CPU-heavy work ---
-  const auth = new AuthService(db, hasher, tokens, config.auth.refreshTokenTtlDays * 86_400_000, log.child({ module: 'auth' }), broadcasts);
+  const auth = new AuthService(db, hasher, tokens, revocations, config.auth.refreshTokenTtlDays * 86_400_000, log.child({ module: 'auth' }), broadcasts);
   const conversations = new ConversationsService(db, broadcasts);
   const messages = new MessagesService(db, broadcasts, config.sendBatching, (size) => metrics.sendBatchSize.observe(size));
-  const presence = new PresenceService();
+  const presence = new PresenceService(db);
 
   const parley: Omit<Parley, 'http' | 'handleRequest'> = {
     passwordHashingAdmission,
@@ -119,6 +128,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     metrics,
     health,
     tokens,
+    revocations,
     auth,
     conversations,
     messages,
@@ -145,6 +155,13 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     },
   };
   parley.onClose('worker pool', () => workerPool.close());
+  try {
+    await revocations.start();
+  } catch (error) {
+    await parley.close();
+    throw error;
+  }
+  parley.onClose('revocations', async () => revocations.stop());
   const app = createHttpApp(parley);
   return { ...parley, http: app, handleRequest: answerLivenessFirst(app.callback(), parley.isDraining) };
 }

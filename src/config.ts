@@ -84,6 +84,12 @@ const schema = z.object({
   SESSION_TTL_HOURS: int(24 * 7, 1),
   SESSION_COOKIE_SECURE: z.enum(['true', 'false']).optional(),
   PASSWORD_HASH_COST: int(15, 10),
+  // How often each process reads the sign-ins revoked elsewhere (logout, refresh-token reuse) from the database.
+  REVOCATION_POLL_MS: int(250, 50),
+  // Bearer token that unlocks /health's detail (pid, memory, versions); without it /health answers its status only.
+  HEALTH_DETAIL_TOKEN: z.string().optional(),
+  // How long a readiness answer is reused: probes in parallel share one database ping instead of one each.
+  HEALTH_CACHE_MS: int(1_000),
 
   CORS_ORIGIN: list,
   TRUST_PROXY: int(0),
@@ -127,7 +133,10 @@ const schema = z.object({
   SOCKET_EVENTS_BURST: int(40, 1),
   SOCKET_MAX_PER_USER: int(10, 1),
   SOCKET_TRANSPORTS: list.pipe(z.array(z.enum(['websocket', 'polling']))),
-  SOCKET_RECOVERY_MS: int(120_000),
+  // Time an engine.io connection may take to authenticate (socket.io's CONNECT), and how many such unauthenticated
+  // connections one client address may hold at once (README: Security model).
+  SOCKET_CONNECT_TIMEOUT_MS: int(10_000, 100),
+  SOCKET_PENDING_PER_IP: int(20, 1),
   SOCKET_CLUSTER_INSTANCES: int(2, 1),
   SOCKET_CLUSTER_GRACE_MS: int(15_000, 1),
   PRESENCE_TTL_SEC: int(10, 2),
@@ -146,9 +155,13 @@ export class ConfigError extends Error {
   }
 }
 
-function checkSecret(name: string, value: string | undefined, production: boolean, problems: string[]): string {
-  if (!production) return value || DEV_SECRET;
-  if (!value) problems.push(`${name}: required in production`);
+/**
+ * The public development secret signs tokens anyone can forge, so it is only used with the embedded database (a
+ * developer's machine); with a real DATABASE_URL a missing secret stops the start, whatever NODE_ENV says.
+ */
+function checkSecret(name: string, value: string | undefined, production: boolean, embedded: boolean, problems: string[]): string {
+  if (!production && (value || embedded)) return value || DEV_SECRET;
+  if (!value) problems.push(production ? `${name}: required in production` : `${name}: required with DATABASE_URL (the public development secret is only for the embedded database)`);
   else if (value.length < MIN_PRODUCTION_SECRET_LENGTH)
     problems.push(`${name}: must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters in production`);
   return value ?? '';
@@ -168,8 +181,9 @@ export function loadConfig(env: Environment = process.env) {
   const e = parseEnvironment(schema, env);
   const production = e.NODE_ENV === 'production';
   const problems: string[] = [];
-  const jwtSecret = checkSecret('JWT_SECRET', e.JWT_SECRET, production, problems);
-  const sessionSecret = checkSecret('SESSION_SECRET', e.SESSION_SECRET, production, problems);
+  const embedded = !e.DATABASE_URL;
+  const jwtSecret = checkSecret('JWT_SECRET', e.JWT_SECRET, production, embedded, problems);
+  const sessionSecret = checkSecret('SESSION_SECRET', e.SESSION_SECRET, production, embedded, problems);
   if (production && !e.DATABASE_URL) problems.push('DATABASE_URL: required in production (the embedded database is for development)');
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
   if (e.SEND_BATCH_CONCURRENCY > e.DB_POOL_MAX) problems.push('SEND_BATCH_CONCURRENCY: must not exceed DB_POOL_MAX (each batch holds a connection)');
@@ -209,7 +223,9 @@ export function loadConfig(env: Environment = process.env) {
       sessionTtlMs: e.SESSION_TTL_HOURS * 3_600_000,
       sessionCookieSecure: e.SESSION_COOKIE_SECURE ? e.SESSION_COOKIE_SECURE === 'true' : production,
       passwordHashCost: e.PASSWORD_HASH_COST,
+      revocationPollMs: e.REVOCATION_POLL_MS,
     }),
+    health: Object.freeze({ detailToken: e.HEALTH_DETAIL_TOKEN, cacheMs: e.HEALTH_CACHE_MS }),
     http: Object.freeze({
       corsOrigins: Object.freeze(e.CORS_ORIGIN),
       trustProxy: e.TRUST_PROXY,
@@ -240,7 +256,8 @@ export function loadConfig(env: Environment = process.env) {
       eventsBurst: Math.max(e.SOCKET_EVENTS_BURST, e.SOCKET_EVENTS_PER_SEC),
       maxSocketsPerUser: e.SOCKET_MAX_PER_USER,
       transports: Object.freeze(e.SOCKET_TRANSPORTS.length > 0 ? e.SOCKET_TRANSPORTS : (['websocket', 'polling'] as const)),
-      recoveryMs: e.SOCKET_RECOVERY_MS,
+      connectTimeoutMs: e.SOCKET_CONNECT_TIMEOUT_MS,
+      pendingPerIp: e.SOCKET_PENDING_PER_IP,
       clusterInstances: e.SOCKET_CLUSTER_INSTANCES,
       clusterGraceMs: e.SOCKET_CLUSTER_GRACE_MS,
       presenceTtlSec: e.PRESENCE_TTL_SEC,

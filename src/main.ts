@@ -85,7 +85,10 @@ function loadConfigOrExit(): Config {
 }
 
 function createServer(parley: Parley, config: Config): http.Server {
-  const server = http.createServer(parley.handleRequest);
+  // Node enforces headersTimeout and requestTimeout only when it sweeps its connections, every 30 s by default:
+  // a client dribbling headers (slowloris) kept its connection for up to 40 s with a 10 s headersTimeout.
+  const sweepMs = Math.min(1_000, config.http.headersTimeoutMs);
+  const server = http.createServer({ connectionsCheckingInterval: sweepMs }, parley.handleRequest);
   server.headersTimeout = config.http.headersTimeoutMs;
   server.requestTimeout = config.http.requestTimeoutMs;
   server.keepAliveTimeout = config.http.keepAliveTimeoutMs;

@@ -4,6 +4,13 @@ import { USER_COLUMNS, toUser, type User } from './users.repository.js';
 import { toMessage, type Message } from './messages.repository.js';
 
 export type ConversationKind = 'direct' | 'group';
+export type MemberRole = 'owner' | 'admin' | 'member';
+
+/** A user as a member of one conversation: their role and how far they have read. */
+export interface Member extends User {
+  role: MemberRole;
+  lastReadSeq: number;
+}
 
 export interface Conversation {
   id: string;
@@ -11,7 +18,7 @@ export interface Conversation {
   title: string | null;
   createdAt: string;
   lastSeq: number;
-  members: User[];
+  members: Member[];
 }
 
 export interface ConversationSummary extends Conversation {
@@ -69,6 +76,51 @@ export async function removeMember(db: Queryable, conversationId: string, userId
   return (rowCount ?? 0) > 0;
 }
 
+/**
+ * The actor's role and the conversation's kind, locking the conversation row until the transaction ends: every
+ * membership change in a conversation is serialised behind it, so two admins cannot, say, both remove the last
+ * owner-in-waiting. Undefined when the actor is not a member.
+ */
+export async function lockMembership(
+  tx: Queryable,
+  conversationId: string,
+  actorId: string,
+): Promise<{ kind: ConversationKind; role: MemberRole } | undefined> {
+  const { rows } = await tx.query<{ kind: ConversationKind; role: MemberRole }>(
+    `SELECT c.kind, cm.role FROM conversations c
+       JOIN conversation_members cm ON cm.conversation_id = c.id AND cm.user_id = $2
+      WHERE c.id = $1
+        FOR UPDATE OF c`,
+    [conversationId, actorId],
+  );
+  return rows[0];
+}
+
+export async function findRole(db: Queryable, conversationId: string, userId: string): Promise<MemberRole | undefined> {
+  const { rows } = await db.query<{ role: MemberRole }>(
+    'SELECT role FROM conversation_members WHERE conversation_id = $1 AND user_id = $2',
+    [conversationId, userId],
+  );
+  return rows[0]?.role;
+}
+
+export async function setRole(db: Queryable, conversationId: string, userId: string, role: MemberRole): Promise<void> {
+  await db.query('UPDATE conversation_members SET role = $3 WHERE conversation_id = $1 AND user_id = $2', [conversationId, userId, role]);
+}
+
+/** Makes the longest-standing admin, else the longest-standing member, the owner; returns who, if anyone is left. */
+export async function promoteHeir(tx: Queryable, conversationId: string): Promise<string | undefined> {
+  const { rows } = await tx.query<{ user_id: string }>(
+    `UPDATE conversation_members SET role = 'owner'
+      WHERE conversation_id = $1
+        AND user_id = (SELECT user_id FROM conversation_members WHERE conversation_id = $1
+                        ORDER BY role = 'admin' DESC, joined_at, user_id LIMIT 1)
+      RETURNING user_id`,
+    [conversationId],
+  );
+  return rows[0]?.user_id;
+}
+
 export async function isMember(db: Queryable, conversationId: string, userId: string): Promise<boolean> {
   const { rows } = await db.query('SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2', [
     conversationId,
@@ -84,6 +136,18 @@ export async function findKind(db: Queryable, conversationId: string): Promise<C
   return rows[0]?.kind;
 }
 
+/** Which of `userIds` share at least one conversation with `userId`. */
+export async function usersSharingAConversation(db: Queryable, userId: string, userIds: string[]): Promise<string[]> {
+  const { rows } = await db.query<{ user_id: string }>(
+    `SELECT DISTINCT other.user_id
+       FROM conversation_members mine
+       JOIN conversation_members other ON other.conversation_id = mine.conversation_id
+      WHERE mine.user_id = $1 AND other.user_id = ANY($2::bigint[])`,
+    [userId, userIds],
+  );
+  return rows.map((row) => row.user_id);
+}
+
 export async function listConversationIdsOf(db: Queryable, userId: string): Promise<string[]> {
   const { rows } = await db.query<{ conversation_id: string }>(
     'SELECT conversation_id FROM conversation_members WHERE user_id = $1',
@@ -92,24 +156,24 @@ export async function listConversationIdsOf(db: Queryable, userId: string): Prom
   return rows.map((row) => row.conversation_id);
 }
 
-async function membersByConversation(db: Queryable, conversationIds: string[]): Promise<Map<string, User[]>> {
-  const { rows } = await db.query<Parameters<typeof toUser>[0] & { conversation_id: string }>(
-    `SELECT cm.conversation_id, ${USER_COLUMNS}
+async function membersByConversation(db: Queryable, conversationIds: string[]): Promise<Map<string, Member[]>> {
+  const { rows } = await db.query<Parameters<typeof toUser>[0] & { conversation_id: string; role: MemberRole; last_read_seq: string }>(
+    `SELECT cm.conversation_id, cm.role, cm.last_read_seq, ${USER_COLUMNS}
        FROM conversation_members cm JOIN users u ON u.id = cm.user_id
       WHERE cm.conversation_id = ANY($1::bigint[])
       ORDER BY cm.conversation_id, cm.joined_at, u.id`,
     [conversationIds],
   );
-  const members = new Map<string, User[]>();
+  const members = new Map<string, Member[]>();
   for (const row of rows) {
     const list = members.get(row.conversation_id) ?? [];
-    list.push(toUser(row));
+    list.push({ ...toUser(row), role: row.role, lastReadSeq: Number(row.last_read_seq) });
     members.set(row.conversation_id, list);
   }
   return members;
 }
 
-const toConversation = (row: ConversationRow, members: User[]): Conversation => ({
+const toConversation = (row: ConversationRow, members: Member[]): Conversation => ({
   id: row.id,
   kind: row.kind,
   title: row.title,

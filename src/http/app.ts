@@ -1,7 +1,8 @@
 // Builds the Koa application (without listening): the middleware order is the request's path through the
 // service. Liveness never gets here (liveness.ts answers it first); health comes first (no auth, no limits, no
-// browser headers), then body parsing and sessions, the per-IP limit on the auth routes, authentication, the
-// per-user limit, and the API routes.
+// browser headers), then browser headers and CORS, then the routers, each of which runs its own guards: load
+// shedding, the per-IP limit, body parsing and sessions on the auth routes; body parsing, sessions,
+// authentication and the per-user limit on the rest of /api.
 import Koa from 'koa';
 import type { Middleware } from 'koa';
 import { bodyParser } from '@koa/bodyparser';
@@ -22,6 +23,7 @@ import type { ConversationsService } from '../services/conversations.service.js'
 import type { ConversationExportService } from '../services/export.service.js';
 import type { MessagesService } from '../services/messages.service.js';
 import type { PresenceService } from '../services/presence.service.js';
+import type { Revocations } from '../services/revocations.js';
 import type { TokenService } from '../services/tokens.js';
 import type { ParleyState } from './context.js';
 import { authenticate } from './middleware/authenticate.js';
@@ -29,6 +31,7 @@ import { errorHandler } from './middleware/error-handler.js';
 import { limitPerMinute, type RateLimitStore } from './middleware/rate-limit.js';
 import { requestContext } from './middleware/request-context.js';
 import { shedLoad } from './middleware/shed-load.js';
+import { newRouter, type ParleyRouter } from './router.js';
 import { publicAuthRoutes, logoutRoute } from './routes/auth.routes.js';
 import { conversationRoutes } from './routes/conversations.routes.js';
 import { exportRoutes } from './routes/export.routes.js';
@@ -43,6 +46,8 @@ export interface HttpDeps {
   metrics: Metrics;
   health: Health;
   tokens: TokenService;
+  /** Sign-ins revoked on any process or host (logout, refresh-token reuse). */
+  revocations: Revocations;
   auth: AuthService;
   conversations: ConversationsService;
   messages: MessagesService;
@@ -58,6 +63,44 @@ export interface HttpDeps {
 
 export const SESSION_COOKIE = 'parley.sid';
 
+export interface Routers {
+  health: ParleyRouter;
+  /** register, login, refresh: no credential, limited per IP. */
+  publicAuth: ParleyRouter;
+  /** Everything else under /api: authenticated, limited per user. */
+  api: ParleyRouter;
+}
+
+/**
+ * The routers with their guards inside: a guard runs exactly when one of its router's routes matches, so routing
+ * and guarding cannot disagree about a path (an outside review reached authenticated routes as `/API/users` while
+ * the guards, mounted by path prefix, only looked at `/api/`). Exported for the test that walks every route.
+ */
+export function buildRouters(deps: HttpDeps, app: Koa<ParleyState>): Routers {
+  const { config } = deps;
+  const rateLimitStore: RateLimitStore = { redis: deps.redis, memory: () => new Map() };
+  const parse = [
+    jsonBody(config.http.bodyLimitBytes),
+    ...(config.auth.sessionCookieSecure ? [secureCookiesBehindProxy] : []),
+    sessions(deps, app),
+  ];
+
+  const byIp = (_state: ParleyState, ip: string) => ip;
+  const publicAuth = publicAuthRoutes(deps.auth, {
+    shedHashing: shedLoad(deps.passwordHashingAdmission),
+    limit: limitPerMinute('auth', config.rateLimit.authPerMin, byIp, rateLimitStore, deps.log),
+    parse,
+  });
+
+  const api = newRouter('/api');
+  api.use(...parse, authenticate(deps.tokens, deps.revocations));
+  api.use(limitPerMinute('api', config.rateLimit.apiPerMin, (state) => `user:${state.userId}`, rateLimitStore, deps.log));
+  for (const router of [logoutRoute(deps.auth), userRoutes(deps), conversationRoutes(deps), exportRoutes(deps.conversationExports)]) {
+    api.use(router.routes());
+  }
+  return { health: healthRoutes(deps.health, deps.metrics, config.health.detailToken), publicAuth, api };
+}
+
 export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
   const { config } = deps;
   const app = new Koa<ParleyState>({ keys: [config.auth.sessionSecret], proxy: config.http.trustProxy > 0 });
@@ -65,16 +108,7 @@ export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
   app.maxIpsCount = config.http.trustProxy;
   // Errors are answered by errorHandler; Koa's default handler would only log them a second time.
   app.silent = true;
-
-  const rateLimitStore: RateLimitStore = { redis: deps.redis, memory: () => new Map() };
-  const routers = {
-    health: healthRoutes(deps.health, deps.metrics),
-    publicAuth: publicAuthRoutes(deps.auth),
-    logout: logoutRoute(deps.auth),
-    users: userRoutes(deps),
-    conversations: conversationRoutes(deps),
-    exports: exportRoutes(deps.conversationExports),
-  };
+  const routers = buildRouters(deps, app);
 
   app.use(countHandler(deps.requestHandlers));
   app.use(drainingConnectionClose(deps.isDraining));
@@ -85,57 +119,50 @@ export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
   app.use(routers.health.routes());
   app.use(helmet());
   app.use(corsFor(config.http.corsOrigins));
-  // Register and login hash on the worker pool: while it is full they are refused before any other work.
-  for (const path of ['/api/auth/register', '/api/auth/login']) app.use(mount(path, shedLoad(deps.passwordHashingAdmission)));
-
-  app.use(
-    bodyParser({
-      enableTypes: ['json'],
-      jsonLimit: config.http.bodyLimitBytes,
-      encoding: 'utf-8',
-      // Bodies must be objects or arrays; a bare string or number is malformed for every route here.
-      jsonStrict: true,
-    }),
-  );
-  if (config.auth.sessionCookieSecure) app.use(secureCookiesBehindProxy);
-  app.use(
-    session(
-      {
-        key: SESSION_COOKIE,
-        maxAge: config.auth.sessionTtlMs,
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: config.auth.sessionCookieSecure,
-        ...(deps.redis ? { store: redisSessionStore(deps.redis) } : {}),
-      },
-      app as unknown as Koa,
-    ) as Middleware<ParleyState>,
-  );
-
-  const byIp = (_state: ParleyState, ip: string) => ip;
-  app.use(mount('/api/auth/', limitPerMinute('auth', config.rateLimit.authPerMin, byIp, rateLimitStore, deps.log)));
   app.use(routers.publicAuth.routes());
-
-  app.use(mount('/api/', authenticate(deps.tokens)));
-  app.use(mount('/api/', limitPerMinute('api', config.rateLimit.apiPerMin, (state) => `user:${state.userId}`, rateLimitStore, deps.log)));
   // No allowedMethods(): a method a route does not serve is answered like any unknown route, 404 not_found.
-  for (const router of [routers.logout, routers.users, routers.conversations, routers.exports]) app.use(router.routes());
+  app.use(routers.api.routes());
   return app;
 }
 
-/** Runs `middleware` only for paths under `prefix`; others pass straight through (and fall to 404). */
-function mount(prefix: string, middleware: Middleware<ParleyState>): Middleware<ParleyState> {
-  return (ctx, next) => (ctx.path.startsWith(prefix) ? middleware(ctx, next) : next());
+function jsonBody(limitBytes: number): Middleware<ParleyState> {
+  return bodyParser({
+    enableTypes: ['json'],
+    jsonLimit: limitBytes,
+    encoding: 'utf-8',
+    // Bodies must be objects or arrays; a bare string or number is malformed for every route here.
+    jsonStrict: true,
+  }) as Middleware<ParleyState>;
 }
 
+function sessions(deps: HttpDeps, app: Koa<ParleyState>): Middleware<ParleyState> {
+  return session(
+    {
+      key: SESSION_COOKIE,
+      maxAge: deps.config.auth.sessionTtlMs,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: deps.config.auth.sessionCookieSecure,
+      ...(deps.redis ? { store: redisSessionStore(deps.redis) } : {}),
+    },
+    app as unknown as Koa,
+  ) as Middleware<ParleyState>;
+}
+
+/**
+ * CORS_ORIGIN lists the origins a browser may call with credentials (cookies); `*` in the list lets any other
+ * origin call without them, so `*` never hands a stranger's page the user's session.
+ */
 function corsFor(origins: readonly string[]): Middleware<ParleyState> {
-  const allowed = new Set(origins);
+  const listed = new Set(origins.filter((origin) => origin !== '*'));
+  const anyOrigin = origins.includes('*');
   return cors({
-    credentials: true,
+    credentials: (ctx) => listed.has(ctx.get('origin')),
     // An origin outside the list gets no CORS headers, so the browser refuses the response.
     origin: (ctx) => {
       const origin = ctx.get('origin');
-      return allowed.has('*') || allowed.has(origin) ? origin : '';
+      if (listed.has(origin)) return origin;
+      return anyOrigin ? '*' : '';
     },
   }) as Middleware<ParleyState>;
 }

@@ -44,6 +44,8 @@ export const createConversationSchema = z.discriminatedUnion('kind', [
 
 export const addMemberSchema = z.object({ userId: idSchema });
 
+export const memberRoleSchema = z.object({ role: z.enum(['owner', 'admin', 'member']) });
+
 export const MESSAGE_BODY_MAX = 4000;
 
 export const messageBodySchema = text().min(1, 'must not be empty').max(MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`);

@@ -15,10 +15,20 @@ export interface HealthDeps {
   redis?: Redis;
   eventLoop: EventLoopMonitor;
   isDraining(): boolean;
+  /** How long a dependency check is reused (HEALTH_CACHE_MS). */
+  cacheMs: number;
 }
+
+type DependencyChecks = Record<string, boolean>;
 
 export class Health {
   private readonly probes = new Map<string, HealthProbe>();
+  /**
+   * Readiness is public and cheap to ask for: 150 parallel probes used to run 150 database pings and fill the pool
+   * in front of real requests. Now a check's answer is reused for cacheMs, and at most one check is in flight.
+   */
+  private last?: { at: number; checks: DependencyChecks };
+  private inFlight?: Promise<DependencyChecks>;
 
   constructor(private readonly deps: HealthDeps) {}
 
@@ -29,12 +39,28 @@ export class Health {
 
   /** Ready: the database (and Redis, when configured) answer, and the process is not draining. */
   async ready(): Promise<{ ready: boolean; checks: Record<string, boolean> }> {
-    const checks: Record<string, boolean> = {
-      draining: this.deps.isDraining(),
-      database: await this.deps.db.ping(),
-    };
-    if (this.deps.redis) checks.redis = await pingRedis(this.deps.redis);
+    // Draining is this process's own state: always current, never cached.
+    const checks: Record<string, boolean> = { draining: this.deps.isDraining(), ...(await this.dependencies()) };
     return { ready: !checks.draining && checks.database === true && checks.redis !== false, checks };
+  }
+
+  private dependencies(): Promise<DependencyChecks> {
+    if (this.last && Date.now() - this.last.at < this.deps.cacheMs) return Promise.resolve(this.last.checks);
+    this.inFlight ??= this.check()
+      .then((checks) => {
+        this.last = { at: Date.now(), checks };
+        return checks;
+      })
+      .finally(() => {
+        this.inFlight = undefined;
+      });
+    return this.inFlight;
+  }
+
+  private async check(): Promise<DependencyChecks> {
+    const checks: DependencyChecks = { database: await this.deps.db.ping() };
+    if (this.deps.redis) checks.redis = await pingRedis(this.deps.redis);
+    return checks;
   }
 
   async report(): Promise<{ ok: boolean; body: Record<string, unknown> }> {

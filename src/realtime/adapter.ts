@@ -1,7 +1,6 @@
 // Which socket.io adapter carries broadcasts between processes, chosen by SOCKET_ADAPTER:
 //  - redis:   Redis Streams on its own ioredis connection (the blocking XREAD must not hold up the command
-//             client). Supports connection state recovery. Default reply mapping: with RESP3 mapping the adapter
-//             silently delivers nothing.
+//             client). Default reply mapping: with RESP3 mapping the adapter silently delivers nothing.
 //  - cluster: Node cluster IPC; needs a primary that relays (the @socket.io/pm2 daemon). See split-check.ts.
 //  - memory:  one process.
 import { Redis } from 'ioredis';
@@ -20,8 +19,6 @@ export interface AdapterChoice {
   name: AdapterName;
   /** Options to merge into the socket.io server options. */
   options: Partial<ServerOptions>;
-  /** Whether connection state recovery can work with this adapter. */
-  recovery: boolean;
   /** Broadcasts that every process delivers in one global order (redis only; elsewhere a plain emit). */
   orderedPublish?: OrderedPublish;
   /** Wiring that needs the server (cluster: accept the connections the daemon's sticky balancer hands over). */
@@ -44,14 +41,12 @@ export function chooseAdapter(config: Config, log: Logger, onError: (error: Erro
     const streamName = `${prefix}socket.io`;
     return {
       name,
-      recovery: true,
       orderedPublish: streamPublisher(client, streamName),
       options: {
         adapter: createStreamsAdapter(client, {
           streamName,
           maxLen: STREAM_MAX_LEN,
           channelPrefix: `${prefix}socket.io`,
-          sessionKeyPrefix: `${prefix}sio:session:`,
         }),
       },
       async close() {
@@ -66,7 +61,6 @@ export function chooseAdapter(config: Config, log: Logger, onError: (error: Erro
     }
     return {
       name,
-      recovery: false,
       options: { adapter: createClusterAdapter() },
       // The @socket.io/pm2 daemon listens on PM2_PORT and passes each connection to a worker by socket.io
       // session; the worker injects it into its HTTP server.
@@ -76,5 +70,5 @@ export function chooseAdapter(config: Config, log: Logger, onError: (error: Erro
       close: async () => undefined,
     };
   }
-  return { name, recovery: true, options: {}, close: async () => undefined };
+  return { name, options: {}, close: async () => undefined };
 }

@@ -1,9 +1,11 @@
-// Who may open a socket. Two checks, in the order socket.io runs them:
-//  - allowRequest: a browser Origin outside CORS_ORIGIN is refused (CORS does not cover WebSocket upgrades).
-//    Clients that send no Origin (servers, mobile apps) are not browsers and are allowed.
-//  - authenticate (namespace middleware): `auth.token` (access JWT) or the koa-session cookie, verified with the
+// Who may open a socket. Three checks, in the order socket.io runs them:
+//  - allowRequest (engine.io, before anything is built): a browser Origin outside CORS_ORIGIN is refused (CORS
+//    does not cover WebSocket upgrades; `*` lets any origin in, but without credentials), and one client address
+//    may hold at most SOCKET_PENDING_PER_IP connections that have not authenticated yet.
+//  - connectTimeout: a connection that has not sent socket.io's CONNECT within SOCKET_CONNECT_TIMEOUT_MS is closed.
+//  - identify (namespace middleware): `auth.token` (access JWT) or the koa-session cookie, verified with the
 //    Koa app's own keys and session store; anything else fails with connect_error "unauthorized".
-import { ServerResponse, type IncomingMessage } from 'node:http';
+import { ServerResponse, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type Koa from 'koa';
 import type { Redis } from 'ioredis';
 import { SESSION_COOKIE } from '../http/app.js';
@@ -12,15 +14,35 @@ import { redisSessionStore } from '../redis/session-store.js';
 import type { TokenService } from '../services/tokens.js';
 import type { ParleySocket } from './events.js';
 
-export function originAllowed(origins: readonly string[]) {
-  const allowed = new Set(origins);
-  return (req: IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void): void => {
+/** Which browser origins may open a socket, and which may do so with the user's cookies. */
+export class OriginPolicy {
+  private readonly listed: Set<string>;
+  private readonly anyOrigin: boolean;
+
+  constructor(origins: readonly string[]) {
+    this.listed = new Set(origins.filter((origin) => origin !== '*'));
+    this.anyOrigin = origins.includes('*');
+  }
+
+  /** Clients that send no Origin (servers, mobile apps) are not browsers and are allowed. */
+  allows(req: IncomingMessage): boolean {
+    return this.credentialed(req) || this.anyOrigin;
+  }
+
+  /** A page may use the user's session cookie only from its own origin or one listed in CORS_ORIGIN. */
+  credentialed(req: IncomingMessage): boolean {
     const origin = req.headers.origin;
-    if (!origin || allowed.has('*') || allowed.has(origin) || sameOrigin(origin, req.headers.host)) {
-      callback(null, true);
-    } else {
-      callback('origin not allowed', false);
-    }
+    return !origin || this.listed.has(origin) || sameOrigin(origin, req.headers.host);
+  }
+
+  /** socket.io's CORS answer for long-polling, per request: credentials only for listed origins. */
+  readonly cors = (
+    req: { headers: IncomingHttpHeaders },
+    callback: (error: Error | null, options: { origin: string | boolean; credentials: boolean }) => void,
+  ): void => {
+    const origin = req.headers.origin ?? '';
+    if (this.listed.has(origin)) callback(null, { origin, credentials: true });
+    else callback(null, { origin: this.anyOrigin ? '*' : false, credentials: false });
   };
 }
 
@@ -29,6 +51,44 @@ function sameOrigin(origin: string, host: string | undefined): boolean {
     return host !== undefined && new URL(origin).host === host;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Counts connections per client address from engine.io's handshake until they authenticate (the socket.io
+ * connection opens) or close, and refuses new ones past the cap: unauthenticated connections cost memory and
+ * were kept for 45 s. A connection that neither completes nor closes (a handshake that failed inside engine.io)
+ * is forgotten after `forgetAfterMs`.
+ */
+export class PendingHandshakes {
+  private readonly perIp = new Map<string, number>();
+  private readonly counted = new WeakMap<IncomingMessage, string>();
+
+  constructor(
+    private readonly maxPerIp: number,
+    private readonly forgetAfterMs: number,
+    private readonly clientIp: (req: IncomingMessage) => string,
+  ) {}
+
+  /** Counts the request and answers whether it may go on. */
+  admit(req: IncomingMessage): boolean {
+    const ip = this.clientIp(req);
+    const pending = this.perIp.get(ip) ?? 0;
+    if (pending >= this.maxPerIp) return false;
+    this.perIp.set(ip, pending + 1);
+    this.counted.set(req, ip);
+    setTimeout(() => this.settled(req), this.forgetAfterMs).unref();
+    return true;
+  }
+
+  /** The connection authenticated or closed; idempotent. */
+  settled(req: IncomingMessage): void {
+    const ip = this.counted.get(req);
+    if (ip === undefined) return;
+    this.counted.delete(req);
+    const left = (this.perIp.get(ip) ?? 1) - 1;
+    if (left > 0) this.perIp.set(ip, left);
+    else this.perIp.delete(ip);
   }
 }
 
@@ -42,6 +102,12 @@ export interface HandshakeDeps {
   tokens: TokenService;
   http: Koa<ParleyState>;
   redis?: Redis;
+  origins: OriginPolicy;
+}
+
+/** The client address as the HTTP API sees it (Koa's reading of TRUST_PROXY and X-Forwarded-For). */
+export function clientIpOf(http: Koa<ParleyState>): (req: IncomingMessage) => string {
+  return (req) => http.createContext(req, new ServerResponse(req)).ip;
 }
 
 /** Resolves the caller of a handshake, or undefined when no valid credential was sent. */
@@ -55,7 +121,8 @@ export function identify(deps: HandshakeDeps) {
       return claims && { userId: claims.userId, expiresAt: claims.expiresAt, familyId: claims.familyId };
     }
     const request = socket.request;
-    if (!request.headers.cookie) return undefined;
+    // A page let in only by `*` gets no credentials: its cookies are not the user's consent.
+    if (!request.headers.cookie || !deps.origins.credentialed(request)) return undefined;
     // A Koa context over the handshake request: its cookie jar verifies the signature with the app's keys.
     const ctx = deps.http.createContext(request, new ServerResponse(request));
     const key = ctx.cookies.get(SESSION_COOKIE, { signed: true });

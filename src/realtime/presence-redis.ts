@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.js';
 import type { PresenceEntry } from '../services/presence.service.js';
-import type { PresenceEvents, PresenceTracker } from './presence-tracker.js';
+import type { Admission, PresenceEvents, PresenceTracker } from './presence-tracker.js';
 
 const COUNT = 'presence:count';
 const SEEN = 'presence:seen';
@@ -17,9 +17,12 @@ const PROCS = 'presence:procs';
 const procKey = (id: string) => `presence:proc:${id}`;
 const aliveKey = (id: string) => `presence:alive:${id}`;
 
-// Registers the process too: a count that lands after this process's own close-time sweep is still found and
-// swept by the survivors once the heartbeat key is gone.
-const CONNECT = `
+// Admits a socket only while the user has fewer than ARGV[3] anywhere, and counts it in the same script, so
+// concurrent handshakes on any process or host cannot all pass the cap. Registers the process too: a count that
+// lands after this process's own close-time sweep is still found and swept by the survivors once the heartbeat
+// key is gone. Returns the user's sockets after admission, or -1 when refused.
+const ADMIT = `
+if tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0') >= tonumber(ARGV[3]) then return -1 end
 redis.call('SADD', KEYS[3], ARGV[2])
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 return redis.call('HINCRBY', KEYS[2], ARGV[1], 1)`;
@@ -78,23 +81,25 @@ export class RedisPresence implements PresenceTracker {
     private readonly log: Logger,
   ) {}
 
-  async connected(userId: string): Promise<boolean> {
-    // Counted locally in the same tick as the command is queued, so a restore sees the two in the same order.
+  async admit(userId: string, maxSockets: number): Promise<Admission> {
+    // Counted locally in the same tick as the command is queued, so a restore sees the two in the same order;
+    // taken back if refused.
     this.local.set(userId, (this.local.get(userId) ?? 0) + 1);
-    const total = await this.redis.eval(CONNECT, 3, procKey(this.processId), COUNT, PROCS, userId, this.processId);
-    return Number(total) === 1;
+    const total = Number(await this.redis.eval(ADMIT, 3, procKey(this.processId), COUNT, PROCS, userId, this.processId, maxSockets));
+    if (total < 0) this.uncountLocally(userId);
+    return total < 0 ? 'refused' : total === 1 ? 'first' : 'more';
   }
 
   async disconnected(userId: string, at: string): Promise<boolean> {
-    const left = (this.local.get(userId) ?? 1) - 1;
-    if (left > 0) this.local.set(userId, left);
-    else this.local.delete(userId);
+    this.uncountLocally(userId);
     const last = await this.redis.eval(DISCONNECT, 3, procKey(this.processId), COUNT, SEEN, userId, at);
     return Number(last) === 1;
   }
 
-  async socketCount(userId: string): Promise<number> {
-    return Number((await this.redis.hget(COUNT, userId)) ?? 0);
+  private uncountLocally(userId: string): void {
+    const left = (this.local.get(userId) ?? 1) - 1;
+    if (left > 0) this.local.set(userId, left);
+    else this.local.delete(userId);
   }
 
   async lookup(userIds: string[]): Promise<Record<string, PresenceEntry>> {

@@ -10,13 +10,14 @@ export interface PresenceEvents {
   online(userId: string): void;
 }
 
+/** A socket's admission: refused at the per-user cap, else counted as the user's first socket anywhere or not. */
+export type Admission = 'refused' | 'first' | 'more';
+
 export interface PresenceTracker extends PresenceSource {
-  /** Counts a socket; true when it is the user's first socket anywhere. */
-  connected(userId: string): Promise<boolean>;
+  /** Counts a socket unless the user already has `maxSockets` anywhere; check and count are one atomic step. */
+  admit(userId: string, maxSockets: number): Promise<Admission>;
   /** Uncounts a socket that closed at `at`; true when it was the user's last socket anywhere. */
   disconnected(userId: string, at: string): Promise<boolean>;
-  /** Sockets the user has open anywhere. */
-  socketCount(userId: string): Promise<number>;
   /** Starts background work, which reports presence changes no socket event on this process caused. */
   start(events: PresenceEvents): Promise<void>;
   close(): Promise<void>;
@@ -27,10 +28,11 @@ export class LocalPresence implements PresenceTracker {
   private readonly counts = new Map<string, number>();
   private readonly lastSeen = new Map<string, string>();
 
-  async connected(userId: string): Promise<boolean> {
-    const count = (this.counts.get(userId) ?? 0) + 1;
-    this.counts.set(userId, count);
-    return count === 1;
+  async admit(userId: string, maxSockets: number): Promise<Admission> {
+    const count = this.counts.get(userId) ?? 0;
+    if (count >= maxSockets) return 'refused';
+    this.counts.set(userId, count + 1);
+    return count === 0 ? 'first' : 'more';
   }
 
   async disconnected(userId: string, at: string): Promise<boolean> {
@@ -42,10 +44,6 @@ export class LocalPresence implements PresenceTracker {
     this.counts.delete(userId);
     this.lastSeen.set(userId, at);
     return true;
-  }
-
-  async socketCount(userId: string): Promise<number> {
-    return this.counts.get(userId) ?? 0;
   }
 
   async lookup(userIds: string[]): Promise<Record<string, PresenceEntry>> {

@@ -2,15 +2,16 @@
 // the close that lets clients reconnect elsewhere with their session state. main.ts makes one call:
 // `await attachRealtime(parley, server)`; the shutdown sequence closes it through parley.onClose.
 import type http from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { Server } from 'socket.io';
 import type { Parley } from '../app.js';
 import { listConversationIdsOf } from '../db/conversations.repository.js';
 import { chooseAdapter } from './adapter.js';
 import { conversationRoom, familyRoom, userRoom, type ParleyServer, type ParleySocket } from './events.js';
-import { identify, originAllowed } from './handshake.js';
+import { clientIpOf, identify, OriginPolicy, PendingHandshakes } from './handshake.js';
 import { limitEvents, registerHandlers } from './handlers.js';
 import { createRealtimeMetrics } from './metrics.js';
-import { LocalPresence, type PresenceTracker } from './presence-tracker.js';
+import { LocalPresence, type Admission, type PresenceTracker } from './presence-tracker.js';
 import { RedisPresence } from './presence-redis.js';
 import { tokenBucket } from './rate-limit.js';
 import { SocketBroadcaster } from './socket-broadcaster.js';
@@ -22,7 +23,7 @@ const MAX_TIMER_MS = 2_147_483_647;
 export interface Realtime {
   io: ParleyServer;
   adapter: string;
-  /** Idempotent: stops accepting sockets, closes them (saving recovery sessions), gives back presence. */
+  /** Idempotent: stops accepting sockets, closes them, gives back presence. */
   close(): Promise<void>;
 }
 
@@ -33,19 +34,29 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
   let connectedSockets = 0;
   const metrics = createRealtimeMetrics(parley.metrics.registry, settings.adapter, () => connectedSockets);
   const adapter = chooseAdapter(config, log, () => metrics.adapterError());
-  const origins = config.http.corsOrigins;
+  const origins = new OriginPolicy(config.http.corsOrigins);
+  const handshakes = new PendingHandshakes(settings.pendingPerIp, settings.connectTimeoutMs + 1_000, clientIpOf(parley.http));
 
   const io: ParleyServer = new Server(server, {
     serveClient: false,
     transports: [...settings.transports],
     maxHttpBufferSize: settings.maxPayloadBytes,
-    allowRequest: originAllowed(origins),
-    cors: { origin: origins.includes('*') ? true : [...origins], credentials: true },
-    // Middlewares run again on a recovered session, so its credential is checked like a new one.
-    ...(adapter.recovery ? { connectionStateRecovery: { maxDisconnectionDuration: settings.recoveryMs, skipMiddlewares: false } } : {}),
+    connectTimeout: settings.connectTimeoutMs,
+    allowRequest: (req, callback) => {
+      if (!origins.allows(req)) callback('origin not allowed', false);
+      else if (!handshakes.admit(req)) callback('too many pending connections from this address', false);
+      else callback(null, true);
+    },
+    cors: origins.cors,
+    // No connection state recovery: socket.io 4.8 replays a recovered session's missed packets, into the rooms it
+    // had, before any middleware checks the credential (a removed member got messages posted after the removal).
+    // Every (re)connection is a new socket whose rooms come from the database, and `sync` catches up.
     ...adapter.options,
   });
   adapter.attach?.(io);
+  io.engine.on('connection', (connection: { request: IncomingMessage; once(event: 'close', listener: () => void): void }) => {
+    connection.once('close', () => handshakes.settled(connection.request));
+  });
 
   const presence: PresenceTracker = parley.redis
     ? new RedisPresence(parley.redis, settings.presenceTtlSec, log.child({ module: 'presence' }))
@@ -58,17 +69,26 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
       .catch((error: unknown) => log.warn({ err: error, userId }, 'presence announce failed'));
 
   const conversationsFor = new WeakMap<ParleySocket, string[]>();
-  const who = identify({ tokens: parley.tokens, http: parley.http, redis: parley.redis });
+  /** Sockets counted by presence whose connection has not opened yet: if it closes first, the count goes back. */
+  const admitted = new WeakMap<ParleySocket, Admission>();
+  const who = identify({ tokens: parley.tokens, http: parley.http, redis: parley.redis, origins });
   io.use((socket, next) => {
     who(socket)
       .then(async (identity) => {
-        if (!identity) return next(Object.assign(new Error('unauthorized'), { data: { code: 'unauthorized' } }));
-        if ((await presence.socketCount(identity.userId)) >= settings.maxSocketsPerUser) {
-          return next(Object.assign(new Error('too_many_sockets'), { data: { code: 'rate_limited' } }));
-        }
+        if (!identity || parley.revocations.isRevoked(identity.familyId)) return next(handshakeError('unauthorized', 'unauthorized'));
         // Loaded before the handshake completes and joined in the connection handler, synchronously: by the time
         // the client sees "connect" its socket is in every room, so nothing broadcast after that can miss it.
         conversationsFor.set(socket, await conversationsOf(identity.userId));
+        // Checked and counted in one step, so concurrent handshakes on every process and host share the cap.
+        const admission = await presence.admit(identity.userId, settings.maxSocketsPerUser);
+        if (admission === 'refused') return next(handshakeError('too_many_sockets', 'rate_limited'));
+        const giveBack = () => void presence.disconnected(identity.userId, new Date().toISOString()).catch(() => undefined);
+        // The client may have gone while we checked: socket.io then drops the socket without any event.
+        if (socket.conn.readyState !== 'open') return giveBack();
+        admitted.set(socket, admission);
+        socket.conn.once('close', () => {
+          if (admitted.delete(socket)) giveBack();
+        });
         socket.data.userId = identity.userId;
         socket.data.expiresAt = identity.expiresAt;
         socket.data.familyId = identity.familyId;
@@ -88,18 +108,16 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
 
   io.on('connection', (socket) => {
     connectedSockets += 1;
+    handshakes.settled(socket.conn.request);
+    const first = admitted.get(socket) === 'first';
+    admitted.delete(socket);
     const { userId } = socket.data;
-    log.debug({ userId, socketId: socket.id, recovered: socket.recovered }, 'socket connected');
+    log.debug({ userId, socketId: socket.id }, 'socket connected');
     const expiry: { timer?: NodeJS.Timeout } = {};
     limitEvents(socket, tokenBucket(settings.eventsPerSec, settings.eventsBurst), metrics);
     joinRooms(socket, conversationsFor.get(socket) ?? []);
     registerHandlers(socket, { messages: parley.messages, metrics, log });
-    // A failure (Redis down) leaves the socket counted locally but not in Redis: a later restore puts it in, and
-    // until then its uncount may take the count of the user's other socket on this process (see presence-redis).
-    const counted = presence
-      .connected(userId)
-      .then((first) => (first ? announce(userId, 'online', null) : undefined))
-      .catch((error: unknown) => log.warn({ err: error, userId }, 'presence count failed'));
+    const counted = first ? announce(userId, 'online', null) : Promise.resolve();
     track(counted);
     socket.on('disconnect', () => {
       connectedSockets -= 1;
@@ -141,8 +159,8 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
     close() {
       closing ??= (async () => {
         split?.cancel();
-        // io.close() disconnects with "server shutting down", the reason that saves recovery sessions; it also
-        // closes the HTTP server, which may already be closed by the shutdown sequence.
+        // io.close() disconnects every socket (clients reconnect elsewhere and `sync`); it also closes the HTTP
+        // server, which may already be closed by the shutdown sequence.
         await new Promise<void>((resolve) => void io.close(() => resolve()));
         // Presence updates in flight get a moment; the ones still waiting out their grace period are covered by
         // presence.close(), which gives back every count of this process at once.
@@ -156,11 +174,11 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
   // Closed by the shutdown sequence (ops/shutdown.ts) after HTTP requests drained, not on the signal itself:
   // io.close() also closes the HTTP server and its idle keep-alive sockets, which must wait for the drain grace.
   parley.onClose('socket.io', () => realtime.close());
-  log.info({ adapter: adapter.name, recovery: adapter.recovery }, 'socket.io attached');
+  log.info({ adapter: adapter.name }, 'socket.io attached');
   return realtime;
 }
 
-/** Disconnects the socket when its credential expires, recovered sessions included. */
+/** Disconnects the socket when its credential expires. */
 function expireAt(socket: ParleySocket, expiresAtSec: number, handle: { timer?: NodeJS.Timeout }): void {
   const arm = () => {
     const left = expiresAtSec * 1000 - Date.now();
@@ -173,12 +191,13 @@ function expireAt(socket: ParleySocket, expiresAtSec: number, handle: { timer?: 
   arm();
 }
 
-/** Joins the user's room, the sign-in's room and one room per conversation; leaves rooms a recovered session kept from before. */
+/** Joins the user's room, the sign-in's room and one room per conversation, all from this handshake's checks. */
 function joinRooms(socket: ParleySocket, conversationIds: string[]): void {
-  const wanted = new Set([userRoom(socket.data.userId), ...conversationIds.map(conversationRoom)]);
-  if (socket.data.familyId) wanted.add(familyRoom(socket.data.familyId));
-  for (const room of socket.rooms) if (room.startsWith('conv:') && !wanted.has(room)) void socket.leave(room);
-  void socket.join([...wanted]);
+  const rooms = [userRoom(socket.data.userId), ...conversationIds.map(conversationRoom)];
+  if (socket.data.familyId) rooms.push(familyRoom(socket.data.familyId));
+  void socket.join(rooms);
 }
+
+const handshakeError = (message: string, code: string) => Object.assign(new Error(message), { data: { code } });
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

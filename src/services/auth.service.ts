@@ -7,6 +7,7 @@ import { conflict, unauthorized } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { silentBroadcaster, type Broadcaster } from './broadcaster.js';
 import type { PasswordHasher } from './password-hasher.js';
+import type { Revocations } from './revocations.js';
 import { hashRefreshToken, newRefreshToken, type TokenService } from './tokens.js';
 
 export interface TokenPair {
@@ -30,6 +31,7 @@ export class AuthService {
     private readonly db: Database,
     private readonly hasher: PasswordHasher,
     private readonly tokens: TokenService,
+    private readonly revocations: Revocations,
     private readonly refreshTtlMs: number,
     private readonly log: Logger,
     private readonly broadcaster: Broadcaster = silentBroadcaster,
@@ -89,7 +91,7 @@ export class AuthService {
     if (outcome === 'invalid') throw unauthorized(BAD_REFRESH);
     if (outcome.reused) {
       this.log.warn({ familyId: outcome.familyId }, 'spent refresh token reused; family revoked');
-      this.broadcaster.signedOut(outcome.familyId);
+      this.signedOut(outcome.familyId);
       throw unauthorized(BAD_REFRESH);
     }
     return this.pair(outcome.userId, outcome.familyId, outcome.refreshToken);
@@ -98,6 +100,12 @@ export class AuthService {
   async logout(familyId: string | undefined): Promise<void> {
     if (!familyId) return;
     await refreshTokens.revokeFamily(this.db.primary, familyId);
+    this.signedOut(familyId);
+  }
+
+  /** After the revocation committed: refused here at once, on other processes within a poll; live sockets closed. */
+  private signedOut(familyId: string): void {
+    this.revocations.add(familyId);
     this.broadcaster.signedOut(familyId);
   }
 

@@ -1,11 +1,15 @@
 // Direct and group conversations and their membership. Non-members always get not_found: they learn nothing.
-import type { Database } from '../db/database.js';
+// Roles in groups: the creator is the owner; owners and admins add members and remove members; only the owner
+// grants or takes admin, removes an admin, or hands ownership on; anyone may leave; when the owner leaves, the
+// longest-standing admin (else member) becomes owner. Direct conversations have two members and never change.
+import type { Database, Queryable } from '../db/database.js';
 import * as conversations from '../db/conversations.repository.js';
 import { countExistingUsers, findUserById } from '../db/users.repository.js';
 import { AppError, conflict, notFound, validationFailed } from '../core/errors.js';
 import type { Broadcaster } from './broadcaster.js';
 
 type Conversation = conversations.Conversation;
+type MemberRole = conversations.MemberRole;
 
 export class ConversationsService {
   constructor(
@@ -38,6 +42,7 @@ export class ConversationsService {
     const id = await this.db.withTransaction(async (tx) => {
       const created = await conversations.insertConversation(tx, { kind: 'group', title, directKey: null, createdBy: userId });
       await conversations.addMembers(tx, created!, members);
+      await conversations.setRole(tx, created!, userId, 'owner');
       return created!;
     });
     const conversation = await this.get(userId, id);
@@ -58,25 +63,59 @@ export class ConversationsService {
   }
 
   async addMember(actorId: string, conversationId: string, userId: string): Promise<Conversation> {
-    await this.requireGroupMembership(actorId, conversationId);
-    if (!(await findUserById(this.db.primary, userId))) throw notFound('User');
-    const added = await conversations.addMembers(this.db.primary, conversationId, [userId]);
+    const added = await this.db.withTransaction(async (tx) => {
+      requireManager(await this.lockGroup(tx, actorId, conversationId), 'add members');
+      if (!(await findUserById(tx, userId))) throw notFound('User');
+      return conversations.addMembers(tx, conversationId, [userId]);
+    });
     if (added.length === 0) throw conflict('That user is already a member');
     const conversation = await this.get(actorId, conversationId);
     this.broadcaster.membersAdded(conversation, added);
     return conversation;
   }
 
+  /** Removes a member, or lets the actor leave (`userId` = actor); an owner who leaves hands the group on. */
   async removeMember(actorId: string, conversationId: string, userId: string): Promise<void> {
-    await this.requireGroupMembership(actorId, conversationId);
-    if (!(await conversations.removeMember(this.db.primary, conversationId, userId))) throw notFound('Member');
+    await this.db.withTransaction(async (tx) => {
+      const actorRole = await this.lockGroup(tx, actorId, conversationId);
+      const targetRole = userId === actorId ? actorRole : await conversations.findRole(tx, conversationId, userId);
+      if (!targetRole) throw notFound('Member');
+      if (userId !== actorId) {
+        requireManager(actorRole, 'remove members');
+        if (targetRole !== 'member' && actorRole !== 'owner') throw forbidden('Only the owner removes an admin or the owner');
+      }
+      await conversations.removeMember(tx, conversationId, userId);
+      if (targetRole === 'owner') await conversations.promoteHeir(tx, conversationId);
+    });
     this.broadcaster.memberRemoved(conversationId, userId);
   }
 
-  private async requireGroupMembership(actorId: string, conversationId: string): Promise<void> {
-    if (!(await conversations.isMember(this.db.primary, conversationId, actorId))) throw notFound('Conversation');
-    if ((await conversations.findKind(this.db.primary, conversationId)) !== 'group') {
-      throw new AppError('forbidden', 'Members can only be changed in group conversations');
-    }
+  /** PATCH .../members/:userId {role}: the owner grants or takes admin, or hands ownership to another member. */
+  async setRole(actorId: string, conversationId: string, userId: string, role: MemberRole): Promise<Conversation> {
+    await this.db.withTransaction(async (tx) => {
+      const actorRole = await this.lockGroup(tx, actorId, conversationId);
+      const targetRole = await conversations.findRole(tx, conversationId, userId);
+      if (!targetRole) throw notFound('Member');
+      if (actorRole !== 'owner') throw forbidden('Only the owner changes roles');
+      if (userId === actorId) throw forbidden('The owner hands ownership to another member instead');
+      await conversations.setRole(tx, conversationId, userId, role);
+      // One owner at a time: handing ownership on makes the old owner an admin.
+      if (role === 'owner') await conversations.setRole(tx, conversationId, actorId, 'admin');
+    });
+    return this.get(actorId, conversationId);
   }
+
+  /** Locks the group's membership for this transaction and returns the actor's role (404 for non-members). */
+  private async lockGroup(tx: Queryable, actorId: string, conversationId: string): Promise<MemberRole> {
+    const membership = await conversations.lockMembership(tx, conversationId, actorId);
+    if (!membership) throw notFound('Conversation');
+    if (membership.kind !== 'group') throw forbidden('Members can only be changed in group conversations');
+    return membership.role;
+  }
+}
+
+const forbidden = (message: string) => new AppError('forbidden', message);
+
+function requireManager(role: MemberRole, action: string): void {
+  if (role === 'member') throw forbidden(`Only the owner and admins ${action}`);
 }

@@ -26,7 +26,7 @@ import {
 import { workerThreadsPerInstance } from '../../src/ops/capacity.js';
 import { register } from '../support/client.js';
 import { freePort, serverNodeArgs } from '../support/processes.js';
-import { createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../support/services.js';
+import { HEALTH_DETAIL, TEST_HEALTH_TOKEN, createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../support/services.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_SEC ?? 15) * 1000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -114,6 +114,7 @@ async function startServer(mode: Mode, databaseUrl: string): Promise<{ url: stri
       DATABASE_URL: databaseUrl,
       JWT_SECRET: randomBytes(32).toString('hex'),
       SESSION_SECRET: randomBytes(32).toString('hex'),
+      HEALTH_DETAIL_TOKEN: TEST_HEALTH_TOKEN,
       PASSWORD_HASH_COST: String(COST),
       ...mode.env,
       RATE_LIMIT_AUTH_PER_MIN: '1000000',
@@ -152,7 +153,7 @@ async function runMode(mode: Mode, databaseUrl: string): Promise<ModeResult> {
     const username = `storm_${mode.hashing}_${randomBytes(3).toString('hex')}`;
     await register(server.url, username, PASSWORD);
     const poolStats = async () =>
-      ((await (await fetch(`${server.url}/health`)).json()) as { workerPool: { maxThreads: number; meanRunMs: number; utilization: number } })
+      ((await (await fetch(`${server.url}/health`, { headers: HEALTH_DETAIL })).json()) as { workerPool: { maxThreads: number; meanRunMs: number; utilization: number } })
         .workerPool;
     const threads = (await poolStats()).maxThreads;
 

@@ -15,7 +15,7 @@ import { createGroup, register, type Account } from '../support/client.js';
 import { LOAD_CPU, SERVER_CPU, pin, pinServices } from './cpu-pinning.js';
 import { TICK_MS, pidsNamed, processCpuMs } from './proc-cpu.js';
 import { freePort, serverNodeArgs, startServer, stopAll } from '../support/processes.js';
-import { TEST_REDIS_PREFIX, createTestServices, dropTestServices } from '../support/services.js';
+import { HEALTH_DETAIL, TEST_REDIS_PREFIX, createTestServices, dropTestServices } from '../support/services.js';
 
 const { values } = parseArgs({
   options: {
@@ -203,7 +203,7 @@ async function parleyTarget(extraEnv: Record<string, string>): Promise<Target> {
   return {
     urls: servers.map((s) => s.url),
     pids: servers.map((s) => s.child.pid!),
-    memory: async (url) => ((await (await fetch(`${url}/health`)).json()) as { memory: { rss: number; heapUsed: number } }).memory,
+    memory: async (url) => ((await (await fetch(`${url}/health`, { headers: HEALTH_DETAIL })).json()) as { memory: { rss: number; heapUsed: number } }).memory,
     auth: (i) => ({ token: accounts[i]!.accessToken }),
     async serverSendMs() {
       let sum = 0;

@@ -1,5 +1,6 @@
 // Real PM2, two instances in production mode, against this run's PostgreSQL database and Redis key space.
 import { expect } from 'chai';
+import { TEST_HEALTH_TOKEN } from '../support/services.js';
 import autocannon from 'autocannon';
 import { createGroup, register, type Account } from '../support/client.js';
 import { sleep, startCluster, type Cluster } from './support/cluster.js';
@@ -40,7 +41,7 @@ describe('PM2 cluster (2 instances, production mode)', () => {
   it('when requests arrive on fresh connections, then both instances answer them', async () => {
     const seen = new Map<string, number>();
     for (let i = 0; i < 20; i += 1) {
-      const { status, body } = await requestFresh(`${cluster.url}/health`, 'GET');
+      const { status, body } = await requestFresh(`${cluster.url}/health`, 'GET', undefined, TEST_HEALTH_TOKEN);
       expect(status).to.equal(200);
       seen.set(body.instanceId, body.pid);
     }

@@ -100,12 +100,12 @@ describe('conversations', () => {
   });
 
   describe('membership', () => {
-    it('when a member adds a user to a group, then 201 and the user can read it; removing gives 204 and 404 after', async () => {
+    it('when the owner adds a user to a group, then 201 and the user can read it; removing gives 204 and 404 after', async () => {
       const id = await createGroup(app.url, alice, [bob]);
-      const added = await as(bob, 'POST', `/api/conversations/${id}/members`, { userId: carol.user.id });
+      const added = await as(alice, 'POST', `/api/conversations/${id}/members`, { userId: carol.user.id });
       expect(added.status).to.equal(201);
       expect((await as(carol, 'GET', `/api/conversations/${id}`)).status).to.equal(200);
-      expect((await as(bob, 'POST', `/api/conversations/${id}/members`, { userId: carol.user.id })).status).to.equal(409);
+      expect((await as(alice, 'POST', `/api/conversations/${id}/members`, { userId: carol.user.id })).status).to.equal(409);
       expect((await as(alice, 'DELETE', `/api/conversations/${id}/members/${carol.user.id}`)).status).to.equal(204);
       expect((await as(carol, 'GET', `/api/conversations/${id}`)).status).to.equal(404);
       expect((await as(alice, 'DELETE', `/api/conversations/${id}/members/${carol.user.id}`)).status).to.equal(404);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { HEALTH_DETAIL } from '../support/services.js';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -25,7 +26,7 @@ describe('embedded default (no DATABASE_URL, no REDIS_URL)', function () {
     try {
       account = await register(first.url, 'embedded_user', 'embedded password');
       expect(first.output()).to.include('embedded PGlite database');
-      const health = await request(first.url, 'GET', '/health');
+      const health = await request(first.url, 'GET', '/health', { headers: HEALTH_DETAIL });
       expect(health.body.db.primary.total).to.be.at.most(1);
     } finally {
       expect(await first.stop()).to.equal(0);

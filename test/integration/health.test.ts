@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { HEALTH_DETAIL } from '../support/services.js';
 import { Database } from '../../src/db/database.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { register, request } from '../support/client.js';
@@ -11,7 +12,7 @@ describe('health', () => {
   after(() => app.close());
 
   it('when /health is asked, then it reports version, instance, memory, lag, pools and redis', async () => {
-    const reply = await request(app.url, 'GET', '/health');
+    const reply = await request(app.url, 'GET', '/health', { headers: HEALTH_DETAIL });
     expect(reply.status).to.equal(200);
     expect(reply.body).to.include({ status: 'ok', pid: process.pid, instanceId: app.parley.config.instanceId });
     expect(reply.body.version).to.match(/^\d+\.\d+\.\d+/);
@@ -77,7 +78,7 @@ describe('health', () => {
       const ready = await request(cut.url, 'GET', '/health/ready');
       expect(ready.status).to.equal(503);
       expect(ready.body.checks.database).to.equal(false);
-      expect((await request(cut.url, 'GET', '/health')).status).to.equal(503);
+      expect((await request(cut.url, 'GET', '/health', { headers: HEALTH_DETAIL })).status).to.equal(503);
       expect((await request(cut.url, 'GET', '/health/live')).status).to.equal(200);
     } finally {
       cut.parley.db.primary.end = async () => undefined;

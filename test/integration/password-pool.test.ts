@@ -1,6 +1,7 @@
 // Register and login hash on the worker pool: the pool does the work, a full queue answers 503 with Retry-After,
 // and a task that fails answers 500 while the pool keeps serving.
 import { expect } from 'chai';
+import { HEALTH_DETAIL } from '../support/services.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { register, request, uniqueName } from '../support/client.js';
 import { fillPoolOfOne } from '../support/fixture-tasks.js';
@@ -8,7 +9,7 @@ import { fillPoolOfOne } from '../support/fixture-tasks.js';
 const PASSWORD = 'correct horse';
 const login = (app: TestApp, username: string, password = PASSWORD) =>
   request(app.url, 'POST', '/api/auth/login', { body: { username, password } });
-const poolStats = async (app: TestApp) => (await request(app.url, 'GET', '/health')).body.workerPool;
+const poolStats = async (app: TestApp) => (await request(app.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.workerPool;
 
 describe('password hashing on the worker pool', () => {
   describe('with the default settings', () => {

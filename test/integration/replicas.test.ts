@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import pg from 'pg';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { createGroup, register, request, uniqueName } from '../support/client.js';
-import { testDatabaseUrl } from '../support/services.js';
+import { HEALTH_DETAIL, testDatabaseUrl } from '../support/services.js';
 
 // A "replica" here is a second pool on the same database: its connections are told apart by application_name,
 // and pg_stat_activity shows the last statement each connection ran.
@@ -47,7 +47,7 @@ describe('read replicas', () => {
   });
 
   it('when /health is asked, then it shows the replica pool', async () => {
-    const reply = await request(app.url, 'GET', '/health');
+    const reply = await request(app.url, 'GET', '/health', { headers: HEALTH_DETAIL });
     expect(reply.body.db.replicas).to.have.length(1);
     expect(reply.body.db.replicas[0]).to.have.all.keys('total', 'idle', 'waiting');
   });

@@ -75,6 +75,10 @@ export async function dropTestServices(): Promise<void> {
   }
 }
 
+/** The operator token the test instances run with, and the header that shows /health's detail with it. */
+export const TEST_HEALTH_TOKEN = 'test-health-detail-token-0123456789';
+export const HEALTH_DETAIL = { authorization: `Bearer ${TEST_HEALTH_TOKEN}` };
+
 /** The environment a Parley instance under test runs with: this run's database and key space. */
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
@@ -85,8 +89,12 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     REDIS_PREFIX: TEST_REDIS_PREFIX,
     // Cheap hashing keeps hundreds of test registrations fast; the algorithm and code path are the real ones.
     PASSWORD_HASH_COST: '10',
+    // A real DATABASE_URL needs real secrets whatever NODE_ENV says (the public development secret is refused).
+    JWT_SECRET: 'test-jwt-secret-0123456789abcdef0123456789',
+    SESSION_SECRET: 'test-session-secret-0123456789abcdef0123456789',
     RATE_LIMIT_AUTH_PER_MIN: '100000',
     RATE_LIMIT_API_PER_MIN: '100000',
+    HEALTH_DETAIL_TOKEN: TEST_HEALTH_TOKEN,
     ...overrides,
   };
 }

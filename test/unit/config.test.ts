@@ -44,6 +44,16 @@ describe('config', () => {
     expect(problems.join('\n')).to.include('JWT_SECRET').and.include('SESSION_SECRET').and.include('DATABASE_URL');
   });
 
+  it('when a forger relies on the public development secret with a real database under any NODE_ENV, then start is refused naming both secrets', () => {
+    for (const env of ['development', 'test']) {
+      const problems = problemsOf({ NODE_ENV: env, DATABASE_URL: 'postgres://db/parley' }).join('\n');
+      expect(problems, env).to.include('JWT_SECRET: required with DATABASE_URL').and.include('SESSION_SECRET: required with DATABASE_URL');
+    }
+    // The embedded database (no DATABASE_URL) is a developer's machine: the public secret is allowed there.
+    expect(loadConfig({ NODE_ENV: 'development' }).auth.jwtSecret).to.be.a('string').that.is.not.empty;
+    expect(loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'postgres://db/parley', JWT_SECRET: 'x', SESSION_SECRET: 'y' }).auth.jwtSecret).to.equal('x');
+  });
+
   it('when a production secret is short, then it refuses to start', () => {
     expect(problemsOf({ ...production, JWT_SECRET: 'short' }).join()).to.include('JWT_SECRET: must be at least 32');
   });

@@ -1,37 +1,57 @@
-// POST /api/auth/register|login|refresh|logout. Login and register also start a cookie session for browsers.
-import Router from '@koa/router';
-import type { Context } from 'koa';
+// POST /api/auth/register|login|refresh (public, limited per IP) and /api/auth/logout (authenticated). Login and
+// register also start a cookie session for browsers.
+import type { Context, Middleware } from 'koa';
 import { parseInput } from '../../core/validate.js';
 import type { AuthService, Authenticated } from '../../services/auth.service.js';
 import type { ParleySession, ParleyState } from '../context.js';
+import { newRouter, type ParleyRouter } from '../router.js';
 import { loginSchema, refreshSchema, registerSchema } from '../schemas.js';
 
-function startSession(ctx: Context, result: Authenticated): void {
-  const session = ctx.session as ParleySession;
-  session.userId = result.user.id;
-  session.familyId = result.familyId;
+/**
+ * Every sign-in gets a new session id and the old session is destroyed: a cookie planted in the browser before
+ * login (session fixation) would otherwise become the signed-in user's session, known to whoever planted it.
+ */
+async function startSession(ctx: Context, result: Authenticated): Promise<void> {
+  const session = ctx.session!;
+  for (const key of Object.keys(session.toJSON())) delete (session as unknown as Record<string, unknown>)[key];
+  const fields = session as unknown as ParleySession;
+  fields.userId = result.user.id;
+  fields.familyId = result.familyId;
+  await session.regenerate();
 }
 
 const authBody = ({ user, accessToken, refreshToken }: Authenticated) => ({ user, accessToken, refreshToken });
 
-/** Routes that need no credential (rate limited per IP by the caller). */
-export function publicAuthRoutes(auth: AuthService): Router<ParleyState> {
-  const router = new Router<ParleyState>({ prefix: '/api/auth' });
+type Guard = Middleware<ParleyState>;
 
-  router.post('/register', async (ctx) => {
+export interface PublicAuthGuards {
+  /** Refuses a password route at once while the hashing pool is full: cheapest, so first. */
+  shedHashing: Guard;
+  /** The per-IP limit that bounds password guessing. */
+  limit: Guard;
+  /** Body parsing and the cookie session. */
+  parse: Guard[];
+}
+
+/** Routes that need no credential; each runs its guards itself, so no spelling of a path can skip them. */
+export function publicAuthRoutes(auth: AuthService, guards: PublicAuthGuards): ParleyRouter {
+  const router = newRouter('/api/auth');
+  const { shedHashing, limit, parse } = guards;
+
+  router.post('/register', shedHashing, limit, ...parse, async (ctx) => {
     const result = await auth.register(parseInput(registerSchema, ctx.request.body));
-    startSession(ctx, result);
+    await startSession(ctx, result);
     ctx.status = 201;
     ctx.body = authBody(result);
   });
 
-  router.post('/login', async (ctx) => {
+  router.post('/login', shedHashing, limit, ...parse, async (ctx) => {
     const result = await auth.login(parseInput(loginSchema, ctx.request.body));
-    startSession(ctx, result);
+    await startSession(ctx, result);
     ctx.body = authBody(result);
   });
 
-  router.post('/refresh', async (ctx) => {
+  router.post('/refresh', limit, ...parse, async (ctx) => {
     const { refreshToken } = parseInput(refreshSchema, ctx.request.body);
     const { accessToken, refreshToken: next } = await auth.refresh(refreshToken);
     ctx.body = { accessToken, refreshToken: next };
@@ -40,9 +60,9 @@ export function publicAuthRoutes(auth: AuthService): Router<ParleyState> {
   return router;
 }
 
-/** POST /api/auth/logout: revokes the credential's refresh family and destroys the session. */
-export function logoutRoute(auth: AuthService): Router<ParleyState> {
-  const router = new Router<ParleyState>({ prefix: '/api/auth' });
+/** POST /api/auth/logout (mounted under /api): revokes the credential's refresh family and destroys the session. */
+export function logoutRoute(auth: AuthService): ParleyRouter {
+  const router = newRouter('/auth');
   router.post('/logout', async (ctx) => {
     await auth.logout(ctx.state.familyId);
     ctx.session = null;

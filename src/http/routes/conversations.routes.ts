@@ -1,16 +1,17 @@
 // Conversations, membership, messages and read cursors under /api/conversations.
-import Router from '@koa/router';
 import { notFound } from '../../core/errors.js';
 import { parseInput } from '../../core/validate.js';
 import type { ConversationsService } from '../../services/conversations.service.js';
 import type { MessagesService } from '../../services/messages.service.js';
 import { currentUserId } from '../middleware/authenticate.js';
 import type { ParleyState } from '../context.js';
+import { newRouter, type ParleyRouter } from '../router.js';
 import {
   addMemberSchema,
   createConversationSchema,
   historyQuerySchema,
   isValidId,
+  memberRoleSchema,
   readSchema,
   sendMessageSchema,
 } from '../schemas.js';
@@ -24,9 +25,9 @@ export const requireId = (what: string) => (value: string, _ctx: unknown, next: 
 export function conversationRoutes(deps: {
   conversations: ConversationsService;
   messages: MessagesService;
-}): Router<ParleyState> {
+}): ParleyRouter {
   const { conversations, messages } = deps;
-  const router = new Router<ParleyState>({ prefix: '/api/conversations' });
+  const router = newRouter('/conversations');
   router.param('id', requireId('Conversation'));
   router.param('userId', requireId('Member'));
 
@@ -55,6 +56,11 @@ export function conversationRoutes(deps: {
     const { userId } = parseInput(addMemberSchema, ctx.request.body);
     ctx.status = 201;
     ctx.body = { conversation: await conversations.addMember(currentUserId(ctx.state), ctx.params.id!, userId) };
+  });
+
+  router.patch('/:id/members/:userId', async (ctx) => {
+    const { role } = parseInput(memberRoleSchema, ctx.request.body);
+    ctx.body = { conversation: await conversations.setRole(currentUserId(ctx.state), ctx.params.id!, ctx.params.userId!, role) };
   });
 
   router.delete('/:id/members/:userId', async (ctx) => {

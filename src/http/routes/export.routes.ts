@@ -1,13 +1,13 @@
 // GET /api/conversations/:id/export: the caller's conversation as gzip'd NDJSON, streamed (members only; 404
 // otherwise, like every other conversation route).
-import Router from '@koa/router';
 import type { ConversationExportService } from '../../services/export.service.js';
 import { currentUserId } from '../middleware/authenticate.js';
 import type { ParleyState } from '../context.js';
+import { newRouter, type ParleyRouter } from '../router.js';
 import { requireId } from './conversations.routes.js';
 
-export function exportRoutes(conversationExports: ConversationExportService): Router<ParleyState> {
-  const router = new Router<ParleyState>({ prefix: '/api/conversations' });
+export function exportRoutes(conversationExports: ConversationExportService): ParleyRouter {
+  const router = newRouter('/conversations');
   router.param('id', requireId('Conversation'));
 
   router.get('/:id/export', async (ctx) => {

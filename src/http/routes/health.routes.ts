@@ -1,17 +1,19 @@
 // /health, /health/ready, /health/metrics: no auth, never rate limited. /health/live is answered before Koa
-// (http/liveness.ts).
-import Router from '@koa/router';
+// (http/liveness.ts). /health's detail (pid, memory, versions, pools) is for operators: it is served only with
+// `Authorization: Bearer <HEALTH_DETAIL_TOKEN>`; anyone else gets the status alone.
+import { timingSafeEqual } from 'node:crypto';
 import type { Health } from '../../ops/health.js';
 import type { Metrics } from '../../ops/metrics.js';
-import type { ParleyState } from '../context.js';
+import { newRouter, type ParleyRouter } from '../router.js';
 
-export function healthRoutes(health: Health, metrics: Metrics): Router<ParleyState> {
-  const router = new Router<ParleyState>({ prefix: '/health' });
+export function healthRoutes(health: Health, metrics: Metrics, detailToken: string | undefined): ParleyRouter {
+  const router = newRouter('/health');
+  const operator = operatorCheck(detailToken);
 
   router.get('/', async (ctx) => {
     const { ok, body } = await health.report();
     ctx.status = ok ? 200 : 503;
-    ctx.body = body;
+    ctx.body = operator(ctx.get('authorization')) ? body : { status: body.status };
   });
 
   router.get('/ready', async (ctx) => {
@@ -26,4 +28,14 @@ export function healthRoutes(health: Health, metrics: Metrics): Router<ParleySta
   });
 
   return router;
+}
+
+/** Whether an Authorization header carries the detail token; always false when none is configured. */
+function operatorCheck(token: string | undefined): (header: string) => boolean {
+  if (!token) return () => false;
+  const expected = Buffer.from(`Bearer ${token}`);
+  return (header) => {
+    const given = Buffer.from(header);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
 }

@@ -1,5 +1,4 @@
 // GET /api/me, GET /api/users?q=prefix, GET /api/presence?userIds=a,b
-import Router from '@koa/router';
 import { parseInput } from '../../core/validate.js';
 import type { AuthService } from '../../services/auth.service.js';
 import type { PresenceService } from '../../services/presence.service.js';
@@ -7,12 +6,13 @@ import { searchUsersByPrefix } from '../../db/users.repository.js';
 import type { Database } from '../../db/database.js';
 import { currentUserId } from '../middleware/authenticate.js';
 import type { ParleyState } from '../context.js';
+import { newRouter, type ParleyRouter } from '../router.js';
 import { presenceQuerySchema, userSearchSchema } from '../schemas.js';
 
 const USER_SEARCH_LIMIT = 20;
 
-export function userRoutes(deps: { auth: AuthService; presence: PresenceService; db: Database }): Router<ParleyState> {
-  const router = new Router<ParleyState>({ prefix: '/api' });
+export function userRoutes(deps: { auth: AuthService; presence: PresenceService; db: Database }): ParleyRouter {
+  const router = newRouter();
 
   router.get('/me', async (ctx) => {
     ctx.body = { user: await deps.auth.me(currentUserId(ctx.state)) };
@@ -26,7 +26,7 @@ export function userRoutes(deps: { auth: AuthService; presence: PresenceService;
 
   router.get('/presence', async (ctx) => {
     const { userIds } = parseInput(presenceQuerySchema, ctx.query, 'Query');
-    ctx.body = { presence: await deps.presence.lookup(userIds) };
+    ctx.body = { presence: await deps.presence.lookup(currentUserId(ctx.state), userIds) };
   });
 
   return router;

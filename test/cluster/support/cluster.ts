@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TEST_REDIS_PREFIX, TEST_REDIS_URL, testDatabaseUrl } from '../../support/services.js';
+import { TEST_REDIS_PREFIX, TEST_REDIS_URL, testDatabaseUrl, TEST_HEALTH_TOKEN } from '../../support/services.js';
 import { requestFresh } from './http.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -70,6 +70,7 @@ function clusterEnv(home: string, port: number, overrides: Record<string, string
     REDIS_PREFIX: TEST_REDIS_PREFIX,
     JWT_SECRET: 'cluster-test-jwt-secret-0123456789abcdef',
     SESSION_SECRET: 'cluster-test-session-secret-0123456789abcdef',
+    HEALTH_DETAIL_TOKEN: TEST_HEALTH_TOKEN,
     SESSION_COOKIE_SECURE: 'false',
     PASSWORD_HASH_COST: '10',
     RATE_LIMIT_AUTH_PER_MIN: '1000000',

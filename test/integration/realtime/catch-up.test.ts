@@ -1,5 +1,5 @@
-// Nothing lost: sync by cursors after a disconnect and after every process restarted, paging, and connection
-// state recovery across a graceful restart.
+// Nothing lost: sync by cursors after a disconnect, after every process restarted, with paging, and across a
+// graceful restart.
 import { expect } from 'chai';
 import { createGroup, register, request, type Account } from '../../support/client.js';
 import { startServer } from '../../support/processes.js';
@@ -83,7 +83,7 @@ describe('realtime: catch-up', function () {
     expect(sync.messages.map((m: { body: string }) => m.body).sort()).to.deep.equal(['new-0', 'new-1', 'new-2', 'new-3']);
   });
 
-  it('when a process restarts gracefully, then its clients reconnect, recover their session and get the events sent meanwhile', async () => {
+  it('when a process restarts gracefully, then its clients reconnect as new sockets and sync returns the events sent meanwhile', async () => {
     const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);
     const conversationId = await createGroup(servers.a.url, alice, [bob]);
     const bobA = await connect(servers.a.url, { token: bob.accessToken }, { reconnection: true });
@@ -98,8 +98,10 @@ describe('realtime: catch-up', function () {
     for (let i = 1; i <= 3; i++) await emitAck(aliceB, 'message:send', { conversationId, body: `gap-${i}`, clientMsgId: `rec-${i}` });
     servers.set(await startServer({}, port));
     await until(() => bobA.connected, 10_000, 'reconnect');
-    expect(bobA.recovered).to.equal(true);
-    await until(() => seen.length >= 4, 5000, 'recovered events');
-    expect(seen.map((event) => event.message.seq)).to.deep.equal([1, 2, 3, 4]);
+    // No connection state recovery (it replayed packets before the credential was checked): the database is the
+    // catch-up, for every reconnect alike.
+    expect(bobA.recovered).to.not.equal(true);
+    const sync = await emitAck(bobA, 'sync', { cursors: { [conversationId]: 1 } });
+    expect(sync.messages.map((m: { seq: number }) => m.seq)).to.deep.equal([2, 3, 4]);
   });
 });

@@ -1,5 +1,6 @@
 // One process without Redis: the memory adapter, in-process presence, and sessions kept in the signed cookie.
 import { expect } from 'chai';
+import { HEALTH_DETAIL } from '../../support/services.js';
 import { createGroup, register, request } from '../../support/client.js';
 import { serverSuite } from '../../support/server-suite.js';
 import { collect, connect, emitAck, nextEvent, until } from '../../support/sockets.js';
@@ -25,7 +26,7 @@ describe('realtime: SOCKET_ADAPTER=memory without Redis', function () {
     await until(() => presence.length === 2, 5000, 'offline');
     const rest = await request(servers.a.url, 'GET', `/api/presence?userIds=${alice.user.id}`, { token: bob.accessToken });
     expect(rest.body.presence[alice.user.id]).to.deep.equal({ status: 'offline', lastSeenAt: presence[1].lastSeenAt });
-    const health = await request(servers.a.url, 'GET', '/health');
+    const health = await request(servers.a.url, 'GET', '/health', { headers: HEALTH_DETAIL });
     expect(health.body.sockets.adapter).to.equal('memory');
   });
 });

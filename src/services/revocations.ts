@@ -28,6 +28,7 @@ export class Revocations {
   private readonly revoked = new Map<string, number>();
   private since: Date;
   private timer?: NodeJS.Timeout;
+  private polling = false;
   private failing = false;
 
   constructor(
@@ -53,10 +54,15 @@ export class Revocations {
   async start(): Promise<void> {
     await this.poll();
     this.timer = setInterval(() => {
-      this.poll().then(
-        () => this.recovered(),
-        (error: unknown) => this.failed(error),
-      );
+      // A slow database must not pile polls up: skip a tick while the last one is still out.
+      if (this.polling) return;
+      this.polling = true;
+      this.poll()
+        .then(
+          () => this.recovered(),
+          (error: unknown) => this.failed(error),
+        )
+        .finally(() => (this.polling = false));
     }, this.pollMs);
     this.timer.unref();
   }

@@ -19,7 +19,7 @@ describe('security: health endpoints', function () {
   });
   after(() => app.close());
 
-  it('when 150 readiness probes arrive at once, then they share one database ping', async () => {
+  it('readiness flood attack: when 150 readiness probes arrive at once, then they share one database ping', async () => {
     await new Promise((resolve) => setTimeout(resolve, 1100)); // past any answer cached at start
     pings = 0;
     const replies = await Promise.all(Array.from({ length: 150 }, () => request(app.url, 'GET', '/health/ready')));
@@ -27,7 +27,7 @@ describe('security: health endpoints', function () {
     expect(pings).to.equal(1);
   });
 
-  it('when /health is asked without the operator token, then only its status comes back', async () => {
+  it('health detail leak: when /health is asked without the operator token, then only its status comes back', async () => {
     for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { authorization: TOKEN }] as Record<string, string>[]) {
       const reply = await request(app.url, 'GET', '/health', { headers });
       expect(reply.status).to.equal(200);

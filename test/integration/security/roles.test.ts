@@ -28,7 +28,7 @@ describe('security: group roles', function () {
     ]);
   });
 
-  it('when a plain member adds, removes or promotes anyone, then 403 forbidden and nothing changes', async () => {
+  it('group takeover attack: when a plain member adds, removes or promotes anyone, then 403 forbidden and nothing changes', async () => {
     const [owner, bob, carol, stranger] = await Promise.all([register(app.url), register(app.url), register(app.url), register(app.url)]);
     const id = await createGroup(app.url, owner, [bob, carol]);
     const attempts = [

@@ -66,7 +66,7 @@ describe('security: sockets', function () {
     expect(seen).to.deep.equal([]);
   });
 
-  it('when a sign-in logs out on one process, then its access token cannot open a socket on the other', async () => {
+  it('revocation that does not revoke: when a sign-in logs out on one process, then its access token cannot open a socket on the other', async () => {
     const alice = await register(servers.a.url);
     const socket = await connect(servers.a.url, { token: alice.accessToken });
     const closed = new Promise((resolve) => socket.once('disconnect', resolve));
@@ -108,7 +108,7 @@ describe('security: sockets', function () {
     expect([...new Set(outcomes.filter((outcome) => outcome !== 'connected'))]).to.deep.equal(['too_many_sockets']);
   });
 
-  it('when a stranger asks for presence, then it reads offline and never seen; a member sees the truth', async () => {
+  it('stranger presence attack: when a stranger asks for presence, then it reads offline and never seen; a member sees the truth', async () => {
     const [alice, bob, stranger] = await Promise.all([register(servers.a.url), register(servers.a.url), register(servers.a.url)]);
     await createGroup(servers.a.url, alice, [bob]);
     await connect(servers.b.url, { token: alice.accessToken });
@@ -130,7 +130,7 @@ describe('security: unauthenticated socket connections', function () {
     return { manager, opened, closed };
   };
 
-  it('when one address holds SOCKET_PENDING_PER_IP unauthenticated connections, then the next is refused until they time out', async () => {
+  it('connection hoarding attack: when one address holds SOCKET_PENDING_PER_IP unauthenticated connections, then the next is refused until they time out', async () => {
     const alice = await register(servers.a.url);
     // Authenticated sockets are not pending and do not count.
     for (let i = 0; i < 3; i++) await connect(servers.a.url, { token: alice.accessToken });

@@ -137,6 +137,9 @@ const schema = z.object({
   // connections one client address may hold at once (README: Security model).
   SOCKET_CONNECT_TIMEOUT_MS: int(10_000, 100),
   SOCKET_PENDING_PER_IP: int(20, 1),
+  // Clients told `server:draining` before a reload or shutdown closes their sockets wait a random delay up to this
+  // before reconnecting, so a reload does not arrive elsewhere as one reconnect spike.
+  SOCKET_RECONNECT_SPREAD_MS: int(3_000),
   SOCKET_CLUSTER_INSTANCES: int(2, 1),
   SOCKET_CLUSTER_GRACE_MS: int(15_000, 1),
   PRESENCE_TTL_SEC: int(10, 2),
@@ -258,6 +261,7 @@ export function loadConfig(env: Environment = process.env) {
       transports: Object.freeze(e.SOCKET_TRANSPORTS.length > 0 ? e.SOCKET_TRANSPORTS : (['websocket', 'polling'] as const)),
       connectTimeoutMs: e.SOCKET_CONNECT_TIMEOUT_MS,
       pendingPerIp: e.SOCKET_PENDING_PER_IP,
+      reconnectSpreadMs: e.SOCKET_RECONNECT_SPREAD_MS,
       clusterInstances: e.SOCKET_CLUSTER_INSTANCES,
       clusterGraceMs: e.SOCKET_CLUSTER_GRACE_MS,
       presenceTtlSec: e.PRESENCE_TTL_SEC,

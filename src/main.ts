@@ -20,14 +20,17 @@ async function main(): Promise<void> {
 
   const parley = await buildApp(config, log);
   const server = createServer(parley, config);
-  await attachRealtime(parley, server);
+  const realtime = await attachRealtime(parley, server);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
 
   const shutdown = createShutdown({
     server,
     log,
     deadlineMs: config.shutdownTimeoutMs,
-    startDraining: () => parley.startDraining(),
+    startDraining: () => {
+      parley.startDraining();
+      realtime.announceDraining();
+    },
     closeResources: () => parley.close(),
     handlersIdle: () => parley.requestHandlers.idle(),
     exit: (code) => exitAfterLogs(log, code),

@@ -28,6 +28,8 @@ export interface ServerToClient {
   presence: (payload: PresenceEvent) => void;
   'conversation:new': (payload: { conversation: Conversation }) => void;
   'conversation:removed': (payload: { conversationId: string }) => void;
+  /** Sent before this process closes its sockets: reconnect after this delay, not at once with everyone else. */
+  'server:draining': (payload: { reconnectInMs: number }) => void;
 }
 
 /** serverSideEmit events: none yet (the cluster split check counts servers instead); typed so any new one is declared. */

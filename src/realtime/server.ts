@@ -23,6 +23,11 @@ const MAX_TIMER_MS = 2_147_483_647;
 export interface Realtime {
   io: ParleyServer;
   adapter: string;
+  /**
+   * Tells every socket of this process that it is about to close, each with its own delay within
+   * SOCKET_RECONNECT_SPREAD_MS, so thousands of clients do not reconnect to the other processes in one spike.
+   */
+  announceDraining(): void;
   /** Idempotent: stops accepting sockets, closes them, gives back presence. */
   close(): Promise<void>;
 }
@@ -156,6 +161,11 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
   const realtime: Realtime = {
     io,
     adapter: adapter.name,
+    announceDraining() {
+      for (const socket of io.of('/').sockets.values()) {
+        socket.emit('server:draining', { reconnectInMs: Math.round(Math.random() * settings.reconnectSpreadMs) });
+      }
+    },
     close() {
       closing ??= (async () => {
         split?.cancel();

@@ -3,7 +3,8 @@
 // batches from several processes cannot deadlock), one statement for every message (seq per conversation, in
 // arrival order), one commit, the announcements appended to the stream in one pipeline in seq order, then the
 // locks go. Per message, the round trips, the commit's WAL flush and the pooled connection are shared by the batch.
-// Each send still has its own outcome: a non-member, a used clientMsgId or a failing send fails only itself.
+// Each send still has its own outcome: a non-member, a used clientMsgId or a failing send fails only itself. A
+// retry that finds its message stored announces it again (its first announcement may have died with a process).
 import type { Database } from '../db/database.js';
 import { advisoryKey, isUniqueViolation } from '../db/database.js';
 import { findByClientMsgId, insertBatch, type Message } from '../db/messages.repository.js';
@@ -149,7 +150,7 @@ export class SendBatcher {
     try {
       const stored = await findByClientMsgId(this.db.primary, pending.input.senderId, pending.input.clientMsgId);
       if (!stored) throw new Error('unique violation on send but no stored message found');
-      pending.resolve({ message: stored, created: false });
+      await this.announceAgain([{ pending, message: stored }]);
     } catch (error) {
       pending.reject(error);
     }
@@ -181,7 +182,12 @@ export class SendBatcher {
           else missed.push(pending);
         }
         // Nothing stored means not a member or a used clientMsgId; find out which, still under the locks.
-        for (const pending of missed) await this.explainMiss(client, pending);
+        const repeated: Array<{ pending: Pending; message: Message }> = [];
+        for (const pending of missed) {
+          const message = await this.explainMiss(client, pending);
+          if (message) repeated.push({ pending, message });
+        }
+        await this.announceAgain(repeated);
       });
     } catch (error) {
       // Lock, unlock or connection trouble: whoever is still waiting fails with it (a settled promise ignores it).
@@ -190,15 +196,31 @@ export class SendBatcher {
     return failure;
   }
 
-  private async explainMiss(client: Parameters<typeof isMember>[0], pending: Pending): Promise<void> {
+  /** The stored message a retried send names; rejects the send (and returns nothing) for any other miss. */
+  private async explainMiss(client: Parameters<typeof isMember>[0], pending: Pending): Promise<Message | undefined> {
     try {
       const { conversationId, senderId, clientMsgId } = pending.input;
       if (!(await isMember(client, conversationId, senderId))) throw notFound('Conversation');
       const existing = await findByClientMsgId(client, senderId, clientMsgId);
       if (!existing) throw new Error('send stored nothing, yet the sender is a member and the clientMsgId is unused');
-      pending.resolve({ message: existing, created: false });
+      return existing;
     } catch (error) {
       pending.reject(error);
+      return undefined;
     }
+  }
+
+  /**
+   * A retry finds its message stored: the process that stored it may have died between the commit and the
+   * announcement (the client never got its ack, so it retried), and then nobody was told. Announce it again before
+   * answering; members that saw it already drop the copy by id.
+   */
+  private async announceAgain(repeated: ReadonlyArray<{ pending: Pending; message: Message }>): Promise<void> {
+    if (repeated.length === 0) return;
+    const inSeqOrder = repeated
+      .map(({ message }) => message)
+      .sort((a, b) => (a.conversationId === b.conversationId ? a.seq - b.seq : a.conversationId < b.conversationId ? -1 : 1));
+    await Promise.resolve(this.broadcaster.messagesCreated(inSeqOrder)).catch(() => undefined);
+    for (const { pending, message } of repeated) pending.resolve({ message, created: false });
   }
 }

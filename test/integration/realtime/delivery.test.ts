@@ -29,7 +29,7 @@ describe('realtime: delivery across processes', function () {
     }
   });
 
-  it('when the same clientMsgId is sent again, then the stored message is acked and nothing is broadcast again', async () => {
+  it('when the same clientMsgId is sent again, then the stored message is acked and announced again under the same id', async () => {
     const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);
     const conversationId = await createGroup(servers.a.url, alice, [bob]);
     const aliceA = await connect(servers.a.url, { token: alice.accessToken });
@@ -39,9 +39,10 @@ describe('realtime: delivery across processes', function () {
     const again = await emitAck(aliceA, 'message:send', { conversationId, body: 'once', clientMsgId: 'dup' });
     expect(again.ok).to.equal(true);
     expect(again.message.id).to.equal(first.message.id);
-    await until(() => received.length >= 1, 5000, 'delivery');
-    await sleep(300);
-    expect(received).to.have.length(1);
+    // A retry may follow a process that died between commit and announcement: it is announced again, and
+    // clients keep one copy per id. Stored once all the same.
+    await until(() => received.length >= 2, 5000, 'delivery and re-announcement');
+    expect(new Set(received.map((event) => event.message.id))).to.deep.equal(new Set([first.message.id]));
   });
 
   it('when a message is sent over REST, then member sockets on both processes get it live', async () => {

@@ -11,6 +11,7 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createHttpApp, type HttpDeps } from './http/app.js';
 import { answerLivenessFirst } from './http/liveness.js';
+import { refusePasswordRoutesWhileSaturated } from './http/early-refusal.js';
 import type { ParleyState } from './http/context.js';
 import { EventLoopMonitor } from './ops/event-loop.js';
 import { Health } from './ops/health.js';
@@ -163,5 +164,6 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   }
   parley.onClose('revocations', async () => revocations.stop());
   const app = createHttpApp(parley);
-  return { ...parley, http: app, handleRequest: answerLivenessFirst(app.callback(), parley.isDraining) };
+  const handleRequest = answerLivenessFirst(refusePasswordRoutesWhileSaturated(app.callback(), passwordHashingAdmission), parley.isDraining);
+  return { ...parley, http: app, handleRequest };
 }

@@ -98,16 +98,22 @@ describe('password hashing on the worker pool', () => {
       const account = await register(app.url);
       const rejectedBefore = (await poolStats(app)).rejected;
       const full = await fillPoolOfOne(app.parley.workerPool, 1_000);
-      const [loginReply, registerReply] = await Promise.all([
+      const [loginReply, registerReply, trailingSlash] = await Promise.all([
         login(app, account.user.username),
         request(app.url, 'POST', '/api/auth/register', { body: { username: uniqueName(), password: PASSWORD } }),
+        request(app.url, 'POST', '/api/auth/login/', { body: { username: account.user.username, password: PASSWORD } }),
       ]);
       await full.released;
-      for (const reply of [loginReply, registerReply]) {
+      for (const reply of [loginReply, registerReply, trailingSlash]) {
         expect(reply.status).to.equal(503);
         expect(reply.body.error.code).to.equal('overloaded');
         expect(reply.headers.get('retry-after')).to.match(/^[1-9][0-9]*$/);
       }
+      // The canonical paths are refused before Koa (no request id: no context, log or middleware was spent);
+      // another spelling meets the same refusal inside the router.
+      expect(loginReply.headers.get('x-request-id')).to.equal(null);
+      expect(registerReply.headers.get('x-request-id')).to.equal(null);
+      expect(trailingSlash.headers.get('x-request-id')).to.be.a('string');
       expect((await poolStats(app)).rejected, 'rejections counted by the pool').to.equal(rejectedBefore);
       expect((await login(app, account.user.username)).status).to.equal(200);
     });

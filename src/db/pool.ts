@@ -31,6 +31,10 @@ export function createPool(url: string, name: string, settings: PoolSettings, lo
     query_timeout: settings.statementTimeoutMs + 1_000,
   });
   pool.on('error', (error) => log.error({ err: error, pool: name }, 'idle database client failed'));
+  // The pool listens to its idle clients only. A checked-out client whose server goes away (a restart, a
+  // failover) emits 'error' too, and with no listener that crashed the process (test/chaos/postgres-restart).
+  // Its query in flight fails on its own and the pool discards the dead client on release: nothing else to do.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

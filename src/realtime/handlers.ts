@@ -1,7 +1,8 @@
 // What each client event does: validate, call a service, answer through the ack. Handlers stay thin; the rules
 // live in the services. Every failure becomes the contract's error shape in the ack and never escapes: the
 // socket stays connected and the process keeps running, whether or not the client asked for an ack.
-import { AppError, notFound, rateLimited, type ErrorBody } from '../core/errors.js';
+import { notFound, rateLimited, type ErrorBody } from '../core/errors.js';
+import { publicError } from '../services/failures.js';
 import type { Logger } from '../core/logger.js';
 import { parseInput } from '../core/validate.js';
 import type { MessagesService } from '../services/messages.service.js';
@@ -27,9 +28,9 @@ function argsOf(args: unknown[]): { payload: unknown; reply?: Reply } {
 }
 
 function errorBody(error: unknown, log: Logger, event: string): ErrorBody {
-  if (error instanceof AppError) return error.toBody();
-  log.error({ err: error, event }, 'socket handler failed');
-  return { error: { code: 'internal', message: 'Something went wrong' } };
+  const answer = publicError(error);
+  if (answer.unexpected) log.error({ err: error, event }, 'socket handler failed');
+  return answer.error.toBody();
 }
 
 /**

@@ -1,8 +1,10 @@
 // Maps every failure to the contract's error shape. Known errors keep their code; errors thrown by Koa's own
-// middleware (body parser, rate limiter) carry an HTTP status that maps to a code; anything else is a 500
-// `internal` with no stack or SQL unless errors are explicitly exposed in development.
+// middleware (body parser, rate limiter) carry an HTTP status that maps to a code; an unreachable database is a
+// 503 (services/failures.ts); anything else is a 500 `internal` with no stack or SQL unless errors are explicitly
+// exposed in development.
 import type { Middleware } from 'koa';
 import { AppError, type ErrorCode } from '../../core/errors.js';
+import { publicError } from '../../services/failures.js';
 import type { ParleyState } from '../context.js';
 
 const CODE_FOR_STATUS: Record<number, ErrorCode> = {
@@ -27,11 +29,10 @@ interface HttpLikeError {
 }
 
 function toAppError(error: unknown): AppError {
-  if (error instanceof AppError) return error;
   const httpError = (error ?? {}) as HttpLikeError;
   const status = httpError.status ?? httpError.statusCode;
   const code = status ? CODE_FOR_STATUS[status] : undefined;
-  if (!code) return new AppError('internal', 'Something went wrong on our side');
+  if (error instanceof AppError || !code) return publicError(error).error;
   // co-body marks a JSON.parse failure with status 400 and nothing else.
   if (httpError.type === 'entity.parse.failed' || (status === 400 && error instanceof SyntaxError)) return new AppError('validation_failed', 'Malformed JSON body');
   if (httpError.type === 'entity.too.large') return new AppError('payload_too_large', 'Request body is too large');

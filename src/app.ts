@@ -72,8 +72,8 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   let redis: Redis | undefined;
   try {
     await migrate(db.primary, log.child({ module: 'migrate' }));
-    if (config.redis.url) {
-      redis = createRedis(config.redis.url, config.redis.prefix, log.child({ module: 'redis' }));
+    if (config.redis.configured) {
+      redis = createRedis(config.redis, config.redis.prefix, log.child({ module: 'redis' }));
       await redis.connect();
     } else {
       log.warn('REDIS_URL not set: rate limits count per process and sessions live in the signed cookie');

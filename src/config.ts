@@ -75,6 +75,10 @@ const schema = z.object({
 
   REDIS_URL: optionalUrl,
   REDIS_PREFIX: z.string().default('parley:'),
+  // Redis behind Sentinel (host:port,host:port): Parley asks the sentinels for the master of REDIS_SENTINEL_NAME
+  // and follows a failover without a restart. Takes the place of REDIS_URL.
+  REDIS_SENTINELS: list.pipe(z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port entries'))),
+  REDIS_SENTINEL_NAME: z.string().default('mymaster'),
 
   JWT_SECRET: z.string().optional(),
   SESSION_SECRET: z.string().optional(),
@@ -140,6 +144,8 @@ const schema = z.object({
   // Clients told `server:draining` before a reload or shutdown closes their sockets wait a random delay up to this
   // before reconnecting, so a reload does not arrive elsewhere as one reconnect spike.
   SOCKET_RECONNECT_SPREAD_MS: int(3_000),
+  // Message announcements kept while Redis is unreachable, sent when it returns (oldest dropped beyond this).
+  ANNOUNCE_BACKLOG_MAX: int(10_000),
   SOCKET_CLUSTER_INSTANCES: int(2, 1),
   SOCKET_CLUSTER_GRACE_MS: int(15_000, 1),
   PRESENCE_TTL_SEC: int(10, 2),
@@ -170,6 +176,11 @@ function checkSecret(name: string, value: string | undefined, production: boolea
   return value ?? '';
 }
 
+function hostPort(entry: string): { host: string; port: number } {
+  const at = entry.lastIndexOf(':');
+  return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
+}
+
 function parseEnvironment<S extends z.ZodType>(target: S, env: Environment): z.infer<S> {
   // Empty strings mean "unset" so that `FOO=` in an env file falls back to the default.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
@@ -193,8 +204,10 @@ export function loadConfig(env: Environment = process.env) {
   const memory = memorySettings(e, problems);
   if (production && memory.testLeakMbPerSec > 0 && !e.ALLOW_TEST_LEAK)
     problems.push('MEMORY_TEST_LEAK_MB_PER_SEC: refused in production (set ALLOW_TEST_LEAK=true only in tests)');
-  const socketAdapter = e.SOCKET_ADAPTER ?? (e.REDIS_URL ? 'redis' : 'memory');
-  if (socketAdapter === 'redis' && !e.REDIS_URL) problems.push('SOCKET_ADAPTER: redis needs REDIS_URL');
+  const redisConfigured = Boolean(e.REDIS_URL) || e.REDIS_SENTINELS.length > 0;
+  if (e.REDIS_URL && e.REDIS_SENTINELS.length > 0) problems.push('REDIS_SENTINELS: set either REDIS_URL or REDIS_SENTINELS, not both');
+  const socketAdapter = e.SOCKET_ADAPTER ?? (redisConfigured ? 'redis' : 'memory');
+  if (socketAdapter === 'redis' && !redisConfigured) problems.push('SOCKET_ADAPTER: redis needs REDIS_URL or REDIS_SENTINELS');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const instance = e.NODE_APP_INSTANCE ?? '0';
@@ -216,7 +229,13 @@ export function loadConfig(env: Environment = process.env) {
       embeddedDir: e.PGLITE_DIR,
     }),
     sendBatching: Object.freeze({ maxBatch: e.SEND_BATCH_MAX, maxInFlight: e.SEND_BATCH_CONCURRENCY, waitMs: e.SEND_BATCH_WAIT_MS }),
-    redis: Object.freeze({ url: e.REDIS_URL, prefix: e.REDIS_PREFIX }),
+    redis: Object.freeze({
+      configured: redisConfigured,
+      url: e.REDIS_URL,
+      sentinels: Object.freeze(e.REDIS_SENTINELS.map(hostPort)),
+      sentinelName: e.REDIS_SENTINEL_NAME,
+      prefix: e.REDIS_PREFIX,
+    }),
     auth: Object.freeze({
       jwtSecret,
       sessionSecret,
@@ -262,6 +281,7 @@ export function loadConfig(env: Environment = process.env) {
       connectTimeoutMs: e.SOCKET_CONNECT_TIMEOUT_MS,
       pendingPerIp: e.SOCKET_PENDING_PER_IP,
       reconnectSpreadMs: e.SOCKET_RECONNECT_SPREAD_MS,
+      announceBacklogMax: e.ANNOUNCE_BACKLOG_MAX,
       clusterInstances: e.SOCKET_CLUSTER_INSTANCES,
       clusterGraceMs: e.SOCKET_CLUSTER_GRACE_MS,
       presenceTtlSec: e.PRESENCE_TTL_SEC,

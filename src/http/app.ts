@@ -17,7 +17,9 @@ import type { Database } from '../db/database.js';
 import type { Health } from '../ops/health.js';
 import type { InFlight } from '../ops/in-flight.js';
 import type { Metrics } from '../ops/metrics.js';
+import { isRedisReady } from '../redis/client.js';
 import { redisSessionStore } from '../redis/session-store.js';
+import { isRedisUnavailable } from '../redis/unavailable.js';
 import type { AuthService } from '../services/auth.service.js';
 import type { ConversationsService } from '../services/conversations.service.js';
 import type { ConversationExportService } from '../services/export.service.js';
@@ -78,18 +80,21 @@ export interface Routers {
  */
 export function buildRouters(deps: HttpDeps, app: Koa<ParleyState>): Routers {
   const { config } = deps;
-  const rateLimitStore: RateLimitStore = { redis: deps.redis, memory: () => new Map() };
-  const parse = [
-    jsonBody(config.http.bodyLimitBytes),
-    ...(config.auth.sessionCookieSecure ? [secureCookiesBehindProxy] : []),
-    sessions(deps, app),
-  ];
+  const rateLimitStore: RateLimitStore = {
+    redis: deps.redis,
+    memory: () => new Map(),
+    onFallback: (limiter) => deps.metrics.rateLimitFallbacks.inc({ limiter }),
+  };
+  const body = [jsonBody(config.http.bodyLimitBytes), ...(config.auth.sessionCookieSecure ? [secureCookiesBehindProxy] : [])];
+  const session = sessions(deps, app);
+  const parse = [...body, session];
 
   const byIp = (_state: ParleyState, ip: string) => ip;
   const publicAuth = publicAuthRoutes(deps.auth, {
     shedHashing: shedLoad(deps.passwordHashingAdmission),
     limit: limitPerMinute('auth', config.rateLimit.authPerMin, byIp, rateLimitStore, deps.log),
-    parse,
+    parse: [...body, sessionsOptional(session)],
+    sessionsAvailable: () => !deps.redis || isRedisReady(deps.redis),
   });
 
   const api = newRouter('/api');
@@ -147,6 +152,27 @@ function sessions(deps: HttpDeps, app: Koa<ParleyState>): Middleware<ParleyState
     },
     app as unknown as Koa,
   ) as Middleware<ParleyState>;
+}
+
+/**
+ * Sessions on the sign-in routes: when Redis cannot be reached the sign-in goes on without a cookie session (the
+ * tokens work, and the answer says `"session": "unavailable"`) instead of failing after the tokens were issued.
+ */
+function sessionsOptional(sessions: Middleware<ParleyState>): Middleware<ParleyState> {
+  return async (ctx, next) => {
+    let reached = false;
+    try {
+      await sessions(ctx, () => {
+        reached = true;
+        return next();
+      });
+    } catch (error) {
+      if (!isRedisUnavailable(error)) throw error;
+      ctx.state.sessionUnavailable = true;
+      if (!reached) await next();
+      else if (ctx.body && typeof ctx.body === 'object') ctx.body = { ...ctx.body, session: 'unavailable' };
+    }
+  };
 }
 
 /**

@@ -8,6 +8,8 @@ export interface ParleyState {
   userId?: string;
   /** The refresh family of the credential used: the JWT's or the session's. */
   familyId?: string;
+  /** Set on a sign-in that went on without a cookie session because Redis could not be reached. */
+  sessionUnavailable?: boolean;
 }
 
 export interface ParleySession {

@@ -37,11 +37,15 @@ export class Health {
     this.probes.set(name, probe);
   }
 
-  /** Ready: the database (and Redis, when configured) answer, and the process is not draining. */
+  /**
+   * Ready: the database answers and the process is not draining. Redis is reported but does not decide: without
+   * it Parley degrades (limits count per process, cookie sessions wait, live fan-out across processes pauses) and
+   * still serves, and a load balancer that pulled every instance at once over a Redis outage would stop it all.
+   */
   async ready(): Promise<{ ready: boolean; checks: Record<string, boolean> }> {
     // Draining is this process's own state: always current, never cached.
     const checks: Record<string, boolean> = { draining: this.deps.isDraining(), ...(await this.dependencies()) };
-    return { ready: !checks.draining && checks.database === true && checks.redis !== false, checks };
+    return { ready: !checks.draining && checks.database === true, checks };
   }
 
   private dependencies(): Promise<DependencyChecks> {
@@ -65,8 +69,11 @@ export class Health {
 
   async report(): Promise<{ ok: boolean; body: Record<string, unknown> }> {
     const { ready, checks } = await this.ready();
-    const status = ready ? 'ok' : checks.draining ? 'draining' : 'degraded';
-    return { ok: ready, body: { status, ...this.sections() } };
+    const missing = Object.entries(checks)
+      .filter(([name, up]) => name !== 'draining' && !up)
+      .map(([name]) => name);
+    const status = checks.draining ? 'draining' : missing.length > 0 ? 'degraded' : 'ok';
+    return { ok: ready, body: { status, ...(missing.length > 0 ? { missing } : {}), ...this.sections() } };
   }
 
   /** Everything in the report but its status: this process's own numbers, no query to the database or Redis. */

@@ -1,6 +1,6 @@
 // Prometheus metrics. One registry per app instance (not prom-client's global one), so several apps can live in
 // one process in tests without clashing.
-import { Registry, Histogram, Gauge, collectDefaultMetrics } from 'prom-client';
+import { Registry, Histogram, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
 
 export interface MetricSources {
   dbPools(): Array<{ pool: string; total: number; idle: number; waiting: number }>;
@@ -24,6 +24,13 @@ export function createMetrics(instanceId: string) {
     name: 'parley_send_batch_size',
     help: 'Message sends stored by one transaction (group commit, SEND_BATCH_MAX)',
     buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+    registers: [registry],
+  });
+
+  const rateLimitFallbacks = new Counter({
+    name: 'parley_rate_limit_fallbacks_total',
+    help: 'Requests counted per process because the shared (Redis) count could not be read',
+    labelNames: ['limiter'] as const,
     registers: [registry],
   });
 
@@ -55,6 +62,7 @@ export function createMetrics(instanceId: string) {
     registry,
     httpDuration,
     sendBatchSize,
+    rateLimitFallbacks,
     bind(next: MetricSources) {
       sources = next;
     },

@@ -3,7 +3,7 @@
 //             client). Default reply mapping: with RESP3 mapping the adapter silently delivers nothing.
 //  - cluster: Node cluster IPC; needs a primary that relays (the @socket.io/pm2 daemon). See split-check.ts.
 //  - memory:  one process.
-import { Redis } from 'ioredis';
+import { connectTo } from '../redis/client.js';
 import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import { createAdapter as createClusterAdapter } from '@socket.io/cluster-adapter';
 import cluster from 'node:cluster';
@@ -14,6 +14,9 @@ import type { Logger } from '../core/logger.js';
 import { STREAM_MAX_LEN, streamPublisher, type OrderedPublish } from './stream-publisher.js';
 
 export type AdapterName = 'redis' | 'cluster' | 'memory';
+
+/** How long a send's announcement may wait on a Redis that hangs (it holds the send locks meanwhile). */
+const PUBLISH_TIMEOUT_MS = 2_000;
 
 export interface AdapterChoice {
   name: AdapterName;
@@ -31,7 +34,7 @@ export function chooseAdapter(config: Config, log: Logger, onError: (error: Erro
   if (name === 'redis') {
     // No keyPrefix on this connection: the adapter names its own keys, and we put REDIS_PREFIX into each name.
     const prefix = config.redis.prefix;
-    const client = new Redis(config.redis.url!, { maxRetriesPerRequest: null });
+    const client = connectTo(config.redis, { maxRetriesPerRequest: null });
     let lastError = '';
     client.on('error', (error: Error) => {
       onError(error);
@@ -41,7 +44,7 @@ export function chooseAdapter(config: Config, log: Logger, onError: (error: Erro
     const streamName = `${prefix}socket.io`;
     return {
       name,
-      orderedPublish: streamPublisher(client, streamName),
+      orderedPublish: streamPublisher(client, streamName, { timeoutMs: PUBLISH_TIMEOUT_MS, backlogMax: config.realtime.announceBacklogMax }),
       options: {
         adapter: createStreamsAdapter(client, {
           streamName,

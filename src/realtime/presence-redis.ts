@@ -8,7 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.js';
+import { OutageLog } from '../core/outage-log.js';
 import type { PresenceEntry } from '../services/presence.service.js';
+import { isRedisUnavailable } from '../redis/unavailable.js';
 import type { Admission, PresenceEvents, PresenceTracker } from './presence-tracker.js';
 
 const COUNT = 'presence:count';
@@ -67,12 +69,42 @@ for i = 1, #ARGV, 2 do
 end
 return online`;
 
+// After an outage during which this process admitted and closed sockets it could not count in Redis: replaces
+// its share with its local counts and moves the totals by the difference, atomically. Returns the users this
+// brought online and those it took offline, as {online, offline}.
+const RESYNC = `
+local old = {}
+local entries = redis.call('HGETALL', KEYS[1])
+for i = 1, #entries, 2 do old[entries[i]] = tonumber(entries[i + 1]) end
+local now = {}
+for i = 3, #ARGV, 2 do now[ARGV[i]] = tonumber(ARGV[i + 1]) end
+local online, offline = {}, {}
+local function move(user, delta)
+  if delta == 0 then return end
+  local total = redis.call('HINCRBY', KEYS[2], user, delta)
+  if total <= 0 then
+    redis.call('HDEL', KEYS[2], user)
+    redis.call('HSET', KEYS[3], user, ARGV[2])
+    if total - delta > 0 then table.insert(offline, user) end
+  elseif total - delta <= 0 then
+    table.insert(online, user)
+  end
+end
+for user, count in pairs(now) do move(user, count - (old[user] or 0)) end
+for user, count in pairs(old) do if now[user] == nil then move(user, -count) end end
+redis.call('DEL', KEYS[1])
+for user, count in pairs(now) do redis.call('HSET', KEYS[1], user, count) end
+redis.call('SADD', KEYS[4], ARGV[1])
+return {online, offline}`;
+
 export class RedisPresence implements PresenceTracker {
   /** This process's sockets per user, as it has told Redis: what a restore puts back. */
   private readonly local = new Map<string, number>();
   /** Unique per process start: a restarted process must not inherit the counts of the one it replaces. */
   readonly processId = randomUUID();
   private timer?: NodeJS.Timeout;
+  /** Sockets came or went while Redis could not be told: the next heartbeat rewrites this process's share. */
+  private stale = false;
   private events: PresenceEvents = { offline: () => undefined, online: () => undefined };
 
   constructor(
@@ -85,15 +117,32 @@ export class RedisPresence implements PresenceTracker {
     // Counted locally in the same tick as the command is queued, so a restore sees the two in the same order;
     // taken back if refused.
     this.local.set(userId, (this.local.get(userId) ?? 0) + 1);
-    const total = Number(await this.redis.eval(ADMIT, 3, procKey(this.processId), COUNT, PROCS, userId, this.processId, maxSockets));
+    let total: number;
+    try {
+      total = Number(await this.redis.eval(ADMIT, 3, procKey(this.processId), COUNT, PROCS, userId, this.processId, maxSockets));
+    } catch (error) {
+      if (!isRedisUnavailable(error)) {
+        this.uncountLocally(userId);
+        throw error;
+      }
+      // Redis is down: admit on this process's own count (the cap per process), tell Redis when it is back.
+      this.stale = true;
+      total = this.local.get(userId)! > maxSockets ? -1 : 2;
+    }
     if (total < 0) this.uncountLocally(userId);
     return total < 0 ? 'refused' : total === 1 ? 'first' : 'more';
   }
 
   async disconnected(userId: string, at: string): Promise<boolean> {
     this.uncountLocally(userId);
-    const last = await this.redis.eval(DISCONNECT, 3, procKey(this.processId), COUNT, SEEN, userId, at);
-    return Number(last) === 1;
+    try {
+      const last = await this.redis.eval(DISCONNECT, 3, procKey(this.processId), COUNT, SEEN, userId, at);
+      return Number(last) === 1;
+    } catch (error) {
+      if (!isRedisUnavailable(error)) throw error;
+      this.stale = true;
+      return false;
+    }
   }
 
   private uncountLocally(userId: string): void {
@@ -116,10 +165,14 @@ export class RedisPresence implements PresenceTracker {
   async start(events: PresenceEvents): Promise<void> {
     this.events = events;
     await this.heartbeat();
+    const outage = new OutageLog(this.log, 'presence heartbeat');
     this.timer = setInterval(() => {
       void this.heartbeat()
         .then(() => this.sweep())
-        .catch((error: unknown) => this.log.warn({ err: error }, 'presence heartbeat failed'));
+        .then(
+          () => outage.recovered(),
+          (error: unknown) => outage.failed(error),
+        );
     }, Math.max(500, (this.ttlSec * 1000) / 3));
     this.timer.unref();
   }
@@ -140,12 +193,31 @@ export class RedisPresence implements PresenceTracker {
       .exec();
     // Nearly always this process's share is there and there is nothing to restore: skip sending every local count.
     // RESTORE checks again itself, atomically.
+    if (this.stale) {
+      await this.resync();
+      return;
+    }
     const shareExists = replies?.[2]?.[1] === 1;
     if (this.local.size === 0 || shareExists) return;
     const pairs = [...this.local].flatMap(([userId, count]) => [userId, String(count)]);
     const online = (await this.redis.eval(RESTORE, 2, procKey(this.processId), COUNT, ...pairs)) as string[];
     if (online.length > 0) this.log.warn({ users: online.length }, 'presence: this process had been swept as dead; counts restored');
     for (const userId of online) this.events.online(userId);
+  }
+
+  private async resync(): Promise<void> {
+    this.stale = false;
+    const pairs = [...this.local].flatMap(([userId, count]) => [userId, String(count)]);
+    const now = new Date().toISOString();
+    try {
+      const [online, offline] = (await this.redis.eval(RESYNC, 4, procKey(this.processId), COUNT, SEEN, PROCS, this.processId, now, ...pairs)) as [string[], string[]];
+      this.log.info({ online: online.length, offline: offline.length }, 'presence: counts resynchronised after a Redis outage');
+      for (const userId of online) this.events.online(userId);
+      for (const userId of offline) this.events.offline(userId, now);
+    } catch (error) {
+      this.stale = true;
+      throw error;
+    }
   }
 
   private async sweep(): Promise<void> {

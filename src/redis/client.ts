@@ -1,14 +1,37 @@
 // One ioredis connection per process for commands (sessions, rate limits, presence). The key prefix gives every
-// deployment (and every test run) its own key space. Default reply mapping: the streams adapter needs it.
-import { Redis } from 'ioredis';
+// deployment (and every test run) its own key space. Default reply mapping: the streams adapter needs it. With
+// REDIS_SENTINELS, ioredis asks the sentinels for the master and, after a failover, reconnects to the new one.
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../core/logger.js';
 
-export function createRedis(url: string, prefix: string, log: Logger): Redis {
-  const redis = new Redis(url, {
+/**
+ * How long one command may take before it fails. Redis answers in well under a millisecond; a command that waits
+ * this long is talking to a server that hangs (stopped, partitioned), and waiting longer held requests for seconds.
+ */
+const COMMAND_TIMEOUT_MS = 500;
+
+/** Where Redis is: a URL, or a Sentinel group that names the current master (config.redis). */
+export interface RedisLocation {
+  url?: string;
+  sentinels: readonly { host: string; port: number }[];
+  sentinelName: string;
+}
+
+/** A connection to the location, with these options: the one way Parley opens a Redis connection. */
+export function connectTo(location: RedisLocation, options: RedisOptions): Redis {
+  if (location.sentinels.length > 0) return new Redis({ ...options, sentinels: [...location.sentinels], name: location.sentinelName });
+  return new Redis(location.url!, options);
+}
+
+export function createRedis(location: RedisLocation, prefix: string, log: Logger): Redis {
+  const redis = connectTo(location, {
     keyPrefix: prefix,
-    // Fail commands fast while disconnected instead of queueing them forever.
-    maxRetriesPerRequest: 2,
-    enableOfflineQueue: true,
+    // While disconnected, commands fail at once instead of queueing until a reconnection: rate limits, sessions
+    // and presence fall back or answer 503 within milliseconds (measured before: bearer requests took 3.8 s on
+    // average during a 12 s outage, waiting on queued limiter commands).
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: COMMAND_TIMEOUT_MS,
     lazyConnect: true,
   });
   let lastError = '';

@@ -5,6 +5,7 @@
 // is longer), so the check on every request, socket handshake and cookie session is a Map lookup. No Redis:
 // revocations survive a Redis restart, and a deployment without Redis shares them through the database too.
 import type { Logger } from '../core/logger.js';
+import { OutageLog } from '../core/outage-log.js';
 
 export interface RevokedFamily {
   id: string;
@@ -29,16 +30,19 @@ export class Revocations {
   private since: Date;
   private timer?: NodeJS.Timeout;
   private polling = false;
-  private failing = false;
+  private readonly outage: OutageLog;
 
   constructor(
     private readonly source: RevocationSource,
     /** How long a revoked family's credentials stay presentable. */
     private readonly keepMs: number,
     private readonly pollMs: number,
-    private readonly log: Logger,
+    log: Logger,
   ) {
     this.since = new Date(Date.now() - keepMs);
+    // While the database is unreachable the revocations already known stay in force; new ones from other
+    // processes wait for it, as does login.
+    this.outage = new OutageLog(log, 'revoked sign-ins (polling the database)');
   }
 
   isRevoked(familyId: string | undefined): boolean {
@@ -59,8 +63,8 @@ export class Revocations {
       this.polling = true;
       this.poll()
         .then(
-          () => this.recovered(),
-          (error: unknown) => this.failed(error),
+          () => this.outage.recovered(),
+          (error: unknown) => this.outage.failed(error),
         )
         .finally(() => (this.polling = false));
     }, this.pollMs);
@@ -77,17 +81,5 @@ export class Revocations {
     this.since = new Date(now.getTime() - LOOK_BACK_MS);
     const current = Date.now();
     for (const [id, forgetAt] of this.revoked) if (forgetAt <= current) this.revoked.delete(id);
-  }
-
-  // One line when polling starts failing (the database is down) and one when it works again. Meanwhile the
-  // revocations already known stay in force; new ones from other processes wait for the database, as does login.
-  private failed(error: unknown): void {
-    if (!this.failing) this.log.error({ err: error }, 'cannot read revoked sign-ins; retrying every poll');
-    this.failing = true;
-  }
-
-  private recovered(): void {
-    if (this.failing) this.log.info('revoked sign-ins readable again');
-    this.failing = false;
   }
 }

@@ -216,11 +216,12 @@ export class SendBatcher {
    * answering; members that saw it already drop the copy by id.
    */
   private async announceAgain(repeated: ReadonlyArray<{ pending: Pending; message: Message }>): Promise<void> {
-    if (repeated.length === 0) return;
+    // A clientMsgId used in another conversation is a conflict (the service says so), not a retry: not announced.
     const inSeqOrder = repeated
+      .filter(({ pending, message }) => message.conversationId === pending.input.conversationId)
       .map(({ message }) => message)
       .sort((a, b) => (a.conversationId === b.conversationId ? a.seq - b.seq : a.conversationId < b.conversationId ? -1 : 1));
-    await Promise.resolve(this.broadcaster.messagesCreated(inSeqOrder)).catch(() => undefined);
+    if (inSeqOrder.length > 0) await Promise.resolve(this.broadcaster.messagesCreated(inSeqOrder)).catch(() => undefined);
     for (const { pending, message } of repeated) pending.resolve({ message, created: false });
   }
 }

@@ -78,7 +78,7 @@ describe('rate limits', () => {
     }
   });
 
-  it('when Redis goes away, then requests are served uncounted instead of failing, and the outage is logged once', async () => {
+  it('when Redis goes away, then requests are counted per process instead of failing, and the outage is logged once', async () => {
     const app = await startTestApp({ REDIS_PREFIX: isolatedPrefix(), RATE_LIMIT_API_PER_MIN: '2' });
     try {
       const alice = await register(app.url);
@@ -88,10 +88,12 @@ describe('rate limits', () => {
       }) as unknown as typeof app.parley.log.error;
       app.parley.redis!.disconnect();
       const statuses: number[] = [];
-      // Over the limit of 2, had the count been readable.
+      // The process's own count takes over: the limit of 2 still holds, per process.
       for (let i = 0; i < 4; i++) statuses.push((await request(app.url, 'GET', '/api/me', { token: alice.accessToken })).status);
-      expect(statuses).to.deep.equal([200, 200, 200, 200]);
-      expect(logged.filter((message) => message.includes('rate limit count unavailable'))).to.have.length(1);
+      expect(statuses).to.deep.equal([200, 200, 429, 429]);
+      expect(logged.filter((message) => message.startsWith('rate limit count'))).to.have.length(1);
+      const metrics = await request(app.url, 'GET', '/health/metrics');
+      expect(metrics.body).to.match(/parley_rate_limit_fallbacks_total\{[^}]*limiter="api"[^}]*\} 4/);
     } finally {
       await app.close();
     }

@@ -1,11 +1,12 @@
 // Request rate limits with koa-ratelimit: one shared count in Redis across every instance and host when Redis is
-// configured, a per-process count otherwise. Over the limit: 429 rate_limited with Retry-After. When the count
-// cannot be read (Redis unreachable), requests are served uncounted rather than failed: a Redis outage should
-// cost the limits, not the API.
+// configured, a per-process count otherwise. Over the limit: 429 rate_limited with Retry-After. When the shared
+// count cannot be read (Redis unreachable), the request is counted per process instead: a Redis outage should
+// loosen the limits (each process allows the limit), not lift them or fail the API.
 import type { Middleware } from 'koa';
 import ratelimit from 'koa-ratelimit';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../core/logger.js';
+import { OutageLog } from '../../core/outage-log.js';
 import type { ParleyState } from '../context.js';
 
 const MINUTE_MS = 60_000;
@@ -14,6 +15,8 @@ export interface RateLimitStore {
   redis?: Redis;
   /** One Map per limiter when counting in memory. */
   memory(): Map<unknown, unknown>;
+  /** Called for each request counted per process because the shared count could not be read. */
+  onFallback(limiter: string): void;
 }
 
 export function limitPerMinute(
@@ -31,11 +34,11 @@ export function limitPerMinute(
     errorMessage: 'Too many requests, slow down',
     namespace: `ratelimit:${name}`,
   };
-  const options = store.redis
-    ? { ...shared, driver: 'redis' as const, db: store.redis }
-    : { ...shared, driver: 'memory' as const, db: store.memory() };
-  const limit = ratelimit(options as unknown as Parameters<typeof ratelimit>[0]) as Middleware<ParleyState>;
-  const outage = new OutageLog(log, name);
+  const build = (options: object) => ratelimit(options as unknown as Parameters<typeof ratelimit>[0]) as Middleware<ParleyState>;
+  const local = build({ ...shared, driver: 'memory', db: store.memory() });
+  if (!store.redis) return local;
+  const limit = build({ ...shared, driver: 'redis', db: store.redis });
+  const outage = new OutageLog(log, 'rate limit count (counting per process meanwhile)', { limiter: name });
   return async (ctx, next) => {
     let counted = false;
     try {
@@ -47,29 +50,10 @@ export function limitPerMinute(
       // Errors from the routes after the limiter, and the limiter's own 429, are the request's answer.
       if (counted || (error as { status?: number }).status !== undefined) throw error;
       outage.failed(error);
-      await next();
+      store.onFallback(name);
+      await local(ctx, next);
       return;
     }
     outage.recovered();
   };
-}
-
-/** One error line when counting starts failing and one when it works again, not one per request. */
-class OutageLog {
-  private failing = false;
-
-  constructor(
-    private readonly log: Logger,
-    private readonly limiter: string,
-  ) {}
-
-  failed(error: unknown): void {
-    if (!this.failing) this.log.error({ err: error, limiter: this.limiter }, 'rate limit count unavailable; serving requests uncounted');
-    this.failing = true;
-  }
-
-  recovered(): void {
-    if (this.failing) this.log.info({ limiter: this.limiter }, 'rate limit counting restored');
-    this.failing = false;
-  }
 }

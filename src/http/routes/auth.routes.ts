@@ -11,7 +11,11 @@ import { loginSchema, refreshSchema, registerSchema } from '../schemas.js';
  * Every sign-in gets a new session id and the old session is destroyed: a cookie planted in the browser before
  * login (session fixation) would otherwise become the signed-in user's session, known to whoever planted it.
  */
-async function startSession(ctx: Context, result: Authenticated): Promise<void> {
+async function startSession(ctx: Context, result: Authenticated, available: boolean): Promise<void> {
+  if (!available || ctx.state.sessionUnavailable) {
+    ctx.state.sessionUnavailable = true;
+    return;
+  }
   const session = ctx.session!;
   for (const key of Object.keys(session.toJSON())) delete (session as unknown as Record<string, unknown>)[key];
   const fields = session as unknown as ParleySession;
@@ -20,7 +24,13 @@ async function startSession(ctx: Context, result: Authenticated): Promise<void> 
   await session.regenerate();
 }
 
-const authBody = ({ user, accessToken, refreshToken }: Authenticated) => ({ user, accessToken, refreshToken });
+/** The sign-in's answer; `session: "unavailable"` when it went on without a cookie session (Redis down). */
+const authBody = (ctx: Context, { user, accessToken, refreshToken }: Authenticated) => ({
+  user,
+  accessToken,
+  refreshToken,
+  ...(ctx.state.sessionUnavailable ? { session: 'unavailable' } : {}),
+});
 
 type Guard = Middleware<ParleyState>;
 
@@ -31,24 +41,26 @@ export interface PublicAuthGuards {
   limit: Guard;
   /** Body parsing and the cookie session. */
   parse: Guard[];
+  /** Whether cookie sessions can be stored right now (their store, Redis, answers). */
+  sessionsAvailable(): boolean;
 }
 
 /** Routes that need no credential; each runs its guards itself, so no spelling of a path can skip them. */
 export function publicAuthRoutes(auth: AuthService, guards: PublicAuthGuards): ParleyRouter {
   const router = newRouter('/api/auth');
-  const { shedHashing, limit, parse } = guards;
+  const { shedHashing, limit, parse, sessionsAvailable } = guards;
 
   router.post('/register', shedHashing, limit, ...parse, async (ctx) => {
     const result = await auth.register(parseInput(registerSchema, ctx.request.body));
-    await startSession(ctx, result);
+    await startSession(ctx, result, sessionsAvailable());
     ctx.status = 201;
-    ctx.body = authBody(result);
+    ctx.body = authBody(ctx, result);
   });
 
   router.post('/login', shedHashing, limit, ...parse, async (ctx) => {
     const result = await auth.login(parseInput(loginSchema, ctx.request.body));
-    await startSession(ctx, result);
-    ctx.body = authBody(result);
+    await startSession(ctx, result, sessionsAvailable());
+    ctx.body = authBody(ctx, result);
   });
 
   router.post('/refresh', limit, ...parse, async (ctx) => {

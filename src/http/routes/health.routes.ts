@@ -13,7 +13,7 @@ export function healthRoutes(health: Health, metrics: Metrics, detailToken: stri
   router.get('/', async (ctx) => {
     const { ok, body } = await health.report();
     ctx.status = ok ? 200 : 503;
-    ctx.body = operator(ctx.get('authorization')) ? body : { status: body.status };
+    ctx.body = operator(ctx.get('authorization')) ? body : { status: body.status, ...(body.missing ? { missing: body.missing } : {}) };
   });
 
   router.get('/ready', async (ctx) => {

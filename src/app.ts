@@ -113,7 +113,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     ? workerPoolPasswordHasher(workerPool, config.auth.passwordHashCost)
     : inlinePasswordHasher(config.auth.passwordHashCost);
   const passwordHashingAdmission = () => (hashOnPool ? workerPool.admissionError() : undefined);
-  const conversationExports = new ConversationExportService(db, workerPool, config.cpu.exportPageSize, log.child({ module: 'export' }));
+  const conversationExports = new ConversationExportService(db, workerPool, config.cpu.exportPageSize, config.cpu.exportMaxConcurrent, log.child({ module: 'export' }));
   // --- end CPU-heavy work ---
   const auth = new AuthService(db, hasher, tokens, revocations, config.auth.refreshTokenTtlDays * 86_400_000, log.child({ module: 'auth' }), broadcasts);
   const conversations = new ConversationsService(db, broadcasts);

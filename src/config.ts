@@ -72,6 +72,9 @@ const schema = z.object({
   SEND_BATCH_MAX: int(100, 1),
   SEND_BATCH_CONCURRENCY: int(1, 1),
   SEND_BATCH_WAIT_MS: int(0),
+  // Sends waiting for the database per process; beyond it a send is refused with 503 overloaded (memory stays bounded
+  // when PostgreSQL falls behind, and clients retry with the same clientMsgId).
+  SEND_QUEUE_MAX: int(5_000, 1),
 
   REDIS_URL: optionalUrl,
   REDIS_PREFIX: z.string().default('parley:'),
@@ -119,6 +122,9 @@ const schema = z.object({
   PISCINA_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   PASSWORD_HASHING: z.enum(['pool', 'inline']).default('pool'),
   EXPORT_PAGE_SIZE: int(1_000, 1),
+  // Exports open at once in a process (each holds one pool queue slot at a time); default half of PISCINA_MAX_QUEUE,
+  // so password hashing keeps the other half. One user has one export at a time whatever this says.
+  EXPORT_MAX_CONCURRENT: z.coerce.number().int().min(1).optional(),
   // Process lifecycle and memory guard (README: Running Parley with PM2). Marks default to this machine's plan for one process;
   // under PM2 the ecosystem file passes the cluster plan's values.
   ENABLE_MEMORY_MONITORING: bool(false),
@@ -228,7 +234,7 @@ export function loadConfig(env: Environment = process.env) {
       statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
       embeddedDir: e.PGLITE_DIR,
     }),
-    sendBatching: Object.freeze({ maxBatch: e.SEND_BATCH_MAX, maxInFlight: e.SEND_BATCH_CONCURRENCY, waitMs: e.SEND_BATCH_WAIT_MS }),
+    sendBatching: Object.freeze({ maxBatch: e.SEND_BATCH_MAX, maxInFlight: e.SEND_BATCH_CONCURRENCY, waitMs: e.SEND_BATCH_WAIT_MS, maxQueued: e.SEND_QUEUE_MAX }),
     redis: Object.freeze({
       configured: redisConfigured,
       url: e.REDIS_URL,
@@ -268,6 +274,7 @@ export function loadConfig(env: Environment = process.env) {
       niceIncrement: e.PISCINA_WORKER_NICE,
       passwordHashing: e.PASSWORD_HASHING,
       exportPageSize: e.EXPORT_PAGE_SIZE,
+      exportMaxConcurrent: e.EXPORT_MAX_CONCURRENT ?? Math.max(1, Math.floor(e.PISCINA_MAX_QUEUE / 2)),
     }),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     memory,

@@ -3,7 +3,7 @@
 // one after another (a valid gzip stream), so memory holds about two pages whatever the conversation's size.
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppError, notFound } from '../core/errors.js';
+import { AppError, notFound, overloaded, rateLimited } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Database, Queryable } from '../db/database.js';
 import { isMember } from '../db/conversations.repository.js';
@@ -20,11 +20,22 @@ const PAGES_AHEAD = 2;
 /** The part of the worker pool an export needs. */
 export type TaskRunner = Pick<WorkerPool, 'run'>;
 
+/** How long a refused export should wait: exports take seconds. */
+const EXPORT_RETRY_AFTER_SEC = 5;
+
 export class ConversationExportService {
+  /**
+   * Users with an export open now. Exports and password hashing share the worker pool's queue: one user's exports
+   * blocked 2 of 3 logins. So one export at a time per user, and at most `maxConcurrent` in the process, which
+   * bounds the queue slots exports can hold (one page each at a time) and keeps the rest for logins.
+   */
+  private readonly exporting = new Set<string>();
+
   constructor(
     private readonly db: Database,
     private readonly pool: TaskRunner,
     private readonly pageSize: number,
+    private readonly maxConcurrent: number,
     private readonly log: Logger,
   ) {}
 
@@ -33,14 +44,25 @@ export class ConversationExportService {
    * client as proper HTTP errors; later failures end the stream with an error.
    */
   async open(userId: string, conversationId: string): Promise<Readable> {
-    // One pool for the whole export, so every page sees the same server (replica lag aside, as history does).
-    const reader = this.db.reader();
-    if (!(await isMember(reader, conversationId, userId))) throw notFound('Conversation');
-    const upToSeq = await messages.findLastSeq(reader, conversationId);
-    const pages = this.pages(reader, conversationId, upToSeq);
-    const first = await pages.next();
+    if (this.exporting.has(userId)) throw rateLimited(EXPORT_RETRY_AFTER_SEC, 'One export at a time: wait for the current one to finish');
+    if (this.exporting.size >= this.maxConcurrent) throw overloaded(EXPORT_RETRY_AFTER_SEC, 'Too many exports are running; try again shortly');
+    this.exporting.add(userId);
+    const done = () => this.exporting.delete(userId);
+    let first: IteratorResult<Buffer>;
+    let pages: AsyncGenerator<Buffer>;
+    try {
+      // One pool for the whole export, so every page sees the same server (replica lag aside, as history does).
+      const reader = this.db.reader();
+      if (!(await isMember(reader, conversationId, userId))) throw notFound('Conversation');
+      const upToSeq = await messages.findLastSeq(reader, conversationId);
+      pages = this.pages(reader, conversationId, upToSeq);
+      first = await pages.next();
+    } catch (error) {
+      done();
+      throw error;
+    }
     const log = this.log;
-    return Readable.from(
+    const stream = Readable.from(
       (async function* () {
         try {
           if (!first.done) yield first.value;
@@ -52,6 +74,9 @@ export class ConversationExportService {
       })(),
       { objectMode: true, highWaterMark: PAGES_AHEAD },
     );
+    // 'close' comes after the end, an error, or a client that went away (the stream destroyed), read or not.
+    stream.once('close', done);
+    return stream;
   }
 
   /** Gzip members in seq order; reads the next page while the pool compresses the current one. */

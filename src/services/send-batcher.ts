@@ -9,7 +9,7 @@ import type { Database } from '../db/database.js';
 import { advisoryKey, isUniqueViolation } from '../db/database.js';
 import { findByClientMsgId, insertBatch, type Message } from '../db/messages.repository.js';
 import { isMember } from '../db/conversations.repository.js';
-import { notFound } from '../core/errors.js';
+import { notFound, overloaded } from '../core/errors.js';
 import type { Broadcaster } from './broadcaster.js';
 
 export interface SendInput {
@@ -31,7 +31,12 @@ export interface SendBatchSettings {
   maxInFlight: number;
   /** How long a send that finds the batcher idle waits for company; 0: until the current tick's I/O is read. */
   waitMs: number;
+  /** Sends that may wait for a batch; more are refused as overloaded. */
+  maxQueued: number;
 }
+
+/** Seconds a refused send should wait: a backlog this deep drains in about that. */
+const QUEUE_FULL_RETRY_AFTER_SEC = 1;
 
 interface Pending {
   input: SendInput;
@@ -61,6 +66,9 @@ export class SendBatcher {
   ) {}
 
   submit(input: SendInput): Promise<SendOutcome> {
+    if (this.queue.length >= this.settings.maxQueued) {
+      return Promise.reject(overloaded(QUEUE_FULL_RETRY_AFTER_SEC, 'Too many messages are waiting to be stored; retry shortly'));
+    }
     return new Promise<SendOutcome>((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
       this.schedule();

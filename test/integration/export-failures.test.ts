@@ -62,7 +62,7 @@ describe('conversation export under pressure', () => {
   });
   after(() => app.close());
 
-  const service = (runner: TaskRunner) => new ConversationExportService(app.parley.db, runner, PAGE, app.parley.log);
+  const service = (runner: TaskRunner, maxConcurrent = 10) => new ConversationExportService(app.parley.db, runner, PAGE, maxConcurrent, app.parley.log);
 
   it('when the queue is full as an export starts, then the client gets 503 overloaded with Retry-After', async () => {
     const full = await fillPoolOfOne(app.parley.workerPool, 1_000);
@@ -97,5 +97,22 @@ describe('conversation export under pressure', () => {
     expect(failure).to.be.instanceOf(Error);
     expect(failure).to.not.be.instanceOf(AppError);
     expect((await request(app.url, 'GET', '/health/live')).status).to.equal(200);
+  });
+
+  it('export hogging attack: when a user opens a second export while the first runs, then 429; past EXPORT_MAX_CONCURRENT, 503; a finished one frees its place', async () => {
+    const other = await register(app.url);
+    const shared = await createGroup(app.url, owner, [other]);
+    const exports = service(app.parley.workerPool, 1);
+    const first = await exports.open(owner.user.id, shared);
+    const again = await exports.open(owner.user.id, shared).then(() => undefined, (error: AppError) => error);
+    expect(again).to.include({ code: 'rate_limited' });
+    expect(again?.retryAfterSec).to.be.at.least(1);
+    const crowded = await exports.open(other.user.id, shared).then(() => undefined, (error: AppError) => error);
+    expect(crowded).to.include({ code: 'overloaded' });
+    await readAll(first);
+    const next = await exports.open(other.user.id, shared);
+    next.destroy(); // a client that goes away mid-export frees its place too
+    await new Promise((resolve) => next.once('close', resolve));
+    (await exports.open(owner.user.id, shared)).destroy();
   });
 });

@@ -91,4 +91,22 @@ describe('send batching (group commit)', () => {
     expect(seqs).to.deep.equal([1, 2]);
     expect(announced.flat().map((m) => m.body).sort()).to.deep.equal(['fine 1', 'fine 2']);
   });
+
+  it('when more sends wait than SEND_QUEUE_MAX, then the excess is refused as overloaded with Retry-After, and the rest are stored', async () => {
+    const bounded = await startTestApp({ SEND_BATCH_MAX: '1', SEND_QUEUE_MAX: '3' });
+    try {
+      const [owner, member] = await Promise.all([register(bounded.url), register(bounded.url)]);
+      const id = await createGroup(bounded.url, owner, [member]);
+      // One tick, before the batcher runs: three wait, the rest find the queue full.
+      const results = await settle(
+        Array.from({ length: 10 }, (_, i) => bounded.parley.messages.send({ senderId: owner.user.id, conversationId: id, body: `q${i}`, clientMsgId: `q-${i}` })),
+      );
+      const stored = results.filter((r) => r.status === 'fulfilled');
+      const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(stored.length).to.equal(3);
+      expect(refused.map((r) => [r.reason.code, r.reason.retryAfterSec >= 1])).to.deep.equal(Array.from({ length: 7 }, () => ['overloaded', true]));
+    } finally {
+      await bounded.close();
+    }
+  });
 });

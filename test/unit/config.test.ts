@@ -69,8 +69,8 @@ describe('config', () => {
   });
 
   it('when send batching is set, then it is parsed; more batches in flight than pool connections is refused', () => {
-    expect(loadConfig({}).sendBatching).to.deep.equal({ maxBatch: 100, maxInFlight: 1, waitMs: 0 });
-    expect(loadConfig({ SEND_BATCH_MAX: '1', SEND_BATCH_CONCURRENCY: '2', SEND_BATCH_WAIT_MS: '3' }).sendBatching).to.deep.equal({ maxBatch: 1, maxInFlight: 2, waitMs: 3 });
+    expect(loadConfig({}).sendBatching).to.deep.equal({ maxBatch: 100, maxInFlight: 1, waitMs: 0, maxQueued: 5000 });
+    expect(loadConfig({ SEND_BATCH_MAX: '1', SEND_BATCH_CONCURRENCY: '2', SEND_BATCH_WAIT_MS: '3' }).sendBatching).to.deep.equal({ maxBatch: 1, maxInFlight: 2, waitMs: 3, maxQueued: 5000 });
     expect(problemsOf({ SEND_BATCH_MAX: '0' }).join()).to.include('SEND_BATCH_MAX');
     expect(problemsOf({ DB_POOL_MAX: '2', SEND_BATCH_CONCURRENCY: '3' }).join()).to.include('SEND_BATCH_CONCURRENCY: must not exceed DB_POOL_MAX');
   });

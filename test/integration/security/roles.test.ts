@@ -22,10 +22,8 @@ describe('security: group roles', function () {
     const [owner, bob] = await Promise.all([register(app.url), register(app.url)]);
     const id = await createGroup(app.url, owner, [bob]);
     const conversation = (await as(owner, 'GET', `/api/conversations/${id}`)).body.conversation;
-    expect(conversation.members.map((m: { role: string; lastReadSeq: number }) => [m.role, m.lastReadSeq])).to.deep.equal([
-      ['owner', 0],
-      ['member', 0],
-    ]);
+    const byId = Object.fromEntries(conversation.members.map((m: { id: string; role: string; lastReadSeq: number }) => [m.id, [m.role, m.lastReadSeq]]));
+    expect(byId).to.deep.equal({ [owner.user.id]: ['owner', 0], [bob.user.id]: ['member', 0] });
   });
 
   it('group takeover attack: when a plain member adds, removes or promotes anyone, then 403 forbidden and nothing changes', async () => {

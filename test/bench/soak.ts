@@ -93,7 +93,10 @@ function slopePerMinute(points: Array<{ x: number; y: number }>): number {
 
 async function main(): Promise<void> {
   await createTestServices();
-  const cluster = await startCluster({ LOG_LEVEL: 'warn', SOCKET_EVENTS_PER_SEC: '50', SOCKET_MAX_PER_USER: '20' });
+  // Access tokens outlive the run: the soak measures serving, not token refresh (a 15-minute TTL turned every
+  // request after minute 15 into a 401 in the first run).
+  const ttlSec = String(Math.ceil(DURATION_MS / 1000) + 600);
+  const cluster = await startCluster({ LOG_LEVEL: 'warn', SOCKET_EVENTS_PER_SEC: '50', SOCKET_MAX_PER_USER: '20', ACCESS_TOKEN_TTL_SEC: ttlSec });
   const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
   await admin.connect();
   const dbConnections = async () =>
@@ -182,6 +185,10 @@ async function main(): Promise<void> {
     ]);
 
     report({ samples, dbSamples, reloads, socketsSent, socketsFailed });
+    // Every 5xx has its log line; show them so a failure is diagnosed from the report alone.
+    const failures = (cluster.outLog() + cluster.errorLog()).split('\n').filter((line) => /"level":(50|60)/.test(line));
+    console.log(`\nerror log lines: ${failures.length}`);
+    for (const line of failures.slice(0, 20)) console.log(line.slice(0, 600));
   } finally {
     await admin.end();
     await cluster.stop();

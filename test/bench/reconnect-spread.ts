@@ -1,0 +1,84 @@
+// Reconnect stampede: 1,000 sockets on the PM2 cluster (2 instances), then `pm2 reload`. Each reloading worker
+// closes its sockets; the clients reconnect to the other one. Measured twice in one run: clients with socket.io's
+// default reconnection (about 1 s, +-50%), and clients that honour `server:draining {reconnectInMs}` (the recipe in
+// the README). Reports reconnects per 100 ms: the peak and the span that holds 90% of them.
+//
+//   npm run build && npx tsx test/bench/reconnect-spread.ts [--sockets 1000]
+import { parseArgs } from 'node:util';
+import { io, type Socket } from 'socket.io-client';
+import { startCluster, sleep, type Cluster } from '../cluster/support/cluster.js';
+import { register } from '../support/client.js';
+import { createTestServices, dropTestServices } from '../support/services.js';
+
+const { values } = parseArgs({ options: { sockets: { type: 'string', default: '1000' } } });
+const SOCKETS = Number(values.sockets);
+const BUCKET_MS = 100;
+
+/** The README's client recipe: the draining delay becomes the next reconnection delay. */
+function honourDraining(socket: Socket): void {
+  socket.on('server:draining', ({ reconnectInMs }: { reconnectInMs: number }) => {
+    socket.io.randomizationFactor(0);
+    socket.io.reconnectionDelay(Math.max(1, reconnectInMs));
+    socket.io.reconnectionDelayMax(Math.max(5000, reconnectInMs));
+  });
+  socket.io.on('reconnect', () => {
+    socket.io.randomizationFactor(0.5);
+    socket.io.reconnectionDelay(1000);
+    socket.io.reconnectionDelayMax(5000);
+  });
+}
+
+async function measure(cluster: Cluster, token: string, honour: boolean): Promise<number[]> {
+  const sockets: Socket[] = [];
+  for (let i = 0; i < SOCKETS; i += 50) {
+    const batch = Array.from({ length: Math.min(50, SOCKETS - i) }, () => {
+      const socket = io(cluster.url, { transports: ['websocket'], auth: { token }, forceNew: true });
+      if (honour) honourDraining(socket);
+      sockets.push(socket);
+      return new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('connect_error', reject);
+      });
+    });
+    await Promise.all(batch);
+  }
+  const reconnects: number[] = [];
+  let reloadAt = 0;
+  for (const socket of sockets) socket.io.on('reconnect', () => reconnects.push(Date.now() - reloadAt));
+  reloadAt = Date.now();
+  await cluster.reload();
+  for (let waited = 0; reconnects.length < SOCKETS && waited < 20_000; waited += 200) await sleep(200);
+  for (const socket of sockets) socket.close();
+  return reconnects.sort((a, b) => a - b);
+}
+
+function describe(label: string, reconnects: number[]): string {
+  const buckets = new Map<number, number>();
+  for (const ms of reconnects) buckets.set(Math.floor(ms / BUCKET_MS), (buckets.get(Math.floor(ms / BUCKET_MS)) ?? 0) + 1);
+  const peak = Math.max(...buckets.values());
+  const at = (q: number) => reconnects[Math.min(reconnects.length - 1, Math.floor(q * reconnects.length))] ?? NaN;
+  return `| ${label} | ${reconnects.length} | ${peak} | ${(at(0.95) - at(0.05)).toFixed(0)} ms | ${at(0.05).toFixed(0)}-${at(0.95).toFixed(0)} ms |`;
+}
+
+async function main(): Promise<void> {
+  await createTestServices();
+  const cluster = await startCluster({ SOCKET_MAX_PER_USER: String(SOCKETS * 2), LOG_LEVEL: 'warn' });
+  try {
+    const account = await register(cluster.url);
+    const plain = await measure(cluster, account.accessToken, false);
+    const honouring = await measure(cluster, account.accessToken, true);
+    console.log(`\nnpx tsx test/bench/reconnect-spread.ts --sockets ${SOCKETS}  (${new Date().toISOString()}; machine shared)`);
+    console.log('\n| clients | reconnected | peak per 100 ms | span of the middle 90% | when (after the reload began) |');
+    console.log('| --- | --- | --- | --- | --- |');
+    console.log(describe("socket.io's default reconnection", plain));
+    console.log(describe('honouring server:draining', honouring));
+  } finally {
+    await cluster.stop();
+    await dropTestServices();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

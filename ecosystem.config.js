@@ -37,6 +37,8 @@ const sized = {
   // The app derives its worker threads from the same plan function (instances x threads within the cores).
   INSTANCE_COUNT: String(plan.instances.value),
   SHUTDOWN_TIMEOUT_MS: String(settings.shutdownTimeoutMs),
+  // Sockets per process; the alert rules (npm run plan -- --alerts) fire at 80% of it.
+  MAX_CONNECTIONS: String(plan.maxConnections.value),
 };
 
 export const apps = [

@@ -86,10 +86,9 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   let draining = false;
   const closers: Array<{ name: string; closer: () => Promise<void> }> = [];
   const eventLoop = new EventLoopMonitor().start();
-  const metrics = createMetrics(config.instanceId);
+  const metrics = createMetrics(config.instanceId, config.metrics);
   const health = new Health({ version: VERSION, instanceId: config.instanceId, db, redis, eventLoop, isDraining: () => draining, cacheMs: config.health.cacheMs });
   metrics.bind({
-    eventLoopLagMs: () => eventLoop.lagMs(),
     dbPools: () => {
       const stats = db.stats();
       return [{ pool: 'primary', ...stats.primary }, ...(stats.replicas ?? []).map((s, i) => ({ pool: `replica-${i}`, ...s }))];

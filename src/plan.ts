@@ -1,7 +1,7 @@
 // `npm run plan`: prints the capacity plan for this machine (or `--cores 8 --memory 16G`), with the reason for
 // each number, and the sizing tables. The same functions size the PM2 cluster in ecosystem.config.js.
 import { parseArgs } from 'node:util';
-import { parseMemoryMb } from './ops/capacity.js';
+import { INSTANCE_BASE_MB, SOCKET_KB, parseMemoryMb } from './ops/capacity.js';
 import { fullReport } from './ops/capacity-report.js';
 import { detectCores, detectMemory } from './ops/machine.js';
 import { ConfigError, loadDeploymentSettings } from './config.js';
@@ -43,8 +43,8 @@ try {
   const assumptions: TrafficAssumptions = {
     requestsPerCorePerSec: numberFlag('rps-per-core', MEASURED_RPS_PER_CORE),
     requestsPerUserPerMin: 6,
-    socketKb: 50,
-    instanceBaseMb: 120,
+    socketKb: SOCKET_KB,
+    instanceBaseMb: INSTANCE_BASE_MB,
     targetUtilisation: 0.5,
     dbMaxConnections,
   };

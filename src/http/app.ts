@@ -38,6 +38,7 @@ import { publicAuthRoutes, logoutRoute } from './routes/auth.routes.js';
 import { conversationRoutes } from './routes/conversations.routes.js';
 import { exportRoutes } from './routes/export.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
+import { metricsRoutes } from './routes/metrics.routes.js';
 import { userRoutes } from './routes/users.routes.js';
 
 export interface HttpDeps {
@@ -67,6 +68,8 @@ export const SESSION_COOKIE = 'parley.sid';
 
 export interface Routers {
   health: ParleyRouter;
+  /** /metrics and /health/metrics: no auth, never rate limited, like health. */
+  metrics: ParleyRouter;
   /** register, login, refresh: no credential, limited per IP. */
   publicAuth: ParleyRouter;
   /** Everything else under /api: authenticated, limited per user. */
@@ -103,7 +106,7 @@ export function buildRouters(deps: HttpDeps, app: Koa<ParleyState>): Routers {
   for (const router of [logoutRoute(deps.auth), userRoutes(deps), conversationRoutes(deps), exportRoutes(deps.conversationExports)]) {
     api.use(router.routes());
   }
-  return { health: healthRoutes(deps.health, deps.metrics, config.health.detailToken), publicAuth, api };
+  return { health: healthRoutes(deps.health, config.health.detailToken), metrics: metricsRoutes(deps.metrics), publicAuth, api };
 }
 
 export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
@@ -122,6 +125,7 @@ export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
   // Health answers probes and scrapers, not browsers: no CORS or browser security headers (helmet's dozen
   // headers halved the throughput of a bare node:http server in the benchmark).
   app.use(routers.health.routes());
+  app.use(routers.metrics.routes());
   app.use(helmet());
   app.use(corsFor(config.http.corsOrigins));
   app.use(routers.publicAuth.routes());

@@ -74,6 +74,18 @@ export function marksForBudget(budgetMb: number): MemoryMarks {
   };
 }
 
+/** Memory one connected socket costs (socket.io + session state) and an idle instance holds, as the plan assumes. */
+export const SOCKET_KB = 50;
+export const INSTANCE_BASE_MB = 120;
+
+/**
+ * MAX_CONNECTIONS, the sockets one process accepts: as many as fit between an idle instance and the memory guard's
+ * warning mark, so a socket flood is refused (and alerted on) before the guard starts restarting workers.
+ */
+export function socketCapPerInstance(warnMb: number): number {
+  return Math.max(1, Math.floor(((warnMb - INSTANCE_BASE_MB) * 1024) / SOCKET_KB));
+}
+
 export interface DbBudget {
   /** Connections the whole deployment may open on one database server (DB_MAX_CONNECTIONS). */
   maxConnections: number;
@@ -120,6 +132,7 @@ export interface CapacityPlan {
   heapLimitMb: PlanLine;
   dbPoolMax: PlanLine;
   workerThreads: PlanLine;
+  maxConnections: PlanLine;
   /** Problems that make the plan unsafe to run (e.g. too little memory or too few connections). */
   problems: string[];
 }
@@ -173,6 +186,10 @@ export function planCapacity(input: PlanInput): CapacityPlan {
       reason: `(${input.dbMaxConnections} DB_MAX_CONNECTIONS - ${reserved} reserved) / (${input.hosts} host(s) x (${instances} + 1 during reload)) = ${processes} processes`,
     },
     workerThreads: { value: threads, reason: `${input.cores} cores / ${instances} instances, at least 1` },
+    maxConnections: {
+      value: socketCapPerInstance(marks.warnMb),
+      reason: `(${marks.warnMb} MB warning mark - ${INSTANCE_BASE_MB} MB idle instance) / ${SOCKET_KB} KB per socket`,
+    },
     problems,
   };
 }

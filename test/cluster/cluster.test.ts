@@ -129,4 +129,24 @@ describe('PM2 cluster (2 instances, production mode)', () => {
     const shutdowns = cluster.outLog().match(/.*"reason":"SIGINT".*/g) ?? [];
     expect(shutdowns.filter((line) => line.includes('"msg":"shutdown complete"')), shutdowns.join('\n') + cluster.daemonLog().slice(-3000)).to.have.length.of.at.least(4);
   });
+
+  // After the reloads above: the replacement workers must have taken over their index's metrics port.
+  it('when Prometheus scrapes /metrics (or /health/metrics) once, then the answer has every instance, each labelled by instance_id', async () => {
+    const instanceIds = new Set<string>();
+    for (let i = 0; i < 10; i += 1) instanceIds.add((await requestFresh(`${cluster.url}/health`, 'GET')).body.instanceId);
+    expect(instanceIds.size).to.equal(2);
+    const everyInstanceUp = (text: string) => ['0', '1'].every((index) => text.includes(`parley_metrics_instance_up{instance_index="${index}"} 1`));
+    let last = '';
+    for (const [i, path] of ['/metrics', '/health/metrics', '/metrics', '/health/metrics', '/metrics', '/metrics'].entries()) {
+      const scrape = await requestFresh(`${cluster.url}${path}`, 'GET');
+      expect(scrape.status, `scrape ${i}`).to.equal(200);
+      last = scrape.body as string;
+      const labelled = new Set([...last.matchAll(/^process_resident_memory_bytes\{instance_id="([^"]+)"\} \d/gm)].map((m) => m[1]));
+      expect([...labelled].sort(), `scrape ${i} of ${path}`).to.deep.equal([...instanceIds].sort());
+      expect(everyInstanceUp(last), last.split('\n').filter((l) => l.startsWith('parley_metrics_instance_up')).join('\n')).to.equal(true);
+    }
+    // One HELP and TYPE per family, as Prometheus's parser requires, however many instances answered.
+    expect(last.match(/^# TYPE process_resident_memory_bytes /gm)).to.have.length(1);
+    expect(last.match(/^parley_http_request_duration_seconds_count\{/gm)?.length).to.be.greaterThan(1);
+  });
 });

@@ -120,7 +120,7 @@ export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
 
   app.use(countHandler(deps.requestHandlers));
   app.use(drainingConnectionClose(deps.isDraining));
-  app.use(requestContext(deps.log, deps.metrics));
+  app.use(requestContext(deps.log, deps.metrics, config.accessLog));
   app.use(errorHandler(config.http.exposeErrors));
   // Health answers probes and scrapers, not browsers: no CORS or browser security headers (helmet's dozen
   // headers halved the throughput of a bare node:http server in the benchmark).

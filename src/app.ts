@@ -122,6 +122,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   const parley: Omit<Parley, 'http' | 'handleRequest'> = {
     passwordHashingAdmission,
     config,
+    version: VERSION,
     log,
     db,
     redis,

@@ -4,7 +4,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_DB_RESERVED_CONNECTIONS, memoryMarks, socketCapPerInstance, workerThreadsPerInstance } from './ops/capacity.js';
 import { effectiveMarks, readMemory } from './ops/memory-guard.js';
-import { detectCores, detectMemory } from './ops/machine.js';
+import { detectCores, detectMemory, detectOpenFilesLimit } from './ops/machine.js';
 
 const DEV_SECRET = 'parley-development-secret-not-for-production-use';
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
@@ -300,7 +300,7 @@ export function loadConfig(env: Environment = process.env) {
       clusterGraceMs: e.SOCKET_CLUSTER_GRACE_MS,
       presenceTtlSec: e.PRESENCE_TTL_SEC,
       presenceGraceMs: e.PRESENCE_GRACE_MS,
-      maxConnections: e.MAX_CONNECTIONS ?? socketCapPerInstance(memoryMarks(detectMemory(e.MEMORY_LIMIT_MB).memoryMb, 1).warnMb),
+      maxConnections: e.MAX_CONNECTIONS ?? socketCapPerInstance(memoryMarks(detectMemory(e.MEMORY_LIMIT_MB).memoryMb, 1).warnMb, detectOpenFilesLimit()),
     }),
     metrics: Object.freeze({
       index: Number.parseInt(instance, 10) || 0,

@@ -5,6 +5,7 @@ import autocannon from 'autocannon';
 import { createGroup, register, type Account } from '../support/client.js';
 import { sleep, startCluster, type Cluster } from './support/cluster.js';
 import { requestFresh } from './support/http.js';
+import { startPrometheus } from './support/prometheus.js';
 import { strictKeepAliveLoad } from './support/strict-client.js';
 
 describe('PM2 cluster (2 instances, production mode)', () => {
@@ -148,5 +149,31 @@ describe('PM2 cluster (2 instances, production mode)', () => {
     // One HELP and TYPE per family, as Prometheus's parser requires, however many instances answered.
     expect(last.match(/^# TYPE process_resident_memory_bytes /gm)).to.have.length(1);
     expect(last.match(/^parley_http_request_duration_seconds_count\{/gm)?.length).to.be.greaterThan(1);
+  });
+
+  it("when a real Prometheus scrapes the host with the shipped scrape job and rules, then it stores both instances' series and loads the rules", async () => {
+    const prometheus = await startPrometheus(cluster.port);
+    try {
+      const query = async (promql: string) => {
+        const reply = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(promql)}`);
+        return ((await reply.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }).data.result;
+      };
+      let perInstance: string[] = [];
+      const until = Date.now() + 30_000;
+      while (Date.now() < until) {
+        perInstance = (await query('process_resident_memory_bytes{job="parley"}')).map((r) => r.metric.instance_id!).sort();
+        if (perInstance.length === 2) break;
+        await sleep(500);
+      }
+      expect(perInstance, prometheus.output()).to.have.length(2);
+      expect(new Set(perInstance).size).to.equal(2);
+      expect((await query('up{job="parley"}')).map((r) => r.value[1])).to.deep.equal(['1']);
+      const rules = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; health: string }> }> } };
+      const loaded = rules.data.groups.flatMap((group) => group.rules);
+      expect(loaded.map((rule) => rule.name)).to.include.members(['ParleySocketsNearCap', 'ParleyInstanceMissing', 'ParleyDbConnectionsNearBudget']);
+      expect(loaded.every((rule) => rule.health !== 'err'), JSON.stringify(loaded)).to.equal(true);
+    } finally {
+      await prometheus.stop();
+    }
   });
 });

@@ -2,13 +2,15 @@
 // production` with no build step of their own; and the production install (`npm ci --omit=dev`, as a Docker
 // image's prune) that keeps the PM2 the tests ran. The checkout is this working tree's files without
 // node_modules or dist, copied to a temp dir.
-import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { startCluster, type Cluster } from './support/cluster.js';
+import { TEST_REDIS_PREFIX, TEST_REDIS_URL, testDatabaseUrl } from '../support/services.js';
+import { freePort, startCluster, type Cluster } from './support/cluster.js';
 import { requestFresh } from './support/http.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -33,6 +35,15 @@ function npm(dir: string, args: string[]): Promise<{ code: number; output: strin
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: `${stdout}\n${stderr}` });
     });
   });
+}
+
+/** /health's body once the server at `url` answers, polling until `timeoutMs`. */
+async function healthWithin(url: string, timeoutMs: number, output: () => string): Promise<{ pid: number }> {
+  for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(300)) {
+    const reply = await requestFresh(`${url}/health`, 'GET').catch(() => undefined);
+    if (reply?.status === 200) return reply.body;
+  }
+  throw new Error(`no healthy server at ${url} within ${timeoutMs} ms:\n${output().slice(-3000)}`);
 }
 
 const version = (dir: string, pkg: string) => JSON.parse(readFileSync(path.join(dir, 'node_modules', pkg, 'package.json'), 'utf8')).version as string;
@@ -76,6 +87,31 @@ describe('fresh clone: install and start as the operator types it', function () 
     expect(readlinkSync(path.join(dir, 'node_modules', '.bin', 'pm2'))).to.equal(path.join('..', 'pm2', 'bin', 'pm2'));
     expect(readFileSync(path.join(dir, 'node_modules', '@socket.io', 'sticky', 'index.js'), 'utf8'), 'the sticky patch applied').to.include('Parley patch');
     await expectClusterServes();
+  });
+
+  it('when `npm run dev` runs with a .env file, then the server takes its settings from it and restarts when a source file changes', async () => {
+    const port = await freePort();
+    writeFileSync(
+      path.join(dir, '.env'),
+      [`PORT=${port}`, 'HOST=127.0.0.1', `DATABASE_URL=${testDatabaseUrl()}`, `REDIS_URL=${TEST_REDIS_URL}`, `REDIS_PREFIX=${TEST_REDIS_PREFIX}`, 'LOG_LEVEL=warn', 'PASSWORD_HASH_COST=10'].join('\n'),
+    );
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(npm_|NODE_OPTIONS$|PORT$|HOST$|DATABASE_URL$|REDIS_|NODE_APP_INSTANCE$)/i.test(name)));
+    // Its own process group, so the whole tree (npm, tsx watch, the server) is killed by this pid.
+    const dev = spawn('npm', ['run', 'dev'], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    dev.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    dev.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      const first = await healthWithin(`http://127.0.0.1:${port}`, 60_000, () => output);
+      appendFileSync(path.join(dir, 'src', 'main.ts'), '\n// touched by the dev test\n');
+      let second = first;
+      for (const until = Date.now() + 60_000; second.pid === first.pid && Date.now() < until; await sleep(300)) {
+        second = await healthWithin(`http://127.0.0.1:${port}`, 60_000, () => output).catch(() => first);
+      }
+      expect(second.pid, output.slice(-2000)).to.not.equal(first.pid);
+    } finally {
+      process.kill(-dev.pid!, 'SIGKILL');
+    }
   });
 
   it('when `npm ci --omit=dev` runs over the built tree, then it succeeds without dev tools and the same command still serves', async () => {

@@ -22,9 +22,4 @@ export interface ClientToServerEvents {
   read: (payload: z.input<typeof socketReadSchema>, ack?: (reply: AckReply<{ seq: number }>) => void) => void;
 }
 
-export interface DrainingEvent {
-  /** Wait up to this long (jittered) before reconnecting, so a reload is not one reconnect stampede. */
-  reconnectInMs: number;
-}
-
-export type ServerToClientEvents = ServerToClient & { 'server:draining': (payload: DrainingEvent) => void };
+export type ServerToClientEvents = ServerToClient;

@@ -1,6 +1,7 @@
 // The socket half of the client: typed events, one stream of messages that live delivery and catch-up both
 // feed (deduplicated by seq), `sync` after every reconnect from the cursors it has seen, and the server's
-// `server:draining {reconnectInMs}` honoured with a jittered wait instead of an instant reconnect.
+// `server:draining {reconnectInMs}` honoured: the server draws each socket's delay within its spread window, and the
+// client waits exactly that long before reconnecting, so a reload is not one reconnect stampede.
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, Message, ServerToClientEvents } from './events.js';
 
@@ -14,8 +15,6 @@ export interface RealtimeOptions {
   cursors?: Record<string, number>;
   /** socket.io's transports; websocket by default (PM2 round-robin breaks polling without sticky routing). */
   transports?: Array<'websocket' | 'polling'>;
-  /** For tests: the jitter source, Math.random by default. */
-  random?: () => number;
   ackTimeoutMs?: number;
 }
 
@@ -23,7 +22,6 @@ export class ParleyRealtime {
   readonly socket: ParleySocket;
   readonly cursors: Record<string, number>;
   private readonly listeners = new Set<(message: Message) => void>();
-  private readonly random: () => number;
   private readonly ackTimeoutMs: number;
   private drainWaitMs: number | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -32,7 +30,6 @@ export class ParleyRealtime {
 
   constructor(options: RealtimeOptions) {
     this.cursors = { ...options.cursors };
-    this.random = options.random ?? Math.random;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     this.socket = io(options.url, {
       transports: options.transports ?? ['websocket'],
@@ -41,8 +38,7 @@ export class ParleyRealtime {
     });
     this.socket.on('message:new', ({ message }) => this.deliver(message));
     this.socket.on('server:draining', ({ reconnectInMs }) => {
-      // Reconnect after a random share of the window, not with everyone else the moment the server closes.
-      this.drainWaitMs = Math.max(0, Math.floor(this.random() * reconnectInMs));
+      this.drainWaitMs = Math.max(0, reconnectInMs);
       this.socket.io.reconnection(false);
     });
     this.socket.on('disconnect', () => {

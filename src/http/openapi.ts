@@ -9,6 +9,7 @@ import {
   createConversationSchema,
   historyQuerySchema,
   loginSchema,
+  memberRoleSchema,
   presenceQuerySchema,
   readSchema,
   refreshSchema,
@@ -33,13 +34,15 @@ export const messageSchema = z.looseObject({
     clientMsgId: z.string(),
     createdAt: time,
   }).meta({ id: 'Message' });
+/** A user as a member of one conversation (contract v2): role and read cursor. */
+const memberSchema = userSchema.extend({ role: z.enum(['owner', 'admin', 'member']), lastReadSeq: z.number().int().min(0) }).meta({ id: 'Member' });
 export const conversationSchema = z.looseObject({
     id,
     kind: z.enum(['direct', 'group']),
     title: z.string().nullable(),
     createdAt: time,
     lastSeq: z.number().int().min(0),
-    members: z.array(userSchema),
+    members: z.array(memberSchema),
   }).meta({ id: 'Conversation' });
 const conversationSummarySchema = conversationSchema.extend({ lastMessage: messageSchema.optional(), unread: z.number().int().min(0) }).meta({ id: 'ConversationSummary' });
 export const errorSchema = z.object({
@@ -176,6 +179,12 @@ add({
   method: 'post', path: '/api/conversations/{id}/members', tags: ['conversations'], auth: true, summary: 'Add a member to a group',
   request: { params: conversationParams, ...body(addMemberSchema) },
   responses: { 201: json(conversationBody, 'Added'), ...errors('validation_failed', 'forbidden', 'not_found', 'conflict') },
+});
+add({
+  method: 'patch', path: '/api/conversations/{id}/members/{userId}', tags: ['conversations'], auth: true,
+  summary: "Change a member's role: owners grant or take admin",
+  request: { params: z.object({ id, userId: id }), ...body(memberRoleSchema) },
+  responses: { 200: json(conversationBody, 'The conversation with the new role'), ...errors('validation_failed', 'forbidden', 'not_found') },
 });
 add({
   method: 'delete', path: '/api/conversations/{id}/members/{userId}', tags: ['conversations'], auth: true, summary: 'Remove a member (or leave)',

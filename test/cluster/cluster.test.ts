@@ -134,7 +134,7 @@ describe('PM2 cluster (2 instances, production mode)', () => {
   // After the reloads above: the replacement workers must have taken over their index's metrics port.
   it('when Prometheus scrapes /metrics (or /health/metrics) once, then the answer has every instance, each labelled by instance_id', async () => {
     const instanceIds = new Set<string>();
-    for (let i = 0; i < 10; i += 1) instanceIds.add((await requestFresh(`${cluster.url}/health`, 'GET')).body.instanceId);
+    for (let i = 0; i < 10; i += 1) instanceIds.add((await requestFresh(`${cluster.url}/health`, 'GET', undefined, TEST_HEALTH_TOKEN)).body.instanceId);
     expect(instanceIds.size).to.equal(2);
     const everyInstanceUp = (text: string) => ['0', '1'].every((index) => text.includes(`parley_metrics_instance_up{instance_index="${index}"} 1`));
     let last = '';

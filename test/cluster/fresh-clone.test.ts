@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { TEST_REDIS_PREFIX, TEST_REDIS_URL, testDatabaseUrl } from '../support/services.js';
+import { TEST_HEALTH_TOKEN, testEnv } from '../support/services.js';
 import { freePort, startCluster, type Cluster } from './support/cluster.js';
 import { requestFresh } from './support/http.js';
 
@@ -40,7 +40,7 @@ function npm(dir: string, args: string[]): Promise<{ code: number; output: strin
 /** /health's body once the server at `url` answers, polling until `timeoutMs`. */
 async function healthWithin(url: string, timeoutMs: number, output: () => string): Promise<{ pid: number }> {
   for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(300)) {
-    const reply = await requestFresh(`${url}/health`, 'GET').catch(() => undefined);
+    const reply = await requestFresh(`${url}/health`, 'GET', undefined, TEST_HEALTH_TOKEN).catch(() => undefined);
     if (reply?.status === 200) return reply.body;
   }
   throw new Error(`no healthy server at ${url} within ${timeoutMs} ms:\n${output().slice(-3000)}`);
@@ -72,7 +72,7 @@ describe('fresh clone: install and start as the operator types it', function () 
     expect(pm2Version).to.equal(version(ROOT, 'pm2'));
     const pids = new Set<number>();
     for (let i = 0; i < 10; i += 1) {
-      const health = await requestFresh(`${cluster.url}/health`, 'GET');
+      const health = await requestFresh(`${cluster.url}/health`, 'GET', undefined, TEST_HEALTH_TOKEN);
       expect(health.status).to.equal(200);
       expect(health.body.version).to.equal(JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).version);
       pids.add(health.body.pid);
@@ -93,7 +93,9 @@ describe('fresh clone: install and start as the operator types it', function () 
     const port = await freePort();
     writeFileSync(
       path.join(dir, '.env'),
-      [`PORT=${port}`, 'HOST=127.0.0.1', `DATABASE_URL=${testDatabaseUrl()}`, `REDIS_URL=${TEST_REDIS_URL}`, `REDIS_PREFIX=${TEST_REDIS_PREFIX}`, 'LOG_LEVEL=warn', 'PASSWORD_HASH_COST=10'].join('\n'),
+      Object.entries({ ...testEnv({ NODE_ENV: 'development', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }) })
+        .map(([name, value]) => `${name}=${value}`)
+        .join('\n'),
     );
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(npm_|NODE_OPTIONS$|PORT$|HOST$|DATABASE_URL$|REDIS_|NODE_APP_INSTANCE$)/i.test(name)));
     // Its own process group, so the whole tree (npm, tsx watch, the server) is killed by this pid.

@@ -96,6 +96,9 @@ describe('OpenAPI document', () => {
     const created = await request(app.url, 'POST', '/api/conversations', { token: ada.accessToken, body: { kind: 'group', title: 'docs', memberIds: [bob.user.id] } });
     expect(created.status).to.equal(201);
     expectShape(conversationSchema, created.body.conversation, 'conversation');
+    const promoted = await request(app.url, 'PATCH', `/api/conversations/${created.body.conversation.id}/members/${bob.user.id}`, { token: ada.accessToken, body: { role: 'admin' } });
+    expect(promoted.status).to.equal(200);
+    expectShape(conversationSchema, promoted.body.conversation, 'conversation after a role change');
     const sent = await request(app.url, 'POST', `/api/conversations/${created.body.conversation.id}/messages`, { token: ada.accessToken, body: { body: 'hi', clientMsgId: 'c1' } });
     expectShape(messageSchema, sent.body.message, 'message');
     const bad = await request(app.url, 'POST', '/api/auth/register', { body: { username: 'X' } });

@@ -125,7 +125,9 @@ export class ParleyRest {
     if (response.ok) return body as T;
     const error = (body as Partial<ErrorBody> | undefined)?.error;
     const retryAfter = Number(response.headers.get('retry-after'));
-    throw new ParleyApiError(response.status, error?.code ?? 'internal', error?.message ?? `HTTP ${response.status}`, error?.details, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
+    const code = error?.code ?? 'internal';
+    const message = error?.message ?? `HTTP ${response.status}`;
+    throw new ParleyApiError(response.status, code, message, error?.details, retryAfter > 0 ? retryAfter : undefined);
   }
 
   private signIn(result: { user: User } & Tokens): User {

@@ -222,14 +222,20 @@ add({
 });
 
 // --- Operations (no auth, never rate limited) ---
-add({ method: 'get', path: '/health', tags: ['operations'], summary: 'Status of this process', responses: { 200: json(z.looseObject({ status: z.string() }), 'Healthy'), 503: json(z.looseObject({ status: z.string() }), 'Degraded or draining') } });
-add({ method: 'get', path: '/health/live', tags: ['operations'], summary: 'Answers while the process can', responses: { 200: json(z.looseObject({}), 'Alive') } });
+const operations = (path: string, summary: string, responses: RouteConfig['responses']) =>
+  add({ method: 'get', path, tags: ['operations'], summary, responses });
+const healthBody = z.looseObject({ status: z.string() });
 const readiness = z.object({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), z.boolean()) });
-add({ method: 'get', path: '/health/ready', tags: ['operations'], summary: 'Database (and Redis) answer and not draining', responses: { 200: json(readiness, 'Ready'), 503: json(readiness, 'Not ready') } });
 const metricsText = { description: 'Prometheus text format, every PM2 instance of the host', content: { 'text/plain': { schema: z.string() } } };
-add({ method: 'get', path: '/metrics', tags: ['operations'], summary: 'Prometheus metrics', responses: { 200: metricsText } });
-add({ method: 'get', path: '/health/metrics', tags: ['operations'], summary: 'Prometheus metrics (old path of /metrics)', responses: { 200: metricsText } });
-add({ method: 'get', path: '/openapi.json', tags: ['operations'], summary: 'This document', responses: { 200: json(z.looseObject({ openapi: z.string() }), 'OpenAPI 3.1') } });
+operations('/health', 'Status of this process; the detail only with Authorization: Bearer <HEALTH_DETAIL_TOKEN>', {
+  200: json(healthBody, 'Healthy'),
+  503: json(healthBody, 'Degraded or draining'),
+});
+operations('/health/live', 'Answers while the process can', { 200: json(z.looseObject({}), 'Alive') });
+operations('/health/ready', 'Database (and Redis) answer and not draining', { 200: json(readiness, 'Ready'), 503: json(readiness, 'Not ready') });
+operations('/metrics', 'Prometheus metrics', { 200: metricsText });
+operations('/health/metrics', 'Prometheus metrics (old path of /metrics)', { 200: metricsText });
+operations('/openapi.json', 'This document', { 200: json(z.looseObject({ openapi: z.string() }), 'OpenAPI 3.1') });
 
 let document: object | undefined;
 

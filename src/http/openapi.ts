@@ -69,7 +69,7 @@ const ERROR_MEANING: Record<ErrorCode, string> = {
   payload_too_large: 'The body is over BODY_LIMIT',
   rate_limited: 'Over the rate limit; Retry-After says when to try again',
   internal: 'Unexpected failure (no details in production)',
-  overloaded: 'The server is busy; Retry-After says when to try again',
+  overloaded: 'The server is busy, or its database unreachable; Retry-After says when to try again',
 };
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' as const } } };
 
@@ -103,8 +103,9 @@ interface Operation {
 
 function add(op: Operation): void {
   const api = op.path.startsWith('/api/');
-  // Every /api route is rate limited (per IP on auth, per user elsewhere); a JSON body can be too large.
-  const limits: ErrorCode[] = api ? ['rate_limited'] : [];
+  // Every /api route is rate limited (per IP on auth, per user elsewhere) and answers 503 while the database is
+  // unreachable; a JSON body can be too large.
+  const limits: ErrorCode[] = api ? ['rate_limited', 'overloaded'] : [];
   if (op.request?.body) limits.push('payload_too_large');
   if (op.auth) limits.push('unauthorized');
   const responses = { ...errors(...limits), ...op.responses };

@@ -37,6 +37,8 @@ export class ParleyRealtime {
       autoConnect: false,
     });
     this.socket.on('message:new', ({ message }) => this.deliver(message));
+    // A sync naming a conversation the user has left fails as a whole (not_found): stop following it.
+    this.socket.on('conversation:removed', ({ conversationId }) => delete this.cursors[conversationId]);
     this.socket.on('server:draining', ({ reconnectInMs }) => {
       this.drainWaitMs = Math.max(0, reconnectInMs);
       this.socket.io.reconnection(false);

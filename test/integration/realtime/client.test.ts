@@ -57,6 +57,25 @@ describe('parley/client', function () {
     expect(received.filter((m) => m.seq === 5)).to.have.length(1);
   });
 
+  it('when the user is removed from a conversation, then the client stops following it, so its next sync still succeeds', async () => {
+    const owner = await signedIn(servers.a.url);
+    const alice = await signedIn(servers.b.url);
+    const aliceId = (await alice.rest.me()).id;
+    const kept = await owner.rest.createGroup('kept', [aliceId]);
+    const left = await owner.rest.createGroup('left', [aliceId]);
+    const live = alice.realtime({ cursors: { [kept.id]: 0, [left.id]: 0 } });
+    open.push(live);
+    const received: string[] = [];
+    live.onMessage((m) => received.push(m.body));
+    await live.connect();
+    await owner.rest.removeMember(left.id, aliceId);
+    await until(() => !(left.id in live.cursors), 10_000, 'conversation:removed');
+    await owner.rest.send(kept.id, 'still here', 'k1');
+    // With the left conversation still among the cursors, the server would refuse the whole sync (not_found).
+    await live.catchUp();
+    await until(() => received.includes('still here'), 10_000, 'the message, live or caught up');
+  });
+
   it('when a REST call fails, then ParleyApiError carries the status and the contract code; an expired token is refreshed once', async () => {
     const alice = await signedIn(servers.a.url);
     const failure = await alice.rest.conversation('999999999').then(() => undefined, (error: unknown) => error);

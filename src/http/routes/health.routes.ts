@@ -1,6 +1,7 @@
 // /health, /health/ready: no auth, never rate limited. /health/live is answered before Koa (http/liveness.ts);
-// /health/metrics is an alias of /metrics (metrics.routes.ts). /health's detail (pid, memory, versions, pools) is for operators: it is served only with
-// `Authorization: Bearer <HEALTH_DETAIL_TOKEN>`; anyone else gets the status alone.
+// /health/metrics is an alias of /metrics (metrics.routes.ts). /health's detail (pid, memory, versions, pools) is
+// for operators: it is served only with `Authorization: Bearer <HEALTH_DETAIL_TOKEN>`; anyone else gets the status
+// alone.
 import { timingSafeEqual } from 'node:crypto';
 import type { Health } from '../../ops/health.js';
 import { newRouter, type ParleyRouter } from '../router.js';

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { loadDeploymentSettings } from './dist/config.js';
 import { planCapacity } from './dist/ops/capacity.js';
-import { detectCores, detectMemory } from './dist/ops/machine.js';
+import { detectCores, detectMemory, detectOpenFilesLimit } from './dist/ops/machine.js';
 
 // With process.env config.ts's loadDeploymentSettings (the one schema for these variables) reads MAX_WORKERS,
 // MEMORY_LIMIT_MB, DB_MAX_CONNECTIONS, DB_RESERVED_CONNECTIONS, DEPLOY_HOSTS and SHUTDOWN_TIMEOUT_MS.
@@ -21,6 +21,7 @@ const plan = planCapacity({
   dbMaxConnections: settings.dbMaxConnections,
   dbReservedConnections: settings.dbReservedConnections,
   hosts: settings.hosts,
+  openFilesLimit: detectOpenFilesLimit(),
 });
 if (plan.problems.length > 0) throw new Error(`capacity plan is unsafe:\n- ${plan.problems.join('\n- ')}`);
 // The embedded PGlite database (no DATABASE_URL) serves a single process: several instances would share its files.
@@ -37,6 +38,8 @@ const sized = {
   // The app derives its worker threads from the same plan function (instances x threads within the cores).
   INSTANCE_COUNT: String(plan.instances.value),
   SHUTDOWN_TIMEOUT_MS: String(settings.shutdownTimeoutMs),
+  // Sockets per process; the alert rules (npm run plan -- --alerts) fire at 80% of it.
+  MAX_CONNECTIONS: String(plan.maxConnections.value),
 };
 
 export const apps = [

@@ -86,10 +86,9 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   let draining = false;
   const closers: Array<{ name: string; closer: () => Promise<void> }> = [];
   const eventLoop = new EventLoopMonitor().start();
-  const metrics = createMetrics(config.instanceId);
+  const metrics = createMetrics(config.instanceId, config.metrics);
   const health = new Health({ version: VERSION, instanceId: config.instanceId, db, redis, eventLoop, isDraining: () => draining, cacheMs: config.health.cacheMs });
   metrics.bind({
-    eventLoopLagMs: () => eventLoop.lagMs(),
     dbPools: () => {
       const stats = db.stats();
       return [{ pool: 'primary', ...stats.primary }, ...(stats.replicas ?? []).map((s, i) => ({ pool: `replica-${i}`, ...s }))];
@@ -123,6 +122,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   const parley: Omit<Parley, 'http' | 'handleRequest'> = {
     passwordHashingAdmission,
     config,
+    version: VERSION,
     log,
     db,
     redis,

@@ -2,9 +2,9 @@
 // object; a bad variable stops the process with a message naming it.
 import os from 'node:os';
 import { z } from 'zod';
-import { DEFAULT_DB_RESERVED_CONNECTIONS, memoryMarks, workerThreadsPerInstance } from './ops/capacity.js';
+import { DEFAULT_DB_RESERVED_CONNECTIONS, memoryMarks, socketCapPerInstance, workerThreadsPerInstance } from './ops/capacity.js';
 import { effectiveMarks, readMemory } from './ops/memory-guard.js';
-import { detectCores, detectMemory } from './ops/machine.js';
+import { detectCores, detectMemory, detectOpenFilesLimit } from './ops/machine.js';
 
 const DEV_SECRET = 'parley-development-secret-not-for-production-use';
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
@@ -156,6 +156,13 @@ const schema = z.object({
   SOCKET_CLUSTER_GRACE_MS: int(15_000, 1),
   PRESENCE_TTL_SEC: int(10, 2),
   PRESENCE_GRACE_MS: int(2_000),
+  // Operator conventions (docs/operations.md): metrics of every PM2 instance in one scrape, the per-process socket
+  // cap from the capacity plan, the access log.
+  METRICS_PORT_BASE: int(9464),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  METRICS_SCRAPE_TIMEOUT_MS: int(1_000, 1),
+  MAX_CONNECTIONS: z.coerce.number().int().min(1).optional(),
+  ACCESS_LOG: bool(true),
 });
 
 /** Every variable Parley reads; a test checks that .env.example documents each one. */
@@ -293,7 +300,16 @@ export function loadConfig(env: Environment = process.env) {
       clusterGraceMs: e.SOCKET_CLUSTER_GRACE_MS,
       presenceTtlSec: e.PRESENCE_TTL_SEC,
       presenceGraceMs: e.PRESENCE_GRACE_MS,
+      maxConnections: e.MAX_CONNECTIONS ?? socketCapPerInstance(memoryMarks(detectMemory(e.MEMORY_LIMIT_MB).memoryMb, 1).warnMb, detectOpenFilesLimit()),
     }),
+    metrics: Object.freeze({
+      index: Number.parseInt(instance, 10) || 0,
+      instances: e.INSTANCE_COUNT,
+      host: e.METRICS_HOST,
+      portBase: e.METRICS_PORT_BASE,
+      timeoutMs: e.METRICS_SCRAPE_TIMEOUT_MS,
+    }),
+    accessLog: e.ACCESS_LOG,
   });
 }
 

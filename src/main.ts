@@ -4,6 +4,7 @@ import { buildApp, type Parley } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { MemoryGuard } from './ops/memory-guard.js';
+import { aggregates, serveInstanceMetrics } from './ops/metrics-cluster.js';
 import { startPm2Metrics } from './ops/pm2-metrics.js';
 import { createShutdown } from './ops/shutdown.js';
 import { attachRealtime } from './realtime/server.js';
@@ -22,6 +23,10 @@ async function main(): Promise<void> {
   const server = createServer(parley, config);
   const realtime = await attachRealtime(parley, server);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  // Under PM2, this instance's own metrics port, so a scrape of any instance can answer for all of them.
+  const instanceMetrics = aggregates(config.metrics)
+    ? serveInstanceMetrics(parley.metrics.registry, config.metrics, log.child({ module: 'metrics' }))
+    : undefined;
 
   const shutdown = createShutdown({
     server,
@@ -30,6 +35,8 @@ async function main(): Promise<void> {
     startDraining: () => {
       parley.startDraining();
       realtime.announceDraining();
+      // Hands the port to the worker replacing this one during a reload.
+      void instanceMetrics?.close();
     },
     closeResources: () => parley.close(),
     handlersIdle: () => parley.requestHandlers.idle(),

@@ -1,9 +1,12 @@
 // `npm run plan`: prints the capacity plan for this machine (or `--cores 8 --memory 16G`), with the reason for
 // each number, and the sizing tables. The same functions size the PM2 cluster in ecosystem.config.js.
+// `npm run plan -- --alerts [--out FILE] [--job parley]`: the Prometheus alerting rules for that plan instead.
 import { parseArgs } from 'node:util';
-import { parseMemoryMb } from './ops/capacity.js';
+import { writeFileSync } from 'node:fs';
+import { alertRules, renderAlertRules } from './ops/capacity-alerts.js';
+import { DEFAULT_DB_RESERVED_CONNECTIONS, INSTANCE_BASE_MB, SOCKET_KB, parseMemoryMb, planCapacity, type PlanInput } from './ops/capacity.js';
 import { fullReport } from './ops/capacity-report.js';
-import { detectCores, detectMemory } from './ops/machine.js';
+import { detectCores, detectMemory, detectOpenFilesLimit } from './ops/machine.js';
 import { ConfigError, loadDeploymentSettings } from './config.js';
 import type { TrafficAssumptions } from './ops/traffic-sizing.js';
 
@@ -15,6 +18,10 @@ const { values } = parseArgs({
     hosts: { type: 'string' },
     'db-max-connections': { type: 'string' },
     'rps-per-core': { type: 'string' },
+    'open-files': { type: 'string' },
+    alerts: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    job: { type: 'string', default: 'parley' },
   },
 });
 
@@ -43,25 +50,39 @@ try {
   const assumptions: TrafficAssumptions = {
     requestsPerCorePerSec: numberFlag('rps-per-core', MEASURED_RPS_PER_CORE),
     requestsPerUserPerMin: 6,
-    socketKb: 50,
-    instanceBaseMb: 120,
+    socketKb: SOCKET_KB,
+    instanceBaseMb: INSTANCE_BASE_MB,
     targetUtilisation: 0.5,
     dbMaxConnections,
   };
-  const report = fullReport(
-    {
-      cores: numberFlag('cores', detectCores()),
-      memoryMb: memory.memoryMb,
-      memorySource: memory.source,
-      maxWorkers: numberFlag('workers', settings.maxWorkers),
-      dbMaxConnections,
-      dbReservedConnections: settings.dbReservedConnections,
-      hosts: numberFlag('hosts', settings.hosts),
-    },
-    assumptions,
-  );
-  process.stdout.write(`${report}\n`);
+  const input: PlanInput = {
+    cores: numberFlag('cores', detectCores()),
+    memoryMb: memory.memoryMb,
+    memorySource: memory.source,
+    maxWorkers: numberFlag('workers', settings.maxWorkers),
+    dbMaxConnections,
+    dbReservedConnections: settings.dbReservedConnections,
+    hosts: numberFlag('hosts', settings.hosts),
+    openFilesLimit: numberFlag('open-files', detectOpenFilesLimit()),
+  };
+  const text = values.alerts ? alertsFor(input) : `${fullReport(input, assumptions)}\n`;
+  if (values.out) writeFileSync(values.out, text);
+  else process.stdout.write(text);
 } catch (error) {
   process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
   process.exit(1);
+}
+
+function alertsFor(input: PlanInput): string {
+  const plan = planCapacity(input);
+  if (plan.problems.length > 0) throw new Error(`capacity plan is unsafe:\n- ${plan.problems.join('\n- ')}`);
+  const reserved = input.dbReservedConnections ?? DEFAULT_DB_RESERVED_CONNECTIONS;
+  const header = [
+    'Parley alerting rules, written by `npm run plan -- --alerts` from the capacity plan for',
+    `${input.cores} cores, ${input.memoryMb} MB (${input.memorySource ?? 'given'}), ${input.hosts} host(s), DB_MAX_CONNECTIONS=${input.dbMaxConnections}:`,
+    `${plan.instances.value} instances, ${plan.memoryPerInstanceMb.value} MB each, MAX_CONNECTIONS=${plan.maxConnections.value}, DB_POOL_MAX=${plan.dbPoolMax.value}.`,
+    'Regenerate them when the plan changes; check them with `promtool check rules FILE`.',
+  ].join('\n');
+  const job = values.job ?? 'parley';
+  return renderAlertRules(alertRules({ plan, cores: input.cores, dbMaxConnections: input.dbMaxConnections, dbReservedConnections: reserved, hosts: input.hosts, job }), header);
 }

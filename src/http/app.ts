@@ -38,10 +38,14 @@ import { publicAuthRoutes, logoutRoute } from './routes/auth.routes.js';
 import { conversationRoutes } from './routes/conversations.routes.js';
 import { exportRoutes } from './routes/export.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
+import { metricsRoutes } from './routes/metrics.routes.js';
+import { openApiRoutes } from './routes/openapi.routes.js';
 import { userRoutes } from './routes/users.routes.js';
 
 export interface HttpDeps {
   config: Config;
+  /** package.json's version, for /openapi.json. */
+  version: string;
   log: Logger;
   db: Database;
   redis?: Redis;
@@ -67,6 +71,10 @@ export const SESSION_COOKIE = 'parley.sid';
 
 export interface Routers {
   health: ParleyRouter;
+  /** /metrics and /health/metrics: no auth, never rate limited, like health. */
+  metrics: ParleyRouter;
+  /** GET /openapi.json: no auth. */
+  openApi: ParleyRouter;
   /** register, login, refresh: no credential, limited per IP. */
   publicAuth: ParleyRouter;
   /** Everything else under /api: authenticated, limited per user. */
@@ -103,7 +111,7 @@ export function buildRouters(deps: HttpDeps, app: Koa<ParleyState>): Routers {
   for (const router of [logoutRoute(deps.auth), userRoutes(deps), conversationRoutes(deps), exportRoutes(deps.conversationExports)]) {
     api.use(router.routes());
   }
-  return { health: healthRoutes(deps.health, deps.metrics, config.health.detailToken), publicAuth, api };
+  return { health: healthRoutes(deps.health, config.health.detailToken), metrics: metricsRoutes(deps.metrics), openApi: openApiRoutes(deps.version, SESSION_COOKIE), publicAuth, api };
 }
 
 export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
@@ -117,11 +125,13 @@ export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
 
   app.use(countHandler(deps.requestHandlers));
   app.use(drainingConnectionClose(deps.isDraining));
-  app.use(requestContext(deps.log, deps.metrics));
+  app.use(requestContext(deps.log, deps.metrics, config.accessLog));
   app.use(errorHandler(config.http.exposeErrors));
   // Health answers probes and scrapers, not browsers: no CORS or browser security headers (helmet's dozen
   // headers halved the throughput of a bare node:http server in the benchmark).
   app.use(routers.health.routes());
+  app.use(routers.metrics.routes());
+  app.use(routers.openApi.routes());
   app.use(helmet());
   app.use(corsFor(config.http.corsOrigins));
   app.use(routers.publicAuth.routes());

@@ -20,6 +20,7 @@ export function planTable(plan: CapacityPlan): string {
     ['--max-old-space-size', 'V8 heap limit (MB)', plan.heapLimitMb],
     ['DB_POOL_MAX', 'PostgreSQL connections per instance', plan.dbPoolMax],
     ['WORKER_THREADS', 'worker threads per instance', plan.workerThreads],
+    ['MAX_CONNECTIONS', 'sockets per instance', plan.maxConnections],
   ];
   return table(['setting', 'meaning', 'value', 'why'], rows.map(([name, meaning, line]) => [name, meaning, line.value, line.reason]));
 }

@@ -74,6 +74,24 @@ export function marksForBudget(budgetMb: number): MemoryMarks {
   };
 }
 
+/** Memory one connected socket costs (socket.io + session state) and an idle instance holds, as the plan assumes. */
+export const SOCKET_KB = 50;
+export const INSTANCE_BASE_MB = 120;
+
+/** File descriptors kept for everything but sockets: pools, Redis, logs, keep-alive HTTP clients, worker threads. */
+export const FD_RESERVE = 1024;
+
+/**
+ * MAX_CONNECTIONS, the sockets one process accepts: as many as fit between an idle instance and the memory guard's
+ * warning mark, so a socket flood is refused (and alerted on) before the guard starts restarting workers; and no
+ * more than the open-files limit leaves after FD_RESERVE, so accept() never fails with EMFILE.
+ */
+export function socketCapPerInstance(warnMb: number, openFilesLimit?: number): number {
+  const byMemory = Math.floor(((warnMb - INSTANCE_BASE_MB) * 1024) / SOCKET_KB);
+  const byFiles = openFilesLimit === undefined ? Infinity : openFilesLimit - FD_RESERVE;
+  return Math.max(1, Math.min(byMemory, byFiles));
+}
+
 export interface DbBudget {
   /** Connections the whole deployment may open on one database server (DB_MAX_CONNECTIONS). */
   maxConnections: number;
@@ -104,6 +122,8 @@ export interface PlanInput {
   dbMaxConnections: number;
   dbReservedConnections?: number;
   hosts: number;
+  /** `ulimit -n` of the processes (machine.ts detectOpenFilesLimit); unlimited when not given. */
+  openFilesLimit?: number;
 }
 
 export interface PlanLine<T = number> {
@@ -120,6 +140,7 @@ export interface CapacityPlan {
   heapLimitMb: PlanLine;
   dbPoolMax: PlanLine;
   workerThreads: PlanLine;
+  maxConnections: PlanLine;
   /** Problems that make the plan unsafe to run (e.g. too little memory or too few connections). */
   problems: string[];
 }
@@ -173,6 +194,12 @@ export function planCapacity(input: PlanInput): CapacityPlan {
       reason: `(${input.dbMaxConnections} DB_MAX_CONNECTIONS - ${reserved} reserved) / (${input.hosts} host(s) x (${instances} + 1 during reload)) = ${processes} processes`,
     },
     workerThreads: { value: threads, reason: `${input.cores} cores / ${instances} instances, at least 1` },
+    maxConnections: {
+      value: socketCapPerInstance(marks.warnMb, input.openFilesLimit),
+      reason:
+        `min((${marks.warnMb} MB warning mark - ${INSTANCE_BASE_MB} MB idle instance) / ${SOCKET_KB} KB per socket` +
+        `, ${input.openFilesLimit === undefined ? 'no open-files limit given' : `ulimit -n ${input.openFilesLimit} - ${FD_RESERVE} reserved`})`,
+    },
     problems,
   };
 }

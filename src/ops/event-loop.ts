@@ -1,11 +1,11 @@
 // Event-loop delay as the process experiences it, sampled by Node's histogram. The window resets on each read
 // after RESET_AFTER_MS, so the figure describes the recent past rather than the whole uptime.
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const RESET_AFTER_MS = 10_000;
 
 export class EventLoopMonitor {
-  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly histogram = monitorEventLoopDelay({ resolution: 10 });
   private windowStart = Date.now();
   private last = 0;
 

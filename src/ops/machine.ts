@@ -45,3 +45,17 @@ export function parseCgroupLimitMb(text: string, hostMb: number): number | undef
   const mb = Math.floor(Number(text) / 1024 / 1024);
   return mb > 0 && mb < hostMb ? mb : undefined;
 }
+
+/**
+ * The soft limit on open files (`ulimit -n`) of this process, which PM2's workers inherit from the shell that
+ * started the daemon; each socket is one descriptor. Undefined where /proc/self/limits cannot say (not Linux).
+ */
+export function detectOpenFilesLimit(limitsFile = '/proc/self/limits'): number | undefined {
+  try {
+    const line = readFileSync(limitsFile, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = line?.split(/\s{2,}/)[1];
+    return soft && /^\d+$/.test(soft) ? Number(soft) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,13 +1,14 @@
 // Prometheus metrics. One registry per app instance (not prom-client's global one), so several apps can live in
-// one process in tests without clashing.
+// one process in tests without clashing. Names follow Prometheus's conventions: base units (seconds, bytes),
+// `_total` on counters; event-loop lag is prom-client's default `nodejs_eventloop_lag_*_seconds`.
 import { Registry, Histogram, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
+import { clusterScrape, type ClusterMetricsSettings } from './metrics-cluster.js';
 
 export interface MetricSources {
   dbPools(): Array<{ pool: string; total: number; idle: number; waiting: number }>;
-  eventLoopLagMs(): number;
 }
 
-export function createMetrics(instanceId: string) {
+export function createMetrics(instanceId: string, cluster: ClusterMetricsSettings) {
   const registry = new Registry();
   registry.setDefaultLabels({ instance_id: instanceId });
   collectDefaultMetrics({ register: registry });
@@ -49,17 +50,11 @@ export function createMetrics(instanceId: string) {
   poolGauge('parley_db_pool_connections', 'Connections open in each database pool', 'total');
   poolGauge('parley_db_pool_idle', 'Idle connections in each database pool', 'idle');
   poolGauge('parley_db_pool_waiting', 'Queries waiting for a connection in each database pool', 'waiting');
-  new Gauge({
-    name: 'parley_event_loop_lag_ms',
-    help: 'Event-loop delay, p99 over the last sampling window, in milliseconds',
-    registers: [registry],
-    collect() {
-      this.set(sources?.eventLoopLagMs() ?? 0);
-    },
-  });
 
   return {
     registry,
+    /** The text of a scrape of /metrics: this process, or every PM2 instance of the host (metrics-cluster.ts). */
+    scrape: clusterScrape(registry, cluster),
     httpDuration,
     sendBatchSize,
     rateLimitFallbacks,

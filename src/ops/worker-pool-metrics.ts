@@ -1,5 +1,5 @@
 // Prometheus series for the worker-thread pool, on the app's own registry: task durations and failures as they
-// happen, thread and queue gauges read from the pool when /health/metrics is scraped.
+// happen, thread and queue gauges and the completed count read from the pool when /metrics is scraped.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { TaskObserver, WorkerPoolStats } from '../cpu/worker-pool.js';
 
@@ -29,7 +29,16 @@ export function workerPoolMetrics(registry: Registry, stats: () => WorkerPoolSta
     });
   gauge('parley_worker_pool_threads', 'Worker threads currently alive', (s) => s.threads);
   gauge('parley_worker_pool_queued', 'Tasks waiting for a worker thread', (s) => s.queued);
-  gauge('parley_worker_pool_completed', 'Tasks the pool has finished since start, failed ones included', (s) => s.completed);
+  new Counter({
+    name: 'parley_worker_pool_tasks_completed_total',
+    help: 'Tasks the pool has finished since start, failed ones included',
+    registers: [registry],
+    collect() {
+      // The pool keeps the count; the counter mirrors it at each scrape.
+      this.reset();
+      this.inc(stats().completed);
+    },
+  });
 
   return {
     succeeded: (task, seconds) => duration.observe({ task, outcome: 'ok' }, seconds),

@@ -16,6 +16,7 @@ import { RedisPresence } from './presence-redis.js';
 import { tokenBucket } from './rate-limit.js';
 import { SocketBroadcaster } from './socket-broadcaster.js';
 import { checkClusterJoined } from './split-check.js';
+import { refuseOverCap } from './connection-cap.js';
 
 // setTimeout takes at most 2^31-1 ms; longer expiries are re-armed.
 const MAX_TIMER_MS = 2_147_483_647;
@@ -62,6 +63,7 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
   io.engine.on('connection', (connection: { request: IncomingMessage; once(event: 'close', listener: () => void): void }) => {
     connection.once('close', () => handshakes.settled(connection.request));
   });
+  io.use(refuseOverCap(settings.maxConnections, () => connectedSockets));
 
   const presence: PresenceTracker = parley.redis
     ? new RedisPresence(parley.redis, settings.presenceTtlSec, log.child({ module: 'presence' }))

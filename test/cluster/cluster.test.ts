@@ -5,6 +5,7 @@ import autocannon from 'autocannon';
 import { createGroup, register, type Account } from '../support/client.js';
 import { sleep, startCluster, type Cluster } from './support/cluster.js';
 import { requestFresh } from './support/http.js';
+import { startPrometheus } from './support/prometheus.js';
 import { strictKeepAliveLoad } from './support/strict-client.js';
 
 describe('PM2 cluster (2 instances, production mode)', () => {
@@ -128,5 +129,51 @@ describe('PM2 cluster (2 instances, production mode)', () => {
     // Each of the 4 old workers drained and finished its shutdown list (rather than being killed by PM2).
     const shutdowns = cluster.outLog().match(/.*"reason":"SIGINT".*/g) ?? [];
     expect(shutdowns.filter((line) => line.includes('"msg":"shutdown complete"')), shutdowns.join('\n') + cluster.daemonLog().slice(-3000)).to.have.length.of.at.least(4);
+  });
+
+  // After the reloads above: the replacement workers must have taken over their index's metrics port.
+  it('when Prometheus scrapes /metrics (or /health/metrics) once, then the answer has every instance, each labelled by instance_id', async () => {
+    const instanceIds = new Set<string>();
+    for (let i = 0; i < 10; i += 1) instanceIds.add((await requestFresh(`${cluster.url}/health`, 'GET', undefined, TEST_HEALTH_TOKEN)).body.instanceId);
+    expect(instanceIds.size).to.equal(2);
+    const everyInstanceUp = (text: string) => ['0', '1'].every((index) => text.includes(`parley_metrics_instance_up{instance_index="${index}"} 1`));
+    let last = '';
+    for (const [i, path] of ['/metrics', '/health/metrics', '/metrics', '/health/metrics', '/metrics', '/metrics'].entries()) {
+      const scrape = await requestFresh(`${cluster.url}${path}`, 'GET');
+      expect(scrape.status, `scrape ${i}`).to.equal(200);
+      last = scrape.body as string;
+      const labelled = new Set([...last.matchAll(/^process_resident_memory_bytes\{instance_id="([^"]+)"\} \d/gm)].map((m) => m[1]));
+      expect([...labelled].sort(), `scrape ${i} of ${path}`).to.deep.equal([...instanceIds].sort());
+      expect(everyInstanceUp(last), last.split('\n').filter((l) => l.startsWith('parley_metrics_instance_up')).join('\n')).to.equal(true);
+    }
+    // One HELP and TYPE per family, as Prometheus's parser requires, however many instances answered.
+    expect(last.match(/^# TYPE process_resident_memory_bytes /gm)).to.have.length(1);
+    expect(last.match(/^parley_http_request_duration_seconds_count\{/gm)?.length).to.be.greaterThan(1);
+  });
+
+  it("when a real Prometheus scrapes the host with the shipped scrape job and rules, then it stores both instances' series and loads the rules", async () => {
+    const prometheus = await startPrometheus(cluster.port);
+    try {
+      const query = async (promql: string) => {
+        const reply = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(promql)}`);
+        return ((await reply.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }).data.result;
+      };
+      let perInstance: string[] = [];
+      const until = Date.now() + 30_000;
+      while (Date.now() < until) {
+        perInstance = (await query('process_resident_memory_bytes{job="parley"}')).map((r) => r.metric.instance_id!).sort();
+        if (perInstance.length === 2) break;
+        await sleep(500);
+      }
+      expect(perInstance, prometheus.output()).to.have.length(2);
+      expect(new Set(perInstance).size).to.equal(2);
+      expect((await query('up{job="parley"}')).map((r) => r.value[1])).to.deep.equal(['1']);
+      const rules = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; health: string }> }> } };
+      const loaded = rules.data.groups.flatMap((group) => group.rules);
+      expect(loaded.map((rule) => rule.name)).to.include.members(['ParleySocketsNearCap', 'ParleyInstanceMissing', 'ParleyDbConnectionsNearBudget']);
+      expect(loaded.every((rule) => rule.health !== 'err'), JSON.stringify(loaded)).to.equal(true);
+    } finally {
+      await prometheus.stop();
+    }
   });
 });

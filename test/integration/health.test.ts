@@ -42,18 +42,23 @@ describe('health', () => {
     expect(post.body.error.code).to.equal('not_found');
   });
 
-  it('when metrics are asked, then Prometheus text with request durations, pools, lag and memory', async () => {
-    const account = await register(app.url);
-    await request(app.url, 'GET', '/api/me', { token: account.accessToken });
-    const reply = await request(app.url, 'GET', '/health/metrics');
-    expect(reply.status).to.equal(200);
-    expect(reply.headers.get('content-type')).to.match(/^text\/plain/);
-    expect(reply.body).to.match(/parley_http_request_duration_seconds_bucket\{[^}]*route="\/api\/me"[^}]*status="200"/);
-    expect(reply.body).to.match(/parley_db_pool_connections\{[^}]*pool="primary"/);
-    expect(reply.body).to.match(/parley_db_pool_waiting\{/);
-    expect(reply.body).to.match(/parley_event_loop_lag_ms/);
-    expect(reply.body).to.match(/process_resident_memory_bytes/);
-  });
+  for (const path of ['/metrics', '/health/metrics']) {
+    it(`when ${path} is asked, then Prometheus text with request durations, pools, lag in seconds and memory`, async () => {
+      const account = await register(app.url);
+      await request(app.url, 'GET', '/api/me', { token: account.accessToken });
+      const reply = await request(app.url, 'GET', path);
+      expect(reply.status).to.equal(200);
+      expect(reply.headers.get('content-type')).to.match(/^text\/plain/);
+      expect(reply.body).to.match(/parley_http_request_duration_seconds_bucket\{[^}]*route="\/api\/me"[^}]*status="200"/);
+      expect(reply.body).to.match(/parley_db_pool_connections\{[^}]*pool="primary"/);
+      expect(reply.body).to.match(/parley_db_pool_waiting\{/);
+      expect(reply.body).to.match(/^nodejs_eventloop_lag_p99_seconds\{/m);
+      expect(reply.body, 'the duplicate of the default lag metric is gone').to.not.include('parley_event_loop_lag_ms');
+      expect(reply.body).to.match(/process_resident_memory_bytes/);
+      // A single process (no PM2 cluster) answers for itself and asks no sibling.
+      expect(reply.body).to.not.include('parley_metrics_instance_up');
+    });
+  }
 
   it('when the process is draining, then ready is 503 and responses ask to close the connection', async () => {
     const draining = await startTestApp();

@@ -31,6 +31,7 @@ describe('worker pool metrics', () => {
     expect(text).to.include('parley_worker_task_failures_total{task="gzipNdjsonPage",reason="overloaded"} 1');
     expect(text).to.include('parley_worker_pool_threads 2');
     expect(text).to.include('parley_worker_pool_queued 3');
-    expect(text).to.include('parley_worker_pool_completed 7');
+    expect(text).to.include('# TYPE parley_worker_pool_tasks_completed_total counter');
+    expect(text).to.include('parley_worker_pool_tasks_completed_total 7');
   });
 });

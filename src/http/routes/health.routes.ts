@@ -1,12 +1,12 @@
-// /health, /health/ready, /health/metrics: no auth, never rate limited. /health/live is answered before Koa
-// (http/liveness.ts). /health's detail (pid, memory, versions, pools) is for operators: it is served only with
-// `Authorization: Bearer <HEALTH_DETAIL_TOKEN>`; anyone else gets the status alone.
+// /health, /health/ready: no auth, never rate limited. /health/live is answered before Koa (http/liveness.ts);
+// /health/metrics is an alias of /metrics (metrics.routes.ts). /health's detail (pid, memory, versions, pools) is
+// for operators: it is served only with `Authorization: Bearer <HEALTH_DETAIL_TOKEN>`; anyone else gets the status
+// alone.
 import { timingSafeEqual } from 'node:crypto';
 import type { Health } from '../../ops/health.js';
-import type { Metrics } from '../../ops/metrics.js';
 import { newRouter, type ParleyRouter } from '../router.js';
 
-export function healthRoutes(health: Health, metrics: Metrics, detailToken: string | undefined): ParleyRouter {
+export function healthRoutes(health: Health, detailToken: string | undefined): ParleyRouter {
   const router = newRouter('/health');
   const operator = operatorCheck(detailToken);
 
@@ -20,11 +20,6 @@ export function healthRoutes(health: Health, metrics: Metrics, detailToken: stri
     const { ready, checks } = await health.ready();
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : 'not_ready', checks };
-  });
-
-  router.get('/metrics', async (ctx) => {
-    ctx.type = metrics.registry.contentType;
-    ctx.body = await metrics.registry.metrics();
   });
 
   return router;

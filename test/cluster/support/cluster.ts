@@ -4,6 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,8 +54,30 @@ export interface Cluster {
 export { freePort } from '../../support/processes.js';
 import { freePort } from '../../support/processes.js';
 
+/** Instances a test cluster may run (MAX_WORKERS), each on its own metrics port. */
+const MAX_TEST_INSTANCES = 4;
+
+/** The first of `count` consecutive ports that are free now (the instance metrics ports, METRICS_PORT_BASE + N). */
+async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    const base = await freePort();
+    if (base + count > 65_535) continue;
+    const rest = await Promise.all(Array.from({ length: count - 1 }, (_, i) => portFree(base + 1 + i)));
+    if (rest.every(Boolean)) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 /** The environment a production cluster under test runs with: this run's database and key space. */
-function clusterEnv(home: string, port: number, overrides: Record<string, string>): NodeJS.ProcessEnv {
+function clusterEnv(home: string, port: number, metricsPortBase: number, overrides: Record<string, string>): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !/^(NODE_OPTIONS|PM2_|pm_|NODE_APP_INSTANCE|npm_)/i.test(name)),
   );
@@ -63,6 +86,7 @@ function clusterEnv(home: string, port: number, overrides: Record<string, string
     PM2_HOME: home,
     PORT: String(port),
     HOST: '127.0.0.1',
+    METRICS_PORT_BASE: String(metricsPortBase),
     MAX_WORKERS: '2',
     DB_MAX_CONNECTIONS: '40',
     DATABASE_URL: testDatabaseUrl(),
@@ -80,13 +104,21 @@ function clusterEnv(home: string, port: number, overrides: Record<string, string
   };
 }
 
-/** With `expectOnline: false` the cluster is returned as soon as `pm2 start` returns (to test start failures). */
-export async function startCluster(overrides: Record<string, string> = {}, { expectOnline = true } = {}): Promise<Cluster> {
+export interface StartOptions {
+  /** false: return as soon as `pm2 start` returns (to test start failures). */
+  expectOnline?: boolean;
+  /** Another checkout to start (a fresh clone); this repository by default. */
+  root?: string;
+  /** Run PM2 as an operator types it, `npx pm2 ...` in the checkout, instead of pm2 7's binary by path. */
+  npx?: boolean;
+}
+
+export async function startCluster(overrides: Record<string, string> = {}, { expectOnline = true, root = ROOT, npx = false }: StartOptions = {}): Promise<Cluster> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'parley-pm2-'));
   live.add(home);
   const port = await freePort();
-  const env = clusterEnv(home, port, overrides);
-  const pm2 = (...args: string[]) => run(env, args);
+  const env = clusterEnv(home, port, await freePortRange(MAX_TEST_INSTANCES), overrides);
+  const pm2 = (...args: string[]) => run(env, npx ? ['npx', 'pm2', ...args] : [PM2_BIN, ...args], root);
   const cluster: Cluster = {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -152,10 +184,10 @@ export async function startCluster(overrides: Record<string, string> = {}, { exp
   return cluster;
 }
 
-function run(env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
+function run(env: NodeJS.ProcessEnv, [command, ...args]: string[], cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(PM2_BIN, args, { cwd: ROOT, env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`pm2 ${args.join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`));
+    execFile(command!, args, { cwd, env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`));
       else resolve(stdout);
     });
   });

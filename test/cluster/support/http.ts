@@ -19,7 +19,10 @@ export function requestFresh(url: string, method: string, body?: unknown, token?
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+        res.on('end', () => {
+          const json = (res.headers['content-type'] ?? '').includes('json');
+          resolve({ status: res.statusCode ?? 0, body: text && json ? JSON.parse(text) : text || undefined });
+        });
         res.on('error', reject);
       },
     );

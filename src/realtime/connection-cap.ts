@@ -1,0 +1,12 @@
+// MAX_CONNECTIONS: the sockets one process accepts (the capacity plan's per-process cap, ops/capacity.ts). Over it
+// a handshake fails at once, before any credential check or database read, with the contract's `overloaded`
+// code: the client retries with backoff, and nginx or PM2 may place it on another instance. The alert rules fire
+// at 80% of the same number.
+import type { ExtendedError, Socket } from 'socket.io';
+
+export function refuseOverCap(maxConnections: number, connected: () => number) {
+  return (_socket: Socket, next: (error?: ExtendedError) => void): void => {
+    if (connected() < maxConnections) return next();
+    next(Object.assign(new Error('overloaded'), { data: { code: 'overloaded', message: `This server holds its limit of ${maxConnections} sockets` } }));
+  };
+}

@@ -57,6 +57,7 @@ try {
       dbMaxConnections,
       dbReservedConnections: settings.dbReservedConnections,
       hosts: numberFlag('hosts', settings.hosts),
+      replicaMaxConnections: settings.replicaMaxConnections,
     },
     assumptions,
   );

@@ -115,7 +115,8 @@ const historyStatement = (direction: 'before' | 'after') => {
                             ORDER BY m.seq ${order} LIMIT $4) page) AS messages`,
   };
 };
-const HISTORY = { before: historyStatement('before'), after: historyStatement('after') };
+/** The history statements by direction (exported for the benchmark's same-SQL peer, test/bench/peers/). */
+export const HISTORY = { before: historyStatement('before'), after: historyStatement('after') };
 
 /**
  * One page of history as a JSON array of messages, in one round trip with the membership check: newest first

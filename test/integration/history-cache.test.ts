@@ -6,7 +6,7 @@ import { createGroup, register, request, type Account } from '../support/client.
 import { serverSuite } from '../support/server-suite.js';
 import { connect, until } from '../support/sockets.js';
 import { startServer, type ServerProcess } from '../support/processes.js';
-import { testDatabaseUrl } from '../support/services.js';
+import { HEALTH_DETAIL, testDatabaseUrl } from '../support/services.js';
 
 interface WireMessage {
   id: string;
@@ -52,7 +52,7 @@ describe('hot-history cache: coherence across processes', function () {
     const reply = await request(server.url, 'GET', `/api/conversations/${id}/messages?limit=${LIMIT}`, { token: reader.accessToken });
     return reply;
   };
-  const cacheHits = async (server: ServerProcess) => (await request(server.url, 'GET', '/health')).body.historyCache.hits as number;
+  const cacheHits = async (server: ServerProcess) => (await request(server.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.historyCache.hits as number;
 
   it('when members send from two processes while others read on all three, then every page is a gap-free newest page of what is stored, never behind an event already delivered there', async () => {
     const all = [servers.a, servers.b, c];

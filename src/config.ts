@@ -349,7 +349,7 @@ export function loadDeploymentSettings(env: Environment = process.env) {
     dbMaxConnections: e.DB_MAX_CONNECTIONS,
     dbReservedConnections: e.DB_RESERVED_CONNECTIONS,
     hosts: e.DEPLOY_HOSTS,
-    replicaMaxConnections: e.DB_REPLICA_MAX_CONNECTIONS ?? e.DB_MAX_CONNECTIONS,
+    replicaMaxConnections: e.DB_REPLICA_MAX_CONNECTIONS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   });
 }

@@ -1,6 +1,6 @@
 // `npm run bench`: the whole benchmark suite, one benchmark after the other (they would only measure each other if
 // run together), then test/bench/REPORT.md: the machine, each command, a table per benchmark and SVG charts in
-// test/bench/charts/. Everything in REPORT.md from its "History" heading on is kept as it is: it holds the
+// test/bench/charts/. Everything in REPORT.md from its "History of earlier runs" heading on is kept as it is: it holds the
 // dated runs of earlier days, added by hand.
 //
 //   npm run bench [-- --only history,http] [-- --quick]
@@ -21,7 +21,7 @@ const ROOT = path.resolve(HERE, '../..');
 const REPORT = path.join(HERE, 'REPORT.md');
 const CHARTS = path.join(HERE, 'charts');
 const TSX = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs');
-const HISTORY_HEADING = '## History';
+const HISTORY_HEADING = '## History of earlier runs';
 const quick = values.quick;
 
 interface Step {
@@ -37,7 +37,7 @@ interface Step {
 const STEPS: Step[] = [
   {
     id: 'history',
-    title: 'History read: Parley (cache off / on) against two fastify peers',
+    title: 'Latest 50 messages: Parley (history cache off / on) against two fastify peers',
     script: 'history-read.ts',
     args: (json) => ['--duration', quick ? '3' : '5', '--rounds', quick ? '1' : '3', '--connections', '50', '--json', json],
   },
@@ -85,12 +85,12 @@ function runStep(step: Step, dir: string): Promise<Outcome> {
   });
 }
 
-/** The markdown tables a benchmark printed (lines starting with "|"), else its last lines as text. */
+/** The markdown tables a benchmark printed (lines starting with "|") and its verdict lines, else its last lines. */
 function printedTables(output: string): string {
-  const lines = output.split('\n');
-  const tables = lines.filter((line) => line.startsWith('|') || line.startsWith('target') || line.startsWith('the reload'));
-  if (tables.length > 0) return tables.join('\n').replace(/\n(?=target)/g, '\n\n');
-  return `\`\`\`\n${lines.slice(-40).join('\n')}\n\`\`\``;
+  const kept = output.split('\n').filter((line) => line.startsWith('|') || /^(target|the reload)/.test(line));
+  if (kept.length === 0) return `\`\`\`\n${output.split('\n').slice(-40).join('\n')}\n\`\`\``;
+  // A blank line wherever text and table meet, so each table renders on its own.
+  return kept.map((line, i) => (i > 0 && line.startsWith('|') !== kept[i - 1]!.startsWith('|') ? `\n${line}` : line)).join('\n');
 }
 
 function chart(name: string, svg: string): string {
@@ -114,11 +114,11 @@ function historySection(outcome: Outcome): string {
       ],
     ),
     '',
-    chart('history-throughput.svg', barChart({ title: 'History read: req/s per target (median round)', unit: 'req/s', groups, series: [{ name: 'req/s', values: rows.map((r) => r.rps) }] })),
+    chart('history-throughput.svg', barChart({ title: 'Latest 50 messages: req/s per target (median round)', unit: 'req/s', groups, series: [{ name: 'req/s', values: rows.map((r) => r.rps) }] })),
     chart(
       'history-latency.svg',
       barChart({
-        title: 'History read: latency percentiles',
+        title: 'Latest 50 messages: latency percentiles',
         unit: 'ms',
         groups,
         series: [
@@ -190,12 +190,13 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const previous = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : '';
-  const history = previous.includes(HISTORY_HEADING) ? previous.slice(previous.indexOf(HISTORY_HEADING)) : `${HISTORY_HEADING}\n`;
+  const at = previous.indexOf(`\n${HISTORY_HEADING}\n`);
+  const history = at >= 0 ? previous.slice(at + 1) : `${HISTORY_HEADING}\n`;
   const load = os.loadavg().map((value) => value.toFixed(1)).join(' ');
   const report = [
     '# Parley benchmark report',
     '',
-    `Written by \`npm run bench${values.only ? ` -- --only ${values.only}` : ''}${quick ? ' -- --quick' : ''}\` (test/bench/run.ts), started ${started}.`,
+    `Written by \`npm run bench${values.only || quick ? ' --' : ''}${values.only ? ` --only ${values.only}` : ''}${quick ? ' --quick' : ''}\` (test/bench/run.ts), started ${started}.`,
     '',
     `Machine: ${machineLine()}; load average at the end ${load}. The machine is shared with other developers' tests and benchmarks,`,
     'so absolute figures move from run to run; compare targets within one run (every benchmark measures its baseline in the same run).',

@@ -13,17 +13,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { table } from '../../src/ops/capacity-report.js';
 import { LOAD_CPU, pin, SERVER_CPU } from './cpu-pinning.js';
-import { machineLine, measure, median, ready, type HttpRow } from './measure.js';
+import { HTTP_BENCH_OPTIONS, machineLine, measure, median, ready, type HttpRow } from './measure.js';
 import { createGroup, register, request } from '../support/client.js';
 import { freePort, MAIN, serverNodeArgs } from '../support/processes.js';
 import { createTestServices, dropTestServices, testEnv } from '../support/services.js';
 
 const { values } = parseArgs({
   options: {
-    duration: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '50' },
-    rounds: { type: 'string', default: '3' },
-    json: { type: 'string' },
+    ...HTTP_BENCH_OPTIONS,
     'no-pin': { type: 'boolean', default: false },
     // Only these targets (by index: 0 cold, 1 hot, 2 same-SQL peer, 3 typical peer), e.g. to profile one.
     only: { type: 'string' },

@@ -7,19 +7,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { table } from '../../src/ops/capacity-report.js';
-import { machineLine, measure as measureLoad, median, ready, type HttpRow } from './measure.js';
+import { HTTP_BENCH_OPTIONS, machineLine, measure as measureLoad, median, ready, type HttpRow } from './measure.js';
 import { freePort, startCluster, sleep, type Cluster } from '../cluster/support/cluster.js';
 import { createGroup, register } from '../support/client.js';
 import { createTestServices, dropTestServices } from '../support/services.js';
 import { requestFresh } from '../cluster/support/http.js';
 
 const { values } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '50' },
-    rounds: { type: 'string', default: '3' },
-    json: { type: 'string' },
-  },
+  options: HTTP_BENCH_OPTIONS,
 });
 const ROUNDS = Number(values.rounds);
 const DURATION = Number(values.duration);

@@ -5,6 +5,14 @@ import os from 'node:os';
 import autocannon from 'autocannon';
 import { processCpuMs, rssKb } from './proc-cpu.js';
 
+/** The options every autocannon benchmark takes (parseArgs form): --duration s, --connections, --rounds, --json file. */
+export const HTTP_BENCH_OPTIONS = {
+  duration: { type: 'string', default: '5' },
+  connections: { type: 'string', default: '50' },
+  rounds: { type: 'string', default: '3' },
+  json: { type: 'string' },
+} as const;
+
 export interface HttpRow {
   target: string;
   endpoint: string;

@@ -2,21 +2,14 @@
 // the database's answer at some moment, and never older than an event that process has delivered.
 import { expect } from 'chai';
 import pg from 'pg';
+import type { Message } from '../../src/db/messages.repository.js';
 import { createGroup, register, request, type Account } from '../support/client.js';
 import { serverSuite } from '../support/server-suite.js';
 import { connect, until } from '../support/sockets.js';
 import { startServer, type ServerProcess } from '../support/processes.js';
 import { HEALTH_DETAIL, testDatabaseUrl } from '../support/services.js';
 
-interface WireMessage {
-  id: string;
-  conversationId: string;
-  seq: number;
-  senderId: string;
-  body: string;
-  clientMsgId: string;
-  createdAt: string;
-}
+type WireMessage = Message;
 
 const LIMIT = 20;
 

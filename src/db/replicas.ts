@@ -35,6 +35,10 @@ export function lsnToBytes(lsn: string): number {
   return parseInt(high!, 16) * 2 ** 32 + parseInt(low!, 16);
 }
 
+/** The "X/Y" form of a byte position (lsnToBytes' inverse). */
+export const bytesToLsn = (bytes: number): string =>
+  `${Math.floor(bytes / 2 ** 32).toString(16).toUpperCase()}/${(bytes % 2 ** 32).toString(16).toUpperCase()}`;
+
 /** True when `lsn` is at or past `fence`. */
 export const lsnReached = (lsn: string | null, fence: string): boolean => lsn !== null && lsnToBytes(lsn) >= lsnToBytes(fence);
 

@@ -91,11 +91,12 @@ export class HistoryCache {
 
   /**
    * The page from memory, or undefined (not cached, the window does not cover it, the user is not in the cached
-   * member set, or the user's own last write is not in it yet): the caller then reads the database.
+   * member set, or the user's own last send here is not in it yet): the caller then reads the database.
+   * `fence` is the reader's fence for this conversation (read-your-writes.ts).
    */
   page(userId: string, conversationId: string, query: HistoryPageQuery, fence?: Fence): string | undefined {
     const entry = this.live ? this.entries?.get(conversationId) : undefined;
-    const json = entry && !fence?.unknown && (fence?.seqs[conversationId] ?? 0) <= entry.lastSeq && entry.members.has(userId) ? servePage(entry, query) : undefined;
+    const json = entry && !fence?.unknown && (fence?.seq ?? 0) <= entry.lastSeq && entry.members.has(userId) ? servePage(entry, query) : undefined;
     if (json === undefined) this.counts.misses += 1;
     else this.counts.hits += 1;
     return json;

@@ -54,7 +54,7 @@ export class MessagesService {
    * last send, else from a replica that has replayed the reader's last write, else from the primary.
    */
   async historyJson(userId: string, conversationId: string, page: HistoryPage): Promise<string> {
-    const fence = await this.fences?.fenceOf(userId);
+    const fence = await this.fences?.fenceOf(userId, conversationId);
     if (this.cache) {
       let cached = this.cache.page(userId, conversationId, page, fence);
       if (cached === undefined && this.cache.shouldLoad(conversationId, page)) {

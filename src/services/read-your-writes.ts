@@ -1,8 +1,10 @@
 // Read-your-writes across replicas, processes and hosts. After a user's write commits, the user gets a fence: the
-// primary's WAL position then (and, for a send, the conversation's seq). Until the fence expires, that user's
-// lag-tolerant reads go only to a replica that has replayed past the position (else the primary), and the history
-// cache serves them only if it already holds that seq. The fence lives in this process (the next request usually
-// lands here) and in a short-lived Redis hash, so a request that lands on another process or host knows too.
+// primary's WAL position then (when there are replicas) and, for a send, the seq it got in its conversation.
+// Until the fence expires, that user's lag-tolerant reads go only to a replica that has replayed past the position
+// (else the primary), and the history cache serves them only if it already holds that seq. The fence lives in this
+// process (the next request usually lands here) and in short-lived Redis keys, so a request that lands on another
+// process or host knows too: one script call per write (it only ever moves a fence forward, whatever order
+// concurrent writers' calls arrive in) and one MGET per read.
 //
 // The fence outlives the point where it matters: a replica in rotation is at most DB_REPLICA_MAX_LAG_MS behind as
 // of its last check, so after twice (max lag + check interval) every replica in rotation has passed it.
@@ -10,32 +12,55 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../core/logger.js';
 import type { Database } from '../db/database.js';
-import { lsnToBytes } from '../db/replicas.js';
+import { bytesToLsn, lsnToBytes } from '../db/replicas.js';
 
+/** What one read must see of the reader's own writes. */
 export interface Fence {
-  /** The primary's WAL position after the write (absent when there are no replicas to route around). */
+  /** The primary's WAL position after the user's last write (absent without replicas). */
   lsn?: string;
-  /** conversationId -> the highest seq the user stored there. */
-  seqs: Record<string, number>;
+  /** The highest seq the user stored in the conversation being read. */
+  seq?: number;
   /** Redis could not say: neither a replica nor the cache can be trusted for this read. */
   unknown?: true;
 }
 
 /** Past any real WAL position, so no replica qualifies and the read goes to the primary. */
-export const UNKNOWN_FENCE: Fence = Object.freeze({ lsn: 'FFFFFFFF/FFFFFFFF', seqs: {}, unknown: true });
+export const UNKNOWN_FENCE: Fence = Object.freeze({ lsn: 'FFFFFFFF/FFFFFFFF', unknown: true });
 
 const LOCAL_FENCES = 100_000;
 
+// KEYS: the user's WAL-position key, the user's key for one conversation's seq. ARGV: position in bytes or '',
+// seq or '', TTL in ms. Each key is raised to its argument (never lowered) and its TTL renewed.
+const RAISE_FENCE = `
+for i = 1, 2 do
+  local value = tonumber(ARGV[i])
+  if value then
+    local current = tonumber(redis.call('GET', KEYS[i]) or '0')
+    if value > current then redis.call('SET', KEYS[i], ARGV[i], 'PX', ARGV[3]) else redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+  end
+end
+return 1`;
+
+interface LocalFence {
+  lsnBytes?: number;
+  seqs: Map<string, number>;
+}
+
+type FenceRedis = Redis & { raiseFence(lsnKey: string, seqKey: string, lsnBytes: string, seq: string, ttlMs: number): Promise<unknown> };
+
 export class ReadYourWrites {
-  private readonly local: LRUCache<string, Fence>;
+  private readonly local: LRUCache<string, LocalFence>;
+  private readonly redis: FenceRedis | undefined;
 
   constructor(
     private readonly db: Database,
-    private readonly redis: Redis | undefined,
+    redis: Redis | undefined,
     private readonly ttlMs: number,
     private readonly log: Logger,
   ) {
     this.local = new LRUCache({ max: LOCAL_FENCES, ttl: ttlMs });
+    if (redis && !('raiseFence' in redis)) redis.defineCommand('raiseFence', { numberOfKeys: 2, lua: RAISE_FENCE });
+    this.redis = redis as FenceRedis | undefined;
   }
 
   /** Fences only matter when some read may be served from something that lags: a replica or the cache. */
@@ -45,42 +70,37 @@ export class ReadYourWrites {
 
   /** Call after the user's write committed, before answering it. */
   async wrote(userId: string, sent?: { conversationId: string; seq: number }): Promise<void> {
-    const lsn = this.db.replicas.length > 0 ? await this.db.walPositionAfterCommit() : undefined;
-    const fence = this.local.get(userId) ?? { seqs: {} };
-    const next: Fence = { lsn: lsn ?? fence.lsn, seqs: { ...fence.seqs } };
-    if (sent) next.seqs[sent.conversationId] = Math.max(next.seqs[sent.conversationId] ?? 0, sent.seq);
-    this.local.set(userId, next);
-    if (!this.redis) return;
-    const key = `ryw:${userId}`;
-    const fields: Record<string, string> = {};
-    if (lsn) fields.lsn = lsn;
-    if (sent) fields[`c:${sent.conversationId}`] = String(next.seqs[sent.conversationId]);
-    // A failed write here is not the user's write failing: the other processes then read the primary for this
-    // user only if they fail to read the key too (fenceOf), so log it and answer.
+    const lsnBytes = this.db.replicas.length > 0 ? lsnToBytes(await this.db.walPositionAfterCommit()) : undefined;
+    const fence = this.local.get(userId) ?? { seqs: new Map<string, number>() };
+    if (lsnBytes !== undefined) fence.lsnBytes = Math.max(fence.lsnBytes ?? 0, lsnBytes);
+    if (sent) fence.seqs.set(sent.conversationId, Math.max(fence.seqs.get(sent.conversationId) ?? 0, sent.seq));
+    this.local.set(userId, fence);
+    if (!this.redis || (lsnBytes === undefined && !sent)) return;
+    // A failed write here is not the user's write failing: it is logged, and the write is answered.
     await this.redis
-      .multi()
-      .hset(key, fields)
-      .pexpire(key, this.ttlMs)
-      .exec()
+      .raiseFence(lsnKey(userId), seqKey(userId, sent?.conversationId ?? '-'), lsnBytes === undefined ? '' : String(lsnBytes), sent ? String(sent.seq) : '', this.ttlMs)
       .catch((error: unknown) => this.log.warn({ err: error, userId }, 'read-your-writes fence not shared'));
   }
 
-  /** The user's fence, undefined when none is live; UNKNOWN_FENCE when Redis cannot say. */
-  async fenceOf(userId: string): Promise<Fence | undefined> {
+  /** The user's fence for a read (of one conversation, when given); undefined when none is live. */
+  async fenceOf(userId: string, conversationId?: string): Promise<Fence | undefined> {
     const local = this.local.get(userId);
-    if (!this.redis) return local;
-    let shared: Record<string, string>;
-    try {
-      shared = await this.redis.hgetall(`ryw:${userId}`);
-    } catch {
-      return UNKNOWN_FENCE;
+    let lsnBytes = local?.lsnBytes;
+    let seq = conversationId === undefined ? undefined : local?.seqs.get(conversationId);
+    if (this.redis) {
+      try {
+        const [sharedLsn, sharedSeq] = await this.redis.mget(lsnKey(userId), seqKey(userId, conversationId ?? '-'));
+        // Both processes' positions come from the same primary and seqs from the same counter: the larger wins.
+        if (sharedLsn) lsnBytes = Math.max(lsnBytes ?? 0, Number(sharedLsn));
+        if (sharedSeq && conversationId !== undefined) seq = Math.max(seq ?? 0, Number(sharedSeq));
+      } catch {
+        return UNKNOWN_FENCE;
+      }
     }
-    if (Object.keys(shared).length === 0) return local;
-    const seqs: Record<string, number> = { ...local?.seqs };
-    for (const [field, value] of Object.entries(shared))
-      if (field.startsWith('c:')) seqs[field.slice(2)] = Math.max(seqs[field.slice(2)] ?? 0, Number(value));
-    // The local and shared positions come from the same primary: the later one is the larger.
-    const lsn = [local?.lsn, shared.lsn].filter((value): value is string => value !== undefined).sort((a, b) => lsnToBytes(a) - lsnToBytes(b)).at(-1);
-    return lsn === undefined ? { seqs } : { lsn, seqs };
+    if (lsnBytes === undefined && seq === undefined) return undefined;
+    return { ...(lsnBytes !== undefined ? { lsn: bytesToLsn(lsnBytes) } : {}), ...(seq !== undefined ? { seq } : {}) };
   }
 }
+
+const lsnKey = (userId: string) => `ryw:${userId}:lsn`;
+const seqKey = (userId: string, conversationId: string) => `ryw:${userId}:c:${conversationId}`;

@@ -96,9 +96,9 @@ describe('hot-history cache', () => {
   });
 
   it("when the reader's own last send is newer than the window, then the database answers", () => {
-    expect(cache.page('u1', 'c1', { limit: 3 }, { seqs: { c1: 9 } })).to.equal(undefined);
-    expect(seqsOf(cache.page('u1', 'c1', { limit: 3 }, { seqs: { c1: 8 } }))).to.deep.equal([8, 7, 6]);
-    expect(cache.page('u1', 'c1', { limit: 3 }, { seqs: {}, unknown: true })).to.equal(undefined);
+    expect(cache.page('u1', 'c1', { limit: 3 }, { seq: 9 })).to.equal(undefined);
+    expect(seqsOf(cache.page('u1', 'c1', { limit: 3 }, { seq: 8 }))).to.deep.equal([8, 7, 6]);
+    expect(cache.page('u1', 'c1', { limit: 3 }, { unknown: true })).to.equal(undefined);
   });
 
   it('when the event feed drops, then everything is cleared and nothing is served or loaded until it is back', async () => {

@@ -117,6 +117,8 @@ export class HistoryCache {
         if (window && !state.stale && this.live) this.entries?.set(conversationId, toEntry(window));
         this.counts.loads += 1;
       })
+      // A failed load installs nothing: the read goes on to the database, which reports the failure itself.
+      .catch(() => undefined)
       .finally(() => this.loading.delete(conversationId));
     this.loading.set(conversationId, state);
     return state.promise;

@@ -113,6 +113,15 @@ describe('hot-history cache', () => {
     expect(loads).to.equal(2);
   });
 
+  it('when a load fails, then nothing is installed and the caller is not failed by it', async () => {
+    const failing = new HistoryCache({ conversations: 10, messagesPerConversation: 5, maxAgeMs: 60_000 }, async () => {
+      throw new Error('database down');
+    });
+    failing.setLive(true);
+    await failing.ensureLoaded('c1');
+    expect(failing.page('u1', 'c1', { limit: 3 })).to.equal(undefined);
+  });
+
   it('when the size is 0, then the cache is off', () => {
     const off = new HistoryCache({ conversations: 0, messagesPerConversation: 5, maxAgeMs: 1 }, async () => undefined);
     off.setLive(true);

@@ -70,7 +70,7 @@ export class ReadYourWrites {
 
   /** Call after the user's write committed, before answering it. */
   async wrote(userId: string, sent?: { conversationId: string; seq: number }): Promise<void> {
-    const lsnBytes = this.db.replicas.length > 0 ? lsnToBytes(await this.db.walPositionAfterCommit()) : undefined;
+    const lsnBytes = this.db.replicas.length > 0 ? await this.positionAfterCommit(userId) : undefined;
     const fence = this.local.get(userId) ?? { seqs: new Map<string, number>() };
     if (lsnBytes !== undefined) fence.lsnBytes = Math.max(fence.lsnBytes ?? 0, lsnBytes);
     if (sent) fence.seqs.set(sent.conversationId, Math.max(fence.seqs.get(sent.conversationId) ?? 0, sent.seq));
@@ -80,6 +80,19 @@ export class ReadYourWrites {
     await this.redis
       .raiseFence(lsnKey(userId), seqKey(userId, sent?.conversationId ?? '-'), lsnBytes === undefined ? '' : String(lsnBytes), sent ? String(sent.seq) : '', this.ttlMs)
       .catch((error: unknown) => this.log.warn({ err: error, userId }, 'read-your-writes fence not shared'));
+  }
+
+  /**
+   * The primary's position now, in bytes. The write has committed already, so failing to ask is no reason to fail
+   * it: the fence becomes "past everything" and the user reads the primary until it expires.
+   */
+  private async positionAfterCommit(userId: string): Promise<number> {
+    try {
+      return lsnToBytes(await this.db.walPositionAfterCommit());
+    } catch (error) {
+      this.log.warn({ err: error, userId }, 'WAL position unknown after a write: this user reads the primary for a while');
+      return lsnToBytes(UNKNOWN_FENCE.lsn!);
+    }
   }
 
   /** The user's fence for a read (of one conversation, when given); undefined when none is live. */

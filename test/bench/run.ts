@@ -87,8 +87,12 @@ function runStep(step: Step, dir: string): Promise<Outcome> {
 
 /** The markdown tables a benchmark printed (lines starting with "|") and its verdict lines, else its last lines. */
 function printedTables(output: string): string {
-  const kept = output.split('\n').filter((line) => line.startsWith('|') || /^(target|the reload)/.test(line));
-  if (kept.length === 0) return `\`\`\`\n${output.split('\n').slice(-40).join('\n')}\n\`\`\``;
+  const lines = output.split('\n');
+  // console.table output (the login storm) is kept as it is, in a code block.
+  const boxes = lines.filter((line) => /^[┌│├└]/.test(line));
+  const kept = lines.filter((line) => line.startsWith('|') || /^(target|the reload)/.test(line));
+  if (boxes.length > 0) return `\`\`\`\n${boxes.join('\n')}\n\`\`\`\n\n${kept.join('\n')}`;
+  if (kept.length === 0) return `\`\`\`\n${lines.slice(-40).join('\n')}\n\`\`\``;
   // A blank line wherever text and table meet, so each table renders on its own.
   return kept.map((line, i) => (i > 0 && line.startsWith('|') !== kept[i - 1]!.startsWith('|') ? `\n${line}` : line)).join('\n');
 }

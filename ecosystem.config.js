@@ -22,6 +22,7 @@ const plan = planCapacity({
   dbReservedConnections: settings.dbReservedConnections,
   hosts: settings.hosts,
   openFilesLimit: detectOpenFilesLimit(),
+  replicaMaxConnections: settings.replicaMaxConnections,
 });
 if (plan.problems.length > 0) throw new Error(`capacity plan is unsafe:\n- ${plan.problems.join('\n- ')}`);
 // The embedded PGlite database (no DATABASE_URL) serves a single process: several instances would share its files.
@@ -33,6 +34,7 @@ const KILL_MARGIN_MS = 1_000;
 /** Per-instance values from the plan, the same in every environment. */
 const sized = {
   DB_POOL_MAX: String(plan.dbPoolMax.value),
+  DB_READ_POOL_MAX: String(plan.dbReadPoolMax.value),
   MEMORY_THRESHOLD_MB: String(plan.memoryWarnMb.value),
   MEMORY_RESTART_MB: String(plan.memoryGuardRestartMb.value),
   // The app derives its worker threads from the same plan function (instances x threads within the cores).

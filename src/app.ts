@@ -26,6 +26,9 @@ import { ConversationExportService } from './services/export.service.js';
 import { BroadcastRelay } from './services/broadcaster.js';
 import { ConversationsService } from './services/conversations.service.js';
 import { MessagesService } from './services/messages.service.js';
+import { HistoryCache } from './services/history-cache.js';
+import { ReadYourWrites } from './services/read-your-writes.js';
+import { latestWindow } from './db/messages.repository.js';
 import { inlinePasswordHasher, workerPoolPasswordHasher } from './services/password-hasher.js';
 import { PresenceService } from './services/presence.service.js';
 import { Revocations } from './services/revocations.js';
@@ -41,6 +44,8 @@ export interface Parley extends HttpDeps {
   /** What the HTTP server runs for each request: liveness probes answered directly, the rest by Koa. */
   handleRequest: http.RequestListener;
   broadcasts: BroadcastRelay;
+  /** Served from only while the realtime layer feeds it events (realtime/history-feed.ts). */
+  historyCache: HistoryCache;
   /** This process's worker-thread pool for CPU-heavy work (password hashing, exports). */
   workerPool: WorkerPool;
   eventLoop: EventLoopMonitor;
@@ -68,7 +73,12 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     poolMax = 1;
     log.warn({ dir: config.database.embeddedDir }, 'DATABASE_URL not set: using the embedded PGlite database (development only)');
   }
-  const db = Database.connect(databaseUrl, config.database.replicaUrls, { ...config.database, max: poolMax, min: Math.min(config.database.poolMin, poolMax) }, log.child({ module: 'db' }));
+  const db = Database.connect(
+    databaseUrl,
+    config.database.replicaUrls,
+    { ...config.database, max: poolMax, min: Math.min(config.database.poolMin, poolMax) },
+    log.child({ module: 'db' }),
+  );
   let redis: Redis | undefined;
   try {
     await migrate(db.primary, log.child({ module: 'migrate' }));
@@ -91,8 +101,9 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   metrics.bind({
     dbPools: () => {
       const stats = db.stats();
-      return [{ pool: 'primary', ...stats.primary }, ...(stats.replicas ?? []).map((s, i) => ({ pool: `replica-${i}`, ...s }))];
+      return [{ pool: 'primary', ...stats.primary }, ...(stats.replicas ?? []).map((replica) => ({ ...replica.pool, pool: replica.name }))];
     },
+    dbReplicas: () => db.stats().replicas ?? [],
   });
 
   const broadcasts = new BroadcastRelay();
@@ -115,8 +126,16 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   const conversationExports = new ConversationExportService(db, workerPool, config.cpu.exportPageSize, config.cpu.exportMaxConcurrent, log.child({ module: 'export' }));
   // --- end CPU-heavy work ---
   const auth = new AuthService(db, hasher, tokens, revocations, config.auth.refreshTokenTtlDays * 86_400_000, log.child({ module: 'auth' }), broadcasts);
-  const conversations = new ConversationsService(db, broadcasts);
-  const messages = new MessagesService(db, broadcasts, config.sendBatching, (size) => metrics.sendBatchSize.observe(size));
+  // --- Read path: the hot-history cache and read-your-writes fences (README: Replicas and the history cache) ---
+  const historyCache = new HistoryCache(config.historyCache, (id, count) => latestWindow(db.primary, id, count));
+  const { maxLagMs, checkIntervalMs } = config.database.replicas;
+  const fences = ReadYourWrites.needed(db, historyCache.enabled)
+    ? new ReadYourWrites(db, redis, 2 * (maxLagMs + checkIntervalMs), log.child({ module: 'read-your-writes' }))
+    : undefined;
+  health.addProbe('historyCache', () => historyCache.stats());
+  // --- end read path ---
+  const conversations = new ConversationsService(db, broadcasts, fences);
+  const messages = new MessagesService(db, broadcasts, config.sendBatching, (size) => metrics.sendBatchSize.observe(size), historyCache, fences);
   const presence = new PresenceService(db);
 
   const parley: Omit<Parley, 'http' | 'handleRequest'> = {
@@ -135,6 +154,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     messages,
     presence,
     broadcasts,
+    historyCache,
     workerPool,
     conversationExports,
     eventLoop,

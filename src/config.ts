@@ -68,6 +68,14 @@ const schema = z.object({
   DB_CONNECT_TIMEOUT_MS: int(5_000, 1),
   DB_STATEMENT_TIMEOUT_MS: int(10_000, 1),
   PGLITE_DIR: z.string().default('.data/pglite'),
+  // Read path (README: Database, Replicas and the history cache; src/db/replicas.ts, src/services/history-cache.ts).
+  // DB_READ_POOL_MAX defaults to DB_POOL_MAX; the ecosystem file passes the capacity plan's value.
+  DB_READ_POOL_MAX: z.coerce.number().int().min(1).optional(),
+  DB_REPLICA_MAX_LAG_MS: int(5_000, 1),
+  DB_REPLICA_CHECK_INTERVAL_MS: int(1_000, 10),
+  HISTORY_CACHE_CONVERSATIONS: int(1_000),
+  HISTORY_CACHE_MESSAGES: int(200, 1),
+  HISTORY_CACHE_MAX_AGE_MS: int(60_000, 1),
   // Group commit of sends (src/services/send-batcher.ts; README: Real-time, Sending).
   SEND_BATCH_MAX: int(100, 1),
   SEND_BATCH_CONCURRENCY: int(1, 1),
@@ -240,6 +248,13 @@ export function loadConfig(env: Environment = process.env) {
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
       embeddedDir: e.PGLITE_DIR,
+      readPoolMax: e.DB_READ_POOL_MAX ?? e.DB_POOL_MAX,
+      replicas: Object.freeze({ maxLagMs: e.DB_REPLICA_MAX_LAG_MS, checkIntervalMs: e.DB_REPLICA_CHECK_INTERVAL_MS }),
+    }),
+    historyCache: Object.freeze({
+      conversations: e.HISTORY_CACHE_CONVERSATIONS,
+      messagesPerConversation: e.HISTORY_CACHE_MESSAGES,
+      maxAgeMs: e.HISTORY_CACHE_MAX_AGE_MS,
     }),
     sendBatching: Object.freeze({ maxBatch: e.SEND_BATCH_MAX, maxInFlight: e.SEND_BATCH_CONCURRENCY, waitMs: e.SEND_BATCH_WAIT_MS, maxQueued: e.SEND_QUEUE_MAX }),
     redis: Object.freeze({
@@ -338,6 +353,8 @@ const deploymentSchema = z.object({
   DB_MAX_CONNECTIONS: int(100, 1),
   DB_RESERVED_CONNECTIONS: int(DEFAULT_DB_RESERVED_CONNECTIONS),
   DEPLOY_HOSTS: int(1, 1),
+  // Each replica's own max_connections (read path); defaults to DB_MAX_CONNECTIONS.
+  DB_REPLICA_MAX_CONNECTIONS: z.coerce.number().int().min(1).optional(),
 });
 
 export function loadDeploymentSettings(env: Environment = process.env) {
@@ -348,6 +365,7 @@ export function loadDeploymentSettings(env: Environment = process.env) {
     dbMaxConnections: e.DB_MAX_CONNECTIONS,
     dbReservedConnections: e.DB_RESERVED_CONNECTIONS,
     hosts: e.DEPLOY_HOSTS,
+    replicaMaxConnections: e.DB_REPLICA_MAX_CONNECTIONS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   });
 }

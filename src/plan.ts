@@ -64,6 +64,7 @@ try {
     dbReservedConnections: settings.dbReservedConnections,
     hosts: numberFlag('hosts', settings.hosts),
     openFilesLimit: numberFlag('open-files', detectOpenFilesLimit()),
+    replicaMaxConnections: settings.replicaMaxConnections,
   };
   const text = values.alerts ? alertsFor(input) : `${fullReport(input, assumptions)}\n`;
   if (values.out) writeFileSync(values.out, text);

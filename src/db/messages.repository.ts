@@ -115,7 +115,8 @@ const historyStatement = (direction: 'before' | 'after') => {
                             ORDER BY m.seq ${order} LIMIT $4) page) AS messages`,
   };
 };
-const HISTORY = { before: historyStatement('before'), after: historyStatement('after') };
+/** The history statements by direction (exported for the benchmark's same-SQL peer, test/bench/peers/). */
+export const HISTORY = { before: historyStatement('before'), after: historyStatement('after') };
 
 /**
  * One page of history as a JSON array of messages, in one round trip with the membership check: newest first
@@ -132,6 +133,29 @@ export async function historyPageJson(
     values: [page.conversationId, page.userId, cursor, page.limit],
   });
   return rows[0]!.member ? rows[0]!.messages : undefined;
+}
+
+/**
+ * What the history cache holds for a conversation: its member ids, its seq counter and its latest `limit` messages
+ * (oldest first), from one snapshot. Undefined when the conversation does not exist.
+ */
+export async function latestWindow(
+  db: Queryable,
+  conversationId: string,
+  limit: number,
+): Promise<{ memberIds: string[]; lastSeq: number; messages: Message[] } | undefined> {
+  const { rows } = await db.query<{ last_seq: string; members: string[]; messages: Message[] }>({
+    name: 'messages.latestWindow',
+    text: `SELECT c.last_seq,
+                  ARRAY(SELECT cm.user_id::text FROM conversation_members cm WHERE cm.conversation_id = c.id) AS members,
+                  (SELECT coalesce(json_agg(page.message ORDER BY page.seq), '[]')
+                     FROM (SELECT m.seq, ${MESSAGE_JSON} AS message FROM messages m
+                            WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT $2) page) AS messages
+             FROM conversations c WHERE c.id = $1`,
+    values: [conversationId, limit],
+  });
+  const row = rows[0];
+  return row && { memberIds: row.members, lastSeq: Number(row.last_seq), messages: row.messages };
 }
 
 /** The highest seq handed out in a conversation: an export stops there, so it is the conversation as of its start. */

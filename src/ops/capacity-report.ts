@@ -19,6 +19,7 @@ export function planTable(plan: CapacityPlan): string {
     ['max_memory_restart', 'PM2 backstop (RSS, MB)', plan.maxMemoryRestartMb],
     ['--max-old-space-size', 'V8 heap limit (MB)', plan.heapLimitMb],
     ['DB_POOL_MAX', 'PostgreSQL connections per instance', plan.dbPoolMax],
+    ['DB_READ_POOL_MAX', 'connections per instance to each replica', plan.dbReadPoolMax],
     ['WORKER_THREADS', 'worker threads per instance', plan.workerThreads],
     ['MAX_CONNECTIONS', 'sockets per instance', plan.maxConnections],
   ];

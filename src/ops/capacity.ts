@@ -124,6 +124,11 @@ export interface PlanInput {
   hosts: number;
   /** `ulimit -n` of the processes (machine.ts detectOpenFilesLimit); unlimited when not given. */
   openFilesLimit?: number;
+  /**
+   * Connections each replica server accepts (its own max_connections, DB_REPLICA_MAX_CONNECTIONS): every process
+   * opens a pool of up to DB_READ_POOL_MAX on each replica, so replicas have their own budget, not the primary's.
+   */
+  replicaMaxConnections?: number;
 }
 
 export interface PlanLine<T = number> {
@@ -139,6 +144,8 @@ export interface CapacityPlan {
   maxMemoryRestartMb: PlanLine;
   heapLimitMb: PlanLine;
   dbPoolMax: PlanLine;
+  /** Connections per replica pool per instance (DB_READ_POOL_MAX), against each replica's own budget. */
+  dbReadPoolMax: PlanLine;
   workerThreads: PlanLine;
   maxConnections: PlanLine;
   /** Problems that make the plan unsafe to run (e.g. too little memory or too few connections). */
@@ -155,6 +162,8 @@ export function planCapacity(input: PlanInput): CapacityPlan {
     hosts: input.hosts,
     instancesPerHost: instances,
   });
+  const replicaMax = input.replicaMaxConnections ?? input.dbMaxConnections;
+  const readPoolMax = dbPoolMaxPerInstance({ maxConnections: replicaMax, reserved, hosts: input.hosts, instancesPerHost: instances });
   const threads = workerThreadsPerInstance(input.cores, instances);
   const problems: string[] = [];
   if (marks.budgetMb < MIN_INSTANCE_MEMORY_MB)
@@ -162,6 +171,10 @@ export function planCapacity(input: PlanInput): CapacityPlan {
   if (poolMax < 1)
     problems.push(
       `DB_MAX_CONNECTIONS=${input.dbMaxConnections} cannot give every process one connection: raise it or lower MAX_WORKERS/DEPLOY_HOSTS`,
+    );
+  if (readPoolMax < 1)
+    problems.push(
+      `DB_REPLICA_MAX_CONNECTIONS=${replicaMax} cannot give every process one replica connection: raise it or lower MAX_WORKERS/DEPLOY_HOSTS`,
     );
   const processes = processesDuringReload(input.hosts, instances);
   return {
@@ -192,6 +205,10 @@ export function planCapacity(input: PlanInput): CapacityPlan {
     dbPoolMax: {
       value: Math.max(poolMax, 0),
       reason: `(${input.dbMaxConnections} DB_MAX_CONNECTIONS - ${reserved} reserved) / (${input.hosts} host(s) x (${instances} + 1 during reload)) = ${processes} processes`,
+    },
+    dbReadPoolMax: {
+      value: Math.max(readPoolMax, 0),
+      reason: `per replica: (${replicaMax} DB_REPLICA_MAX_CONNECTIONS - ${reserved} reserved) / ${processes} processes (each replica is its own server)`,
     },
     workerThreads: { value: threads, reason: `${input.cores} cores / ${instances} instances, at least 1` },
     maxConnections: {

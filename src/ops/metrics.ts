@@ -6,6 +6,8 @@ import { clusterScrape, type ClusterMetricsSettings } from './metrics-cluster.js
 
 export interface MetricSources {
   dbPools(): Array<{ pool: string; total: number; idle: number; waiting: number }>;
+  /** Each replica's state and lag (db/replicas.ts); empty without replicas. */
+  dbReplicas(): Array<{ name: string; state: string; lagBytes: number | null; lagSeconds: number | null }>;
 }
 
 export function createMetrics(instanceId: string, cluster: ClusterMetricsSettings) {
@@ -50,6 +52,23 @@ export function createMetrics(instanceId: string, cluster: ClusterMetricsSetting
   poolGauge('parley_db_pool_connections', 'Connections open in each database pool', 'total');
   poolGauge('parley_db_pool_idle', 'Idle connections in each database pool', 'idle');
   poolGauge('parley_db_pool_waiting', 'Queries waiting for a connection in each database pool', 'waiting');
+  const replicaGauge = (name: string, help: string, pick: (replica: ReturnType<MetricSources['dbReplicas']>[number]) => number | null) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['replica'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const replica of sources?.dbReplicas() ?? []) {
+          const value = pick(replica);
+          if (value !== null) this.set({ replica: replica.name }, value);
+        }
+      },
+    });
+  replicaGauge('parley_db_replica_up', 'Replica in read rotation (1), or out of it: lagging or down (0)', (r) => (r.state === 'up' ? 1 : 0));
+  replicaGauge('parley_db_replica_lag_bytes', 'WAL bytes the replica has not replayed yet, at the last check', (r) => r.lagBytes);
+  replicaGauge('parley_db_replica_lag_seconds', 'How long ago the primary was first seen past the replica\'s replay position', (r) => r.lagSeconds);
 
   return {
     registry,

@@ -3,6 +3,7 @@
 //             client). Default reply mapping: with RESP3 mapping the adapter silently delivers nothing.
 //  - cluster: Node cluster IPC; needs a primary that relays (the @socket.io/pm2 daemon). See split-check.ts.
 //  - memory:  one process.
+import type { Redis } from 'ioredis';
 import { connectTo } from '../redis/client.js';
 import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import { createAdapter as createClusterAdapter } from '@socket.io/cluster-adapter';
@@ -26,7 +27,22 @@ export interface AdapterChoice {
   orderedPublish?: OrderedPublish;
   /** Wiring that needs the server (cluster: accept the connections the daemon's sticky balancer hands over). */
   attach?(io: Server): void;
+  /** Whether broadcasts can flow now, and when that changes (events may be lost meanwhile: the history cache clears). */
+  connection: { connected(): boolean; onChange(listener: (connected: boolean) => void): void };
   close(): Promise<void>;
+}
+
+const alwaysConnected = { connected: () => true, onChange: () => undefined };
+
+/** An ioredis client's readiness as the adapter's connection state. */
+function redisConnection(client: Redis): AdapterChoice['connection'] {
+  return {
+    connected: () => client.status === 'ready',
+    onChange(listener) {
+      client.on('ready', () => listener(true));
+      for (const event of ['close', 'reconnecting', 'end']) client.on(event, () => listener(false));
+    },
+  };
 }
 
 export function chooseAdapter(config: Config, log: Logger, onError: (error: Error) => void): AdapterChoice {
@@ -45,6 +61,7 @@ export function chooseAdapter(config: Config, log: Logger, onError: (error: Erro
     return {
       name,
       orderedPublish: streamPublisher(client, streamName, { timeoutMs: PUBLISH_TIMEOUT_MS, backlogMax: config.realtime.announceBacklogMax }),
+      connection: redisConnection(client),
       options: {
         adapter: createStreamsAdapter(client, {
           streamName,
@@ -65,6 +82,7 @@ export function chooseAdapter(config: Config, log: Logger, onError: (error: Erro
     return {
       name,
       options: { adapter: createClusterAdapter() },
+      connection: alwaysConnected,
       // The @socket.io/pm2 daemon listens on PM2_PORT and passes each connection to a worker by socket.io
       // session; the worker injects it into its HTTP server.
       attach: (io) => {
@@ -73,5 +91,5 @@ export function chooseAdapter(config: Config, log: Logger, onError: (error: Erro
       close: async () => undefined,
     };
   }
-  return { name, options: {}, close: async () => undefined };
+  return { name, options: {}, connection: alwaysConnected, close: async () => undefined };
 }

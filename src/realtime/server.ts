@@ -7,6 +7,7 @@ import { Server } from 'socket.io';
 import type { Parley } from '../app.js';
 import { listConversationIdsOf } from '../db/conversations.repository.js';
 import { chooseAdapter } from './adapter.js';
+import { feedHistoryCache } from './history-feed.js';
 import { conversationRoom, familyRoom, userRoom, type ParleyServer, type ParleySocket } from './events.js';
 import { clientIpOf, identify, OriginPolicy, PendingHandshakes } from './handshake.js';
 import { limitEvents, registerHandlers } from './handlers.js';
@@ -64,6 +65,7 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
     connection.once('close', () => handshakes.settled(connection.request));
   });
   io.use(refuseOverCap(settings.maxConnections, () => connectedSockets));
+  feedHistoryCache(io, parley.historyCache, adapter.connection);
 
   const presence: PresenceTracker = parley.redis
     ? new RedisPresence(parley.redis, settings.presenceTtlSec, log.child({ module: 'presence' }))

@@ -7,6 +7,7 @@ import * as conversations from '../db/conversations.repository.js';
 import { countExistingUsers, findUserById } from '../db/users.repository.js';
 import { AppError, conflict, notFound, validationFailed } from '../core/errors.js';
 import type { Broadcaster } from './broadcaster.js';
+import type { ReadYourWrites } from './read-your-writes.js';
 
 type Conversation = conversations.Conversation;
 type MemberRole = conversations.MemberRole;
@@ -15,6 +16,7 @@ export class ConversationsService {
   constructor(
     private readonly db: Database,
     private readonly broadcaster: Broadcaster,
+    private readonly fences?: ReadYourWrites,
   ) {}
 
   /** Returns the existing direct conversation between the two users rather than creating a second one. */
@@ -30,6 +32,7 @@ export class ConversationsService {
     const id = createdId ?? (await conversations.findDirectConversationId(this.db.primary, key));
     const conversation = await this.get(userId, id!);
     if (createdId) this.broadcaster.membersAdded(conversation, [userId, otherUserId]);
+    await this.fences?.wrote(userId);
     return { conversation, created: Boolean(createdId) };
   }
 
@@ -47,6 +50,7 @@ export class ConversationsService {
     });
     const conversation = await this.get(userId, id);
     this.broadcaster.membersAdded(conversation, members);
+    await this.fences?.wrote(userId);
     return conversation;
   }
 
@@ -57,9 +61,10 @@ export class ConversationsService {
     return conversation;
   }
 
-  /** A listing tolerates replica lag. */
-  list(userId: string): Promise<conversations.ConversationSummary[]> {
-    return conversations.listConversationsOf(this.db.reader(), userId);
+  /** A listing tolerates replica lag, except behind the user's own last write (read-your-writes.ts). */
+  async list(userId: string): Promise<conversations.ConversationSummary[]> {
+    const fence = await this.fences?.fenceOf(userId);
+    return this.db.read(fence?.lsn, (db) => conversations.listConversationsOf(db, userId));
   }
 
   async addMember(actorId: string, conversationId: string, userId: string): Promise<Conversation> {
@@ -71,6 +76,7 @@ export class ConversationsService {
     if (added.length === 0) throw conflict('That user is already a member');
     const conversation = await this.get(actorId, conversationId);
     this.broadcaster.membersAdded(conversation, added);
+    await this.fences?.wrote(actorId);
     return conversation;
   }
 
@@ -88,6 +94,7 @@ export class ConversationsService {
       if (targetRole === 'owner') await conversations.promoteHeir(tx, conversationId);
     });
     this.broadcaster.memberRemoved(conversationId, userId);
+    await this.fences?.wrote(actorId);
   }
 
   /** PATCH .../members/:userId {role}: the owner grants or takes admin, or hands ownership to another member. */

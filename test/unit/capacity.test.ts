@@ -106,3 +106,18 @@ describe('capacity: workerThreadsPerInstance bounds', () => {
     expect(() => workerThreadsPerInstance(2.5, 1)).to.throw(RangeError);
   });
 });
+
+describe('capacity: replica pools against the replicas own budget', () => {
+  it('when replicas accept their own number of connections, then DB_READ_POOL_MAX divides that, not the primary budget', () => {
+    const plan = planCapacity({ cores: 8, memoryMb: 16384, dbMaxConnections: 200, hosts: 2, replicaMaxConnections: 50 });
+    // 2 hosts x (8 + 1 during reload) = 18 processes
+    expect(plan.dbPoolMax.value).to.equal(10);
+    expect(plan.dbReadPoolMax.value).to.equal(Math.floor((50 - 5) / 18));
+    expect(planCapacity({ cores: 8, memoryMb: 16384, dbMaxConnections: 200, hosts: 2 }).dbReadPoolMax.value).to.equal(10);
+  });
+
+  it('when a replica cannot give every process a connection, then the plan says so', () => {
+    const plan = planCapacity({ cores: 8, memoryMb: 16384, dbMaxConnections: 200, hosts: 2, replicaMaxConnections: 20 });
+    expect(plan.problems.some((problem) => problem.includes('DB_REPLICA_MAX_CONNECTIONS=20'))).to.equal(true);
+  });
+});

@@ -15,6 +15,8 @@ describe('config: worker pool settings', () => {
       niceIncrement: 10,
       passwordHashing: 'pool',
       exportPageSize: 1_000,
+      // Half the queue: password hashing keeps the other half.
+      exportMaxConcurrent: 8,
     });
   });
 

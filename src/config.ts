@@ -156,6 +156,9 @@ const schema = z.object({
   SOCKET_CLUSTER_GRACE_MS: int(15_000, 1),
   PRESENCE_TTL_SEC: int(10, 2),
   PRESENCE_GRACE_MS: int(2_000),
+  // Many hosts behind nginx (deploy/DEPLOYMENT.md): with a base set, PM2 instance i also listens on base + i, so
+  // nginx can pin a socket.io client to one process (long-polling needs every request of a session there).
+  INSTANCE_PORT_BASE: int(0),
 });
 
 /** Every variable Parley reads; a test checks that .env.example documents each one. */
@@ -261,6 +264,7 @@ export function loadConfig(env: Environment = process.env) {
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      instancePort: e.INSTANCE_PORT_BASE > 0 ? e.INSTANCE_PORT_BASE + Number(instance) : undefined,
       exposeErrors: e.EXPOSE_ERRORS && !production,
     }),
     rateLimit: Object.freeze({ authPerMin: e.RATE_LIMIT_AUTH_PER_MIN, apiPerMin: e.RATE_LIMIT_API_PER_MIN }),

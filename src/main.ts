@@ -8,6 +8,7 @@ import { startPm2Metrics } from './ops/pm2-metrics.js';
 import { createShutdown } from './ops/shutdown.js';
 import { attachRealtime } from './realtime/server.js';
 import { startTestLeak } from './ops/test-leak.js';
+import { listenInstancePort } from './http/instance-port.js';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -22,9 +23,12 @@ async function main(): Promise<void> {
   const server = createServer(parley, config);
   const realtime = await attachRealtime(parley, server);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const instancePort = config.http.instancePort;
+  const extraListeners = instancePort === undefined ? [] : [await listenInstancePort(server, instancePort, config.host)];
 
   const shutdown = createShutdown({
     server,
+    extraListeners,
     log,
     deadlineMs: config.shutdownTimeoutMs,
     startDraining: () => {
@@ -61,7 +65,7 @@ async function main(): Promise<void> {
     await parley.close();
     process.exit(1);
   }
-  log.info({ port: config.port, env: config.env, memory: guard.marksMb() }, 'parley listening');
+  log.info({ port: config.port, instancePort, env: config.env, memory: guard.marksMb() }, 'parley listening');
   process.send?.('ready');
 }
 

@@ -326,6 +326,9 @@ const deploymentSchema = z.object({
   DB_MAX_CONNECTIONS: int(100, 1),
   DB_RESERVED_CONNECTIONS: int(DEFAULT_DB_RESERVED_CONNECTIONS),
   DEPLOY_HOSTS: int(1, 1),
+  // Many hosts (deploy/DEPLOYMENT.md): the directory PM2 runs the app from, e.g. a `current` symlink to a release.
+  // PM2 keeps an app's cwd across reloads, so releases switch only when the cwd is the symlink, not its target.
+  APP_DIR: z.string().optional(),
 });
 
 export function loadDeploymentSettings(env: Environment = process.env) {
@@ -337,6 +340,7 @@ export function loadDeploymentSettings(env: Environment = process.env) {
     dbReservedConnections: e.DB_RESERVED_CONNECTIONS,
     hosts: e.DEPLOY_HOSTS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    appDir: e.APP_DIR,
   });
 }
 

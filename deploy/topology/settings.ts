@@ -6,7 +6,7 @@ import { z } from 'zod';
 const schema = z.object({
   TOPOLOGY_HOSTS: z.coerce.number().int().min(1).max(8).default(2),
   TOPOLOGY_INSTANCES: z.coerce.number().int().min(1).max(16).default(2),
-  TOPOLOGY_PORT: z.coerce.number().int().min(1).max(65_535).default(8080),
+  TOPOLOGY_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   TOPOLOGY_DIR: z.string().default(path.join(os.tmpdir(), 'parley-topology')),
 });
 

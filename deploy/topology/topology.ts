@@ -114,15 +114,18 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
   }
 }
 
+/** Where a topology host's PM2 daemon keeps its state (PM2_HOME: pm2.pid, logs/). */
+export const pm2Home = (dir: string, hostName: string): string => path.join(dir, 'hosts', hostName, 'pm2');
+
 async function prepareHost(dir: string, name: string, options: TopologyOptions, shared: Record<string, string>): Promise<Host> {
   const home = path.join(dir, 'hosts', name);
   const appDir = path.join(home, 'current');
-  await mkdir(path.join(home, 'pm2'), { recursive: true });
+  await mkdir(pm2Home(dir, name), { recursive: true });
   await symlink(path.join(dir, 'releases', INITIAL_RELEASE), appDir);
   const port = await freePort();
   const instancePortBase = await freePortRun(options.instances);
   const env: Record<string, string> = {
-    PM2_HOME: path.join(home, 'pm2'),
+    PM2_HOME: pm2Home(dir, name),
     APP_DIR: appDir,
     HOST: '127.0.0.1',
     PORT: String(port),

@@ -14,12 +14,7 @@ import { makeRelease, REPO } from '../../deploy/topology/release.js';
 import { currentRelease, pm2 } from '../../deploy/lib/pm2-host.js';
 import type { Host } from '../../deploy/lib/hosts.js';
 import { closeAgents, connectFrom, startTestTopology, type Topology } from './support/topology.js';
-
-interface Message {
-  id: string;
-  seq: number;
-  clientMsgId: string;
-}
+import { chatLoad, type Message } from './support/chat.js';
 
 const BROKEN_MAIN = fileURLToPath(new URL('./fixtures/broken-sends-main.mjs', import.meta.url));
 
@@ -34,35 +29,6 @@ function npmRun(script: string, args: string[]): Promise<{ code: number; output:
 async function workerPids(host: Host): Promise<number[]> {
   const list = JSON.parse((await pm2(host, 'jlist')).replace(/^[^[]*/, '')) as Array<{ pid: number }>;
   return list.map((worker) => worker.pid).sort();
-}
-
-/** Chat clients through nginx that send until stopped, resending a clientMsgId until it is acked. */
-function chatLoad(senders: Socket[], conversationId: string) {
-  const acked = new Map<string, Message>();
-  let running = true;
-  const loops = senders.map(async (socket, index) => {
-    for (let i = 0; running; i += 1) {
-      const clientMsgId = `s${index}-${i}`;
-      while (running) {
-        if (socket.connected) {
-          const ack = await socket.timeout(3_000).emitWithAck('message:send', { conversationId, body: clientMsgId, clientMsgId }).catch(() => undefined);
-          if (ack?.ok) {
-            acked.set(clientMsgId, ack.message);
-            break;
-          }
-        }
-        await sleep(50);
-      }
-      await sleep(20);
-    }
-  });
-  return {
-    acked,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
 }
 
 describe('topology: rolling and canary deploys', function () {

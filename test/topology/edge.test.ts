@@ -18,12 +18,7 @@ import {
   startTestTopology,
   type Topology,
 } from './support/topology.js';
-
-interface Message {
-  id: string;
-  seq: number;
-  clientMsgId: string;
-}
+import { chatLoad, type Message } from './support/chat.js';
 
 const ADDRESSES = Array.from({ length: 12 }, (_, i) => `127.0.0.${i + 2}`);
 
@@ -203,22 +198,6 @@ describe('topology: nginx in front of two PM2 hosts', function () {
         else counts.sendFailures.push(`${reply.status} ${JSON.stringify(reply.body)}`);
       }
     };
-    const socketSendLoop = async () => {
-      for (let i = 0; running; i += 1) {
-        const clientMsgId = `socket-${i}`;
-        // The same clientMsgId until acked: a send whose ack was lost with the host is idempotent.
-        while (running) {
-          if (sender.connected) {
-            const ack = await sender.timeout(3_000).emitWithAck('message:send', { conversationId, body: clientMsgId, clientMsgId }).catch(() => undefined);
-            if (ack?.ok) {
-              acked.set(clientMsgId, ack.message);
-              break;
-            }
-          }
-          await sleep(50);
-        }
-      }
-    };
     // Registration is not idempotent: nginx never replays it, so one in flight on the dying host may fail.
     const registerLoop = async () => {
       while (running) {
@@ -227,13 +206,16 @@ describe('topology: nginx in front of two PM2 hosts', function () {
         await sleep(100);
       }
     };
-    const loops = [readLoop(), readLoop(), restSendLoop(), socketSendLoop(), registerLoop()];
+    const socketSends = chatLoad([sender], conversationId);
+    const loops = [readLoop(), readLoop(), restSendLoop(), registerLoop()];
     await sleep(1_500);
     const killedAt = accessLog(topology).length;
-    await killHost(topology.hosts[1]!);
+    await killHost(topology, topology.hosts[1]!);
     await sleep(4_000);
     running = false;
     await Promise.all(loops);
+    await socketSends.stop();
+    for (const [clientMsgId, message] of socketSends.acked) acked.set(clientMsgId, message);
 
     console.log(`      kill under traffic: ${JSON.stringify({ ...counts, readFailures: counts.readFailures.length, sendFailures: counts.sendFailures.length, registerFailures: counts.registerFailures.length, acked: acked.size })}`);
     expect(counts.readFailures, 'GETs (nginx replays them on the other host)').to.deep.equal([]);

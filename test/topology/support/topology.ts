@@ -6,7 +6,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
-import { startTopology, type Topology } from '../../../deploy/topology/topology.js';
+import { pm2Home, startTopology, type Topology } from '../../../deploy/topology/topology.js';
 import { socketPorts, type Host } from '../../../deploy/lib/hosts.js';
 import { pm2 } from '../../../deploy/lib/pm2-host.js';
 
@@ -77,6 +77,7 @@ export function connectFrom(url: string, token: string, localAddress: string, op
   const agent = new http.Agent({ keepAlive: true, localAddress });
   agents.push(agent);
   const socket = io(url, {
+    // socket.io-client types `agent` as string | boolean; engine.io hands it to Node's http and ws as an Agent.
     agent: agent as unknown as string,
     auth: { token },
     forceNew: true,
@@ -103,10 +104,9 @@ export function closeAgents(): void {
 }
 
 /** SIGKILL a host's PM2 daemon and every worker, as a machine dying would. Returns the pids killed. */
-export async function killHost(host: Host): Promise<number[]> {
+export async function killHost(topology: Topology, host: Host): Promise<number[]> {
   const list = JSON.parse((await pm2(host, 'jlist')).replace(/^[^[]*/, '')) as Array<{ pid: number }>;
-  const home = readFileSync(path.join(path.dirname(host.pm2.appDir), 'env'), 'utf8').match(/^PM2_HOME='([^']+)'/m)![1]!;
-  const daemon = Number(readFileSync(path.join(home, 'pm2.pid'), 'utf8'));
+  const daemon = Number(readFileSync(path.join(pm2Home(topology.dir, host.name), 'pm2.pid'), 'utf8'));
   const pids = [daemon, ...list.map((p) => p.pid).filter((pid) => pid > 0)];
   for (const pid of pids) process.kill(pid, 'SIGKILL');
   return pids;

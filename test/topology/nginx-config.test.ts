@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadDeployment, parseDeployment } from '../../deploy/lib/hosts.js';
 import { renderNginxFiles } from '../../deploy/lib/nginx-config.js';
+import { drain, drainedHosts, undrain } from '../../deploy/lib/drain.js';
 import { REPO } from '../../deploy/topology/release.js';
 
 const run = promisify(execFile);
@@ -62,5 +63,28 @@ describe('nginx/: the shipped configuration', () => {
     const example = JSON.parse(JSON.stringify(loadDeployment(EXAMPLE)));
     expect(() => parseDeployment({ ...example, hosts: [{ ...example.hosts[0], name: 'Bad Name' }] }, 'x.json')).to.throw(/hosts\.0\.name/);
     expect(() => parseDeployment({ ...example, hosts: [example.hosts[0], example.hosts[0]] }, 'x.json')).to.throw(/unique \(app-1\)/);
+  });
+});
+
+describe('deploy/lib/drain: one host out at a time', () => {
+  it('when a host is drained, then a second drain is refused, and so is draining the only host of a set', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'parley-drain-'));
+    try {
+      const example = loadDeployment(EXAMPLE);
+      const deployment = { ...example, nginx: { ...example.nginx, ssh: undefined, drainDir: dir } };
+      const [app1, app2] = deployment.hosts;
+      await drain(deployment, app1!);
+      expect(await drainedHosts(deployment)).to.deep.equal(['app-1']);
+      let refused = '';
+      await drain(deployment, app2!).catch((error: Error) => (refused = error.message));
+      expect(refused).to.equal('cannot drain app-2: app-1 is drained already (one host at a time)');
+      await undrain(deployment, app1!);
+      expect(await drainedHosts(deployment)).to.deep.equal([]);
+      const alone = { ...deployment, hosts: [app1!] };
+      await drain(alone, app1!).catch((error: Error) => (refused = error.message));
+      expect(refused).to.equal('cannot drain app-1: it is the only host of the blue set');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

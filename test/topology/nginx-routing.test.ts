@@ -3,7 +3,8 @@
 // counts of one (max_fails) do not decide the next.
 import { expect } from 'chai';
 import http from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Deployment } from '../../deploy/lib/hosts.js';
@@ -36,7 +37,7 @@ async function upstream(status: number): Promise<Upstream> {
   return state;
 }
 
-function hostsFor(dir: string, ...upstreams: Upstream[]): Deployment {
+function hostsFor(dir: string, upstreams: Upstream[], sets: Array<'blue' | 'green'> = upstreams.map(() => 'blue')): Deployment {
   return {
     nginx: { confDir: path.join(dir, 'parley'), drainDir: path.join(dir, 'drain'), reload: 'true' },
     hosts: upstreams.map((u, i) => ({
@@ -44,7 +45,7 @@ function hostsFor(dir: string, ...upstreams: Upstream[]): Deployment {
       address: '127.0.0.1',
       port: u.port,
       instances: 1,
-      set: 'blue' as const,
+      set: sets[i]!,
       pm2: { appDir: '/nonexistent', envFile: '/nonexistent', bin: 'true' },
     })),
   };
@@ -61,6 +62,19 @@ function send(url: string, method: string, pathname: string, headers: Record<str
   });
 }
 
+/** The port of the upstream that answered a GET (the upstreams answer with their port). */
+function servedBy(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(`${url}/api/me`, { agent: false }, (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve(JSON.parse(text).port));
+      })
+      .on('error', reject);
+  });
+}
+
 describe('nginx/parley.conf: replays and headers', function () {
   this.timeout(30_000);
   let dir: string;
@@ -72,7 +86,7 @@ describe('nginx/parley.conf: replays and headers', function () {
     dir = mkdtempSync(path.join(os.tmpdir(), 'parley-nginx-routing-'));
     failing = await upstream(502);
     healthy = await upstream(200);
-    nginx = await startNginx(path.join(dir, 'nginx'), await freePort(), hostsFor(dir, failing, healthy));
+    nginx = await startNginx(path.join(dir, 'nginx'), await freePort(), hostsFor(dir, [failing, healthy]));
   });
   afterEach(async () => {
     await nginx?.process.stop('SIGQUIT');
@@ -117,5 +131,33 @@ describe('nginx/parley.conf: replays and headers', function () {
     expect(healthy.headers['x-request-id']).to.match(/^[0-9a-f]{32}$/);
     // Upstream keepalive: nginx sends no `Connection: close`.
     expect(healthy.headers.connection).to.equal(undefined);
+  });
+});
+
+describe('nginx/live.conf: the blue-green switch', function () {
+  this.timeout(30_000);
+
+  it('when live.conf says green and nginx reloads, then new requests go to the green host instead of the blue one', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-nginx-bluegreen-'));
+    const blue = await upstream(200);
+    const green = await upstream(200);
+    const nginx = await startNginx(path.join(dir, 'nginx'), await freePort(), hostsFor(dir, [blue, green], ['blue', 'green']));
+    try {
+      for (let i = 0; i < 4; i += 1) expect(await servedBy(nginx.url)).to.equal(blue.port);
+      const live = path.join(nginx.prefix, 'parley', 'live.conf');
+      const text = readFileSync(live, 'utf8');
+      expect(text.match(/^set \$parley_live \w+;$/gm), 'one line to change').to.deep.equal(['set $parley_live blue;']);
+      writeFileSync(live, text.replace('set $parley_live blue;', 'set $parley_live green;'));
+      await nginx.reload();
+      // The reload is asynchronous: the master starts new workers, old ones finish.
+      const deadline = Date.now() + 10_000;
+      while ((await servedBy(nginx.url)) !== green.port && Date.now() < deadline) await sleep(100);
+      for (let i = 0; i < 4; i += 1) expect(await servedBy(nginx.url)).to.equal(green.port);
+    } finally {
+      await nginx.process.stop('SIGQUIT');
+      blue.server.close();
+      green.server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -27,6 +27,7 @@ interface Row {
   rps: number;
   p99: number;
   errors: number;
+  non2xx: number;
 }
 
 async function cannon(url: string, headers: Record<string, string>, duration: number) {
@@ -36,7 +37,7 @@ async function cannon(url: string, headers: Record<string, string>, duration: nu
 async function measure(hosts: number, endpoint: string, via: string, url: string, headers: Record<string, string>): Promise<Row> {
   await cannon(url, headers, 2); // warm-up: JIT, pools, nginx's upstream connections
   const result = await cannon(url, headers, DURATION);
-  return { hosts, endpoint, via, rps: Math.round(result.requests.average), p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx };
+  return { hosts, endpoint, via, rps: Math.round(result.requests.average), p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
 }
 
 async function run(hostCount: number): Promise<Row[]> {
@@ -76,7 +77,7 @@ console.log(
 );
 console.log(
   table(
-    ['hosts', 'endpoint', 'via', 'req/s', 'p99 ms', 'errors', 'nginx / direct', 'vs 1 host (nginx)'],
+    ['hosts', 'endpoint', 'via', 'req/s', 'p99 ms', 'errors', 'non-2xx', 'nginx / direct', 'vs 1 host (nginx)'],
     rows.map((row) => [
       row.hosts,
       row.endpoint,
@@ -84,6 +85,7 @@ console.log(
       row.rps,
       row.p99,
       row.errors,
+      row.non2xx,
       row.via === 'nginx' ? (row.rps / directOf(row).rps).toFixed(2) : '',
       row.via === 'nginx' ? (row.rps / oneHostNginx(row).rps).toFixed(2) : '',
     ]),

@@ -38,7 +38,8 @@ export async function rollHost(deployment: Deployment, host: Host, options: Roll
     options.log(`${host.name}: ready`);
   } catch (error) {
     // Left drained on purpose: the host is not known good. The message says how to continue.
-    throw new Error(`${host.name}: ${(error as Error).message}\n${host.name} stays drained; fix it, then roll back or rerun the deploy`);
+    const message = (error as Error).message;
+    throw new Error(`${message.includes(host.name) ? '' : `${host.name}: `}${message}\n${host.name} stays drained; fix it, then roll back or rerun the deploy`);
   }
   await undrain(deployment, host);
   options.log(`${host.name}: back in nginx`);

@@ -2,7 +2,7 @@
 // run as an operator runs them, under load: a strict keep-alive client through nginx and chat clients sending.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { copyFile, rename, readdir } from 'node:fs/promises';
+import { copyFile, rename, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -144,6 +144,26 @@ describe('topology: rolling and canary deploys', function () {
       });
       expect(reply.status).to.equal(201);
     }
+  });
+
+  it('when deploy:canary ships a build that cannot start, then the canary is rolled back and nothing else is touched', async function () {
+    this.timeout(170_000);
+    const crashing = await makeRelease(path.join(topology.dir, 'releases'), 'crashing');
+    await writeFile(path.join(crashing, 'dist', 'main.js'), "throw new Error('deliberately broken build');\n");
+    const [canary, other] = topology.hosts as [Host, Host];
+    const previous = await currentRelease(canary);
+    const otherPids = await workerPids(other);
+
+    const run = await npmRun('deploy:canary', ['--hosts', hostsFile, '--release', 'crashing', '--watch-seconds', '3', '--drain-ms', '500', '--ready-timeout-ms', '6000']);
+    expect(run.code, run.output).to.equal(1);
+    // PM2's reload waits listen_timeout for each new worker's 'ready', then stops the old worker anyway: the
+    // drained host is down until the rollback, and nginx serves from the other host meanwhile.
+    expect(run.output).to.match(/canary host-1 failed on release crashing: host host-1 not ready within 6000 ms/);
+    expect(run.output).to.include(`Rolled host-1 back to ${previous}; no other host was touched.`);
+    expect(await currentRelease(canary)).to.equal(previous);
+    expect(await workerPids(other)).to.deep.equal(otherPids);
+    expect(await readdir(topology.deployment.nginx.drainDir)).to.deep.equal([]);
+    expect((await request(`http://${canary.address}:${canary.port}`, 'GET', '/health/ready')).status).to.equal(200);
   });
 
   it('when deploy:canary ships a good build, then the canary passes its watch and every host runs the release', async function () {

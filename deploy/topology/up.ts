@@ -1,7 +1,7 @@
 // `npm run topology:up`: starts the local many-host topology in the background (deploy/topology/topology.ts),
 // prints the nginx URL and what runs where. If one runs already in TOPOLOGY_DIR, says so and starts nothing.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,12 @@ const running = readState(settings.dir);
 if (running) {
   console.log(`A topology is already running (pid ${running.pid}) at ${running.url}; npm run topology:down stops it.\n${running.description}`);
   process.exit(0);
+}
+if (existsSync(settings.dir) && readdirSync(settings.dir).length > 0) {
+  // Left by a topology whose supervisor died or never became ready: its processes may still run (their pids and
+  // logs are in there), so nothing is removed without a look.
+  console.error(`${settings.dir} holds a topology that is not running (see its supervisor.log); stop what it started, remove the directory, and run topology:up again`);
+  process.exit(1);
 }
 if (!existsSync(new URL('../../dist/main.js', import.meta.url))) {
   console.error('no dist/main.js: run `npm run build` first (npm run topology:up builds)');
@@ -50,6 +56,6 @@ function readState(dir: string): { pid: number; url: string; description: string
     process.kill(state.pid, 0);
     return state;
   } catch {
-    return undefined; // left by a supervisor that died; `up` starts afresh (topology:down cleans up first)
+    return undefined; // left by a supervisor that died
   }
 }

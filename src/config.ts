@@ -217,9 +217,11 @@ export function loadConfig(env: Environment = process.env) {
   if (e.REDIS_URL && e.REDIS_SENTINELS.length > 0) problems.push('REDIS_SENTINELS: set either REDIS_URL or REDIS_SENTINELS, not both');
   const socketAdapter = e.SOCKET_ADAPTER ?? (redisConfigured ? 'redis' : 'memory');
   if (socketAdapter === 'redis' && !redisConfigured) problems.push('SOCKET_ADAPTER: redis needs REDIS_URL or REDIS_SENTINELS');
+  const instance = e.NODE_APP_INSTANCE ?? '0';
+  if (e.INSTANCE_PORT_BASE > 0 && !(/^\d+$/.test(instance) && e.INSTANCE_PORT_BASE + Number(instance) <= 65_535))
+    problems.push(`INSTANCE_PORT_BASE: ${e.INSTANCE_PORT_BASE} + NODE_APP_INSTANCE (${instance}) must be a port number`);
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const instance = e.NODE_APP_INSTANCE ?? '0';
   return Object.freeze({
     env: e.NODE_ENV,
     production,

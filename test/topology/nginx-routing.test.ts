@@ -149,9 +149,13 @@ describe('nginx/live.conf: the blue-green switch', function () {
       expect(text.match(/^set \$parley_live \w+;$/gm), 'one line to change').to.deep.equal(['set $parley_live blue;']);
       writeFileSync(live, text.replace('set $parley_live blue;', 'set $parley_live green;'));
       await nginx.reload();
-      // The reload is asynchronous: the master starts new workers, old ones finish.
-      const deadline = Date.now() + 10_000;
-      while ((await servedBy(nginx.url)) !== green.port && Date.now() < deadline) await sleep(100);
+      // The reload is asynchronous: the master starts new workers, and an old worker may accept a connection or
+      // two until it has handled its shutdown signal. Settled means ten green answers in a row.
+      const deadline = Date.now() + 15_000;
+      for (let streak = 0; streak < 10 && Date.now() < deadline; ) {
+        streak = (await servedBy(nginx.url)) === green.port ? streak + 1 : 0;
+        if (streak === 0) await sleep(50);
+      }
       for (let i = 0; i < 4; i += 1) expect(await servedBy(nginx.url)).to.equal(green.port);
     } finally {
       await nginx.process.stop('SIGQUIT');

@@ -9,7 +9,7 @@ import { planCapacity } from './dist/ops/capacity.js';
 import { detectCores, detectMemory, detectOpenFilesLimit } from './dist/ops/machine.js';
 
 // With process.env config.ts's loadDeploymentSettings (the one schema for these variables) reads MAX_WORKERS,
-// MEMORY_LIMIT_MB, DB_MAX_CONNECTIONS, DB_RESERVED_CONNECTIONS, DEPLOY_HOSTS and SHUTDOWN_TIMEOUT_MS.
+// MEMORY_LIMIT_MB, DB_MAX_CONNECTIONS, DB_RESERVED_CONNECTIONS, DEPLOY_HOSTS, SHUTDOWN_TIMEOUT_MS and APP_DIR.
 const settings = loadDeploymentSettings(process.env);
 const cores = detectCores();
 const memory = detectMemory(settings.memoryLimitMb);
@@ -47,7 +47,8 @@ const sized = {
 export const apps = [
   {
     name: 'parley',
-    cwd: fileURLToPath(new URL('.', import.meta.url)),
+    // APP_DIR, when set, is a `current` symlink: PM2 keeps cwd across reloads, so a release switch needs the link.
+    cwd: settings.appDir ?? fileURLToPath(new URL('.', import.meta.url)),
     script: 'dist/main.js',
     exec_mode: 'cluster',
     instances: plan.instances.value,

@@ -171,6 +171,9 @@ const schema = z.object({
   METRICS_SCRAPE_TIMEOUT_MS: int(1_000, 1),
   MAX_CONNECTIONS: z.coerce.number().int().min(1).optional(),
   ACCESS_LOG: bool(true),
+  // Many hosts behind nginx (deploy/DEPLOYMENT.md): with a base set, PM2 instance i also listens on base + i, so
+  // nginx can pin a socket.io client to one process (long-polling needs every request of a session there).
+  INSTANCE_PORT_BASE: int(0),
 });
 
 /** Every variable Parley reads; a test checks that .env.example documents each one. */
@@ -229,9 +232,11 @@ export function loadConfig(env: Environment = process.env) {
   if (e.REDIS_URL && e.REDIS_SENTINELS.length > 0) problems.push('REDIS_SENTINELS: set either REDIS_URL or REDIS_SENTINELS, not both');
   const socketAdapter = e.SOCKET_ADAPTER ?? (redisConfigured ? 'redis' : 'memory');
   if (socketAdapter === 'redis' && !redisConfigured) problems.push('SOCKET_ADAPTER: redis needs REDIS_URL or REDIS_SENTINELS');
+  const instance = e.NODE_APP_INSTANCE ?? '0';
+  if (e.INSTANCE_PORT_BASE > 0 && !(/^\d+$/.test(instance) && e.INSTANCE_PORT_BASE + Number(instance) <= 65_535))
+    problems.push(`INSTANCE_PORT_BASE: ${e.INSTANCE_PORT_BASE} + NODE_APP_INSTANCE (${instance}) must be a port number`);
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const instance = e.NODE_APP_INSTANCE ?? '0';
   return Object.freeze({
     env: e.NODE_ENV,
     production,
@@ -283,6 +288,7 @@ export function loadConfig(env: Environment = process.env) {
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      instancePort: e.INSTANCE_PORT_BASE > 0 ? e.INSTANCE_PORT_BASE + Number(instance) : undefined,
       exposeErrors: e.EXPOSE_ERRORS && !production,
     }),
     rateLimit: Object.freeze({ authPerMin: e.RATE_LIMIT_AUTH_PER_MIN, apiPerMin: e.RATE_LIMIT_API_PER_MIN }),
@@ -355,6 +361,9 @@ const deploymentSchema = z.object({
   DEPLOY_HOSTS: int(1, 1),
   // Each replica's own max_connections (read path); defaults to DB_MAX_CONNECTIONS.
   DB_REPLICA_MAX_CONNECTIONS: z.coerce.number().int().min(1).optional(),
+  // Many hosts (deploy/DEPLOYMENT.md): the directory PM2 runs the app from, e.g. a `current` symlink to a release.
+  // PM2 keeps an app's cwd across reloads, so releases switch only when the cwd is the symlink, not its target.
+  APP_DIR: z.string().optional(),
 });
 
 export function loadDeploymentSettings(env: Environment = process.env) {
@@ -367,6 +376,7 @@ export function loadDeploymentSettings(env: Environment = process.env) {
     hosts: e.DEPLOY_HOSTS,
     replicaMaxConnections: e.DB_REPLICA_MAX_CONNECTIONS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    appDir: e.APP_DIR,
   });
 }
 

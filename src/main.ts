@@ -9,6 +9,7 @@ import { startPm2Metrics } from './ops/pm2-metrics.js';
 import { createShutdown } from './ops/shutdown.js';
 import { attachRealtime } from './realtime/server.js';
 import { startTestLeak } from './ops/test-leak.js';
+import { listenInstancePort } from './http/instance-port.js';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -27,9 +28,12 @@ async function main(): Promise<void> {
   const instanceMetrics = aggregates(config.metrics)
     ? serveInstanceMetrics(parley.metrics.registry, config.metrics, log.child({ module: 'metrics' }))
     : undefined;
+  const instancePort = config.http.instancePort;
+  const extraListeners = instancePort === undefined ? [] : [await listenInstancePort(server, instancePort, config.host)];
 
   const shutdown = createShutdown({
     server,
+    extraListeners,
     log,
     deadlineMs: config.shutdownTimeoutMs,
     startDraining: () => {
@@ -68,7 +72,7 @@ async function main(): Promise<void> {
     await parley.close();
     process.exit(1);
   }
-  log.info({ port: config.port, env: config.env, memory: guard.marksMb() }, 'parley listening');
+  log.info({ port: config.port, instancePort, env: config.env, memory: guard.marksMb() }, 'parley listening');
   process.send?.('ready');
 }
 

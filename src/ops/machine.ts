@@ -1,5 +1,6 @@
-// What this machine offers: cores and memory, with a container's cgroup limit taking precedence over the host's
-// RAM (a container sees the host's RAM in os.totalmem() but is killed at its cgroup limit).
+// What this machine offers: cores and memory, with a container's cgroup limits taking precedence over the host's
+// (a container sees the host's RAM in os.totalmem() and every host core in os.availableParallelism(), but is killed
+// at its memory limit and throttled at its CPU quota).
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
@@ -11,8 +12,36 @@ export interface MachineMemory {
 const CGROUP_V2_LIMIT = '/sys/fs/cgroup/memory.max';
 const CGROUP_V1_LIMIT = '/sys/fs/cgroup/memory/memory.limit_in_bytes';
 
+const CGROUP_V2_CPU = '/sys/fs/cgroup/cpu.max';
+const CGROUP_V1_CPU_QUOTA = '/sys/fs/cgroup/cpu/cpu.cfs_quota_us';
+const CGROUP_V1_CPU_PERIOD = '/sys/fs/cgroup/cpu/cpu.cfs_period_us';
+
+/** The usable cores: the CPUs this process may run on, capped by a cgroup CPU quota (`docker run --cpus 2`). */
 export function detectCores(): number {
-  return os.availableParallelism();
+  const cpus = os.availableParallelism();
+  const v2 = readOrUndefined(CGROUP_V2_CPU);
+  const v1Quota = readOrUndefined(CGROUP_V1_CPU_QUOTA);
+  const v1Period = readOrUndefined(CGROUP_V1_CPU_PERIOD);
+  const quota = v2 !== undefined ? parseCpuMax(v2) : v1Quota && v1Period ? parseCpuMax(`${v1Quota} ${v1Period}`) : undefined;
+  return quota === undefined ? cpus : Math.min(cpus, quota);
+}
+
+/**
+ * Cores a CPU quota allows, rounded up (1.5 CPUs can keep 2 instances busy part-time), or undefined when there is
+ * none: cgroup v2 writes "max 100000" when unlimited, v1 a quota of -1.
+ */
+export function parseCpuMax(text: string): number | undefined {
+  const [quota, period] = text.trim().split(/\s+/).map(Number);
+  if (quota === undefined || period === undefined || !(quota > 0) || !(period > 0)) return undefined;
+  return Math.max(1, Math.ceil(quota / period));
+}
+
+function readOrUndefined(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 /** `overrideMb` is MEMORY_LIMIT_MB, read by the caller (the ecosystem file or config.ts). */
@@ -31,13 +60,8 @@ export function detectMemory(overrideMb?: number): MachineMemory {
  * when unlimited; a limit above the host's RAM limits nothing either.
  */
 export function cgroupLimitMb(path: string, hostMb: number): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-  return parseCgroupLimitMb(text, hostMb);
+  const text = readOrUndefined(path);
+  return text === undefined ? undefined : parseCgroupLimitMb(text, hostMb);
 }
 
 export function parseCgroupLimitMb(text: string, hostMb: number): number | undefined {

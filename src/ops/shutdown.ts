@@ -13,12 +13,15 @@
 // Upgraded (WebSocket) connections keep server.close() from calling back until socket.io closes them in step 4,
 // which is why step 3 waits for HTTP requests, not for the server's close callback.
 import type http from 'node:http';
+import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../core/logger.js';
 import { InFlight } from './in-flight.js';
 
 export interface ShutdownDeps {
   server: http.Server;
+  /** More ports handing connections to `server` (INSTANCE_PORT_BASE); they stop accepting with it. */
+  extraListeners?: net.Server[];
   log: Logger;
   /** The whole sequence must finish within this; kill_timeout is set above it. */
   deadlineMs: number;
@@ -75,6 +78,7 @@ async function run(deps: ShutdownDeps, inFlight: InFlight, reason: string): Prom
   await sleep(drainGraceMs(deps.deadlineMs));
 
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const listener of deps.extraListeners ?? []) listener.close();
   server.closeIdleConnections();
   const finished = await settledWithin(inFlight.idle(), connectionsDeadlineMs(deps.deadlineMs));
   if (!finished) log.warn({ inFlight: inFlight.count, ms: elapsed() }, 'requests still running at the connections deadline; cutting them');

@@ -7,7 +7,7 @@ import {
   planCapacity,
   workerThreadsPerInstance,
 } from '../../src/ops/capacity.js';
-import { parseCgroupLimitMb } from '../../src/ops/machine.js';
+import { parseCgroupLimitMb, parseCpuMax } from '../../src/ops/machine.js';
 import { recommendForTraffic, type TrafficAssumptions } from '../../src/ops/traffic-sizing.js';
 
 describe('capacity plan', () => {
@@ -70,6 +70,15 @@ describe('capacity plan', () => {
     expect(parseCgroupLimitMb('max', 8192)).to.equal(undefined);
     expect(parseCgroupLimitMb('9223372036854771712', 8192)).to.equal(undefined);
     expect(parseCgroupLimitMb(String(2 * 1024 ** 3), 8192)).to.equal(2048);
+  });
+
+  it('when a container has a CPU quota (cpu.max), then the instances follow it, not the host cores', () => {
+    expect(parseCpuMax('max 100000')).to.equal(undefined);
+    expect(parseCpuMax('-1 100000')).to.equal(undefined);
+    expect(parseCpuMax('200000 100000')).to.equal(2);
+    expect(parseCpuMax('150000 100000')).to.equal(2);
+    expect(parseCpuMax('50000 100000')).to.equal(1);
+    expect(instanceCount(parseCpuMax('200000 100000')!)).to.equal(2);
   });
 });
 

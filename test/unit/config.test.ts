@@ -74,6 +74,12 @@ describe('config', () => {
     expect(problemsOf({ SEND_BATCH_MAX: '0' }).join()).to.include('SEND_BATCH_MAX');
     expect(problemsOf({ DB_POOL_MAX: '2', SEND_BATCH_CONCURRENCY: '3' }).join()).to.include('SEND_BATCH_CONCURRENCY: must not exceed DB_POOL_MAX');
   });
+
+  it('when INSTANCE_PORT_BASE is set, then PM2 instance i gets base + i; unset, no second port; past 65535, refused', () => {
+    expect(loadConfig({ INSTANCE_PORT_BASE: '3100', NODE_APP_INSTANCE: '2' }).http.instancePort).to.equal(3102);
+    expect(loadConfig({ NODE_APP_INSTANCE: '2' }).http.instancePort).to.equal(undefined);
+    expect(problemsOf({ INSTANCE_PORT_BASE: '65535', NODE_APP_INSTANCE: '1' }).join()).to.include('INSTANCE_PORT_BASE: 65535 + NODE_APP_INSTANCE (1) must be a port number');
+  });
 });
 
 describe('.env.example', () => {

@@ -7,7 +7,7 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Applied by the postinstall script (patch-package); see .patches/.
+# The postinstall script applies the @socket.io/sticky patch where the @socket.io/pm2 daemon needs it; see .patches/.
 COPY .patches ./.patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
@@ -15,9 +15,8 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
-# pm2 is a development dependency of the project (tests drive it); the image gets the same major version.
-RUN npm install --global --no-audit --no-fund pm2@7.0.4 && npm cache clean --force
-ENV NODE_ENV=production PORT=3000
+# pm2 is a runtime dependency: the image runs the PM2 the tests ran, from node_modules/.bin.
+ENV NODE_ENV=production PORT=3000 PATH=/app/node_modules/.bin:$PATH
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -1,0 +1,380 @@
+// The open conversation: header, members (roles, add, remove, leave), the message log with older pages above,
+// typing and "seen by" lines of fixed height (nothing moves when they change), and the composer (Enter sends,
+// Shift+Enter starts a new line). Messages are placed by seq, each once; unsent ones follow, with their state.
+import { api, ApiError } from '../api.js';
+import type { Connection } from '../connection.js';
+import { h, time, uniqueId } from '../dom.js';
+import type { Outbox, Pending } from '../outbox.js';
+import { nameOf, type ChatStore, type ConversationState } from '../store.js';
+import type { Member, Message } from '../types.js';
+import { presenceDot } from './presence.js';
+import { userPicker } from './user-picker.js';
+
+const TYPING_REFRESH_MS = 3_000;
+const TYPING_IDLE_MS = 3_000;
+
+export interface ConversationActions {
+  back(): void;
+  notice(text: string): void;
+}
+
+export class ConversationView {
+  readonly element = h('section', { class: 'conversation-pane', 'aria-labelledby': 'conversation-title' });
+  private id?: string;
+  private log = h('div', {});
+  private pendingList = h('div', {});
+  private older = h('button', {});
+  private typingLine = h('p', {});
+  private seenLine = h('p', {});
+  private members = h('section', {});
+  private header = h('header', {});
+  private readonly rendered = new Map<number, { element: HTMLElement; message: Message }>();
+  private typingSentAt = 0;
+  private typingIdle?: ReturnType<typeof setTimeout>;
+  private readTimer?: ReturnType<typeof setTimeout>;
+
+  constructor(
+    private readonly store: ChatStore,
+    private readonly connection: Connection,
+    private readonly outbox: Outbox,
+    private readonly actions: ConversationActions,
+  ) {
+    this.showEmpty();
+    document.addEventListener('visibilitychange', () => this.markReadSoon());
+  }
+
+  get openId(): string | undefined {
+    return this.id;
+  }
+
+  async open(id: string): Promise<void> {
+    const state = this.store.conversations.get(id);
+    if (!state) return;
+    this.stopTyping();
+    this.id = id;
+    this.rendered.clear();
+    this.build(state);
+    if (!state.historyLoaded) {
+      try {
+        const { messages } = await api.history(id);
+        this.store.acceptHistory(id, messages);
+      } catch (error) {
+        this.fail(error);
+      }
+    }
+    this.renderMessages();
+    this.markReadSoon();
+  }
+
+  close(): void {
+    this.stopTyping();
+    this.id = undefined;
+    this.showEmpty();
+  }
+
+  focusComposer(): void {
+    this.element.querySelector<HTMLTextAreaElement>('textarea')?.focus();
+  }
+
+  // --- what the store's changes redraw ---
+
+  renderHeader(): void {
+    const state = this.current();
+    if (state) this.header.replaceChildren(...this.headerContent(state));
+  }
+
+  renderMembers(): void {
+    const state = this.current();
+    if (state) this.members.replaceChildren(...this.membersContent(state));
+  }
+
+  renderMessages(): void {
+    const state = this.current();
+    if (!state) return;
+    const atBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 48;
+    const heightBefore = this.log.scrollHeight;
+    const lowestBefore = Math.min(...this.rendered.keys());
+    for (const message of [...state.messages.values()].sort((a, b) => a.seq - b.seq)) {
+      const held = this.rendered.get(message.seq);
+      if (held?.message === message) continue;
+      const element = this.messageElement(state, message);
+      if (held) held.element.replaceWith(element);
+      else this.log.insertBefore(element, this.elementAfter(message.seq));
+      this.rendered.set(message.seq, { element, message });
+    }
+    this.pendingList.replaceChildren(...this.outbox.of(state.conversation.id).map((item) => this.pendingElement(item)));
+    this.older.hidden = !this.store.hasOlder(state.conversation.id);
+    if (atBottom) this.log.scrollTop = this.log.scrollHeight;
+    else if (Math.min(...this.rendered.keys()) < lowestBefore) this.log.scrollTop += this.log.scrollHeight - heightBefore;
+    this.renderSeen();
+    this.markReadSoon();
+  }
+
+  renderTyping(): void {
+    const state = this.current();
+    if (!state) return;
+    const names = [...state.typing.keys()].map((userId) => this.store.member(state.conversation.id, userId)).filter(Boolean).map((member) => nameOf(member!));
+    this.typingLine.textContent = names.length === 0 ? '' : `${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} typing…`;
+  }
+
+  /** "Seen by" under the user's latest message: every other member whose read cursor reached it. */
+  renderSeen(): void {
+    const state = this.current();
+    const me = this.store.me;
+    if (!state || !me) return;
+    const mine = [...state.messages.values()].filter((message) => message.senderId === me.id).sort((a, b) => b.seq - a.seq)[0];
+    if (!mine) {
+      this.seenLine.textContent = '';
+      return;
+    }
+    const seenBy = state.conversation.members.filter((member) => member.id !== me.id && member.lastReadSeq >= mine.seq).map(nameOf);
+    this.seenLine.textContent = seenBy.length > 0 ? `Seen by ${seenBy.join(', ')}` : 'Sent';
+  }
+
+  // --- building ---
+
+  private current(): ConversationState | undefined {
+    return this.id ? this.store.conversations.get(this.id) : undefined;
+  }
+
+  private showEmpty(): void {
+    this.element.replaceChildren(
+      h('h2', { id: 'conversation-title', class: 'visually-hidden' }, 'No conversation open'),
+      h('p', { class: 'muted empty-pane' }, 'Pick a conversation, or find someone to message.'),
+    );
+  }
+
+  private build(state: ConversationState): void {
+    const composerId = uniqueId('composer');
+    this.header = h('header', { class: 'conversation-header' }, ...this.headerContent(state));
+    this.members = h('section', { class: 'members', 'aria-label': 'Members', hidden: true }, ...this.membersContent(state));
+    this.older = h('button', { type: 'button', class: 'secondary older', onclick: () => void this.loadOlder() }, 'Load earlier messages');
+    this.log = h('div', { class: 'log', role: 'log', 'aria-label': 'Messages', tabindex: 0 }, this.older);
+    this.pendingList = h('div', { class: 'pending-list' });
+    this.log.append(this.pendingList);
+    this.log.addEventListener('scroll', () => {
+      if (this.log.scrollTop === 0 && !this.older.hidden) void this.loadOlder();
+    });
+    this.typingLine = h('p', { class: 'typing', 'aria-live': 'polite' });
+    this.seenLine = h('p', { class: 'seen', 'aria-live': 'polite' });
+    const textarea = h('textarea', { id: composerId, rows: 2, maxlength: 4000, 'aria-describedby': `${composerId}-hint` });
+    textarea.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.send(textarea);
+      }
+    });
+    textarea.addEventListener('input', () => this.typed());
+    const composer = h(
+      'form',
+      { class: 'composer', onsubmit: (event: Event) => (event.preventDefault(), this.send(textarea)) },
+      h('label', { for: composerId }, 'Message'),
+      h('div', { class: 'row' }, textarea, h('button', { type: 'submit' }, 'Send')),
+      h('p', { class: 'hint', id: `${composerId}-hint` }, 'Enter sends, Shift+Enter starts a new line.'),
+    );
+    this.element.replaceChildren(this.header, this.members, this.log, h('div', { class: 'status-lines' }, this.typingLine, this.seenLine), composer);
+    this.renderTyping();
+  }
+
+  private headerContent(state: ConversationState): Node[] {
+    const { conversation } = state;
+    const other = conversation.kind === 'direct' ? conversation.members.find((member) => member.id !== this.store.me?.id) : undefined;
+    const toggle = h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        'aria-expanded': String(!this.members.hidden),
+        onclick: () => {
+          this.members.hidden = !this.members.hidden;
+          toggle.setAttribute('aria-expanded', String(!this.members.hidden));
+        },
+      },
+      `Members (${conversation.members.length})`,
+    );
+    return [
+      h('button', { type: 'button', class: 'secondary back', onclick: () => this.actions.back() }, 'Back to conversations'),
+      h('h2', { id: 'conversation-title' }, other ? presenceDot(this.store, other.id) : null, this.store.titleOf(conversation)),
+      toggle,
+    ];
+  }
+
+  private membersContent(state: ConversationState): Node[] {
+    const { conversation } = state;
+    const me = this.store.me!;
+    const myRole = conversation.members.find((member) => member.id === me.id)?.role;
+    const manages = conversation.kind === 'group' && (myRole === 'owner' || myRole === 'admin');
+    const rows = conversation.members.map((member) =>
+      h(
+        'li',
+        { 'data-member': member.id },
+        presenceDot(this.store, member.id),
+        h('span', { class: 'name' }, member.id === me.id ? `${nameOf(member)} (you)` : nameOf(member)),
+        conversation.kind === 'group' ? h('span', { class: 'role' }, member.role) : null,
+        ...this.memberButtons(state, member, myRole, manages),
+      ),
+    );
+    const adder = manages
+      ? userPicker({
+          label: 'Add a member',
+          action: 'Add',
+          exclude: () => new Set(this.current()?.conversation.members.map((member) => member.id) ?? []),
+          onError: this.actions.notice,
+          onPick: (user) => this.run(async () => this.store.upsert((await api.addMember(conversation.id, user.id)).conversation)),
+        })
+      : null;
+    return [h('h3', {}, 'Members'), h('ul', { class: 'member-list' }, ...rows), ...(adder ? [adder] : [])];
+  }
+
+  private memberButtons(state: ConversationState, member: Member, myRole: string | undefined, manages: boolean): Node[] {
+    const { conversation } = state;
+    if (conversation.kind !== 'group') return [];
+    const me = this.store.me!;
+    const buttons: Node[] = [];
+    const button = (label: string, action: () => Promise<unknown>) => h('button', { type: 'button', class: 'link', onclick: () => void this.run(action) }, label);
+    if (member.id === me.id) {
+      buttons.push(
+        button('Leave group', async () => {
+          await api.removeMember(conversation.id, me.id);
+          this.outbox.dropConversation(conversation.id);
+          this.store.remove(conversation.id);
+        }),
+      );
+      return buttons;
+    }
+    if (myRole === 'owner' && member.role !== 'owner') {
+      const next = member.role === 'admin' ? 'member' : 'admin';
+      buttons.push(
+        button(next === 'admin' ? `Make ${nameOf(member)} admin` : `Remove admin from ${nameOf(member)}`, async () =>
+          this.store.upsert((await api.setRole(conversation.id, member.id, next)).conversation),
+        ),
+      );
+    }
+    if (manages && member.role !== 'owner') {
+      buttons.push(
+        button(`Remove ${nameOf(member)}`, async () => {
+          await api.removeMember(conversation.id, member.id);
+          this.store.upsert({ ...conversation, members: conversation.members.filter((other) => other.id !== member.id) });
+        }),
+      );
+    }
+    return buttons;
+  }
+
+  private messageElement(state: ConversationState, message: Message): HTMLElement {
+    const me = this.store.me;
+    const sender = this.store.member(state.conversation.id, message.senderId);
+    const who = message.senderId === me?.id ? 'You' : sender ? nameOf(sender) : 'Former member';
+    const body = message.deletedAt ? h('p', { class: 'body deleted' }, 'Message deleted') : h('p', { class: 'body' }, message.body);
+    const attachments = (message.attachments ?? []).map((attachment) =>
+      h(
+        'a',
+        { class: 'attachment', href: attachment.url, download: attachment.contentType.startsWith('image/') ? undefined : attachment.name },
+        attachment.contentType.startsWith('image/') ? h('img', { src: `${attachment.url}/thumbnail`, alt: attachment.name, loading: 'lazy' }) : null,
+        `${attachment.name} (${Math.ceil(attachment.size / 1024)} KB)`,
+      ),
+    );
+    return h(
+      'article',
+      { class: `message${message.senderId === me?.id ? ' mine' : ''}`, 'data-seq': message.seq, 'data-id': message.id, 'aria-label': `${who} at ${time(message.createdAt)}` },
+      h('p', { class: 'meta' }, h('span', { class: 'sender' }, who), ' ', h('time', { datetime: message.createdAt }, time(message.createdAt)), message.editedAt ? ' (edited)' : ''),
+      body,
+      ...attachments,
+    );
+  }
+
+  private pendingElement(item: Pending): HTMLElement {
+    const status =
+      item.state === 'failed'
+        ? h('span', { class: 'error' }, `Not sent: ${item.error ?? 'refused'} `, h('button', { type: 'button', class: 'link', onclick: () => this.connection.retry(item) }, 'Try again'))
+        : item.state === 'sending'
+          ? 'Sending…'
+          : this.connection.connected
+            ? 'Waiting to send…'
+            : 'Waiting for the connection…';
+    return h(
+      'article',
+      { class: 'message mine pending', 'data-client-msg-id': item.clientMsgId, 'aria-label': 'Your unsent message' },
+      h('p', { class: 'meta' }, h('span', { class: 'sender' }, 'You'), ' ', h('span', { class: 'state' }, status)),
+      h('p', { class: 'body' }, item.body),
+    );
+  }
+
+  private elementAfter(seq: number): Node {
+    let next: { seq: number; element: HTMLElement } | undefined;
+    for (const [held, { element }] of this.rendered) if (held > seq && (!next || held < next.seq)) next = { seq: held, element };
+    return next?.element ?? this.pendingList;
+  }
+
+  // --- actions ---
+
+  private send(textarea: HTMLTextAreaElement): void {
+    const body = textarea.value;
+    if (!this.id || body.trim() === '') return;
+    this.outbox.add(this.id, body);
+    textarea.value = '';
+    this.stopTyping();
+    this.connection.pump();
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  private typed(): void {
+    if (!this.id) return;
+    const now = Date.now();
+    if (now - this.typingSentAt > TYPING_REFRESH_MS) {
+      this.typingSentAt = now;
+      this.connection.typing(this.id, true);
+    }
+    clearTimeout(this.typingIdle);
+    this.typingIdle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  private stopTyping(): void {
+    clearTimeout(this.typingIdle);
+    if (this.id && this.typingSentAt > 0) this.connection.typing(this.id, false);
+    this.typingSentAt = 0;
+  }
+
+  private async loadOlder(): Promise<void> {
+    const state = this.current();
+    if (!state || state.oldestSeq === undefined) return;
+    this.older.disabled = true;
+    try {
+      const { messages } = await api.history(state.conversation.id, state.oldestSeq);
+      this.store.acceptHistory(state.conversation.id, messages);
+      if (messages.length === 0) state.oldestSeq = 1;
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      this.older.disabled = false;
+    }
+  }
+
+  /** Marks the conversation read up to what is held, while it is open and the page is visible. */
+  private markReadSoon(): void {
+    clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(() => {
+      const state = this.current();
+      const me = this.store.me;
+      if (!state || !me || document.visibilityState !== 'visible') return;
+      if (state.unread > 0) {
+        state.unread = 0;
+        this.store.emit({ kind: 'list' });
+      }
+      const mine = this.store.member(state.conversation.id, me.id);
+      if (mine && mine.lastReadSeq < state.seenSeq) this.connection.markRead(state.conversation.id, state.seenSeq);
+    }, 250);
+  }
+
+  private async run(action: () => Promise<unknown>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private fail(error: unknown): void {
+    this.actions.notice(error instanceof ApiError ? error.message : 'That did not work. Try again.');
+  }
+}

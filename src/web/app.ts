@@ -61,6 +61,7 @@ export function chatScreen(store: ChatStore, onSignedOut: (notice?: string) => v
 
   const unsubscribe = store.subscribe((change) => {
     if (change.kind === 'list' || change.kind === 'presence') side.render();
+    if (change.kind === 'list' || change.kind === 'conversation') connection.lookUpNewContacts();
     if (change.kind === 'presence') (view.renderHeader(), view.renderMembers());
     if (!('id' in change) || change.id !== view.openId) return;
     if (change.kind === 'messages') view.renderMessages();

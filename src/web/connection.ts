@@ -31,6 +31,7 @@ export class Connection {
   private syncing = false;
   private resyncWanted = false;
   private retryTimer?: ReturnType<typeof setTimeout>;
+  private readonly presenceAsked = new Set<string>();
 
   constructor(
     private readonly store: ChatStore,
@@ -81,6 +82,15 @@ export class Connection {
     for (const item of this.outbox.ready()) this.send(item);
   }
 
+  /** Presence of members not looked up yet (someone just added, a new conversation). */
+  lookUpNewContacts(): void {
+    if (!this.socket.connected) return;
+    // Asked once each: the server answers only for people who share a conversation with the user.
+    const unknown = this.store.contacts().filter((id) => !this.store.presence.has(id) && !this.presenceAsked.has(id));
+    for (const id of unknown) this.presenceAsked.add(id);
+    if (unknown.length > 0) void this.lookUpPresence(unknown).catch(() => undefined);
+  }
+
   retry(item: Pending): void {
     this.outbox.mark(item, 'queued');
     this.pump();
@@ -118,6 +128,7 @@ export class Connection {
     socket.on('connect', () => void this.catchUp());
     socket.on('disconnect', (reason) => {
       this.generation += 1;
+      if (this.store.me) this.store.setPresence(this.store.me.id, { status: 'offline', lastSeenAt: new Date().toISOString() });
       if (reason === 'io server disconnect') void this.serverClosed();
       else if (reason !== 'io client disconnect') this.setBanner(navigator.onLine ? 'connecting' : 'offline');
     });
@@ -196,6 +207,7 @@ export class Connection {
       await this.sync();
       await this.lookUpPresence(this.store.contacts());
       if (generation !== this.generation) return;
+      this.store.setPresence(this.store.me!.id, { status: 'online', lastSeenAt: null });
       this.setBanner('connected');
       this.pump();
     } catch (error) {

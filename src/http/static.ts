@@ -113,7 +113,7 @@ export function serveWebClient(dir: string, log: Logger): Middleware<ParleyState
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || NOT_CLIENT.test(ctx.path)) return next();
     const file = files.get(ctx.path);
     if (!file) return next();
-    const encoding = (ctx.acceptsEncodings(...availableEncodings(file)) || 'identity') as Encoding;
+    const encoding = chooseEncoding(ctx.get('Accept-Encoding'), file);
     const chosen = file.variants[encoding] ?? file.variants.identity!;
     ctx.set({
       'Cache-Control': file.cacheControl,
@@ -136,6 +136,22 @@ export function serveWebClient(dir: string, log: Logger): Middleware<ParleyState
   };
 }
 
-function availableEncodings(file: StaticFile): Encoding[] {
-  return (['br', 'gzip', 'identity'] as const).filter((encoding) => file.variants[encoding]);
+/**
+ * The best encoding the client accepts, brotli first when it weighs both the same. Koa's acceptsEncodings breaks
+ * ties by the header's order, and browsers send `gzip, deflate, br`, so they would never get brotli.
+ */
+export function chooseEncoding(acceptEncoding: string, file: Pick<StaticFile, 'variants'>): Encoding {
+  const weights = new Map<string, number>();
+  for (const part of acceptEncoding.split(',')) {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((param) => /^\s*q=([\d.]+)\s*$/.exec(param)?.[1]).find((value) => value !== undefined);
+    if (name) weights.set(name, q === undefined ? 1 : Number(q));
+  }
+  let best: Encoding = 'identity';
+  let bestWeight = 0;
+  for (const encoding of ['br', 'gzip'] as const) {
+    const weight = weights.get(encoding) ?? weights.get('*') ?? 0;
+    if (file.variants[encoding] && weight > bestWeight) [best, bestWeight] = [encoding, weight];
+  }
+  return best;
 }

@@ -38,7 +38,7 @@ export function chatScreen(store: ChatStore, onSignedOut: (notice?: string) => v
     notice,
     signedOut: () => stopAndLeave('You were signed out.'),
   });
-  const layout = h('div', { class: 'layout', 'data-view': 'list' });
+  const layout = h('main', { class: 'layout', 'data-view': 'list' });
   const view = new ConversationView(store, connection, outbox, {
     back: () => {
       layout.dataset.view = 'list';

@@ -13,7 +13,7 @@ import { requestFresh } from '../cluster/support/http.js';
 import { TEST_HEALTH_TOKEN } from '../support/services.js';
 import { launchBrowser, type Browser } from './support/browser.js';
 import { ChatPage, eventually, type Shown } from './support/chat-page.js';
-import { fetchRaw } from './support/raw-http.js';
+import { fetchRaw } from '../support/raw-http.js';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -94,6 +94,8 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     await alice.register('alice', 'Alice');
     await bob.register('bob', 'Bob');
     await onDifferentInstances(cluster, bob);
+    // Chromium asks for `gzip, deflate, br, zstd`: it gets the brotli copies.
+    expect([...alice.assetEncodings.values()]).to.have.length.above(1).and.satisfy((encodings: unknown[]) => encodings.every((value) => value === 'br'));
 
     await alice.messageDirect('bob', 'Bob');
     // Bob's window learns of the new conversation from the server.

@@ -25,6 +25,8 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000,
 export class ChatPage {
   /** Console errors the page logged (a CSP violation shows up here). */
   readonly consoleErrors: string[] = [];
+  /** Content-Encoding of each built asset the browser fetched, by path. */
+  readonly assetEncodings = new Map<string, string | undefined>();
 
   private constructor(
     readonly context: BrowserContext,
@@ -34,6 +36,10 @@ export class ChatPage {
       if (message.type() === 'error') this.consoleErrors.push(`${message.text()} (${message.location().url})`);
     });
     page.on('pageerror', (error) => this.consoleErrors.push(`pageerror: ${error.message}`));
+    page.on('response', (response) => {
+      const { pathname } = new URL(response.url());
+      if (pathname.startsWith('/assets/')) this.assetEncodings.set(pathname, response.headers()['content-encoding']);
+    });
   }
 
   static async open(context: BrowserContext, url: string): Promise<ChatPage> {

@@ -45,9 +45,16 @@ function errorFrom(response: Response, parsed: unknown): ApiError {
   if (error?.message) {
     const retry = response.headers.get('Retry-After');
     const suffix = retry && (error.code === 'rate_limited' || error.code === 'overloaded') ? ` Try again in ${retry} s.` : '';
-    return new ApiError(sentence(error.message) + suffix, error.code, response.status);
+    return new ApiError(sentence(withFields(error.message, error.details)) + suffix, error.code, response.status);
   }
   return new ApiError(`Parley answered ${response.status} ${response.statusText || ''}`.trim() + '.', 'http', response.status);
+}
+
+/** validation_failed names the fields: "Request is invalid: password must be at least 8 characters". */
+function withFields(message: string, details: unknown): string {
+  const fields = (details as { fields?: Record<string, string> } | undefined)?.fields;
+  if (!fields || Object.keys(fields).length === 0) return message;
+  return `${message}: ${Object.entries(fields).map(([field, problem]) => `${field} ${problem}`).join('; ')}`;
 }
 
 /** Server messages are sentences without a final stop now and then; shown to people, they end with one. */

@@ -21,7 +21,8 @@ export interface ConnectionEvents {
 const ACK_TIMEOUT_MS = 10_000;
 const RETRY_MS = 1_000;
 const SYNC_CHUNK = 1_000; // conversations per sync call (the server's SYNC_MAX_CONVERSATIONS)
-const PRESENCE_CHUNK = 200; // ids per presence look-up (the server's limit)
+const PRESENCE_CHUNK = 200;
+const CATCH_UP_ATTEMPTS_BEFORE_NOTICE = 3; // ids per presence look-up (the server's limit)
 
 export class Connection {
   readonly socket: Socket;
@@ -32,6 +33,7 @@ export class Connection {
   private resyncWanted = false;
   private retryTimer?: ReturnType<typeof setTimeout>;
   private readonly presenceAsked = new Set<string>();
+  private failedCatchUps = 0;
 
   constructor(
     private readonly store: ChatStore,
@@ -210,10 +212,15 @@ export class Connection {
       this.store.setPresence(this.store.me!.id, { status: 'online', lastSeenAt: null });
       this.setBanner('connected');
       this.pump();
+      this.failedCatchUps = 0;
     } catch (error) {
       if (generation !== this.generation) return;
-      this.events.notice(error instanceof Error ? error.message : 'Catching up failed.');
+      if (error instanceof ApiError && error.status === 401) return this.events.signedOut();
+      // A restart in progress fails a request or two: say so only when it keeps failing.
+      this.failedCatchUps += 1;
+      if (this.failedCatchUps >= CATCH_UP_ATTEMPTS_BEFORE_NOTICE) this.events.notice(error instanceof Error ? error.message : 'Catching up failed.');
       // Try the whole catch-up again on a fresh connection.
+      this.setBanner('connecting');
       this.socket.disconnect();
       setTimeout(() => this.socket.connect(), RETRY_MS);
     }

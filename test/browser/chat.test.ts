@@ -198,6 +198,50 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     expect(await bob.shown()).to.deep.equal(await alice.shown());
   });
 
+  it('signing in and registering show the API’s errors as sentences; history pages upward from the newest 50', async () => {
+    const conversationId = await alice.page.locator('button.conversation[aria-current="true"]').getAttribute('data-conversation');
+    // Enough history for two pages, sent over REST with Alice's session cookie.
+    const held = (await alice.shown()).length;
+    const total = Math.max(held, 50) + 14;
+    for (let index = held; index < total; index += 1) {
+      const response = await alice.context.request.post(`${cluster.url}/api/conversations/${conversationId}/messages`, {
+        data: { body: `history ${index}`, clientMsgId: `history-${index}` },
+      });
+      expect(response.status()).to.equal(201);
+    }
+    await eventually(async () => expect(await bob.shown()).to.have.length(total));
+
+    const again = await openWindow();
+    const signIn = again.page.getByRole('button', { name: 'Sign in' });
+    await again.page.getByLabel('Username').fill('alice');
+    await again.page.getByLabel('Password').fill('not her password');
+    await signIn.click();
+    await again.page.locator('form.auth [role="alert"]', { hasText: 'Invalid username or password.' }).waitFor();
+    await again.page.getByLabel('Username').fill('No Such User!');
+    await again.page.getByRole('button', { name: 'Create account' }).click();
+    await again.page.locator('form.auth [role="alert"]', { hasText: 'Request is invalid: username must be 3-32 characters' }).waitFor();
+    await again.page.getByLabel('Username').fill('alice');
+    await again.page.getByLabel('Password').fill('correct horse battery');
+    await signIn.click();
+    await again.waitConnected();
+
+    await again.openConversation('Bob');
+    await eventually(async () => expect(await again.shown()).to.have.length(50));
+    const older = again.page.getByRole('button', { name: 'Load earlier messages' });
+    // By keyboard: one Shift+Tab from the composer reaches the button, with a visible focus ring.
+    await again.page.bringToFront();
+    await again.composer.focus();
+    await again.page.keyboard.press('Shift+Tab');
+    expect(await again.page.evaluate('document.activeElement.textContent')).to.equal('Load earlier messages');
+    expect(await again.page.evaluate('getComputedStyle(document.activeElement).outlineStyle'), 'visible focus').to.equal('solid');
+    await again.page.keyboard.press('Enter');
+    await eventually(async () => expect(await again.shown()).to.deep.equal(await alice.shown()));
+    expect(await again.page.evaluate('document.activeElement.getAttribute("aria-label")'), 'focus stays in the log').to.equal('Messages');
+    expectSeqOrder(await again.shown());
+    expect(await older.isHidden(), 'nothing older than seq 1').to.equal(true);
+    await again.context.close();
+  });
+
   it('a group with a third person: adding and removing members updates the open windows', async () => {
     const carol = await openWindow();
     await registerByKeyboard(carol, 'carol', 'Carol');

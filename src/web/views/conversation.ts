@@ -32,6 +32,7 @@ export class ConversationView {
   private typingSentAt = 0;
   private typingIdle?: ReturnType<typeof setTimeout>;
   private readTimer?: ReturnType<typeof setTimeout>;
+  private loadingOlder = false;
 
   constructor(
     private readonly store: ChatStore,
@@ -266,7 +267,7 @@ export class ConversationView {
     const sender = this.store.member(state.conversation.id, message.senderId);
     const who = message.senderId === me?.id ? 'You' : sender ? nameOf(sender) : 'Former member';
     const body = message.deletedAt ? h('p', { class: 'body deleted' }, 'Message deleted') : h('p', { class: 'body' }, message.body);
-    const attachments = (message.attachments ?? []).map((attachment) =>
+    const attachments = (message.attachments ?? []).filter((attachment) => isOwnOrigin(attachment.url)).map((attachment) =>
       h(
         'a',
         { class: 'attachment', href: attachment.url, download: attachment.contentType.startsWith('image/') ? undefined : attachment.name },
@@ -335,18 +336,27 @@ export class ConversationView {
     this.typingSentAt = 0;
   }
 
+  /**
+   * Loads the page above the oldest held message. The button stays enabled (disabling it would drop a keyboard
+   * user's focus, and focusing it scrolls the log to the top, which loads too); when nothing older remains the
+   * focus moves to the log.
+   */
   private async loadOlder(): Promise<void> {
     const state = this.current();
-    if (!state || state.oldestSeq === undefined) return;
-    this.older.disabled = true;
+    if (!state || state.oldestSeq === undefined || this.loadingOlder) return;
+    this.loadingOlder = true;
+    this.log.setAttribute('aria-busy', 'true');
     try {
       const { messages } = await api.history(state.conversation.id, state.oldestSeq);
-      this.store.acceptHistory(state.conversation.id, messages);
       if (messages.length === 0) state.oldestSeq = 1;
+      const hadFocus = document.activeElement === this.older;
+      this.store.acceptHistory(state.conversation.id, messages);
+      if (hadFocus && this.older.hidden) this.log.focus();
     } catch (error) {
       this.fail(error);
     } finally {
-      this.older.disabled = false;
+      this.loadingOlder = false;
+      this.log.removeAttribute('aria-busy');
     }
   }
 
@@ -376,5 +386,15 @@ export class ConversationView {
 
   private fail(error: unknown): void {
     this.actions.notice(error instanceof ApiError ? error.message : 'That did not work. Try again.');
+  }
+}
+
+/** Attachment links are the server's own (or its object store's signed https URLs), never javascript: and the like. */
+function isOwnOrigin(url: string): boolean {
+  try {
+    const parsed = new URL(url, location.href);
+    return parsed.origin === location.origin || parsed.protocol === 'https:';
+  } catch {
+    return false;
   }
 }

@@ -59,28 +59,42 @@ export function chatScreen(store: ChatStore, onSignedOut: (notice?: string) => v
   redrawPending = () => view.renderMessages();
   layout.append(side.element, view.element);
 
-  const unsubscribe = store.subscribe((change) => {
-    if (change.kind === 'list' || change.kind === 'presence') side.render();
-    if (change.kind === 'list' || change.kind === 'conversation') connection.lookUpNewContacts();
-    if (change.kind === 'presence') (view.renderHeader(), view.renderMembers());
-    if (!('id' in change) || change.id !== view.openId) return;
-    if (change.kind === 'messages') view.renderMessages();
-    else if (change.kind === 'typing') view.renderTyping();
-    else if (change.kind === 'reads') view.renderSeen();
-    else if (change.kind === 'conversation') {
-      if (!store.conversations.has(change.id)) {
-        view.close();
-        layout.dataset.view = 'list';
-      } else (view.renderHeader(), view.renderMembers(), view.renderMessages());
+  // Changes are drawn once per task: a sync that brings a thousand messages redraws the screen once, not 2,000 times.
+  const due = new Set<'list' | 'presence' | 'messages' | 'typing' | 'reads' | 'conversation' | 'closed'>();
+  const draw = () => {
+    if (due.has('list') || due.has('presence')) side.render();
+    if (due.has('list') || due.has('conversation')) connection.lookUpNewContacts();
+    if (due.has('closed')) {
+      view.close();
+      layout.dataset.view = 'list';
+    } else {
+      if (due.has('presence') || due.has('conversation')) (view.renderHeader(), view.renderMembers());
+      if (due.has('messages') || due.has('conversation')) view.renderMessages();
+      if (due.has('typing')) view.renderTyping();
+      if (due.has('reads')) view.renderSeen();
     }
+    due.clear();
+  };
+  const schedule = (what: Parameters<typeof due.add>[0]) => {
+    if (due.size === 0) queueMicrotask(draw);
+    due.add(what);
+  };
+  const unsubscribe = store.subscribe((change) => {
+    if (!('id' in change)) return schedule(change.kind);
+    // A conversation's title, members or unread count shows in the list too.
+    if (change.kind === 'conversation') schedule('list');
+    if (change.id !== view.openId) return;
+    if (change.kind === 'conversation' && !store.conversations.has(change.id)) schedule('closed');
+    else schedule(change.kind);
   });
   outbox.onChange((conversationId) => {
-    if (conversationId === view.openId) view.renderMessages();
+    if (conversationId === view.openId) schedule('messages');
   });
   const lapse = setInterval(() => store.lapseTyping(), 1_000);
 
   const stop = () => {
     clearInterval(lapse);
+    view.dispose();
     unsubscribe();
     connection.close();
   };

@@ -41,8 +41,16 @@ export class ConversationView {
     private readonly actions: ConversationActions,
   ) {
     this.showEmpty();
-    document.addEventListener('visibilitychange', () => this.markReadSoon());
+    document.addEventListener('visibilitychange', this.onVisibility);
   }
+
+  dispose(): void {
+    document.removeEventListener('visibilitychange', this.onVisibility);
+    clearTimeout(this.readTimer);
+    this.stopTyping();
+  }
+
+  private readonly onVisibility = () => this.markReadSoon();
 
   get openId(): string | undefined {
     return this.id;
@@ -351,7 +359,7 @@ export class ConversationView {
       if (messages.length === 0) state.oldestSeq = 1;
       const hadFocus = document.activeElement === this.older;
       this.store.acceptHistory(state.conversation.id, messages);
-      if (hadFocus && this.older.hidden) this.log.focus();
+      if (hadFocus && !this.store.hasOlder(state.conversation.id)) this.log.focus();
     } catch (error) {
       this.fail(error);
     } finally {

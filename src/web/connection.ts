@@ -75,7 +75,9 @@ export class Connection {
     const me = this.store.me;
     if (!me || !this.socket.connected) return;
     this.store.read(conversationId, me.id, seq);
-    this.socket.emit('read', { conversationId, seq }, () => undefined);
+    this.socket.emit('read', { conversationId, seq }, (ack: Ack<{ seq: number }>) => {
+      if (!ack.ok && ack.error.code !== 'rate_limited') this.events.notice(sentence(ack.error.message));
+    });
   }
 
   /** Sends whatever waits, one message per conversation at a time. */
@@ -90,7 +92,7 @@ export class Connection {
     // Asked once each: the server answers only for people who share a conversation with the user.
     const unknown = this.store.contacts().filter((id) => !this.store.presence.has(id) && !this.presenceAsked.has(id));
     for (const id of unknown) this.presenceAsked.add(id);
-    if (unknown.length > 0) void this.lookUpPresence(unknown).catch(() => undefined);
+    if (unknown.length > 0) void this.lookUpPresence(unknown).catch((error: unknown) => this.report(error));
   }
 
   retry(item: Pending): void {
@@ -197,6 +199,7 @@ export class Connection {
       this.store.upsert(conversation);
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) this.store.remove(id);
+      else this.report(error);
     }
   }
 
@@ -285,6 +288,12 @@ export class Connection {
       if (error instanceof ApiError && error.status === 401) this.events.signedOut();
       else setTimeout(() => this.socket.connect(), RETRY_MS);
     }
+  }
+
+  /** Says what failed, unless it is the network being down, which the banner already says. */
+  private report(error: unknown): void {
+    if (error instanceof ApiError && error.code === 'network') return;
+    this.events.notice(error instanceof Error ? error.message : 'Something went wrong.');
   }
 
   private setBanner(state: Banner): void {

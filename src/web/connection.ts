@@ -22,7 +22,8 @@ const ACK_TIMEOUT_MS = 10_000;
 const RETRY_MS = 1_000;
 const SYNC_CHUNK = 1_000; // conversations per sync call (the server's SYNC_MAX_CONVERSATIONS)
 const PRESENCE_CHUNK = 200;
-const CATCH_UP_ATTEMPTS_BEFORE_NOTICE = 3; // ids per presence look-up (the server's limit)
+const CATCH_UP_ATTEMPTS_BEFORE_NOTICE = 3;
+const MAX_SYNC_ROUNDS = 20; // ids per presence look-up (the server's limit)
 
 export class Connection {
   readonly socket: Socket;
@@ -229,10 +230,21 @@ export class Connection {
     }
   }
 
-  private async refreshList(): Promise<void> {
+  /** The first page of the list; when it is the whole list, conversations missing from it are dropped. */
+  private async refreshList(): Promise<Set<string>> {
     const first = await api.conversations();
     this.store.nextPage = first.next;
     this.store.replaceAll(first.conversations, first.next === undefined);
+    return new Set(first.conversations.map((conversation) => conversation.id));
+  }
+
+  /**
+   * After sync's not_found: the refreshed list drops what the user left; a paged (v2) list shows only its first
+   * page, so the others named in the sync are asked one by one (404 drops them).
+   */
+  private async dropConversationsLeft(ids: string[]): Promise<void> {
+    const listed = await this.refreshList();
+    for (const id of ids) if (this.store.conversations.has(id) && !listed.has(id)) await this.refreshConversation(id);
   }
 
   /** `sync` until nothing is left; concurrent requests fold into one more round. */
@@ -242,6 +254,7 @@ export class Connection {
       return;
     }
     this.syncing = true;
+    let rounds = 0;
     try {
       do {
         this.resyncWanted = false;
@@ -252,9 +265,9 @@ export class Connection {
           while (more) {
             const ack = (await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('sync', { cursors })) as Ack<{ messages: Message[]; more?: boolean }>;
             if (!ack.ok) {
-              // A conversation we were removed from meanwhile: the refreshed list drops it, then sync again.
+              // A conversation we were removed from meanwhile: drop it, then sync again.
               if (ack.error.code === 'not_found') {
-                await this.refreshList();
+                await this.dropConversationsLeft(Object.keys(cursors));
                 this.resyncWanted = true;
                 break;
               }
@@ -265,7 +278,8 @@ export class Connection {
             cursors = Object.fromEntries(Object.keys(cursors).map((id) => [id, this.store.conversations.get(id)?.seenSeq ?? 0]));
           }
         }
-      } while (this.resyncWanted);
+        // Bounded: a server that kept contradicting itself would otherwise hold the client here; the next connect retries.
+      } while (this.resyncWanted && ++rounds < MAX_SYNC_ROUNDS);
     } finally {
       this.syncing = false;
     }

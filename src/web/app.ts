@@ -69,7 +69,7 @@ export function chatScreen(store: ChatStore, onSignedOut: (notice?: string) => v
       layout.dataset.view = 'list';
     } else {
       if (due.has('presence') || due.has('conversation')) (view.renderHeader(), view.renderMembers());
-      if (due.has('messages') || due.has('conversation')) view.renderMessages();
+      if (due.has('messages') || due.has('conversation')) view.renderMessages(due.has('conversation'));
       if (due.has('typing')) view.renderTyping();
       if (due.has('reads')) view.renderSeen();
     }

@@ -254,7 +254,13 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     await alice.page.getByRole('button', { name: 'Create group' }).click();
     await alice.page.locator('#conversation-title', { hasText: 'Team' }).waitFor();
     await bob.conversationButton('Team').waitFor();
+    // Bob still has Alice's conversation open: Team's entry counts what he has not read and shows the last message.
+    await alice.send('Welcome to Team.');
+    await bob.conversationButton('Team').locator('.badge', { hasText: '1' }).waitFor();
+    expect(await bob.conversationButton('Team').locator('.preview').textContent()).to.equal('Welcome to Team.');
     await bob.openConversation('Team');
+    await eventually(async () => expect(await bob.conversationButton('Team').locator('.badge').count()).to.equal(0));
+    await alice.page.locator('.seen', { hasText: 'Seen by Bob' }).waitFor();
 
     // Alice adds Carol: Carol's window gets the group, Alice's member list grows.
     await alice.openMembers();
@@ -274,6 +280,9 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     // Bob's window: the v1 server tells only the added user, so Bob's list follows Carol's first message.
     await bob.openMembers();
     await eventually(async () => expect(await bob.memberNames()).to.deep.equal(['Alice', 'Bob (you)', 'Carol']));
+    await eventually(async () =>
+      expect(await bob.page.locator('.log article', { hasText: 'Hello team, Carol here.' }).locator('.sender').textContent()).to.equal('Carol'),
+    );
     await alice.page.screenshot({ path: path.join(SCREENSHOTS, 'group.png') });
 
     // Alice removes Carol: the group leaves Carol's window with a sentence saying so.

@@ -97,12 +97,17 @@ export class ConversationView {
     if (state) this.members.replaceChildren(...this.membersContent(state));
   }
 
-  renderMessages(): void {
+  /** `rebuild` redraws every message: after the member list changed, senders' names may have too. */
+  renderMessages(rebuild = false): void {
     const state = this.current();
     if (!state) return;
-    const atBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 48;
-    const heightBefore = this.log.scrollHeight;
+    const { scrollTop, scrollHeight, clientHeight } = this.log;
+    const atBottom = scrollHeight - scrollTop - clientHeight < 48;
     const lowestBefore = Math.min(...this.rendered.keys());
+    if (rebuild) {
+      for (const { element } of this.rendered.values()) element.remove();
+      this.rendered.clear();
+    }
     for (const message of [...state.messages.values()].sort((a, b) => a.seq - b.seq)) {
       const held = this.rendered.get(message.seq);
       if (held?.message === message) continue;
@@ -113,8 +118,10 @@ export class ConversationView {
     }
     this.pendingList.replaceChildren(...this.outbox.of(state.conversation.id).map((item) => this.pendingElement(item)));
     this.older.hidden = !this.store.hasOlder(state.conversation.id);
+    // At the bottom it stays there; older messages added above keep what the reader sees in place.
     if (atBottom) this.log.scrollTop = this.log.scrollHeight;
-    else if (Math.min(...this.rendered.keys()) < lowestBefore) this.log.scrollTop += this.log.scrollHeight - heightBefore;
+    else if (Math.min(...this.rendered.keys()) < lowestBefore) this.log.scrollTop = scrollTop + this.log.scrollHeight - scrollHeight;
+    else this.log.scrollTop = scrollTop;
     this.renderSeen();
     this.markReadSoon();
   }

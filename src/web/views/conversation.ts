@@ -3,12 +3,13 @@
 // Shift+Enter starts a new line). Messages are placed by seq, each once; unsent ones follow, with their state.
 import { api, ApiError } from '../api.js';
 import type { Connection } from '../connection.js';
-import { h, time, uniqueId } from '../dom.js';
+import { h, uniqueId } from '../dom.js';
 import type { Outbox, Pending } from '../outbox.js';
 import { nameOf, type ChatStore, type ConversationState } from '../store.js';
-import type { Member, Message } from '../types.js';
+import type { Message } from '../types.js';
+import { membersContent, type MemberActions } from './members.js';
+import { messageElement } from './message.js';
 import { presenceDot } from './presence.js';
-import { userPicker } from './user-picker.js';
 
 const TYPING_REFRESH_MS = 3_000;
 const TYPING_IDLE_MS = 3_000;
@@ -52,6 +53,18 @@ export class ConversationView {
 
   private readonly onVisibility = () => this.markReadSoon();
 
+  private get memberActions(): MemberActions {
+    return {
+      store: this.store,
+      notice: (text) => this.actions.notice(text),
+      run: (action) => this.run(action),
+      left: (conversationId) => {
+        this.outbox.dropConversation(conversationId);
+        this.store.remove(conversationId);
+      },
+    };
+  }
+
   get openId(): string | undefined {
     return this.id;
   }
@@ -94,7 +107,7 @@ export class ConversationView {
 
   renderMembers(): void {
     const state = this.current();
-    if (state) this.members.replaceChildren(...this.membersContent(state));
+    if (state) this.members.replaceChildren(...membersContent(state, this.memberActions));
   }
 
   /** `rebuild` redraws every message: after the member list changed, senders' names may have too. */
@@ -111,7 +124,7 @@ export class ConversationView {
     for (const message of [...state.messages.values()].sort((a, b) => a.seq - b.seq)) {
       const held = this.rendered.get(message.seq);
       if (held?.message === message) continue;
-      const element = this.messageElement(state, message);
+      const element = messageElement(this.store, state, message);
       if (held) held.element.replaceWith(element);
       else this.log.insertBefore(element, this.elementAfter(message.seq));
       this.rendered.set(message.seq, { element, message });
@@ -163,7 +176,7 @@ export class ConversationView {
   private build(state: ConversationState): void {
     const composerId = uniqueId('composer');
     this.header = h('header', { class: 'conversation-header' }, ...this.headerContent(state));
-    this.members = h('section', { class: 'members', 'aria-label': 'Members', hidden: true }, ...this.membersContent(state));
+    this.members = h('section', { class: 'members', 'aria-label': 'Members', hidden: true }, ...membersContent(state, this.memberActions));
     this.older = h('button', { type: 'button', class: 'secondary older', onclick: () => void this.loadOlder() }, 'Load earlier messages');
     this.log = h('div', { class: 'log', role: 'log', 'aria-label': 'Messages', tabindex: 0 }, this.older);
     this.pendingList = h('div', { class: 'pending-list' });
@@ -213,90 +226,6 @@ export class ConversationView {
       h('h2', { id: 'conversation-title' }, other ? presenceDot(this.store, other.id) : null, this.store.titleOf(conversation)),
       toggle,
     ];
-  }
-
-  private membersContent(state: ConversationState): Node[] {
-    const { conversation } = state;
-    const me = this.store.me!;
-    const myRole = conversation.members.find((member) => member.id === me.id)?.role;
-    const manages = conversation.kind === 'group' && (myRole === 'owner' || myRole === 'admin');
-    const rows = conversation.members.map((member) =>
-      h(
-        'li',
-        { 'data-member': member.id },
-        presenceDot(this.store, member.id),
-        h('span', { class: 'name' }, member.id === me.id ? `${nameOf(member)} (you)` : nameOf(member)),
-        conversation.kind === 'group' ? h('span', { class: 'role' }, member.role) : null,
-        ...this.memberButtons(state, member, myRole, manages),
-      ),
-    );
-    const adder = manages
-      ? userPicker({
-          label: 'Add a member',
-          action: 'Add',
-          exclude: () => new Set(this.current()?.conversation.members.map((member) => member.id) ?? []),
-          onError: this.actions.notice,
-          onPick: (user) => this.run(async () => this.store.upsert((await api.addMember(conversation.id, user.id)).conversation)),
-        })
-      : null;
-    return [h('h3', {}, 'Members'), h('ul', { class: 'member-list' }, ...rows), ...(adder ? [adder] : [])];
-  }
-
-  private memberButtons(state: ConversationState, member: Member, myRole: string | undefined, manages: boolean): Node[] {
-    const { conversation } = state;
-    if (conversation.kind !== 'group') return [];
-    const me = this.store.me!;
-    const buttons: Node[] = [];
-    const button = (label: string, action: () => Promise<unknown>) => h('button', { type: 'button', class: 'link', onclick: () => void this.run(action) }, label);
-    if (member.id === me.id) {
-      buttons.push(
-        button('Leave group', async () => {
-          await api.removeMember(conversation.id, me.id);
-          this.outbox.dropConversation(conversation.id);
-          this.store.remove(conversation.id);
-        }),
-      );
-      return buttons;
-    }
-    if (myRole === 'owner' && member.role !== 'owner') {
-      const next = member.role === 'admin' ? 'member' : 'admin';
-      buttons.push(
-        button(next === 'admin' ? `Make ${nameOf(member)} admin` : `Remove admin from ${nameOf(member)}`, async () =>
-          this.store.upsert((await api.setRole(conversation.id, member.id, next)).conversation),
-        ),
-      );
-    }
-    if (manages && member.role !== 'owner') {
-      buttons.push(
-        button(`Remove ${nameOf(member)}`, async () => {
-          await api.removeMember(conversation.id, member.id);
-          this.store.upsert({ ...conversation, members: conversation.members.filter((other) => other.id !== member.id) });
-        }),
-      );
-    }
-    return buttons;
-  }
-
-  private messageElement(state: ConversationState, message: Message): HTMLElement {
-    const me = this.store.me;
-    const sender = this.store.member(state.conversation.id, message.senderId);
-    const who = message.senderId === me?.id ? 'You' : sender ? nameOf(sender) : 'Former member';
-    const body = message.deletedAt ? h('p', { class: 'body deleted' }, 'Message deleted') : h('p', { class: 'body' }, message.body);
-    const attachments = (message.attachments ?? []).filter((attachment) => isOwnOrigin(attachment.url)).map((attachment) =>
-      h(
-        'a',
-        { class: 'attachment', href: attachment.url, download: attachment.contentType.startsWith('image/') ? undefined : attachment.name },
-        attachment.contentType.startsWith('image/') ? h('img', { src: `${attachment.url}/thumbnail`, alt: attachment.name, loading: 'lazy' }) : null,
-        `${attachment.name} (${Math.ceil(attachment.size / 1024)} KB)`,
-      ),
-    );
-    return h(
-      'article',
-      { class: `message${message.senderId === me?.id ? ' mine' : ''}`, 'data-seq': message.seq, 'data-id': message.id, 'aria-label': `${who} at ${time(message.createdAt)}` },
-      h('p', { class: 'meta' }, h('span', { class: 'sender' }, who), ' ', h('time', { datetime: message.createdAt }, time(message.createdAt)), message.editedAt ? ' (edited)' : ''),
-      body,
-      ...attachments,
-    );
   }
 
   private pendingElement(item: Pending): HTMLElement {
@@ -404,12 +333,3 @@ export class ConversationView {
   }
 }
 
-/** Attachment links are the server's own (or its object store's signed https URLs), never javascript: and the like. */
-function isOwnOrigin(url: string): boolean {
-  try {
-    const parsed = new URL(url, location.href);
-    return parsed.origin === location.origin || parsed.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}

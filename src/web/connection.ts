@@ -154,7 +154,9 @@ export class Connection {
     socket.on('conversation:new', ({ conversation }: { conversation: Conversation }) => {
       const known = this.store.conversations.has(conversation.id);
       this.store.upsert(conversation);
-      if (!known && conversation.kind === 'group') this.events.notice(`You were added to ${this.store.titleOf(conversation)}.`);
+      // The creator (owner) hears of the group too, sometimes before its own POST answers: no news to them.
+      const mine = conversation.members.find((member) => member.id === this.store.me?.id);
+      if (!known && conversation.kind === 'group' && mine?.role !== 'owner') this.events.notice(`You were added to ${this.store.titleOf(conversation)}.`);
       void this.lookUpPresence(conversation.members.map((member) => member.id));
     });
     // A member list changed (v2 servers may announce it to every member; v1 tells only the added or removed user).

@@ -181,9 +181,6 @@ export class ConversationView {
     this.log = h('div', { class: 'log', role: 'log', 'aria-label': 'Messages', tabindex: 0 }, this.older);
     this.pendingList = h('div', { class: 'pending-list' });
     this.log.append(this.pendingList);
-    this.log.addEventListener('scroll', () => {
-      if (this.log.scrollTop === 0 && !this.older.hidden) void this.loadOlder();
-    });
     this.typingLine = h('p', { class: 'typing', 'aria-live': 'polite' });
     this.seenLine = h('p', { class: 'seen', 'aria-live': 'polite' });
     const textarea = h('textarea', { id: composerId, rows: 2, maxlength: 4000, 'aria-describedby': `${composerId}-hint` });
@@ -281,9 +278,9 @@ export class ConversationView {
   }
 
   /**
-   * Loads the page above the oldest held message. The button stays enabled (disabling it would drop a keyboard
-   * user's focus, and focusing it scrolls the log to the top, which loads too); when nothing older remains the
-   * focus moves to the log.
+   * Loads the page above the oldest held message, on the button only: loading on scroll-to-top also fired when
+   * keyboard focus reached the button (focus scrolls it into view). The button stays enabled (disabling it would
+   * drop a keyboard user's focus); when nothing older remains the focus moves to the log.
    */
   private async loadOlder(): Promise<void> {
     const state = this.current();

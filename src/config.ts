@@ -174,6 +174,8 @@ const schema = z.object({
   // Many hosts behind nginx (deploy/DEPLOYMENT.md): with a base set, PM2 instance i also listens on base + i, so
   // nginx can pin a socket.io client to one process (long-polling needs every request of a session there).
   INSTANCE_PORT_BASE: int(0),
+  // Web client (src/web, built into dist/web and served at / by src/http/static.ts; README: Web client).
+  WEB_CLIENT: bool(true),
 });
 
 /** Every variable Parley reads; a test checks that .env.example documents each one. */
@@ -331,6 +333,7 @@ export function loadConfig(env: Environment = process.env) {
       timeoutMs: e.METRICS_SCRAPE_TIMEOUT_MS,
     }),
     accessLog: e.ACCESS_LOG,
+    web: Object.freeze({ enabled: e.WEB_CLIENT }),
   });
 }
 

@@ -33,6 +33,7 @@ import { errorHandler } from './middleware/error-handler.js';
 import { limitPerMinute, type RateLimitStore } from './middleware/rate-limit.js';
 import { requestContext } from './middleware/request-context.js';
 import { shedLoad } from './middleware/shed-load.js';
+import { serveWebClient, WEB_CLIENT_DIR } from './static.js';
 import { newRouter, type ParleyRouter } from './router.js';
 import { publicAuthRoutes, logoutRoute } from './routes/auth.routes.js';
 import { conversationRoutes } from './routes/conversations.routes.js';
@@ -132,6 +133,8 @@ export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
   app.use(routers.health.routes());
   app.use(routers.metrics.routes());
   app.use(routers.openApi.routes());
+  // The web client sets its own Content-Security-Policy for the page; everything else gets helmet's.
+  if (config.web.enabled) app.use(serveWebClient(WEB_CLIENT_DIR, deps.log));
   app.use(helmet());
   app.use(corsFor(config.http.corsOrigins));
   app.use(routers.publicAuth.routes());

@@ -1,0 +1,88 @@
+// REST calls with the session cookie. Every failure becomes an ApiError whose message is a sentence a person can
+// read: the server's own message when it sent the contract's error shape, else what went wrong on the way.
+import type { Conversation, ErrorBody, Message, Presence, User } from './types.js';
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError('Parley cannot be reached right now. Check your connection and try again.', 'network', 0);
+  }
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  const parsed = text ? safeJson(text) : undefined;
+  if (!response.ok) throw errorFrom(response, parsed);
+  return parsed as T;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function errorFrom(response: Response, parsed: unknown): ApiError {
+  const error = (parsed as ErrorBody | undefined)?.error;
+  if (error?.message) {
+    const retry = response.headers.get('Retry-After');
+    const suffix = retry && (error.code === 'rate_limited' || error.code === 'overloaded') ? ` Try again in ${retry} s.` : '';
+    return new ApiError(sentence(withFields(error.message, error.details)) + suffix, error.code, response.status);
+  }
+  return new ApiError(`Parley answered ${response.status} ${response.statusText || ''}`.trim() + '.', 'http', response.status);
+}
+
+/** validation_failed names the fields: "Request is invalid: password must be at least 8 characters". */
+function withFields(message: string, details: unknown): string {
+  const fields = (details as { fields?: Record<string, string> } | undefined)?.fields;
+  if (!fields || Object.keys(fields).length === 0) return message;
+  return `${message}: ${Object.entries(fields).map(([field, problem]) => `${field} ${problem}`).join('; ')}`;
+}
+
+/** Server messages are sentences without a final stop now and then; shown to people, they end with one. */
+export const sentence = (text: string): string => (/[.!?]$/.test(text) ? text : `${text}.`);
+
+export const api = {
+  register: (username: string, password: string, displayName?: string) =>
+    call<{ user: User }>('POST', '/api/auth/register', { username, password, ...(displayName ? { displayName } : {}) }),
+  login: (username: string, password: string) => call<{ user: User }>('POST', '/api/auth/login', { username, password }),
+  logout: () => call<void>('POST', '/api/auth/logout'),
+  me: () => call<{ user: User }>('GET', '/api/me'),
+  searchUsers: (q: string) => call<{ users: User[] }>('GET', `/api/users?q=${encodeURIComponent(q)}`),
+  /** v2 pages with `limit`/`before` and answers `next`; a v1 server answers every conversation at once. */
+  conversations: (before?: string) =>
+    call<{ conversations: Conversation[]; next?: string }>(
+      'GET',
+      `/api/conversations?limit=50${before ? `&before=${encodeURIComponent(before)}` : ''}`,
+    ),
+  conversation: (id: string) => call<{ conversation: Conversation }>('GET', `/api/conversations/${id}`),
+  openDirect: (userId: string) => call<{ conversation: Conversation }>('POST', '/api/conversations', { kind: 'direct', userId }),
+  createGroup: (title: string, memberIds: string[]) =>
+    call<{ conversation: Conversation }>('POST', '/api/conversations', { kind: 'group', title, memberIds }),
+  addMember: (id: string, userId: string) => call<{ conversation: Conversation }>('POST', `/api/conversations/${id}/members`, { userId }),
+  removeMember: (id: string, userId: string) => call<void>('DELETE', `/api/conversations/${id}/members/${userId}`),
+  setRole: (id: string, userId: string, role: string) =>
+    call<{ conversation: Conversation }>('PATCH', `/api/conversations/${id}/members/${userId}`, { role }),
+  /** Newest first, `before` a seq. */
+  history: (id: string, before?: number) =>
+    call<{ messages: Message[] }>('GET', `/api/conversations/${id}/messages?limit=50${before ? `&before=${before}` : ''}`),
+  presence: (userIds: string[]) => call<{ presence: Record<string, Presence> }>('GET', `/api/presence?userIds=${userIds.join(',')}`),
+};

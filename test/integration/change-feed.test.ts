@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import pg from 'pg';
 import { ChatView, type ViewMessage } from '../support/chat-view.js';
-import { createGroup, register, request, type Account } from '../support/client.js';
+import { createGroup, deleteMessage, editMessage, register, request, type Account } from '../support/client.js';
 import { serverSuite } from '../support/server-suite.js';
 import { testDatabaseUrl } from '../support/services.js';
 import { connect, emitAck, sleep } from '../support/sockets.js';
@@ -28,10 +28,7 @@ async function sendMany(url: string, sender: Account, conversationId: string, co
   return sent.sort((a, b) => a.seq - b.seq);
 }
 
-const patch = (url: string, who: Account, conversationId: string, seq: number, body: string) =>
-  request(url, 'PATCH', `/api/conversations/${conversationId}/messages/${seq}`, { token: who.accessToken, body: { body } });
-const remove = (url: string, who: Account, conversationId: string, seq: number) =>
-  request(url, 'DELETE', `/api/conversations/${conversationId}/messages/${seq}`, { token: who.accessToken });
+const [patch, remove] = [editMessage, deleteMessage];
 
 async function databaseView(conversationIds: string[]): Promise<Map<string, ViewMessage>> {
   const db = new pg.Client({ connectionString: testDatabaseUrl() });

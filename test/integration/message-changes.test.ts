@@ -2,24 +2,12 @@
 // message:updated reaching every member socket on both processes.
 import { expect } from 'chai';
 import pg from 'pg';
-import { createGroup, register, request, type Account } from '../support/client.js';
+import { createGroup, deleteMessage, editMessage, register, request, sendMessage, type Account } from '../support/client.js';
 import { serverSuite } from '../support/server-suite.js';
 import { testDatabaseUrl } from '../support/services.js';
 import { connect, emitAck, nextEvent } from '../support/sockets.js';
 
-const send = async (url: string, sender: Account, conversationId: string, body: string) => {
-  const reply = await request(url, 'POST', `/api/conversations/${conversationId}/messages`, {
-    token: sender.accessToken,
-    body: { body, clientMsgId: `${body}-${Math.random()}` },
-  });
-  expect(reply.status).to.equal(201);
-  return reply.body.message as { id: string; seq: number; body: string };
-};
-
-const edit = (url: string, who: Account, conversationId: string, seq: number | string, body: unknown) =>
-  request(url, 'PATCH', `/api/conversations/${conversationId}/messages/${seq}`, { token: who.accessToken, body: { body } });
-const remove = (url: string, who: Account, conversationId: string, seq: number | string) =>
-  request(url, 'DELETE', `/api/conversations/${conversationId}/messages/${seq}`, { token: who.accessToken });
+const [send, edit, remove] = [sendMessage, editMessage, deleteMessage];
 
 describe('message edits and deletions', function () {
   this.timeout(60_000);

@@ -1,18 +1,11 @@
 // Read state that survives reconnects (lastReadSeq per member, unread in sync, `read` events, forward only),
 // paged conversation lists by activity, and the bounded handshake: over HTTP and sockets across two processes.
 import { expect } from 'chai';
-import { createGroup, register, request, type Account } from '../support/client.js';
+import { createGroup, register, request, sendMessage, type Account } from '../support/client.js';
 import { serverSuite } from '../support/server-suite.js';
 import { connect, emitAck, nextEvent } from '../support/sockets.js';
 
-const send = async (url: string, sender: Account, conversationId: string, body: string) => {
-  const reply = await request(url, 'POST', `/api/conversations/${conversationId}/messages`, {
-    token: sender.accessToken,
-    body: { body, clientMsgId: `${body}-${Math.random()}` },
-  });
-  expect(reply.status).to.equal(201);
-  return reply.body.message as { id: string; seq: number };
-};
+const send = sendMessage;
 
 const list = (url: string, who: Account, query = '') => request(url, 'GET', `/api/conversations${query}`, { token: who.accessToken });
 

@@ -1,17 +1,10 @@
 // Message search over HTTP on two processes: ranking on a small fixture with its expected order written out,
 // only the caller's conversations, deleted messages never, edits re-indexed, paging, snippets, bad input.
 import { expect } from 'chai';
-import { createGroup, register, request, type Account } from '../support/client.js';
+import { createGroup, register, request, sendMessage, type Account } from '../support/client.js';
 import { serverSuite } from '../support/server-suite.js';
 
-const send = async (url: string, sender: Account, conversationId: string, body: string) => {
-  const reply = await request(url, 'POST', `/api/conversations/${conversationId}/messages`, {
-    token: sender.accessToken,
-    body: { body, clientMsgId: `${Math.random()}` },
-  });
-  expect(reply.status).to.equal(201);
-  return reply.body.message as { id: string; seq: number; body: string };
-};
+const send = sendMessage;
 
 describe('message search', function () {
   this.timeout(60_000);

@@ -38,7 +38,6 @@ import { PresenceService } from './services/presence.service.js';
 import { Revocations } from './services/revocations.js';
 import { TokenService } from './services/tokens.js';
 import { familiesRevokedSince } from './db/refresh-tokens.repository.js';
-import { SYNC_PAGE } from './realtime/schemas.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -145,7 +144,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   const messages = new MessagesService(db, broadcasts, config.sendBatching, (size) => metrics.sendBatchSize.observe(size), historyCache, fences);
   const presence = new PresenceService(db);
   const messageChanges = new MessageChanges(db, broadcasts, { editWindowSec: config.chat.editWindowSec });
-  const catchUp = new CatchUp(db, new ChangesTokens(config.auth.jwtSecret), SYNC_PAGE);
+  const catchUp = new CatchUp(db, new ChangesTokens(config.auth.jwtSecret), config.chat.syncPageSize);
   const search = new SearchService(db, log.child({ module: 'search' }));
 
   const parley: Omit<Parley, 'http' | 'handleRequest'> = {

@@ -185,6 +185,8 @@ const schema = z.object({
   CONVERSATIONS_PAGE_MAX: int(200, 1),
   // Conversation rooms a socket joins at its handshake (the most recently active); sync joins the rest it names.
   SOCKET_HANDSHAKE_CONVERSATIONS: int(1_000, 1),
+  // Messages, and changes, per sync answer; `more: true` when either is cut.
+  SYNC_PAGE_SIZE: int(1_000, 1),
 });
 
 /** Every variable Parley reads; a test checks that .env.example documents each one. */
@@ -341,6 +343,7 @@ export function loadConfig(env: Environment = process.env) {
       searchQueryMaxChars: e.SEARCH_QUERY_MAX_CHARS,
       searchPageMax: e.SEARCH_PAGE_MAX,
       conversationsPageMax: e.CONVERSATIONS_PAGE_MAX,
+      syncPageSize: e.SYNC_PAGE_SIZE,
     }),
     metrics: Object.freeze({
       index: Number.parseInt(instance, 10) || 0,

@@ -6,8 +6,6 @@ const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /** How many conversations one sync may name; a client with more syncs in several calls. */
 export const SYNC_MAX_CONVERSATIONS = 1000;
-/** Messages per sync answer; `more: true` when cut. */
-export const SYNC_PAGE = 1000;
 
 export const socketSendSchema = z.object({ conversationId: idSchema, body: messageBodySchema, clientMsgId: clientMsgIdSchema });
 

@@ -67,6 +67,7 @@ export class MessageChanges {
   }
 }
 
+/** A transaction on the connection that holds the session lock (Database.withTransaction would take another one). */
 async function inTransaction<T>(client: pg.PoolClient, work: () => Promise<T>): Promise<T> {
   await client.query('BEGIN');
   try {

@@ -40,7 +40,9 @@ export class ChangesTokens {
     if (!bodyText || !signatureText || extra !== undefined) throw invalid();
     const body = Buffer.from(bodyText, 'base64url');
     const signature = Buffer.from(signatureText, 'base64url');
-    if (signature.length !== SIGNATURE_BYTES || !timingSafeEqual(signature, this.sign(body))) throw invalid();
+    // Canonical encodings only: base64 decoding ignores stray characters and spare bits, so one token has one spelling.
+    const canonical = body.toString('base64url') === bodyText && signature.toString('base64url') === signatureText;
+    if (!canonical || signature.length !== SIGNATURE_BYTES || !timingSafeEqual(signature, this.sign(body))) throw invalid();
     let payload: z.infer<typeof payloadSchema>;
     try {
       payload = payloadSchema.parse(JSON.parse(inflateRawSync(body, { maxOutputLength: MAX_PAYLOAD_BYTES }).toString()));

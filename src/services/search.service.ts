@@ -47,9 +47,11 @@ export class SearchService {
 
   async search(userId: string, request: SearchRequest): Promise<SearchPage> {
     const after = request.before === undefined ? undefined : readCursor(request.before);
-    const reader = this.db.reader();
-    if (request.conversationId !== undefined && !(await isMember(reader, request.conversationId, userId))) throw notFound('Conversation');
-    const hits = await searchMessages(reader, { userId, text: request.q, conversationId: request.conversationId, limit: request.limit + 1, after });
+    // On a replica in rotation (the primary when none is, or when the replica fails to answer).
+    const hits = await this.db.read(undefined, async (reader) => {
+      if (request.conversationId !== undefined && !(await isMember(reader, request.conversationId, userId))) throw notFound('Conversation');
+      return searchMessages(reader, { userId, text: request.q, conversationId: request.conversationId, limit: request.limit + 1, after });
+    });
     const page = hits.slice(0, request.limit);
     const messages = page.map((hit) => ({ ...hit.message, snippet: hit.snippet }));
     return hits.length > request.limit ? { messages, next: cursorOf(page[page.length - 1]!) } : { messages };

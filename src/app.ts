@@ -25,10 +25,14 @@ import { AuthService } from './services/auth.service.js';
 import { ConversationExportService } from './services/export.service.js';
 import { BroadcastRelay } from './services/broadcaster.js';
 import { ConversationsService } from './services/conversations.service.js';
+import { CatchUp } from './services/catch-up.js';
+import { ChangesTokens } from './services/changes-token.js';
+import { MessageChanges } from './services/message-changes.js';
 import { MessagesService } from './services/messages.service.js';
 import { HistoryCache } from './services/history-cache.js';
 import { ReadYourWrites } from './services/read-your-writes.js';
 import { latestWindow } from './db/messages.repository.js';
+import { SearchService } from './services/search.service.js';
 import { inlinePasswordHasher, workerPoolPasswordHasher } from './services/password-hasher.js';
 import { PresenceService } from './services/presence.service.js';
 import { Revocations } from './services/revocations.js';
@@ -46,6 +50,8 @@ export interface Parley extends HttpDeps {
   broadcasts: BroadcastRelay;
   /** Served from only while the realtime layer feeds it events (realtime/history-feed.ts). */
   historyCache: HistoryCache;
+  /** What `sync` answers: messages and changes after the client's cursors and token. */
+  catchUp: CatchUp;
   /** This process's worker-thread pool for CPU-heavy work (password hashing, exports). */
   workerPool: WorkerPool;
   eventLoop: EventLoopMonitor;
@@ -137,6 +143,9 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   const conversations = new ConversationsService(db, broadcasts, fences);
   const messages = new MessagesService(db, broadcasts, config.sendBatching, (size) => metrics.sendBatchSize.observe(size), historyCache, fences);
   const presence = new PresenceService(db);
+  const messageChanges = new MessageChanges(db, broadcasts, { editWindowSec: config.chat.editWindowSec });
+  const catchUp = new CatchUp(db, new ChangesTokens(config.auth.jwtSecret), config.chat.syncPageSize);
+  const search = new SearchService(db, log.child({ module: 'search' }));
 
   const parley: Omit<Parley, 'http' | 'handleRequest'> = {
     passwordHashingAdmission,
@@ -152,6 +161,9 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     auth,
     conversations,
     messages,
+    messageChanges,
+    catchUp,
+    search,
     presence,
     broadcasts,
     historyCache,
@@ -183,6 +195,13 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     throw error;
   }
   parley.onClose('revocations', async () => revocations.stop());
+  try {
+    await search.useLanguage(config.chat.searchLanguage);
+  } catch (error) {
+    await parley.close();
+    throw error;
+  }
+  parley.onClose('search re-index', () => search.close());
   const app = createHttpApp(parley);
   const handleRequest = answerLivenessFirst(refusePasswordRoutesWhileSaturated(app.callback(), passwordHashingAdmission), parley.isDraining);
   return { ...parley, http: app, handleRequest };

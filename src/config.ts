@@ -176,6 +176,19 @@ const schema = z.object({
   INSTANCE_PORT_BASE: int(0),
   // Web client (src/web, built into dist/web and served at / by src/http/static.ts; README: Web client).
   WEB_CLIENT: bool(true),
+  // Editing, deleting, read state, paged lists, search (README: Editing, deleting, read state, search).
+  // Seconds after sending during which the sender may edit a message; 0: no limit.
+  MESSAGE_EDIT_WINDOW: int(0),
+  // The PostgreSQL text-search configuration messages are indexed and searched with; `simple` matches any
+  // language word by word. Changing it re-indexes the stored messages at the next start.
+  SEARCH_LANGUAGE: z.string().regex(/^[a-z_]{1,63}$/, 'must be a text-search configuration name such as simple or english').default('simple'),
+  SEARCH_QUERY_MAX_CHARS: int(256, 1),
+  SEARCH_PAGE_MAX: int(50, 1),
+  CONVERSATIONS_PAGE_MAX: int(200, 1),
+  // Conversation rooms a socket joins at its handshake (the most recently active); sync joins the rest it names.
+  SOCKET_HANDSHAKE_CONVERSATIONS: int(1_000, 1),
+  // Messages, and changes, per sync answer; `more: true` when either is cut.
+  SYNC_PAGE_SIZE: int(1_000, 1),
 });
 
 /** Every variable Parley reads; a test checks that .env.example documents each one. */
@@ -324,6 +337,15 @@ export function loadConfig(env: Environment = process.env) {
       presenceTtlSec: e.PRESENCE_TTL_SEC,
       presenceGraceMs: e.PRESENCE_GRACE_MS,
       maxConnections: e.MAX_CONNECTIONS ?? socketCapPerInstance(memoryMarks(detectMemory(e.MEMORY_LIMIT_MB).memoryMb, 1).warnMb, detectOpenFilesLimit()),
+      handshakeConversations: e.SOCKET_HANDSHAKE_CONVERSATIONS,
+    }),
+    chat: Object.freeze({
+      editWindowSec: e.MESSAGE_EDIT_WINDOW,
+      searchLanguage: e.SEARCH_LANGUAGE,
+      searchQueryMaxChars: e.SEARCH_QUERY_MAX_CHARS,
+      searchPageMax: e.SEARCH_PAGE_MAX,
+      conversationsPageMax: e.CONVERSATIONS_PAGE_MAX,
+      syncPageSize: e.SYNC_PAGE_SIZE,
     }),
     metrics: Object.freeze({
       index: Number.parseInt(instance, 10) || 0,

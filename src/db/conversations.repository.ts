@@ -202,29 +202,50 @@ export async function findConversationForMember(
 
 interface SummaryRow extends ConversationRow {
   last_read_seq: string;
+  activity_seq: string;
   m_id: string | null;
   m_sender_id: string;
   m_body: string;
   m_client_msg_id: string;
   m_created_at: Date;
+  m_edited_at: Date | null;
+  m_deleted_at: Date | null;
 }
 
-export async function listConversationsOf(db: Queryable, userId: string): Promise<ConversationSummary[]> {
+export interface ConversationPage {
+  conversations: ConversationSummary[];
+  /** The activity position to continue below; absent on the last page. */
+  nextBefore?: string;
+}
+
+/**
+ * One page of the user's conversations, most recent activity first, keyset on the unique activity_seq every send
+ * moves forward: a conversation that becomes active while a client pages moves above its cursor, so no page
+ * repeats it and none skips another.
+ */
+export async function listConversationsOf(
+  db: Queryable,
+  userId: string,
+  page: { limit: number; before?: string },
+): Promise<ConversationPage> {
   const { rows } = await db.query<SummaryRow>(
-    `SELECT ${CONVERSATION_COLUMNS}, cm.last_read_seq, m.id AS m_id, m.sender_id AS m_sender_id, m.body AS m_body,
-            m.client_msg_id AS m_client_msg_id, m.created_at AS m_created_at
+    `SELECT ${CONVERSATION_COLUMNS}, c.activity_seq, cm.last_read_seq, m.id AS m_id, m.sender_id AS m_sender_id,
+            m.body AS m_body, m.client_msg_id AS m_client_msg_id, m.created_at AS m_created_at,
+            m.edited_at AS m_edited_at, m.deleted_at AS m_deleted_at
        FROM conversation_members cm
        JOIN conversations c ON c.id = cm.conversation_id
        LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
-      WHERE cm.user_id = $1
-      ORDER BY coalesce(m.created_at, c.created_at) DESC, c.id DESC`,
-    [userId],
+      WHERE cm.user_id = $1 AND ($2::bigint IS NULL OR c.activity_seq < $2)
+      ORDER BY c.activity_seq DESC
+      LIMIT $3`,
+    [userId, page.before ?? null, page.limit + 1],
   );
+  const shown = rows.slice(0, page.limit);
   const members = await membersByConversation(
     db,
-    rows.map((row) => row.id),
+    shown.map((row) => row.id),
   );
-  return rows.map((row) => {
+  const conversations = shown.map((row) => {
     const summary: ConversationSummary = {
       ...toConversation(row, members.get(row.id) ?? []),
       unread: Math.max(0, Number(row.last_seq) - Number(row.last_read_seq)),
@@ -238,10 +259,23 @@ export async function listConversationsOf(db: Queryable, userId: string): Promis
         body: row.m_body,
         client_msg_id: row.m_client_msg_id,
         created_at: row.m_created_at,
+        edited_at: row.m_edited_at,
+        deleted_at: row.m_deleted_at,
       });
     }
     return summary;
   });
+  return rows.length > page.limit ? { conversations, nextBefore: shown[shown.length - 1]!.activity_seq } : { conversations };
+}
+
+/** The user's `limit` most recently active conversations (what a socket joins at its handshake). */
+export async function listRecentConversationIdsOf(db: Queryable, userId: string, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT c.id FROM conversation_members cm JOIN conversations c ON c.id = cm.conversation_id
+      WHERE cm.user_id = $1 ORDER BY c.activity_seq DESC LIMIT $2`,
+    [userId, limit],
+  );
+  return rows.map((row) => row.id);
 }
 
 /** Moves the read cursor forward only, never past the last message. Returns the cursor after the update. */
@@ -260,4 +294,15 @@ export async function advanceReadCursor(
     [conversationId, userId, seq],
   );
   return rows[0] ? Number(rows[0].last_read_seq) : undefined;
+}
+
+/** Unread messages per conversation, for those of `conversationIds` the user is a member of (others absent). */
+export async function unreadCountsOf(db: Queryable, userId: string, conversationIds: string[]): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ id: string; unread: string }>(
+    `SELECT c.id, greatest(c.last_seq - cm.last_read_seq, 0) AS unread
+       FROM conversation_members cm JOIN conversations c ON c.id = cm.conversation_id
+      WHERE cm.user_id = $1 AND cm.conversation_id = ANY($2::bigint[])`,
+    [userId, conversationIds],
+  );
+  return new Map(rows.map((row) => [row.id, Number(row.unread)]));
 }

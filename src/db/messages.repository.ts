@@ -10,6 +10,9 @@ export interface Message {
   body: string;
   clientMsgId: string;
   createdAt: string;
+  /** Null until edited; a deleted message is a tombstone: `body: ""` and deletedAt set, its seq kept. */
+  editedAt: string | null;
+  deletedAt: string | null;
 }
 
 export interface MessageRow {
@@ -20,9 +23,12 @@ export interface MessageRow {
   body: string;
   client_msg_id: string;
   created_at: Date;
+  edited_at: Date | null;
+  deleted_at: Date | null;
 }
 
-export const MESSAGE_COLUMNS = 'm.id, m.conversation_id, m.seq, m.sender_id, m.body, m.client_msg_id, m.created_at';
+export const MESSAGE_COLUMNS =
+  'm.id, m.conversation_id, m.seq, m.sender_id, m.body, m.client_msg_id, m.created_at, m.edited_at, m.deleted_at';
 
 export const toMessage = (row: MessageRow): Message => ({
   id: row.id,
@@ -32,6 +38,8 @@ export const toMessage = (row: MessageRow): Message => ({
   body: row.body,
   clientMsgId: row.client_msg_id,
   createdAt: row.created_at.toISOString(),
+  editedAt: row.edited_at?.toISOString() ?? null,
+  deletedAt: row.deleted_at?.toISOString() ?? null,
 });
 
 export async function findByClientMsgId(db: Queryable, senderId: string, clientMsgId: string): Promise<Message | undefined> {
@@ -71,13 +79,13 @@ export async function insertBatch(db: Queryable, inputs: readonly NewMessage[]):
      ), counts AS (
        SELECT conversation_id, count(*) AS added FROM accepted GROUP BY conversation_id
      ), bump AS (
-       UPDATE conversations c SET last_seq = c.last_seq + counts.added
+       UPDATE conversations c SET last_seq = c.last_seq + counts.added, activity_seq = nextval('conversation_activity_seq')
          FROM counts WHERE c.id = counts.conversation_id
        RETURNING c.id, c.last_seq - counts.added AS base
      ), m AS (
-       INSERT INTO messages (conversation_id, seq, sender_id, body, client_msg_id)
-       SELECT a.conversation_id, b.base + a.k, a.sender_id, a.body, a.client_msg_id
-         FROM accepted a JOIN bump b ON b.id = a.conversation_id
+       INSERT INTO messages (conversation_id, seq, sender_id, body, client_msg_id, search_vector)
+       SELECT a.conversation_id, b.base + a.k, a.sender_id, a.body, a.client_msg_id, to_tsvector(s.language, a.body)
+         FROM accepted a JOIN bump b ON b.id = a.conversation_id CROSS JOIN search_settings s
         ORDER BY a.conversation_id, a.k
        RETURNING *
      ), read AS (
@@ -96,12 +104,15 @@ export async function insertBatch(db: Queryable, inputs: readonly NewMessage[]):
   return rows.map(toMessage);
 }
 
+/** A timestamptz as the ISO text Date#toISOString prints (null stays null). */
+const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 // The contract's message object built by PostgreSQL, so a history page travels as one JSON text: no rows to
 // parse, no dates to convert, nothing to stringify on the event loop (the hottest read of a chat server).
 // to_char truncates to milliseconds, as Date does in toMessage, so both paths print the same createdAt.
 const MESSAGE_JSON = `json_build_object('id', m.id::text, 'conversationId', m.conversation_id::text, 'seq', m.seq,
   'senderId', m.sender_id::text, 'body', m.body, 'clientMsgId', m.client_msg_id,
-  'createdAt', to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
+  'createdAt', ${isoTime('m.created_at')}, 'editedAt', ${isoTime('m.edited_at')}, 'deletedAt', ${isoTime('m.deleted_at')})`;
 
 const historyStatement = (direction: 'before' | 'after') => {
   const [cursor, order] = direction === 'after' ? ['m.seq > $3', 'ASC'] : ['($3::bigint IS NULL OR m.seq < $3)', 'DESC'];

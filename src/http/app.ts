@@ -23,9 +23,11 @@ import { isRedisUnavailable } from '../redis/unavailable.js';
 import type { AuthService } from '../services/auth.service.js';
 import type { ConversationsService } from '../services/conversations.service.js';
 import type { ConversationExportService } from '../services/export.service.js';
+import type { MessageChanges } from '../services/message-changes.js';
 import type { MessagesService } from '../services/messages.service.js';
 import type { PresenceService } from '../services/presence.service.js';
 import type { Revocations } from '../services/revocations.js';
+import type { SearchService } from '../services/search.service.js';
 import type { TokenService } from '../services/tokens.js';
 import type { ParleyState } from './context.js';
 import { authenticate } from './middleware/authenticate.js';
@@ -41,6 +43,7 @@ import { exportRoutes } from './routes/export.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { metricsRoutes } from './routes/metrics.routes.js';
 import { openApiRoutes } from './routes/openapi.routes.js';
+import { searchRoutes } from './routes/search.routes.js';
 import { userRoutes } from './routes/users.routes.js';
 
 export interface HttpDeps {
@@ -58,6 +61,8 @@ export interface HttpDeps {
   auth: AuthService;
   conversations: ConversationsService;
   messages: MessagesService;
+  messageChanges: MessageChanges;
+  search: SearchService;
   presence: PresenceService;
   conversationExports: ConversationExportService;
   /** The 503 a password hash would get right now (worker pool full), or undefined. */
@@ -109,7 +114,7 @@ export function buildRouters(deps: HttpDeps, app: Koa<ParleyState>): Routers {
   const api = newRouter('/api');
   api.use(...parse, authenticate(deps.tokens, deps.revocations));
   api.use(limitPerMinute('api', config.rateLimit.apiPerMin, (state) => `user:${state.userId}`, rateLimitStore, deps.log));
-  for (const router of [logoutRoute(deps.auth), userRoutes(deps), conversationRoutes(deps), exportRoutes(deps.conversationExports)]) {
+  for (const router of [logoutRoute(deps.auth), userRoutes(deps), conversationRoutes(deps), exportRoutes(deps.conversationExports), searchRoutes(deps)]) {
     api.use(router.routes());
   }
   return { health: healthRoutes(deps.health, config.health.detailToken), metrics: metricsRoutes(deps.metrics), openApi: openApiRoutes(deps.version, SESSION_COOKIE), publicAuth, api };

@@ -6,7 +6,9 @@ import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../core/errors.js';
 import {
   addMemberSchema,
+  conversationListQuerySchema,
   createConversationSchema,
+  editMessageSchema,
   historyQuerySchema,
   loginSchema,
   memberRoleSchema,
@@ -14,6 +16,7 @@ import {
   readSchema,
   refreshSchema,
   registerSchema,
+  searchQuerySchema,
   sendMessageSchema,
   userSearchSchema,
 } from './schemas.js';
@@ -33,6 +36,8 @@ export const messageSchema = z.looseObject({
     body: z.string(),
     clientMsgId: z.string(),
     createdAt: time,
+    editedAt: time.nullable().describe('Null until edited'),
+    deletedAt: time.nullable().describe('Null until deleted; a deleted message keeps its seq with body ""'),
   }).meta({ id: 'Message' });
 /** A user as a member of one conversation (contract v2): role and read cursor. */
 const memberSchema = userSchema.extend({ role: z.enum(['owner', 'admin', 'member']), lastReadSeq: z.number().int().min(0) }).meta({ id: 'Member' });
@@ -168,8 +173,13 @@ add({
   },
 });
 add({
-  method: 'get', path: '/api/conversations', tags: ['conversations'], auth: true, summary: "The caller's conversations",
-  responses: { 200: json(z.object({ conversations: z.array(conversationSummarySchema) }), 'Conversations') },
+  method: 'get', path: '/api/conversations', tags: ['conversations'], auth: true, summary: "A page of the caller's conversations, most recent activity first",
+  // Documented with the default CONVERSATIONS_PAGE_MAX.
+  request: { query: conversationListQuerySchema(200) },
+  responses: {
+    200: json(z.object({ conversations: z.array(conversationSummarySchema), next: z.string().optional().describe('Cursor of the next page; absent on the last') }), 'Conversations'),
+    ...errors('validation_failed'),
+  },
 });
 add({
   method: 'get', path: '/api/conversations/{id}', tags: ['conversations'], auth: true, summary: 'One conversation (404 for non-members)',
@@ -206,6 +216,31 @@ add({
     200: json(z.object({ message: messageSchema }), 'Already stored under this clientMsgId'),
     201: json(z.object({ message: messageSchema }), 'Stored and delivered'),
     ...errors('validation_failed', 'not_found', 'overloaded'),
+  },
+});
+const messageParams = z.object({ id, seq: z.string().regex(/^[1-9]\d*$/).describe("The message's seq") });
+add({
+  method: 'patch', path: '/api/conversations/{id}/messages/{seq}', tags: ['messages'], auth: true,
+  summary: 'Edit your message (409 once deleted; 403 past MESSAGE_EDIT_WINDOW)',
+  request: { params: messageParams, ...body(editMessageSchema) },
+  responses: { 200: json(z.object({ message: messageSchema }), 'Edited and announced as message:updated'), ...errors('validation_failed', 'forbidden', 'not_found', 'conflict') },
+});
+add({
+  method: 'delete', path: '/api/conversations/{id}/messages/{seq}', tags: ['messages'], auth: true,
+  summary: "Delete a message (yours, or any in a group you own or administer); it stays as a tombstone",
+  request: { params: messageParams },
+  responses: { 204: { description: 'Deleted (or already deleted)' }, ...errors('forbidden', 'not_found') },
+});
+add({
+  method: 'get', path: '/api/search/messages', tags: ['messages'], auth: true, summary: "Full-text search of the caller's conversations, best match first",
+  // Documented with the default SEARCH_QUERY_MAX_CHARS and SEARCH_PAGE_MAX.
+  request: { query: searchQuerySchema({ maxChars: 256, maxLimit: 50 }) },
+  responses: {
+    200: json(
+      z.object({ messages: z.array(messageSchema.extend({ snippet: z.string().describe('HTML-escaped excerpt, matches in <mark>') })), next: z.string().optional() }),
+      'Matching messages',
+    ),
+    ...errors('validation_failed', 'not_found'),
   },
 });
 add({

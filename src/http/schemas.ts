@@ -78,3 +78,29 @@ export const presenceQuerySchema = z.object({
     .transform((value) => value.split(',').map((id) => id.trim()))
     .pipe(z.array(idStringSchema).min(1).max(200)),
 });
+
+// Editing, paged lists, search (limits from config: CONVERSATIONS_PAGE_MAX, SEARCH_QUERY_MAX_CHARS, SEARCH_PAGE_MAX).
+export const editMessageSchema = z.object({ body: messageBodySchema });
+
+/** A message's seq in a path: a positive integer, else the message does not exist. */
+export const isValidSeq = (value: string): boolean => /^[1-9]\d{0,15}$/.test(value) && Number(value) <= Number.MAX_SAFE_INTEGER;
+
+const cursorSchema = z.string().min(1).max(200);
+
+export const CONVERSATIONS_DEFAULT_LIMIT = 50;
+
+export const conversationListQuerySchema = (maxLimit: number) =>
+  z.object({
+    limit: z.coerce.number().int().min(1).max(maxLimit).default(Math.min(CONVERSATIONS_DEFAULT_LIMIT, maxLimit)),
+    before: cursorSchema.optional(),
+  });
+
+export const SEARCH_DEFAULT_LIMIT = 20;
+
+export const searchQuerySchema = (limits: { maxChars: number; maxLimit: number }) =>
+  z.object({
+    q: text().trim().min(1, 'must not be empty').max(limits.maxChars, `must be at most ${limits.maxChars} characters`),
+    conversationId: idSchema.optional(),
+    limit: z.coerce.number().int().min(1).max(limits.maxLimit).default(Math.min(SEARCH_DEFAULT_LIMIT, limits.maxLimit)),
+    before: cursorSchema.optional(),
+  });

@@ -4,13 +4,16 @@ import type { Server, Socket } from 'socket.io';
 import type { ErrorBody } from '../core/errors.js';
 import type { Conversation } from '../db/conversations.repository.js';
 import type { Message } from '../db/messages.repository.js';
+import type { SyncAnswer } from '../services/catch-up.js';
 
 /** Every ack: success with a payload, or the contract's error shape. */
 export type Ack<T extends object = object> = (reply: ({ ok: true } & T) | ({ ok: false } & ErrorBody)) => void;
 
 export interface ClientToServer {
   'message:send': (payload: unknown, ack?: Ack<{ message: Message }>) => void;
-  sync: (payload: unknown, ack?: Ack<{ messages: Message[]; more: boolean }>) => void;
+  'message:edit': (payload: unknown, ack?: Ack<{ message: Message }>) => void;
+  'message:delete': (payload: unknown, ack?: Ack) => void;
+  sync: (payload: unknown, ack?: Ack<SyncAnswer>) => void;
   typing: (payload: unknown, ack?: Ack) => void;
   read: (payload: unknown, ack?: Ack<{ seq: number }>) => void;
 }
@@ -23,6 +26,8 @@ export interface PresenceEvent {
 
 export interface ServerToClient {
   'message:new': (payload: { message: Message }) => void;
+  /** An edit or a deletion (the tombstone), to every member socket. */
+  'message:updated': (payload: { message: Message }) => void;
   typing: (payload: { conversationId: string; userId: string; isTyping: boolean }) => void;
   read: (payload: { conversationId: string; userId: string; seq: number }) => void;
   presence: (payload: PresenceEvent) => void;

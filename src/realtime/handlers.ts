@@ -5,14 +5,18 @@ import { notFound, rateLimited, type ErrorBody } from '../core/errors.js';
 import { publicError } from '../services/failures.js';
 import type { Logger } from '../core/logger.js';
 import { parseInput } from '../core/validate.js';
+import type { CatchUp } from '../services/catch-up.js';
+import type { MessageChanges } from '../services/message-changes.js';
 import type { MessagesService } from '../services/messages.service.js';
 import { conversationRoom, userRoom, type ClientToServer, type ParleySocket } from './events.js';
 import type { RealtimeMetrics } from './metrics.js';
 import type { EventBudget } from './rate-limit.js';
-import { SYNC_PAGE, socketReadSchema, socketSendSchema, syncSchema, typingSchema } from './schemas.js';
+import { socketDeleteSchema, socketEditSchema, socketReadSchema, socketSendSchema, syncSchema, typingSchema } from './schemas.js';
 
 export interface HandlerDeps {
   messages: MessagesService;
+  messageChanges: MessageChanges;
+  catchUp: CatchUp;
   metrics: RealtimeMetrics;
   log: Logger;
 }
@@ -48,7 +52,7 @@ export function limitEvents(socket: ParleySocket, budget: EventBudget, metrics: 
 
 /** Registers the client events. */
 export function registerHandlers(socket: ParleySocket, deps: HandlerDeps): void {
-  const { messages, metrics, log } = deps;
+  const { messages, messageChanges, catchUp, metrics, log } = deps;
   const userId = socket.data.userId;
 
   const on = (event: keyof ClientToServer, handle: Handle) => {
@@ -77,9 +81,25 @@ export function registerHandlers(socket: ParleySocket, deps: HandlerDeps): void 
     return { message };
   });
 
+  on('message:edit', async (payload) => {
+    const { conversationId, seq, body } = parseInput(socketEditSchema, payload, 'message:edit');
+    return { message: await messageChanges.edit(userId, conversationId, seq, body) };
+  });
+
+  on('message:delete', async (payload) => {
+    const { conversationId, seq } = parseInput(socketDeleteSchema, payload, 'message:delete');
+    await messageChanges.delete(userId, conversationId, seq);
+    return {};
+  });
+
+  // The socket joins the rooms of the conversations it names before anything is read, so whatever is sent after
+  // the read reaches it live: the handshake joined only the most recently active ones (SOCKET_HANDSHAKE_CONVERSATIONS).
   on('sync', async (payload) => {
-    const { cursors } = parseInput(syncSchema, payload, 'sync');
-    return messages.catchUp(userId, cursors, SYNC_PAGE);
+    const request = parseInput(syncSchema, payload, 'sync');
+    const named = Object.keys(request.cursors);
+    await catchUp.checkMember(userId, named);
+    await socket.join(named.map(conversationRoom));
+    return catchUp.sync(userId, request);
   });
 
   // Membership is the socket's rooms, kept in step with the database by conversation:new/removed: no query per

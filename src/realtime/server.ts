@@ -5,7 +5,7 @@ import type http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { Server } from 'socket.io';
 import type { Parley } from '../app.js';
-import { listConversationIdsOf } from '../db/conversations.repository.js';
+import { listConversationIdsOf, listRecentConversationIdsOf } from '../db/conversations.repository.js';
 import { chooseAdapter } from './adapter.js';
 import { feedHistoryCache } from './history-feed.js';
 import { conversationRoom, familyRoom, userRoom, type ParleyServer, type ParleySocket } from './events.js';
@@ -86,8 +86,9 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
       .then(async (identity) => {
         if (!identity || parley.revocations.isRevoked(identity.familyId)) return next(handshakeError('unauthorized', 'unauthorized'));
         // Loaded before the handshake completes and joined in the connection handler, synchronously: by the time
-        // the client sees "connect" its socket is in every room, so nothing broadcast after that can miss it.
-        conversationsFor.set(socket, await conversationsOf(identity.userId));
+        // the client sees "connect" its socket is in these rooms, so nothing broadcast after that can miss it.
+        // Bounded: the most recently active conversations only; `sync` joins the others a client names.
+        conversationsFor.set(socket, await listRecentConversationIdsOf(parley.db.primary, identity.userId, settings.handshakeConversations));
         // Checked and counted in one step, so concurrent handshakes on every process and host share the cap.
         const admission = await presence.admit(identity.userId, settings.maxSocketsPerUser);
         if (admission === 'refused') return next(handshakeError('too_many_sockets', 'rate_limited'));
@@ -125,7 +126,7 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
     const expiry: { timer?: NodeJS.Timeout } = {};
     limitEvents(socket, tokenBucket(settings.eventsPerSec, settings.eventsBurst), metrics);
     joinRooms(socket, conversationsFor.get(socket) ?? []);
-    registerHandlers(socket, { messages: parley.messages, metrics, log });
+    registerHandlers(socket, { messages: parley.messages, messageChanges: parley.messageChanges, catchUp: parley.catchUp, metrics, log });
     const counted = first ? announce(userId, 'online', null) : Promise.resolve();
     track(counted);
     socket.on('disconnect', () => {

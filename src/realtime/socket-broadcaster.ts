@@ -25,6 +25,14 @@ export class SocketBroadcaster implements Broadcaster {
     } else for (const message of messages) this.io.to(conversationRoom(message.conversationId)).emit('message:new', { message });
   }
 
+  /** Runs under the conversation's send lock, through the same ordered path as message:new. */
+  async messageChanged(message: Message): Promise<void> {
+    this.metrics.eventOut('message:updated');
+    const rooms = [conversationRoom(message.conversationId)];
+    if (this.orderedPublish) await this.orderedPublish([{ rooms, event: 'message:updated', payload: { message } }]).catch(() => this.metrics.adapterError());
+    else this.io.to(rooms).emit('message:updated', { message });
+  }
+
   readAdvanced(conversationId: string, userId: string, seq: number): void {
     this.io.to(conversationRoom(conversationId)).emit('read', { conversationId, userId, seq });
     this.metrics.eventOut('read');

@@ -10,6 +10,12 @@ export interface Broadcaster {
    * announcements follow seq order.
    */
   messagesCreated(messages: readonly Message[]): void | Promise<void>;
+  /**
+   * An edit or deletion, called after its commit under the conversation's send lock (message-changes.ts), so
+   * `message:updated` follows the `message:new` of the same message and change order. The hook for anything that
+   * keeps messages (a history cache): every process and host delivers it as `message:updated` {message}.
+   */
+  messageChanged(message: Message): void | Promise<void>;
   readAdvanced(conversationId: string, userId: string, seq: number): void;
   membersAdded(conversation: Conversation, userIds: string[]): void;
   memberRemoved(conversationId: string, userId: string): void;
@@ -19,6 +25,7 @@ export interface Broadcaster {
 
 export const silentBroadcaster: Broadcaster = {
   messagesCreated: () => undefined,
+  messageChanged: () => undefined,
   readAdvanced: () => undefined,
   membersAdded: () => undefined,
   memberRemoved: () => undefined,
@@ -35,6 +42,10 @@ export class BroadcastRelay implements Broadcaster {
 
   messagesCreated(messages: readonly Message[]): void | Promise<void> {
     return this.target.messagesCreated(messages);
+  }
+
+  messageChanged(message: Message): void | Promise<void> {
+    return this.target.messageChanged(message);
   }
 
   readAdvanced(conversationId: string, userId: string, seq: number): void {

@@ -61,10 +61,16 @@ export class ConversationsService {
     return conversation;
   }
 
-  /** A listing tolerates replica lag, except behind the user's own last write (read-your-writes.ts). */
-  async list(userId: string): Promise<conversations.ConversationSummary[]> {
+  /**
+   * One page of the user's conversations, most recent activity first; `next` continues below the last one shown
+   * (absent on the last page). A listing tolerates replica lag, except behind the user's own last write
+   * (read-your-writes.ts).
+   */
+  async list(userId: string, page: { limit: number; before?: string }): Promise<{ conversations: conversations.ConversationSummary[]; next?: string }> {
+    const before = page.before === undefined ? undefined : readListCursor(page.before);
     const fence = await this.fences?.fenceOf(userId);
-    return this.db.read(fence?.lsn, (db) => conversations.listConversationsOf(db, userId));
+    const found = await this.db.read(fence?.lsn, (db) => conversations.listConversationsOf(db, userId, { limit: page.limit, before }));
+    return found.nextBefore === undefined ? { conversations: found.conversations } : { conversations: found.conversations, next: listCursor(found.nextBefore) };
   }
 
   async addMember(actorId: string, conversationId: string, userId: string): Promise<Conversation> {
@@ -122,6 +128,15 @@ export class ConversationsService {
 }
 
 const forbidden = (message: string) => new AppError('forbidden', message);
+
+// The list cursor is the activity position below which the next page starts, opaque to clients.
+const listCursor = (activitySeq: string): string => Buffer.from(`a${activitySeq}`).toString('base64url');
+
+function readListCursor(cursor: string): string {
+  const match = /^a([1-9]\d{0,17})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) throw validationFailed('Query is invalid', { fields: { before: 'not a cursor from a previous page' } });
+  return match[1]!;
+}
 
 function requireManager(role: MemberRole, action: string): void {
   if (role === 'member') throw forbidden(`Only the owner and admins ${action}`);

@@ -1,16 +1,14 @@
-// Sending (idempotent on the sender's clientMsgId), history pages, read cursors, catch-up after a cursor.
-// History reads come from the hot-history cache when it can answer, else from a replica that has the reader's own
-// writes, else from the primary (read-your-writes.ts).
+// Sending (idempotent on the sender's clientMsgId), history pages, read cursors. Catch-up is catch-up.ts, edits
+// and deletions message-changes.ts. History reads come from the hot-history cache when it can answer, else from a
+// replica that has the reader's own writes, else from the primary (read-your-writes.ts).
 import type { Database } from '../db/database.js';
 import * as messages from '../db/messages.repository.js';
-import { advanceReadCursor, listConversationIdsOf } from '../db/conversations.repository.js';
+import { advanceReadCursor } from '../db/conversations.repository.js';
 import { conflict, notFound } from '../core/errors.js';
 import type { Broadcaster } from './broadcaster.js';
 import type { HistoryCache } from './history-cache.js';
 import type { ReadYourWrites } from './read-your-writes.js';
 import { SendBatcher, type SendBatchSettings, type SendInput, type SendOutcome } from './send-batcher.js';
-
-type Message = messages.Message;
 
 export interface HistoryPage {
   before?: number;
@@ -74,19 +72,5 @@ export class MessagesService {
     await this.fences?.wrote(userId);
     this.broadcaster.readAdvanced(conversationId, userId, cursor);
     return cursor;
-  }
-
-  /**
-   * Everything after each cursor, in seq order per conversation, at most `limit` messages (`more` when cut; ask
-   * again with the cursors moved to the last seq received). Read from the primary: catch-up must not miss what
-   * was just acknowledged. A conversation the user is not in is not_found, as everywhere.
-   */
-  async catchUp(userId: string, cursors: Record<string, number>, limit: number): Promise<{ messages: Message[]; more: boolean }> {
-    const wanted = Object.entries(cursors).map(([conversationId, after]) => ({ conversationId, after }));
-    if (wanted.length === 0) return { messages: [], more: false };
-    const mine = new Set(await listConversationIdsOf(this.db.primary, userId));
-    if (wanted.some((cursor) => !mine.has(cursor.conversationId))) throw notFound('Conversation');
-    const found = await messages.listAfterCursors(this.db.primary, userId, wanted, limit + 1);
-    return { messages: found.slice(0, limit), more: found.length > limit };
   }
 }

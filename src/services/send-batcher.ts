@@ -46,8 +46,11 @@ interface Pending {
   requeued?: boolean;
 }
 
-/** Advisory-lock namespace for "sending into conversation <id>". */
-const SEND_LOCK = 7301;
+/**
+ * Advisory-lock namespace for "sending into conversation <id>". Edits and deletions take it too
+ * (message-changes.ts), so `message:updated` is announced after the `message:new` it changes, in change order.
+ */
+export const SEND_LOCK = 7301;
 
 /** What storeTogether returns when its statement did not fail (a thrown value may be anything, even undefined). */
 const NO_FAILURE = Symbol('no failure');

@@ -55,3 +55,23 @@ export async function createGroup(baseUrl: string, owner: Account, members: Acco
   if (reply.status !== 201) throw new Error(`create group failed: ${reply.status} ${JSON.stringify(reply.body)}`);
   return reply.body.conversation.id;
 }
+
+/** Sends a message over REST and returns it; anything but 201 throws. */
+export async function sendMessage(
+  baseUrl: string,
+  sender: Account,
+  conversationId: string,
+  body: string,
+  clientMsgId = randomBytes(8).toString('hex'),
+): Promise<{ id: string; conversationId: string; seq: number; body: string }> {
+  const reply = await request(baseUrl, 'POST', `/api/conversations/${conversationId}/messages`, { token: sender.accessToken, body: { body, clientMsgId } });
+  if (reply.status !== 201) throw new Error(`send failed: ${reply.status} ${JSON.stringify(reply.body)}`);
+  return reply.body.message;
+}
+
+/** PATCH .../messages/:seq with a new body (any value, to test bad input too). */
+export const editMessage = (baseUrl: string, who: Account, conversationId: string, seq: number | string, body: unknown): Promise<Reply> =>
+  request(baseUrl, 'PATCH', `/api/conversations/${conversationId}/messages/${seq}`, { token: who.accessToken, body: { body } });
+
+export const deleteMessage = (baseUrl: string, who: Account, conversationId: string, seq: number | string): Promise<Reply> =>
+  request(baseUrl, 'DELETE', `/api/conversations/${conversationId}/messages/${seq}`, { token: who.accessToken });

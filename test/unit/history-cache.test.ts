@@ -10,6 +10,8 @@ const message = (seq: number, conversationId = 'c1'): Message => ({
   body: `m${seq}`,
   clientMsgId: `k${seq}`,
   createdAt: new Date(0).toISOString(),
+  editedAt: null,
+  deletedAt: null,
 });
 const seqsOf = (json: string | undefined) => (json === undefined ? undefined : (JSON.parse(json) as Message[]).map((m) => m.seq));
 

@@ -2,15 +2,19 @@
 import { notFound } from '../../core/errors.js';
 import { parseInput } from '../../core/validate.js';
 import type { ConversationsService } from '../../services/conversations.service.js';
+import type { MessageChanges } from '../../services/message-changes.js';
 import type { MessagesService } from '../../services/messages.service.js';
 import { currentUserId } from '../middleware/authenticate.js';
 import type { ParleyState } from '../context.js';
 import { newRouter, type ParleyRouter } from '../router.js';
 import {
   addMemberSchema,
+  conversationListQuerySchema,
   createConversationSchema,
+  editMessageSchema,
   historyQuerySchema,
   isValidId,
+  isValidSeq,
   memberRoleSchema,
   readSchema,
   sendMessageSchema,
@@ -25,11 +29,18 @@ export const requireId = (what: string) => (value: string, _ctx: unknown, next: 
 export function conversationRoutes(deps: {
   conversations: ConversationsService;
   messages: MessagesService;
+  messageChanges: MessageChanges;
+  config: { chat: { conversationsPageMax: number } };
 }): ParleyRouter {
-  const { conversations, messages } = deps;
+  const { conversations, messages, messageChanges } = deps;
+  const listQuerySchema = conversationListQuerySchema(deps.config.chat.conversationsPageMax);
   const router = newRouter('/conversations');
   router.param('id', requireId('Conversation'));
   router.param('userId', requireId('Member'));
+  router.param('seq', (value, _ctx, next) => {
+    if (!isValidSeq(value)) throw notFound('Message');
+    return next();
+  });
 
   router.post('/', async (ctx) => {
     const userId = currentUserId(ctx.state);
@@ -45,7 +56,8 @@ export function conversationRoutes(deps: {
   });
 
   router.get('/', async (ctx) => {
-    ctx.body = { conversations: await conversations.list(currentUserId(ctx.state)) };
+    const page = parseInput(listQuerySchema, ctx.query, 'Query');
+    ctx.body = await conversations.list(currentUserId(ctx.state), page);
   });
 
   router.get('/:id', async (ctx) => {
@@ -81,6 +93,16 @@ export function conversationRoutes(deps: {
     const { message, created } = await messages.send({ ...input, senderId: currentUserId(ctx.state), conversationId: ctx.params.id! });
     ctx.status = created ? 201 : 200;
     ctx.body = { message };
+  });
+
+  router.patch('/:id/messages/:seq', async (ctx) => {
+    const { body } = parseInput(editMessageSchema, ctx.request.body);
+    ctx.body = { message: await messageChanges.edit(currentUserId(ctx.state), ctx.params.id!, Number(ctx.params.seq), body) };
+  });
+
+  router.delete('/:id/messages/:seq', async (ctx) => {
+    await messageChanges.delete(currentUserId(ctx.state), ctx.params.id!, Number(ctx.params.seq));
+    ctx.status = 204;
   });
 
   router.post('/:id/read', async (ctx) => {

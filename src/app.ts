@@ -144,7 +144,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   const messages = new MessagesService(db, broadcasts, config.sendBatching, (size) => metrics.sendBatchSize.observe(size), historyCache, fences);
   const presence = new PresenceService(db);
   const messageChanges = new MessageChanges(db, broadcasts, { editWindowSec: config.chat.editWindowSec });
-  const catchUp = new CatchUp(db, new ChangesTokens(config.auth.jwtSecret), config.chat.syncPageSize);
+  const catchUp = new CatchUp(db, new ChangesTokens(config.auth.jwtSecret), config.chat.syncPageSize, config.chat.syncMaxBytes);
   const search = new SearchService(db, log.child({ module: 'search' }));
 
   const parley: Omit<Parley, 'http' | 'handleRequest'> = {

@@ -10,7 +10,7 @@ import type { MessageChanges } from '../services/message-changes.js';
 import type { MessagesService } from '../services/messages.service.js';
 import { conversationRoom, userRoom, type ClientToServer, type ParleySocket } from './events.js';
 import type { RealtimeMetrics } from './metrics.js';
-import type { EventBudget } from './rate-limit.js';
+import { tokenBucket, type EventBudget } from './rate-limit.js';
 import { socketDeleteSchema, socketEditSchema, socketReadSchema, socketSendSchema, syncSchema, typingSchema } from './schemas.js';
 
 export interface HandlerDeps {
@@ -19,6 +19,9 @@ export interface HandlerDeps {
   catchUp: CatchUp;
   metrics: RealtimeMetrics;
   log: Logger;
+  /** The per-socket sync budget (SYNC_PER_SEC, SYNC_BURST). */
+  syncPerSec: number;
+  syncBurst: number;
 }
 
 type Reply = (body: object) => void;
@@ -94,7 +97,10 @@ export function registerHandlers(socket: ParleySocket, deps: HandlerDeps): void 
 
   // The socket joins the rooms of the conversations it names before anything is read, so whatever is sent after
   // the read reaches it live: the handshake joined only the most recently active ones (SOCKET_HANDSHAKE_CONVERSATIONS).
+  const syncs = tokenBucket(deps.syncPerSec, deps.syncBurst);
   on('sync', async (payload) => {
+    // Each answer can be up to SYNC_MAX_BYTES: a socket gets a few a second, not as many as its event budget.
+    if (!syncs.take()) throw rateLimited(1, 'Too many syncs, slow down');
     const request = parseInput(syncSchema, payload, 'sync');
     const named = Object.keys(request.cursors);
     await catchUp.checkMember(userId, named);

@@ -126,7 +126,15 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
     const expiry: { timer?: NodeJS.Timeout } = {};
     limitEvents(socket, tokenBucket(settings.eventsPerSec, settings.eventsBurst), metrics);
     joinRooms(socket, conversationsFor.get(socket) ?? []);
-    registerHandlers(socket, { messages: parley.messages, messageChanges: parley.messageChanges, catchUp: parley.catchUp, metrics, log });
+    registerHandlers(socket, {
+      messages: parley.messages,
+      messageChanges: parley.messageChanges,
+      catchUp: parley.catchUp,
+      metrics,
+      log,
+      syncPerSec: config.chat.syncPerSec,
+      syncBurst: config.chat.syncBurst,
+    });
     const counted = first ? announce(userId, 'online', null) : Promise.resolve();
     track(counted);
     socket.on('disconnect', () => {

@@ -31,6 +31,8 @@ export class CatchUp {
     private readonly db: Database,
     private readonly tokens: ChangesTokens,
     private readonly pageSize: number,
+    /** Bytes of messages and changes per answer (SYNC_MAX_BYTES); messages first, changes from what is left. */
+    private readonly maxBytes: number,
   ) {}
 
   /** not_found unless the user is a member of every conversation named (a non-member learns nothing). */
@@ -49,26 +51,42 @@ export class CatchUp {
       const unread = await unreadCountsOf(tx, userId, wanted.map((cursor) => cursor.conversationId));
       if (unread.size !== wanted.length) throw notFound('Conversation');
       const found = wanted.length > 0 ? await listAfterCursors(tx, userId, wanted, this.pageSize + 1) : [];
+      // Cut at the page size and at the byte budget: the tail goes, so each conversation's messages stay gap-free
+      // up to what was sent and the client's cursors move to exactly there.
+      const budget = { left: this.maxBytes };
+      const messages = withinBudget(found.slice(0, this.pageSize), (message) => message, budget, 1);
       const counters = await changeCountersOf(tx, userId);
       let changes: Message[] = [];
       let next: ChangeCounters = counters;
       let changesCut = false;
       if (since) {
         const changed = await listChangesSince(tx, userId, since, this.pageSize + 1);
-        changesCut = changed.length > this.pageSize;
-        const page = changed.slice(0, this.pageSize);
+        const page = withinBudget(changed.slice(0, this.pageSize), (entry) => entry.message, budget, 0);
+        changesCut = page.length < changed.length;
         changes = page.map((entry) => entry.message);
-        if (changesCut) next = countersAfterCut(since, counters, page[page.length - 1]!);
+        if (changesCut) next = page.length > 0 ? countersAfterCut(since, counters, page[page.length - 1]!) : since;
       }
       return {
-        messages: found.slice(0, this.pageSize),
+        messages,
         changes,
         changesToken: this.tokens.issue(userId, next),
         unread: Object.fromEntries(unread),
-        more: found.length > this.pageSize || changesCut,
+        more: found.length > messages.length || changesCut,
       };
     });
   }
+}
+
+/** The first items whose JSON fits in what is left of the budget (at least `atLeast` of them), taken from it. */
+function withinBudget<T>(items: T[], messageOf: (item: T) => Message, budget: { left: number }, atLeast: number): T[] {
+  let count = 0;
+  for (const item of items) {
+    const bytes = Buffer.byteLength(JSON.stringify(messageOf(item)));
+    if (bytes > budget.left && count >= atLeast) break;
+    budget.left -= bytes;
+    count++;
+  }
+  return items.slice(0, count);
 }
 
 /**

@@ -1,11 +1,12 @@
 // Reconnect stampede: 1,000 sockets on the PM2 cluster (2 instances), then `pm2 reload`. Each reloading worker
 // closes its sockets; the clients reconnect to the other one. Measured twice in one run: clients with socket.io's
-// default reconnection (about 1 s, +-50%), and clients that honour `server:draining {reconnectInMs}` (the recipe in
-// the README). Reports reconnects per 100 ms: the peak and the span that holds 90% of them.
+// default reconnection (about 1 s, +-50%), and parley/client's sockets, which honour `server:draining
+// {reconnectInMs}`. Reports reconnects per 100 ms: the peak and the span that holds 90% of them.
 //
 //   npm run build && npx tsx test/bench/reconnect-spread.ts [--sockets 1000]
 import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
+import { ParleyRealtime } from '../../src/client/index.js';
 import { startCluster, sleep, type Cluster } from '../cluster/support/cluster.js';
 import { register } from '../support/client.js';
 import { createTestServices, dropTestServices } from '../support/services.js';
@@ -14,28 +15,24 @@ const { values } = parseArgs({ options: { sockets: { type: 'string', default: '1
 const SOCKETS = Number(values.sockets);
 const BUCKET_MS = 100;
 
-/** The README's client recipe: the draining delay becomes the next reconnection delay. */
-function honourDraining(socket: Socket): void {
-  socket.on('server:draining', ({ reconnectInMs }: { reconnectInMs: number }) => {
-    socket.io.randomizationFactor(0);
-    socket.io.reconnectionDelay(Math.max(1, reconnectInMs));
-    socket.io.reconnectionDelayMax(Math.max(5000, reconnectInMs));
-  });
-  socket.io.on('reconnect', () => {
-    socket.io.randomizationFactor(0.5);
-    socket.io.reconnectionDelay(1000);
-    socket.io.reconnectionDelayMax(5000);
-  });
-}
-
+/** Opens `SOCKETS` sockets, reloads the cluster, and returns when each socket connected again (ms after the reload began). */
 async function measure(cluster: Cluster, token: string, honour: boolean): Promise<number[]> {
+  // Clients that honour server:draining are parley/client's (it waits exactly the delay the server drew);
+  // the others are plain socket.io clients with its default reconnection.
   const sockets: Socket[] = [];
+  const clients: ParleyRealtime[] = [];
   for (let i = 0; i < SOCKETS; i += 50) {
-    const batch = Array.from({ length: Math.min(50, SOCKETS - i) }, () => {
+    const batch = Array.from({ length: Math.min(50, SOCKETS - i) }, async () => {
+      if (honour) {
+        const client = new ParleyRealtime({ url: cluster.url, token: () => token });
+        clients.push(client);
+        sockets.push(client.socket as unknown as Socket);
+        await client.connect();
+        return;
+      }
       const socket = io(cluster.url, { transports: ['websocket'], auth: { token }, forceNew: true });
-      if (honour) honourDraining(socket);
       sockets.push(socket);
-      return new Promise<void>((resolve, reject) => {
+      await new Promise<void>((resolve, reject) => {
         socket.once('connect', () => resolve());
         socket.once('connect_error', reject);
       });
@@ -44,10 +41,11 @@ async function measure(cluster: Cluster, token: string, honour: boolean): Promis
   }
   const reconnects: number[] = [];
   let reloadAt = 0;
-  for (const socket of sockets) socket.io.on('reconnect', () => reconnects.push(Date.now() - reloadAt));
+  for (const socket of sockets) socket.on('connect', () => reconnects.push(Date.now() - reloadAt));
   reloadAt = Date.now();
   await cluster.reload();
   for (let waited = 0; reconnects.length < SOCKETS && waited < 20_000; waited += 200) await sleep(200);
+  for (const client of clients) client.close();
   for (const socket of sockets) socket.close();
   return reconnects.sort((a, b) => a - b);
 }
@@ -71,7 +69,7 @@ async function main(): Promise<void> {
     console.log('\n| clients | reconnected | peak per 100 ms | span of the middle 90% | when (after the reload began) |');
     console.log('| --- | --- | --- | --- | --- |');
     console.log(describe("socket.io's default reconnection", plain));
-    console.log(describe('honouring server:draining', honouring));
+    console.log(describe('parley/client (honours server:draining)', honouring));
   } finally {
     await cluster.stop();
     await dropTestServices();

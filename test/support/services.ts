@@ -94,6 +94,9 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     SESSION_SECRET: 'test-session-secret-0123456789abcdef0123456789',
     RATE_LIMIT_AUTH_PER_MIN: '100000',
     RATE_LIMIT_API_PER_MIN: '100000',
+    // Tests sync as fast as they can; test/integration/realtime/sync-limits.test.ts sets its own budget.
+    SYNC_PER_SEC: '1000',
+    SYNC_BURST: '1000',
     HEALTH_DETAIL_TOKEN: TEST_HEALTH_TOKEN,
     ...overrides,
   };

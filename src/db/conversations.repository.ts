@@ -182,6 +182,15 @@ const toConversation = (row: ConversationRow, members: Member[]): Conversation =
   members,
 });
 
+/** The conversation with its members, for announcing a change to them; not for answering a user (no member check). */
+export async function findConversationById(db: Queryable, conversationId: string): Promise<Conversation | undefined> {
+  const { rows } = await db.query<ConversationRow>(`SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = $1`, [conversationId]);
+  const row = rows[0];
+  if (!row) return undefined;
+  const members = await membersByConversation(db, [row.id]);
+  return toConversation(row, members.get(row.id) ?? []);
+}
+
 /** The conversation if `userId` is a member; undefined otherwise (non-members learn nothing). */
 export async function findConversationForMember(
   db: Queryable,

@@ -33,6 +33,8 @@ export interface ServerToClient {
   presence: (payload: PresenceEvent) => void;
   'conversation:new': (payload: { conversation: Conversation }) => void;
   'conversation:removed': (payload: { conversationId: string }) => void;
+  /** (v2) Members added or removed, or a role changed: the conversation as GET /api/conversations/:id returns it. */
+  'conversation:updated': (payload: { conversation: Conversation }) => void;
   /** Sent before this process closes its sockets: reconnect after this delay, not at once with everyone else. */
   'server:draining': (payload: { reconnectInMs: number }) => void;
 }

@@ -38,18 +38,31 @@ export class SocketBroadcaster implements Broadcaster {
     this.metrics.eventOut('read');
   }
 
-  /** Join first, then tell: both travel in order through the adapter, so later messages reach the new member. */
+  /**
+   * Join first, then tell: both travel in order through the adapter, so later messages reach the new member. The
+   * members already there (bystanders) get the new member list; the new members' sockets are excepted, since
+   * conversation:new carries the same conversation.
+   */
   membersAdded(conversation: Conversation, userIds: string[]): void {
     const rooms = userIds.map(userRoom);
     this.io.in(rooms).socketsJoin(conversationRoom(conversation.id));
     this.io.to(rooms).emit('conversation:new', { conversation });
     this.metrics.eventOut('conversation:new');
+    this.io.to(conversationRoom(conversation.id)).except(rooms).emit('conversation:updated', { conversation });
+    this.metrics.eventOut('conversation:updated');
   }
 
-  memberRemoved(conversationId: string, userId: string): void {
+  /** Leave first, so the removed user's sockets do not get the remaining members' conversation:updated. */
+  memberRemoved(conversationId: string, userId: string, conversation?: Conversation): void {
     this.io.in(userRoom(userId)).socketsLeave(conversationRoom(conversationId));
     this.io.to(userRoom(userId)).emit('conversation:removed', { conversationId });
     this.metrics.eventOut('conversation:removed');
+    if (conversation) this.conversationChanged(conversation);
+  }
+
+  conversationChanged(conversation: Conversation): void {
+    this.io.to(conversationRoom(conversation.id)).emit('conversation:updated', { conversation });
+    this.metrics.eventOut('conversation:updated');
   }
 
   /** Closes the sign-in's sockets on every process; the client does not reconnect after a server disconnect. */

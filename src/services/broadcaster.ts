@@ -17,8 +17,13 @@ export interface Broadcaster {
    */
   messageChanged(message: Message): void | Promise<void>;
   readAdvanced(conversationId: string, userId: string, seq: number): void;
+  /** New members get `conversation:new`; everyone already in the room gets `conversation:updated`. */
   membersAdded(conversation: Conversation, userIds: string[]): void;
-  memberRemoved(conversationId: string, userId: string): void;
+  /** The removed user gets `conversation:removed`; the remaining members get `conversation:updated` (`conversation`
+   * is absent when nobody is left). */
+  memberRemoved(conversationId: string, userId: string, conversation?: Conversation): void;
+  /** A role change: every member gets `conversation:updated`. */
+  conversationChanged(conversation: Conversation): void;
   /** A sign-in (refresh family) ended by logout or revoked after token reuse: its live sockets must go. */
   signedOut(familyId: string): void;
 }
@@ -29,6 +34,7 @@ export const silentBroadcaster: Broadcaster = {
   readAdvanced: () => undefined,
   membersAdded: () => undefined,
   memberRemoved: () => undefined,
+  conversationChanged: () => undefined,
   signedOut: () => undefined,
 };
 
@@ -56,8 +62,12 @@ export class BroadcastRelay implements Broadcaster {
     this.target.membersAdded(conversation, userIds);
   }
 
-  memberRemoved(conversationId: string, userId: string): void {
-    this.target.memberRemoved(conversationId, userId);
+  memberRemoved(conversationId: string, userId: string, conversation?: Conversation): void {
+    this.target.memberRemoved(conversationId, userId, conversation);
+  }
+
+  conversationChanged(conversation: Conversation): void {
+    this.target.conversationChanged(conversation);
   }
 
   signedOut(familyId: string): void {

@@ -99,7 +99,9 @@ export class ConversationsService {
       await conversations.removeMember(tx, conversationId, userId);
       if (targetRole === 'owner') await conversations.promoteHeir(tx, conversationId);
     });
-    this.broadcaster.memberRemoved(conversationId, userId);
+    // The remaining members' view, read from the primary after the commit (the actor may have just left).
+    const remaining = await conversations.findConversationById(this.db.primary, conversationId);
+    this.broadcaster.memberRemoved(conversationId, userId, remaining && remaining.members.length > 0 ? remaining : undefined);
     await this.fences?.wrote(actorId);
   }
 
@@ -115,7 +117,9 @@ export class ConversationsService {
       // One owner at a time: handing ownership on makes the old owner an admin.
       if (role === 'owner') await conversations.setRole(tx, conversationId, actorId, 'admin');
     });
-    return this.get(actorId, conversationId);
+    const conversation = await this.get(actorId, conversationId);
+    this.broadcaster.conversationChanged(conversation);
+    return conversation;
   }
 
   /** Locks the group's membership for this transaction and returns the actor's role (404 for non-members). */

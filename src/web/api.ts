@@ -84,5 +84,9 @@ export const api = {
   /** Newest first, `before` a seq. */
   history: (id: string, before?: number) =>
     call<{ messages: Message[] }>('GET', `/api/conversations/${id}/messages?limit=50${before ? `&before=${before}` : ''}`),
+  /** Own messages only; answers the edited message (`message:updated` brings it to the other windows). */
+  editMessage: (id: string, seq: number, body: string) => call<{ message: Message }>('PATCH', `/api/conversations/${id}/messages/${seq}`, { body }),
+  /** Own messages, or anyone's for a group's owner and admins; leaves a tombstone. */
+  deleteMessage: (id: string, seq: number) => call<void>('DELETE', `/api/conversations/${id}/messages/${seq}`),
   presence: (userIds: string[]) => call<{ presence: Record<string, Presence> }>('GET', `/api/presence?userIds=${userIds.join(',')}`),
 };

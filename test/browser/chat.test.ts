@@ -228,10 +228,11 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     await again.openConversation('Bob');
     await eventually(async () => expect(await again.shown()).to.have.length(50));
     const older = again.page.getByRole('button', { name: 'Load earlier messages' });
-    // By keyboard: one Shift+Tab from the composer reaches the button, with a visible focus ring.
+    // By keyboard: one Tab from the message log (before the messages' Edit and Delete buttons) reaches the button,
+    // with a visible focus ring.
     await again.page.bringToFront();
-    await again.composer.focus();
-    await again.page.keyboard.press('Shift+Tab');
+    await again.page.getByRole('log', { name: 'Messages' }).focus();
+    await again.page.keyboard.press('Tab');
     expect(await again.page.evaluate('document.activeElement.textContent')).to.equal('Load earlier messages');
     expect(await again.page.evaluate('getComputedStyle(document.activeElement).outlineStyle'), 'visible focus').to.equal('solid');
     await again.page.keyboard.press('Enter');
@@ -262,11 +263,14 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     await eventually(async () => expect(await bob.conversationButton('Team').locator('.badge').count()).to.equal(0));
     await alice.page.locator('.seen', { hasText: 'Seen by Bob' }).waitFor();
 
-    // Alice adds Carol: Carol's window gets the group, Alice's member list grows.
+    // Alice adds Carol: Carol's window gets the group, Alice's member list grows, and so does bystander Bob's
+    // (conversation:updated), before Carol says anything.
+    await bob.openMembers();
     await alice.openMembers();
     await alice.page.getByLabel('Add a member').fill('carol');
     await alice.page.getByRole('button', { name: 'Add Carol (@carol)' }).click();
     await eventually(async () => expect(await alice.memberNames()).to.deep.equal(['Alice (you)', 'Bob', 'Carol']));
+    await eventually(async () => expect(await bob.memberNames()).to.deep.equal(['Alice', 'Bob (you)', 'Carol']));
     await carol.conversationButton('Team').waitFor();
     await carol.page.getByRole('alert').filter({ hasText: 'You were added to Team.' }).waitFor();
     await carol.openConversation('Team');
@@ -277,17 +281,36 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     );
     await carol.send('Hello team, Carol here.');
     for (const page of [alice, bob]) await page.page.locator('.log .body', { hasText: 'Hello team, Carol here.' }).waitFor();
-    // Bob's window: the v1 server tells only the added user, so Bob's list follows Carol's first message.
-    await bob.openMembers();
-    await eventually(async () => expect(await bob.memberNames()).to.deep.equal(['Alice', 'Bob (you)', 'Carol']));
     await eventually(async () =>
       expect(await bob.page.locator('.log article', { hasText: 'Hello team, Carol here.' }).locator('.sender').textContent()).to.equal('Carol'),
     );
     await alice.page.screenshot({ path: path.join(SCREENSHOTS, 'group.png') });
 
-    // Alice removes Carol: the group leaves Carol's window with a sentence saying so.
+    // Carol edits her message by keyboard: Alice and Bob see the new text marked edited.
+    const carolsMessage = (chat: ChatPage) => chat.page.locator('.log article', { hasText: 'Carol here' });
+    await carolsMessage(carol).getByRole('button', { name: /^Edit message/ }).focus();
+    await carol.page.keyboard.press('Enter');
+    await carol.page.getByLabel('Edit message', { exact: true }).waitFor();
+    await carol.page.keyboard.press('ControlOrMeta+A');
+    await carol.page.keyboard.type('Hello team, Carol here (edited by me).');
+    await carol.page.keyboard.press('Enter');
+    for (const page of [alice, bob, carol]) {
+      await page.page.locator('.log .body', { hasText: 'Hello team, Carol here (edited by me).' }).waitFor();
+      await carolsMessage(page).locator('.meta', { hasText: '(edited)' }).waitFor();
+    }
+    // Bob, a plain member, may not delete Carol's message; Alice, the owner, may: every window shows the tombstone.
+    expect(await carolsMessage(bob).getByRole('button', { name: /^Delete message/ }).count()).to.equal(0);
+    await carolsMessage(alice).getByRole('button', { name: /^Delete message/ }).focus();
+    await alice.page.keyboard.press('Enter');
+    for (const page of [alice, bob, carol]) {
+      await eventually(async () => expect(await page.page.locator('.log .body.deleted', { hasText: 'Message deleted' }).count()).to.equal(1));
+      expect(await page.page.locator('.log .body', { hasText: 'Carol here' }).count()).to.equal(0);
+    }
+
+    // Alice removes Carol: the group leaves Carol's window with a sentence saying so; Bob's list follows at once.
     await alice.page.getByRole('button', { name: 'Remove Carol' }).click();
     await eventually(async () => expect(await alice.memberNames()).to.deep.equal(['Alice (you)', 'Bob']));
+    await eventually(async () => expect(await bob.memberNames()).to.deep.equal(['Alice', 'Bob (you)']));
     await carol.page.getByRole('alert').filter({ hasText: 'You are no longer a member of Team.' }).waitFor();
     await eventually(async () => expect(await carol.conversationButton('Team').count()).to.equal(0));
     expect(await carol.page.locator('#conversation-title').textContent()).to.equal('No conversation open');

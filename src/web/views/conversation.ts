@@ -8,7 +8,7 @@ import type { Outbox, Pending } from '../outbox.js';
 import { nameOf, type ChatStore, type ConversationState } from '../store.js';
 import type { Message } from '../types.js';
 import { membersContent, type MemberActions } from './members.js';
-import { messageElement } from './message.js';
+import { messageElement, type MessageActions } from './message.js';
 import { presenceDot } from './presence.js';
 
 const TYPING_REFRESH_MS = 3_000;
@@ -124,7 +124,7 @@ export class ConversationView {
     for (const message of [...state.messages.values()].sort((a, b) => a.seq - b.seq)) {
       const held = this.rendered.get(message.seq);
       if (held?.message === message) continue;
-      const element = messageElement(this.store, state, message);
+      const element = messageElement(this.store, state, message, this.messageActions);
       if (held) held.element.replaceWith(element);
       else this.log.insertBefore(element, this.elementAfter(message.seq));
       this.rendered.set(message.seq, { element, message });
@@ -316,6 +316,20 @@ export class ConversationView {
       if (mine && mine.lastReadSeq < state.seenSeq) this.connection.markRead(state.conversation.id, state.seenSeq);
     }, 250);
   }
+
+  /** Edits and deletions go over REST; the answer is applied at once, `message:updated` brings it to the others. */
+  private readonly messageActions: MessageActions = {
+    edit: async (message, body) => {
+      try {
+        this.store.accept((await api.editMessage(message.conversationId, message.seq, body)).message);
+        return true;
+      } catch (error) {
+        this.fail(error);
+        return false;
+      }
+    },
+    remove: (message) => this.run(() => api.deleteMessage(message.conversationId, message.seq)),
+  };
 
   private async run(action: () => Promise<unknown>): Promise<void> {
     try {

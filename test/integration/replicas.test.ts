@@ -96,6 +96,19 @@ describe('read replicas (real streaming replication)', function () {
     for (const app of [a, b]) for (const reader of [alice, bob]) expect(await history(app, reader, id)).to.include('while-paused');
   });
 
+  it('when replay is paused, then search (which tolerates lag) answers from a replica: a new message is found only after resume', async () => {
+    const { alice, bob, id } = await setup();
+    const search = async (reader: Account) =>
+      (await request(a.url, 'GET', '/api/search/messages?q=quokka', { token: reader.accessToken })).body.messages.map((m: { body: string }) => m.body);
+    await Promise.all(cluster.replicas.map((replica) => setReplayPaused(replica, true)));
+    await send(a, alice, id, 'quokka sighting');
+    // The primary has it: an empty answer means a replica answered.
+    expect(await search(bob)).to.deep.equal([]);
+    await Promise.all(cluster.replicas.map((replica) => setReplayPaused(replica, false)));
+    await replicasReplayed();
+    expect(await search(bob)).to.deep.equal(['quokka sighting']);
+  });
+
   it('when a user marks read or joins while replay is paused, then their own listing shows it on either instance', async () => {
     const { alice, bob, id } = await setup();
     await Promise.all(cluster.replicas.map((replica) => setReplayPaused(replica, true)));

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './processes.js';
-import { sleep } from './sockets.js';
+import { waitForRedis } from './redis-server.js';
 
 export const SENTINEL_MASTER = 'parleymaster';
 
@@ -23,29 +23,12 @@ export interface SentinelGroup {
   stop(): Promise<void>;
 }
 
-async function ready(port: number): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      await probe.ping();
-      return;
-    } catch {
-      await sleep(50);
-    } finally {
-      probe.disconnect();
-    }
-  }
-  throw new Error(`redis on ${port} did not start`);
-}
-
 export async function startSentinelGroup(): Promise<SentinelGroup> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'parley-sentinel-'));
   const children = new Map<number, ChildProcess>();
   const serve = async (port: number, args: string[]) => {
     children.set(port, spawn('redis-server', args, { stdio: 'ignore', cwd: dir }));
-    await ready(port);
+    await waitForRedis(port);
   };
   const masterPort = await freePort();
   const replicaPort = await freePort();

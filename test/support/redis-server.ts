@@ -16,25 +16,30 @@ export interface OwnRedis {
   stop(): Promise<void>;
 }
 
+/** Resolves once a Redis server answers PING on 127.0.0.1:`port` (about 5 s at most). */
+export async function waitForRedis(port: number): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined);
+    try {
+      await probe.connect();
+      await probe.ping();
+      return;
+    } catch (error) {
+      if (attempt > 100) throw new Error(`redis-server on ${port} did not start: ${(error as Error).message}`);
+      await sleep(50);
+    } finally {
+      probe.disconnect();
+    }
+  }
+}
+
 export async function startOwnRedis(): Promise<OwnRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    for (let attempt = 0; ; attempt++) {
-      const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => undefined);
-      try {
-        await probe.connect();
-        await probe.ping();
-        return;
-      } catch (error) {
-        if (attempt > 100) throw new Error(`redis-server on ${port} did not start: ${(error as Error).message}`);
-        await sleep(50);
-      } finally {
-        probe.disconnect();
-      }
-    }
+    await waitForRedis(port);
   };
   const kill = async () => {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;

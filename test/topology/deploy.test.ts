@@ -1,5 +1,6 @@
 // `npm run deploy:rolling` and `npm run deploy:canary` against the real topology (two PM2 hosts behind nginx),
 // run as an operator runs them, under load: a strict keep-alive client through nginx and chat clients sending.
+import { syncAll } from './support/sync.js';
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { copyFile, rename, readdir, writeFile } from 'node:fs/promises';
@@ -104,13 +105,7 @@ describe('topology: rolling and canary deploys', function () {
 
     // Nothing acked is lost or doubled: sync from the start, paged.
     const reader = senders[0]!;
-    const seen: Message[] = [];
-    for (let cursor = 0, more = true; more; ) {
-      const page = await reader.timeout(10_000).emitWithAck('sync', { cursors: { [conversationId]: cursor } });
-      seen.push(...page.messages);
-      more = page.more === true;
-      cursor = seen.at(-1)?.seq ?? cursor;
-    }
+    const seen = await syncAll(reader, conversationId);
     const ids = seen.map((message) => message.clientMsgId);
     expect(new Set(ids).size, 'no message twice').to.equal(ids.length);
     expect([...chat.acked.keys()].filter((id) => !ids.includes(id)), 'acked but missing').to.deep.equal([]);

@@ -1,5 +1,6 @@
 // nginx (the shipped nginx/ files, real Debian nginx) in front of two PM2 hosts of two instances each, on a real
 // PostgreSQL primary + streaming replica and Redis: what a client sees through the edge.
+import { syncAll } from './support/sync.js';
 import { expect } from 'chai';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -237,13 +238,7 @@ describe('topology: nginx in front of two PM2 hosts', function () {
     }
     // Catch-up through the survivor: every acked message, none twice.
     // Every page: on a quiet machine the senders ack more than one sync page (1,000 messages) before the kill ends.
-    const synced: Message[] = [];
-    for (let more = true, cursor = 0; more; ) {
-      const sync = await sender.timeout(10_000).emitWithAck('sync', { cursors: { [conversationId]: cursor } });
-      synced.push(...(sync.messages as Message[]));
-      cursor = synced.at(-1)?.seq ?? cursor;
-      more = sync.more;
-    }
+    const synced = await syncAll(sender, conversationId);
     const ids = synced.map((message) => message.clientMsgId);
     expect(new Set(ids).size, 'no message twice').to.equal(ids.length);
     const missing = [...acked.keys()].filter((clientMsgId) => !ids.includes(clientMsgId));

@@ -18,6 +18,11 @@ export interface PresenceTracker extends PresenceSource {
   admit(userId: string, maxSockets: number): Promise<Admission>;
   /** Uncounts a socket that closed at `at`; true when it was the user's last socket anywhere. */
   disconnected(userId: string, at: string): Promise<boolean>;
+  /**
+   * This process is closing: its sockets stay online until they are gone, but no longer count against the per-user
+   * cap, so the same clients reconnecting to another process are admitted.
+   */
+  draining(): Promise<void>;
   /** Starts background work, which reports presence changes no socket event on this process caused. */
   start(events: PresenceEvents): Promise<void>;
   close(): Promise<void>;
@@ -54,6 +59,9 @@ export class LocalPresence implements PresenceTracker {
       ]),
     );
   }
+
+  /** One process: nowhere else to reconnect to. */
+  async draining(): Promise<void> {}
 
   async start(): Promise<void> {}
 

@@ -175,6 +175,7 @@ export async function attachRealtime(parley: Parley, server: http.Server): Promi
     io,
     adapter: adapter.name,
     announceDraining() {
+      presence.draining().catch((error: unknown) => log.warn({ err: error }, 'presence: could not mark this process draining'));
       for (const socket of io.of('/').sockets.values()) {
         socket.emit('server:draining', { reconnectInMs: Math.round(Math.random() * settings.reconnectSpreadMs) });
       }

@@ -39,3 +39,28 @@ describe('realtime: draining', function () {
     expect(Math.max(...values) - Math.min(...values)).to.be.above(SPREAD_MS / 2);
   });
 });
+
+describe('realtime: draining and the per-user socket cap', function () {
+  this.timeout(60_000);
+  afterEach(closeAllClients);
+  after(stopAll);
+
+  it('when a process drains, then its sockets no longer count against SOCKET_MAX_PER_USER, so the same user reconnecting to another process is admitted', async () => {
+    const env = { SOCKET_MAX_PER_USER: '2' };
+    const [draining, survivor] = await Promise.all([startServer(env), startServer(env)]);
+    const alice = await register(survivor.url);
+    const old = [await connect(draining.url, { token: alice.accessToken }), await connect(draining.url, { token: alice.accessToken })];
+    // At the cap: a third socket anywhere is refused.
+    const refused = await connect(survivor.url, { token: alice.accessToken }).then(() => 'connected', (error: Error) => error.message);
+    expect(refused).to.equal('too_many_sockets');
+
+    const heard = old.map((socket) => new Promise<void>((resolve) => socket.once('server:draining', () => resolve())));
+    const stopped = draining.stop('SIGINT');
+    await Promise.all(heard);
+    const reconnected = await Promise.all(old.map(() => connect(survivor.url, { token: alice.accessToken }).then(() => 'connected', (error: Error) => error.message)));
+    // The old sockets were still open (and counted as online): only draining let the new ones in.
+    expect(old.map((socket) => socket.connected), 'old sockets still open while the new ones connected').to.deep.equal([true, true]);
+    expect(reconnected).to.deep.equal(['connected', 'connected']);
+    expect(await stopped).to.equal(0);
+  });
+});

@@ -1,5 +1,6 @@
-// Composition root: creates pools, clients and services once and hands them down. Building does not listen;
-// main.ts (or a test) decides where the server runs.
+// Composition root: creates pools, clients, the HTTP and socket.io servers and the services once, and hands each
+// part only what it needs. Building does not listen; main.ts (or a test) decides where the server runs. Everything
+// opened here is closed by one lifecycle (lifecycle.ts), in its declared order.
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type { Redis } from 'ioredis';
@@ -9,7 +10,8 @@ import type { Logger } from './core/logger.js';
 import { Database } from './db/database.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
-import { createHttpApp, type HttpDeps } from './http/app.js';
+import { createHttpApp, newKoa, type HttpDeps } from './http/app.js';
+import { createHttpServer } from './http/server.js';
 import { answerLivenessFirst } from './http/liveness.js';
 import { refusePasswordRoutesWhileSaturated } from './http/early-refusal.js';
 import type { ParleyState } from './http/context.js';
@@ -23,7 +25,6 @@ import { WorkerPool } from './cpu/worker-pool.js';
 import { createRedis } from './redis/client.js';
 import { AuthService } from './services/auth.service.js';
 import { ConversationExportService } from './services/export.service.js';
-import { BroadcastRelay } from './services/broadcaster.js';
 import { ConversationsService } from './services/conversations.service.js';
 import { CatchUp } from './services/catch-up.js';
 import { ChangesTokens } from './services/changes-token.js';
@@ -38,6 +39,9 @@ import { PresenceService } from './services/presence.service.js';
 import { Revocations } from './services/revocations.js';
 import { TokenService } from './services/tokens.js';
 import { familiesRevokedSince } from './db/refresh-tokens.repository.js';
+import { Lifecycle } from './lifecycle.js';
+import { clientIpOf, identify } from './realtime/handshake.js';
+import { Realtime } from './realtime/server.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -45,9 +49,9 @@ export const VERSION: string = (
 
 export interface Parley extends HttpDeps {
   http: Koa<ParleyState>;
-  /** What the HTTP server runs for each request: liveness probes answered directly, the rest by Koa. */
-  handleRequest: http.RequestListener;
-  broadcasts: BroadcastRelay;
+  /** Not listening yet: liveness probes answered directly, the rest by Koa; socket.io attached. */
+  server: http.Server;
+  realtime: Realtime;
   /** Served from only while the realtime layer feeds it events (realtime/history-feed.ts). */
   historyCache: HistoryCache;
   /** What `sync` answers: messages and changes after the client's cursors and token. */
@@ -55,25 +59,27 @@ export interface Parley extends HttpDeps {
   /** This process's worker-thread pool for CPU-heavy work (password hashing, exports). */
   workerPool: WorkerPool;
   eventLoop: EventLoopMonitor;
-  /** Readiness turns 503 and responses ask clients to close their connections. */
+  /** What this process closes, in its declared order (main.ts adds its own resources to it). */
+  lifecycle: Lifecycle;
+  /** Readiness turns 503, responses ask clients to close their connections, sockets hear `server:draining`. */
   startDraining(): void;
-  /**
-   * Registers a resource to close on shutdown (socket server, worker pool...). Closers run in reverse order of
-   * registration, before the database pools and Redis they may still use.
-   */
-  onClose(name: string, closer: () => Promise<void>): void;
-  /** Closes registered resources, then pools, Redis and the embedded database; the HTTP server is main.ts's. */
+  /** Closes everything through the lifecycle; the HTTP server's listening is main.ts's. */
   close(): Promise<void>;
 }
 
 export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   // Before anything opens: worker threads load compiled task files, so a missing build fails here, not at login.
   assertTasksCompiled();
-  let embedded: EmbeddedDatabase | undefined;
+  const lifecycle = new Lifecycle(log);
+  return lifecycle.starting(() => build(config, log, lifecycle));
+}
+
+async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise<Parley> {
   let databaseUrl = config.database.url;
   let poolMax = config.database.poolMax;
   if (!databaseUrl) {
-    embedded = await startEmbeddedDatabase(config.database.embeddedDir);
+    const embedded: EmbeddedDatabase = await startEmbeddedDatabase(config.database.embeddedDir);
+    lifecycle.own('embedded database', () => embedded.stop());
     databaseUrl = embedded.url;
     // The embedded server takes one connection at a time.
     poolMax = 1;
@@ -85,23 +91,21 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     { ...config.database, max: poolMax, min: Math.min(config.database.poolMin, poolMax) },
     log.child({ module: 'db' }),
   );
+  lifecycle.own('database', () => db.close());
+  await migrate(db.primary, log.child({ module: 'migrate' }));
   let redis: Redis | undefined;
-  try {
-    await migrate(db.primary, log.child({ module: 'migrate' }));
-    if (config.redis.configured) {
-      redis = createRedis(config.redis, config.redis.prefix, log.child({ module: 'redis' }));
-      await redis.connect();
-    } else {
-      log.warn('REDIS_URL not set: rate limits count per process and sessions live in the signed cookie');
-    }
-  } catch (error) {
-    await Promise.allSettled([db.close(), redis?.quit(), embedded?.stop()]);
-    throw error;
+  if (config.redis.configured) {
+    const client = createRedis(config.redis, config.redis.prefix, log.child({ module: 'redis' }));
+    lifecycle.own('redis', async () => void (await client.quit().catch(() => client.disconnect())));
+    await client.connect();
+    redis = client;
+  } else {
+    log.warn('REDIS_URL not set: rate limits count per process and sessions live in the signed cookie');
   }
 
   let draining = false;
-  const closers: Array<{ name: string; closer: () => Promise<void> }> = [];
   const eventLoop = new EventLoopMonitor().start();
+  lifecycle.own('metrics', () => eventLoop.stop());
   const metrics = createMetrics(config.instanceId, config.metrics);
   const health = new Health({ version: VERSION, instanceId: config.instanceId, db, redis, eventLoop, isDraining: () => draining, cacheMs: config.health.cacheMs });
   metrics.bind({
@@ -112,7 +116,22 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     dbReplicas: () => db.stats().replicas ?? [],
   });
 
-  const broadcasts = new BroadcastRelay();
+  // --- The servers: HTTP (its request listener is set once Koa is built) and socket.io on it ---
+  const koa = newKoa(config);
+  const server = createHttpServer(config.http);
+  // --- Read path: the hot-history cache (fed by socket.io's events) and read-your-writes fences (README: Replicas and the history cache) ---
+  const historyCache = new HistoryCache(config.historyCache, (id, count) => latestWindow(db.primary, id, count));
+  const { maxLagMs, checkIntervalMs } = config.database.replicas;
+  const fences = ReadYourWrites.needed(db, historyCache.enabled)
+    ? new ReadYourWrites(db, redis, 2 * (maxLagMs + checkIntervalMs), log.child({ module: 'read-your-writes' }))
+    : undefined;
+  health.addProbe('historyCache', () => historyCache.stats());
+  // --- end read path ---
+  const realtime = new Realtime(server, { config, redis, registry: metrics.registry, historyCache, clientIp: clientIpOf(koa), log });
+  lifecycle.own('realtime', () => realtime.close());
+  health.addProbe('sockets', () => realtime.snapshot());
+  const broadcasts = realtime.broadcaster;
+
   const tokens = new TokenService(config.auth.jwtSecret, config.auth.accessTokenTtlSec, config.auth.accessTokenCacheSize);
   // A revoked sign-in stays refused for as long as any credential of it can be presented.
   const revocations = new Revocations(
@@ -123,6 +142,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   );
   // --- CPU-heavy work: one worker-thread pool per process, sized by the capacity plan (cpu/, ops/capacity.ts) ---
   const workerPool: WorkerPool = new WorkerPool(config.cpu, workerPoolMetrics(metrics.registry, () => workerPool.stats()));
+  lifecycle.own('worker pool', () => workerPool.close());
   health.addProbe('workerPool', () => workerPool.stats());
   const hashOnPool = config.cpu.passwordHashing === 'pool';
   const hasher = hashOnPool
@@ -132,22 +152,19 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   const conversationExports = new ConversationExportService(db, workerPool, config.cpu.exportPageSize, config.cpu.exportMaxConcurrent, log.child({ module: 'export' }));
   // --- end CPU-heavy work ---
   const auth = new AuthService(db, hasher, tokens, revocations, config.auth.refreshTokenTtlDays * 86_400_000, log.child({ module: 'auth' }), broadcasts);
-  // --- Read path: the hot-history cache and read-your-writes fences (README: Replicas and the history cache) ---
-  const historyCache = new HistoryCache(config.historyCache, (id, count) => latestWindow(db.primary, id, count));
-  const { maxLagMs, checkIntervalMs } = config.database.replicas;
-  const fences = ReadYourWrites.needed(db, historyCache.enabled)
-    ? new ReadYourWrites(db, redis, 2 * (maxLagMs + checkIntervalMs), log.child({ module: 'read-your-writes' }))
-    : undefined;
-  health.addProbe('historyCache', () => historyCache.stats());
-  // --- end read path ---
   const conversations = new ConversationsService(db, broadcasts, fences);
   const messages = new MessagesService(db, broadcasts, config.sendBatching, (size) => metrics.sendBatchSize.observe(size), historyCache, fences);
-  const presence = new PresenceService(db);
+  const presence = new PresenceService(db, realtime.presence);
   const messageChanges = new MessageChanges(db, broadcasts, { editWindowSec: config.chat.editWindowSec });
   const catchUp = new CatchUp(db, new ChangesTokens(config.auth.jwtSecret), config.chat.syncPageSize, config.chat.syncMaxBytes);
   const search = new SearchService(db, log.child({ module: 'search' }));
 
-  const parley: Omit<Parley, 'http' | 'handleRequest'> = {
+  await revocations.start();
+  lifecycle.own('revocations', () => revocations.stop());
+  await search.useLanguage(config.chat.searchLanguage);
+  lifecycle.own('search re-index', () => search.close());
+
+  const deps: HttpDeps = {
     passwordHashingAdmission,
     config,
     version: VERSION,
@@ -162,47 +179,40 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     conversations,
     messages,
     messageChanges,
-    catchUp,
     search,
     presence,
-    broadcasts,
-    historyCache,
-    workerPool,
     conversationExports,
-    eventLoop,
-    startDraining: () => {
-      draining = true;
-    },
     isDraining: () => draining,
     requestHandlers: new InFlight(),
-    onClose(name, closer) {
-      closers.push({ name, closer });
-    },
-    async close() {
-      for (const { name, closer } of [...closers].reverse()) {
-        await closer().catch((error: unknown) => log.error({ err: error, resource: name }, 'close failed'));
-      }
-      eventLoop.stop();
-      await Promise.allSettled([db.close(), redis?.quit()]);
-      await embedded?.stop();
-    },
   };
-  parley.onClose('worker pool', () => workerPool.close());
-  try {
-    await revocations.start();
-  } catch (error) {
-    await parley.close();
-    throw error;
-  }
-  parley.onClose('revocations', async () => revocations.stop());
-  try {
-    await search.useLanguage(config.chat.searchLanguage);
-  } catch (error) {
-    await parley.close();
-    throw error;
-  }
-  parley.onClose('search re-index', () => search.close());
-  const app = createHttpApp(parley);
-  const handleRequest = answerLivenessFirst(refusePasswordRoutesWhileSaturated(app.callback(), passwordHashingAdmission), parley.isDraining);
-  return { ...parley, http: app, handleRequest };
+  const app = createHttpApp(deps, koa);
+  server.on('request', answerLivenessFirst(refusePasswordRoutesWhileSaturated(app.callback(), passwordHashingAdmission), deps.isDraining));
+  await realtime.serve({
+    identify: identify({ tokens, http: koa, redis, origins: realtime.origins }),
+    isRevoked: (familyId) => revocations.isRevoked(familyId),
+    conversationIdsOf: (userId) => conversations.idsOf(userId),
+    recentConversationIdsOf: (userId, limit) => conversations.recentIdsOf(userId, limit),
+    messages,
+    messageChanges,
+    catchUp,
+    syncPerSec: config.chat.syncPerSec,
+    syncBurst: config.chat.syncBurst,
+  });
+
+  return {
+    ...deps,
+    http: app,
+    server,
+    realtime,
+    historyCache,
+    catchUp,
+    workerPool,
+    eventLoop,
+    lifecycle,
+    startDraining: () => {
+      draining = true;
+      realtime.announceDraining();
+    },
+    close: () => lifecycle.close(),
+  };
 }

@@ -1,5 +1,5 @@
-// Process entry (what PM2 runs): config -> build -> listen -> ready; signals -> shutdown.
-import http from 'node:http';
+// Process entry (what PM2 runs): config -> build -> listen and signals -> ready. It owns the exit codes:
+// 1 a crash or dependencies not ready at start, 70 a split socket.io cluster, 78 a bad configuration.
 import { buildApp, type Parley } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -7,7 +7,6 @@ import { MemoryGuard } from './ops/memory-guard.js';
 import { aggregates, serveInstanceMetrics } from './ops/metrics-cluster.js';
 import { startPm2Metrics } from './ops/pm2-metrics.js';
 import { createShutdown } from './ops/shutdown.js';
-import { attachRealtime } from './realtime/server.js';
 import { startTestLeak } from './ops/test-leak.js';
 import { listenInstancePort } from './http/instance-port.js';
 
@@ -21,8 +20,8 @@ async function main(): Promise<void> {
   exitOnCrash(log);
 
   const parley = await buildApp(config, log);
-  const server = createServer(parley, config);
-  const realtime = await attachRealtime(parley, server);
+  exitIfClusterSplit(parley, log);
+  const { server, lifecycle } = parley;
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   // Under PM2, this instance's own metrics port, so a scrape of any instance can answer for all of them.
   const instanceMetrics = aggregates(config.metrics)
@@ -30,7 +29,7 @@ async function main(): Promise<void> {
     : undefined;
   const instancePort = config.http.instancePort;
   const extraListeners = instancePort === undefined ? [] : [await listenInstancePort(server, instancePort, config.host)];
-
+  // Created as the server starts listening, so requests already in flight at shutdown are counted.
   const shutdown = createShutdown({
     server,
     extraListeners,
@@ -38,7 +37,6 @@ async function main(): Promise<void> {
     deadlineMs: config.shutdownTimeoutMs,
     startDraining: () => {
       parley.startDraining();
-      realtime.announceDraining();
       // Hands the port to the worker replacing this one during a reload.
       void instanceMetrics?.close();
     },
@@ -53,16 +51,12 @@ async function main(): Promise<void> {
   process.on('message', (message) => {
     if (message === 'shutdown') void shutdown('shutdown message');
   });
-
+  const stopPm2Metrics = startPm2Metrics(server, parley.health);
+  lifecycle.own('metrics', () => stopPm2Metrics());
   const guard = new MemoryGuard(config.memory, log.child({ module: 'memory' }), (reason) => void shutdown(reason)).start();
+  lifecycle.own('memory guard', () => guard.stop());
   parley.health.addProbe('memoryGuard', () => guard.report());
-  parley.onClose('memory guard', async () => guard.stop());
-  if (config.memory.testLeakMbPerSec > 0) {
-    const stopLeak = startTestLeak(config.memory.testLeakMbPerSec, log);
-    parley.onClose('test leak', async () => stopLeak());
-  }
-  const stopMetrics = startPm2Metrics(server, parley.health);
-  parley.onClose('pm2 metrics', async () => stopMetrics());
+  if (config.memory.testLeakMbPerSec > 0) lifecycle.own('memory guard', startTestLeak(config.memory.testLeakMbPerSec, log));
 
   // wait_ready: PM2 (and a rolling reload) routes traffic here only after this, so the database and Redis must
   // answer first; otherwise exit and let PM2 retry with backoff.
@@ -74,6 +68,17 @@ async function main(): Promise<void> {
   }
   log.info({ port: config.port, instancePort, env: config.env, memory: guard.marksMb() }, 'parley listening');
   process.send?.('ready');
+}
+
+/** SOCKET_ADAPTER=cluster with no relaying primary would lose deliveries silently: better a loud exit PM2 reports. */
+function exitIfClusterSplit(parley: Parley, log: Logger): void {
+  parley.realtime.clusterJoined?.then(
+    (servers) => log.info({ servers }, 'socket.io cluster adapter sees every worker'),
+    (error: Error) => {
+      log.fatal({ err: error }, 'socket.io cluster is split; exiting');
+      process.exit(70);
+    },
+  );
 }
 
 /**
@@ -96,17 +101,6 @@ function loadConfigOrExit(): Config {
     }
     throw error;
   }
-}
-
-function createServer(parley: Parley, config: Config): http.Server {
-  // Node enforces headersTimeout and requestTimeout only when it sweeps its connections, every 30 s by default:
-  // a client dribbling headers (slowloris) kept its connection for up to 40 s with a 10 s headersTimeout.
-  const sweepMs = Math.min(1_000, config.http.headersTimeoutMs);
-  const server = http.createServer({ connectionsCheckingInterval: sweepMs }, parley.handleRequest);
-  server.headersTimeout = config.http.headersTimeoutMs;
-  server.requestTimeout = config.http.requestTimeoutMs;
-  server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
-  return server;
 }
 
 /**

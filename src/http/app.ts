@@ -120,13 +120,22 @@ export function buildRouters(deps: HttpDeps, app: Koa<ParleyState>): Routers {
   return { health: healthRoutes(deps.health, config.health.detailToken), metrics: metricsRoutes(deps.metrics), openApi: openApiRoutes(deps.version, SESSION_COOKIE), publicAuth, api };
 }
 
-export function createHttpApp(deps: HttpDeps): Koa<ParleyState> {
-  const { config } = deps;
+/**
+ * The Koa application before any middleware: its keys verify session cookies and its proxy settings read client
+ * addresses, for the socket handshake as for HTTP, so it exists before the services and the socket server.
+ */
+export function newKoa(config: Config): Koa<ParleyState> {
   const app = new Koa<ParleyState>({ keys: [config.auth.sessionSecret], proxy: config.http.trustProxy > 0 });
   // Trust exactly as many X-Forwarded-For hops as there are proxies, so a client cannot spoof its address.
   app.maxIpsCount = config.http.trustProxy;
   // Errors are answered by errorHandler; Koa's default handler would only log them a second time.
   app.silent = true;
+  return app;
+}
+
+/** Installs the middleware and routes on `app` (from newKoa). */
+export function createHttpApp(deps: HttpDeps, app: Koa<ParleyState>): Koa<ParleyState> {
+  const { config } = deps;
   const routers = buildRouters(deps, app);
 
   app.use(countHandler(deps.requestHandlers));

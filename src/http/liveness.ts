@@ -1,7 +1,7 @@
 // GET /health/live, answered by node:http before Koa sees the request. Probes come every few seconds from PM2
 // tooling and load balancers, and a liveness answer needs nothing Koa builds (context, cookies, middleware): on
 // this path Koa alone costs about half of a bare server's throughput (bench: test/bench/http.ts). The server
-// runs Parley.handleRequest (this, then Koa), so the health router has no /live route of its own.
+// runs this, then Koa (the request listener app.ts sets), so the health router has no /live route of its own.
 import type http from 'node:http';
 
 const BODY = '{"status":"ok"}';

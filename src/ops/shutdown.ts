@@ -7,7 +7,7 @@
 //   3. wait for requests in flight, cutting every HTTP connection at the connections deadline
 //   3b. let handlers whose connections were cut finish what they started (a transaction, a batch of sends) before
 //       the pools they use close under them, up to the handlers deadline
-//   4. close resources: sockets, worker pool (closers registered with Parley.onClose), then pools and Redis
+//   4. close resources in the lifecycle's declared order (lifecycle.ts): sockets, worker pool, ..., pools and Redis
 //   5. exit
 //
 // Upgraded (WebSocket) connections keep server.close() from calling back until socket.io closes them in step 4,
@@ -27,7 +27,7 @@ export interface ShutdownDeps {
   deadlineMs: number;
   /** Readiness turns 503 and responses carry `Connection: close` (Parley.startDraining). */
   startDraining(): void;
-  /** Sockets, worker pool, database pools, Redis (Parley.close runs the closers registered with onClose). */
+  /** Sockets, worker pool, database pools, Redis: Parley.close, in the lifecycle's order (lifecycle.ts). */
   closeResources(): Promise<void>;
   /** Resolves when no request handler is running (a cut connection does not stop its handler). */
   handlersIdle?(): Promise<void>;

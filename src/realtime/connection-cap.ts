@@ -3,10 +3,12 @@
 // code: the client retries with backoff, and nginx or PM2 may place it on another instance. The alert rules fire
 // at 80% of the same number.
 import type { ExtendedError, Socket } from 'socket.io';
+import { AppError } from '../core/errors.js';
+import { handshakeError } from './admission.js';
 
 export function refuseOverCap(maxConnections: number, connected: () => number) {
   return (_socket: Socket, next: (error?: ExtendedError) => void): void => {
     if (connected() < maxConnections) return next();
-    next(Object.assign(new Error('overloaded'), { data: { code: 'overloaded', message: `This server holds its limit of ${maxConnections} sockets` } }));
+    next(handshakeError('overloaded', new AppError('overloaded', `This server holds its limit of ${maxConnections} sockets`)));
   };
 }

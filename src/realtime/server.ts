@@ -1,227 +1,178 @@
-// Attaches socket.io to the API's HTTP server: adapter, handshake checks, limits, rooms, presence, metrics and
-// the close that lets clients reconnect elsewhere with their session state. main.ts makes one call:
-// `await attachRealtime(parley, server)`; the shutdown sequence closes it through parley.onClose.
+// The socket.io server on the API's HTTP server, built by the composition root (app.ts) in two steps:
+//  1. createRealtime: the server, its adapter, the checks before any credential (origin, pending handshakes per
+//     address, the process's connection cap), presence and the broadcaster services announce through;
+//  2. serve: the handshake admission (admission.ts) and each connection (connection.ts), once the services exist.
+// It is closed by the lifecycle (lifecycle.ts) after HTTP requests drained.
 import type http from 'node:http';
 import type { IncomingMessage } from 'node:http';
+import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
-import type { Parley } from '../app.js';
-import { listConversationIdsOf, listRecentConversationIdsOf } from '../db/conversations.repository.js';
-import { chooseAdapter } from './adapter.js';
-import { feedHistoryCache } from './history-feed.js';
-import { conversationRoom, familyRoom, userRoom, type ParleyServer, type ParleySocket } from './events.js';
-import { clientIpOf, identify, OriginPolicy, PendingHandshakes } from './handshake.js';
-import { limitEvents, registerHandlers } from './handlers.js';
-import { createRealtimeMetrics } from './metrics.js';
-import { LocalPresence, type Admission, type PresenceTracker } from './presence-tracker.js';
-import { RedisPresence } from './presence-redis.js';
-import { tokenBucket } from './rate-limit.js';
-import { SocketBroadcaster } from './socket-broadcaster.js';
-import { checkClusterJoined } from './split-check.js';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config.js';
+import type { Logger } from '../core/logger.js';
+import type { HistoryCache } from '../services/history-cache.js';
+import { chooseAdapter, type AdapterChoice } from './adapter.js';
+import { socketAdmission } from './admission.js';
+import { serveConnection, type ConnectionDeps } from './connection.js';
 import { refuseOverCap } from './connection-cap.js';
+import type { ParleyServer, ParleySocket } from './events.js';
+import { OriginPolicy, PendingHandshakes, type Identity } from './handshake.js';
+import { feedHistoryCache } from './history-feed.js';
+import { createRealtimeMetrics, type RealtimeMetrics } from './metrics.js';
+import { PresenceAnnouncer } from './presence-announcer.js';
+import { RedisPresence } from './presence-redis.js';
+import { LocalPresence, type PresenceTracker } from './presence-tracker.js';
+import { SocketBroadcaster } from './socket-broadcaster.js';
+import { checkClusterJoined, type SplitCheck } from './split-check.js';
 
-// setTimeout takes at most 2^31-1 ms; longer expiries are re-armed.
-const MAX_TIMER_MS = 2_147_483_647;
+export interface RealtimeDeps {
+  config: Config;
+  redis?: Redis;
+  registry: Registry;
+  historyCache: HistoryCache;
+  /** The client address as the HTTP API reads it (TRUST_PROXY), for the pending-handshake count per address. */
+  clientIp(req: IncomingMessage): string;
+  log: Logger;
+}
 
-export interface Realtime {
-  io: ParleyServer;
-  adapter: string;
+/** What the handshake and each connection need from the services. */
+export interface RealtimeServices extends Omit<ConnectionDeps, 'presence' | 'metrics' | 'log' | 'eventsPerSec' | 'eventsBurst'> {
+  identify(socket: ParleySocket): Promise<Identity | undefined>;
+  isRevoked(familyId: string | undefined): boolean;
+  conversationIdsOf(userId: string): Promise<string[]>;
+  recentConversationIdsOf(userId: string, limit: number): Promise<string[]>;
+}
+
+export class Realtime {
+  readonly io: ParleyServer;
+  readonly adapter: AdapterChoice['name'];
+  /** What services announce through. */
+  readonly broadcaster: SocketBroadcaster;
+  /** Sockets per user on every process: GET /api/presence reads it. */
+  readonly presence: PresenceTracker;
+  /** SOCKET_ADAPTER=cluster: settles once every worker is seen, or rejects when the cluster is split. */
+  readonly clusterJoined?: Promise<number>;
+  /** Which browser origins may open a socket (and with cookies): the cookie handshake checks it too. */
+  readonly origins: OriginPolicy;
+  private readonly handshakes: PendingHandshakes;
+  private readonly choice: AdapterChoice;
+  private readonly split?: SplitCheck;
+  private readonly metrics: RealtimeMetrics;
+  private readonly log: Logger;
+  private readonly settings: Config['realtime'];
+  private announcer?: PresenceAnnouncer;
+  private connectedSockets = 0;
+  private closing?: Promise<void>;
+
+  constructor(server: http.Server, deps: RealtimeDeps) {
+    const { config } = deps;
+    this.settings = config.realtime;
+    this.log = deps.log.child({ module: 'realtime' });
+    this.metrics = createRealtimeMetrics(deps.registry, this.settings.adapter, () => this.connectedSockets);
+    this.choice = chooseAdapter(config, this.log, () => this.metrics.adapterError());
+    this.adapter = this.choice.name;
+    const origins = (this.origins = new OriginPolicy(config.http.corsOrigins));
+    const handshakes = (this.handshakes = new PendingHandshakes(this.settings.pendingPerIp, this.settings.connectTimeoutMs + 1_000, deps.clientIp));
+    this.io = new Server(server, {
+      serveClient: false,
+      transports: [...this.settings.transports],
+      maxHttpBufferSize: this.settings.maxPayloadBytes,
+      connectTimeout: this.settings.connectTimeoutMs,
+      allowRequest: (req, callback) => {
+        if (!origins.allows(req)) callback('origin not allowed', false);
+        else if (!handshakes.admit(req)) callback('too many pending connections from this address', false);
+        else callback(null, true);
+      },
+      cors: origins.cors,
+      // No connection state recovery: socket.io 4.8 replays a recovered session's missed packets, into the rooms
+      // it had, before any middleware checks the credential (a removed member got messages posted after the
+      // removal). Every (re)connection is a new socket whose rooms come from the database, and `sync` catches up.
+      ...this.choice.options,
+    });
+    this.choice.attach?.(this.io);
+    this.io.engine.on('connection', (connection: { request: IncomingMessage; once(event: 'close', listener: () => void): void }) => {
+      connection.once('close', () => handshakes.settled(connection.request));
+    });
+    this.io.use(refuseOverCap(this.settings.maxConnections, () => this.connectedSockets));
+    feedHistoryCache(this.io, deps.historyCache, this.choice.connection);
+    this.presence = deps.redis
+      ? new RedisPresence(deps.redis, this.settings.presenceTtlSec, this.log.child({ module: 'presence' }))
+      : new LocalPresence();
+    this.broadcaster = new SocketBroadcaster(this.io, this.metrics, this.choice.orderedPublish);
+    if (this.choice.name === 'cluster') {
+      this.split = checkClusterJoined(this.io, this.settings.clusterInstances, this.settings.clusterGraceMs);
+      this.clusterJoined = this.split.done;
+    }
+  }
+
+  /** Admits sockets and serves their events with the services; starts presence. */
+  async serve(services: RealtimeServices): Promise<void> {
+    const announcer = new PresenceAnnouncer({
+      tracker: this.presence,
+      broadcaster: this.broadcaster,
+      conversationIdsOf: services.conversationIdsOf,
+      graceMs: this.settings.presenceGraceMs,
+      log: this.log,
+    });
+    this.announcer = announcer;
+    const admission = socketAdmission({
+      identify: services.identify,
+      isRevoked: services.isRevoked,
+      recentConversationIdsOf: services.recentConversationIdsOf,
+      tracker: this.presence,
+      maxSocketsPerUser: this.settings.maxSocketsPerUser,
+      handshakeConversations: this.settings.handshakeConversations,
+      log: this.log,
+    });
+    this.io.use(admission.middleware);
+    const connectionDeps: ConnectionDeps = {
+      ...services,
+      presence: announcer,
+      metrics: this.metrics,
+      log: this.log,
+      eventsPerSec: this.settings.eventsPerSec,
+      eventsBurst: this.settings.eventsBurst,
+    };
+    this.io.on('connection', (socket) => {
+      this.connectedSockets += 1;
+      this.handshakes.settled(socket.conn.request);
+      socket.on('disconnect', () => (this.connectedSockets -= 1));
+      serveConnection(socket, admission.take(socket), connectionDeps);
+    });
+    await this.presence.start({
+      offline: (userId, lastSeenAt) => void announcer.announce(userId, 'offline', lastSeenAt),
+      online: (userId) => void announcer.announce(userId, 'online', null),
+    });
+    this.log.info({ adapter: this.adapter }, 'socket.io serving');
+  }
+
+  /** Sockets of this process now, for /health. */
+  snapshot() {
+    return this.metrics.snapshot();
+  }
+
   /**
    * Tells every socket of this process that it is about to close, each with its own delay within
-   * SOCKET_RECONNECT_SPREAD_MS, so thousands of clients do not reconnect to the other processes in one spike.
+   * SOCKET_RECONNECT_SPREAD_MS, so thousands of clients do not reconnect to the other processes in one spike. Its
+   * sockets stop counting against the per-user cap, so the same clients are admitted elsewhere.
    */
-  announceDraining(): void;
-  /** Idempotent: stops accepting sockets, closes them, gives back presence. */
-  close(): Promise<void>;
-}
-
-export async function attachRealtime(parley: Parley, server: http.Server): Promise<Realtime> {
-  const { config } = parley;
-  const settings = config.realtime;
-  const log = parley.log.child({ module: 'realtime' });
-  let connectedSockets = 0;
-  const metrics = createRealtimeMetrics(parley.metrics.registry, settings.adapter, () => connectedSockets);
-  const adapter = chooseAdapter(config, log, () => metrics.adapterError());
-  const origins = new OriginPolicy(config.http.corsOrigins);
-  const handshakes = new PendingHandshakes(settings.pendingPerIp, settings.connectTimeoutMs + 1_000, clientIpOf(parley.http));
-
-  const io: ParleyServer = new Server(server, {
-    serveClient: false,
-    transports: [...settings.transports],
-    maxHttpBufferSize: settings.maxPayloadBytes,
-    connectTimeout: settings.connectTimeoutMs,
-    allowRequest: (req, callback) => {
-      if (!origins.allows(req)) callback('origin not allowed', false);
-      else if (!handshakes.admit(req)) callback('too many pending connections from this address', false);
-      else callback(null, true);
-    },
-    cors: origins.cors,
-    // No connection state recovery: socket.io 4.8 replays a recovered session's missed packets, into the rooms it
-    // had, before any middleware checks the credential (a removed member got messages posted after the removal).
-    // Every (re)connection is a new socket whose rooms come from the database, and `sync` catches up.
-    ...adapter.options,
-  });
-  adapter.attach?.(io);
-  io.engine.on('connection', (connection: { request: IncomingMessage; once(event: 'close', listener: () => void): void }) => {
-    connection.once('close', () => handshakes.settled(connection.request));
-  });
-  io.use(refuseOverCap(settings.maxConnections, () => connectedSockets));
-  feedHistoryCache(io, parley.historyCache, adapter.connection);
-
-  const presence: PresenceTracker = parley.redis
-    ? new RedisPresence(parley.redis, settings.presenceTtlSec, log.child({ module: 'presence' }))
-    : new LocalPresence();
-  const broadcaster = new SocketBroadcaster(io, metrics, adapter.orderedPublish);
-  const conversationsOf = (userId: string) => listConversationIdsOf(parley.db.primary, userId);
-  const announce = (userId: string, status: 'online' | 'offline', lastSeenAt: string | null) =>
-    conversationsOf(userId)
-      .then((ids) => broadcaster.presenceChanged(userId, ids, status, lastSeenAt))
-      .catch((error: unknown) => log.warn({ err: error, userId }, 'presence announce failed'));
-
-  const conversationsFor = new WeakMap<ParleySocket, string[]>();
-  /** Sockets counted by presence whose connection has not opened yet: if it closes first, the count goes back. */
-  const admitted = new WeakMap<ParleySocket, Admission>();
-  const who = identify({ tokens: parley.tokens, http: parley.http, redis: parley.redis, origins });
-  io.use((socket, next) => {
-    who(socket)
-      .then(async (identity) => {
-        if (!identity || parley.revocations.isRevoked(identity.familyId)) return next(handshakeError('unauthorized', 'unauthorized'));
-        // Loaded before the handshake completes and joined in the connection handler, synchronously: by the time
-        // the client sees "connect" its socket is in these rooms, so nothing broadcast after that can miss it.
-        // Bounded: the most recently active conversations only; `sync` joins the others a client names.
-        conversationsFor.set(socket, await listRecentConversationIdsOf(parley.db.primary, identity.userId, settings.handshakeConversations));
-        // Checked and counted in one step, so concurrent handshakes on every process and host share the cap.
-        const admission = await presence.admit(identity.userId, settings.maxSocketsPerUser);
-        if (admission === 'refused') return next(handshakeError('too_many_sockets', 'rate_limited'));
-        const giveBack = () => void presence.disconnected(identity.userId, new Date().toISOString()).catch(() => undefined);
-        // The client may have gone while we checked: socket.io then drops the socket without any event.
-        if (socket.conn.readyState !== 'open') return giveBack();
-        admitted.set(socket, admission);
-        socket.conn.once('close', () => {
-          if (admitted.delete(socket)) giveBack();
-        });
-        socket.data.userId = identity.userId;
-        socket.data.expiresAt = identity.expiresAt;
-        socket.data.familyId = identity.familyId;
-        next();
-      })
-      .catch((error: unknown) => {
-        log.error({ err: error }, 'socket handshake failed');
-        next(new Error('internal'));
-      });
-  });
-
-  const pending = new Set<Promise<unknown>>();
-  const track = (work: Promise<unknown>) => {
-    pending.add(work);
-    void work.finally(() => pending.delete(work)).catch(() => undefined);
-  };
-
-  io.on('connection', (socket) => {
-    connectedSockets += 1;
-    handshakes.settled(socket.conn.request);
-    const first = admitted.get(socket) === 'first';
-    admitted.delete(socket);
-    const { userId } = socket.data;
-    log.debug({ userId, socketId: socket.id }, 'socket connected');
-    const expiry: { timer?: NodeJS.Timeout } = {};
-    limitEvents(socket, tokenBucket(settings.eventsPerSec, settings.eventsBurst), metrics);
-    joinRooms(socket, conversationsFor.get(socket) ?? []);
-    registerHandlers(socket, {
-      messages: parley.messages,
-      messageChanges: parley.messageChanges,
-      catchUp: parley.catchUp,
-      metrics,
-      log,
-      syncPerSec: config.chat.syncPerSec,
-      syncBurst: config.chat.syncBurst,
-    });
-    const counted = first ? announce(userId, 'online', null) : Promise.resolve();
-    track(counted);
-    socket.on('disconnect', () => {
-      connectedSockets -= 1;
-      clearTimeout(expiry.timer);
-      // Uncounted after a grace period: a client that reconnects at once (a reload, a network blip) does not
-      // flap offline/online, and a new socket being counted on another process is not overtaken.
-      const lastSeenAt = new Date().toISOString();
-      const gone = Promise.all([counted, delay(settings.presenceGraceMs)])
-        .then(() => presence.disconnected(userId, lastSeenAt))
-        .then((last) => (last ? announce(userId, 'offline', lastSeenAt) : undefined))
-        .catch((error: unknown) => log.warn({ err: error, userId }, 'presence update failed'));
-      track(gone);
-    });
-    expireAt(socket, socket.data.expiresAt, expiry);
-  });
-
-  await presence.start({
-    offline: (userId, lastSeenAt) => void announce(userId, 'offline', lastSeenAt),
-    online: (userId) => void announce(userId, 'online', null),
-  });
-  parley.broadcasts.use(broadcaster);
-  parley.presence.use(presence);
-  parley.health.addProbe('sockets', () => metrics.snapshot());
-
-  const split = adapter.name === 'cluster' ? checkClusterJoined(io, settings.clusterInstances, settings.clusterGraceMs) : undefined;
-  split?.done.then(
-    (servers) => log.info({ servers }, 'socket.io cluster adapter sees every worker'),
-    (error: Error) => {
-      // Running split would lose deliveries silently; better a loud crash PM2 reports.
-      log.fatal({ err: error }, 'socket.io cluster is split; exiting');
-      process.exit(70);
-    },
-  );
-
-  let closing: Promise<void> | undefined;
-  const realtime: Realtime = {
-    io,
-    adapter: adapter.name,
-    announceDraining() {
-      presence.draining().catch((error: unknown) => log.warn({ err: error }, 'presence: could not mark this process draining'));
-      for (const socket of io.of('/').sockets.values()) {
-        socket.emit('server:draining', { reconnectInMs: Math.round(Math.random() * settings.reconnectSpreadMs) });
-      }
-    },
-    close() {
-      closing ??= (async () => {
-        split?.cancel();
-        // io.close() disconnects every socket (clients reconnect elsewhere and `sync`); it also closes the HTTP
-        // server, which may already be closed by the shutdown sequence.
-        await new Promise<void>((resolve) => void io.close(() => resolve()));
-        // Presence updates in flight get a moment; the ones still waiting out their grace period are covered by
-        // presence.close(), which gives back every count of this process at once.
-        await Promise.race([Promise.allSettled([...pending]), delay(300)]);
-        await presence.close().catch((error: unknown) => log.warn({ err: error }, 'presence close failed'));
-        await adapter.close();
-      })();
-      return closing;
-    },
-  };
-  // Closed by the shutdown sequence (ops/shutdown.ts) after HTTP requests drained, not on the signal itself:
-  // io.close() also closes the HTTP server and its idle keep-alive sockets, which must wait for the drain grace.
-  parley.onClose('socket.io', () => realtime.close());
-  log.info({ adapter: adapter.name }, 'socket.io attached');
-  return realtime;
-}
-
-/** Disconnects the socket when its credential expires. */
-function expireAt(socket: ParleySocket, expiresAtSec: number, handle: { timer?: NodeJS.Timeout }): void {
-  const arm = () => {
-    const left = expiresAtSec * 1000 - Date.now();
-    if (left <= 0) {
-      socket.disconnect(true);
-      return;
+  announceDraining(): void {
+    this.presence.draining().catch((error: unknown) => this.log.warn({ err: error }, 'presence: could not mark this process draining'));
+    for (const socket of this.io.of('/').sockets.values()) {
+      socket.emit('server:draining', { reconnectInMs: Math.round(Math.random() * this.settings.reconnectSpreadMs) });
     }
-    handle.timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-  };
-  arm();
+  }
+
+  /** Idempotent: stops accepting sockets, closes them (clients reconnect elsewhere and `sync`), gives back presence. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.split?.cancel();
+      // io.close() also closes the HTTP server, which the shutdown sequence may have closed already.
+      await new Promise<void>((resolve) => void this.io.close(() => resolve()));
+      await this.announcer?.settle(300);
+      await this.presence.close().catch((error: unknown) => this.log.warn({ err: error }, 'presence close failed'));
+      await this.choice.close();
+    })();
+    return this.closing;
+  }
 }
-
-/** Joins the user's room, the sign-in's room and one room per conversation, all from this handshake's checks. */
-function joinRooms(socket: ParleySocket, conversationIds: string[]): void {
-  const rooms = [userRoom(socket.data.userId), ...conversationIds.map(conversationRoom)];
-  if (socket.data.familyId) rooms.push(familyRoom(socket.data.familyId));
-  void socket.join(rooms);
-}
-
-const handshakeError = (message: string, code: string) => Object.assign(new Error(message), { data: { code } });
-
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

@@ -1,5 +1,5 @@
 // How services announce what happened, without knowing about socket.io. The realtime layer provides the real
-// one; without it (tests of the HTTP layer alone, tools) nothing is announced.
+// one (realtime/socket-broadcaster.ts); silentBroadcaster announces nothing (a service built alone in a test).
 import type { Conversation } from '../db/conversations.repository.js';
 import type { Message } from '../db/messages.repository.js';
 
@@ -37,40 +37,3 @@ export const silentBroadcaster: Broadcaster = {
   conversationChanged: () => undefined,
   signedOut: () => undefined,
 };
-
-/** Lets the composition root build services before the socket server exists and plug it in later. */
-export class BroadcastRelay implements Broadcaster {
-  private target: Broadcaster = silentBroadcaster;
-
-  use(target: Broadcaster): void {
-    this.target = target;
-  }
-
-  messagesCreated(messages: readonly Message[]): void | Promise<void> {
-    return this.target.messagesCreated(messages);
-  }
-
-  messageChanged(message: Message): void | Promise<void> {
-    return this.target.messageChanged(message);
-  }
-
-  readAdvanced(conversationId: string, userId: string, seq: number): void {
-    this.target.readAdvanced(conversationId, userId, seq);
-  }
-
-  membersAdded(conversation: Conversation, userIds: string[]): void {
-    this.target.membersAdded(conversation, userIds);
-  }
-
-  memberRemoved(conversationId: string, userId: string, conversation?: Conversation): void {
-    this.target.memberRemoved(conversationId, userId, conversation);
-  }
-
-  conversationChanged(conversation: Conversation): void {
-    this.target.conversationChanged(conversation);
-  }
-
-  signedOut(familyId: string): void {
-    this.target.signedOut(familyId);
-  }
-}

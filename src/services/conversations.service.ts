@@ -55,6 +55,16 @@ export class ConversationsService {
   }
 
   /** Read from the primary: a client fetching what it just created or joined must see it. */
+  /** Every conversation the user is in (whom to tell about their presence). */
+  idsOf(userId: string): Promise<string[]> {
+    return conversations.listConversationIdsOf(this.db.primary, userId);
+  }
+
+  /** The user's most recently active conversations, at most `limit` (the rooms a new socket joins). */
+  recentIdsOf(userId: string, limit: number): Promise<string[]> {
+    return conversations.listRecentConversationIdsOf(this.db.primary, userId, limit);
+  }
+
   async get(userId: string, conversationId: string): Promise<Conversation> {
     const conversation = await conversations.findConversationForMember(this.db.primary, conversationId, userId);
     if (!conversation) throw notFound('Conversation');

@@ -1,5 +1,5 @@
-// Who is online. The realtime layer tracks sockets and provides the real source; until it is attached every
-// user reads as offline.
+// Who is online, as the realtime layer's presence tracker counts sockets, told only to users who share a
+// conversation.
 import type { Database } from '../db/database.js';
 import { usersSharingAConversation } from '../db/conversations.repository.js';
 export interface PresenceEntry {
@@ -11,23 +11,14 @@ export interface PresenceSource {
   lookup(userIds: string[]): Promise<Record<string, PresenceEntry>>;
 }
 
-export const offlinePresence: PresenceSource = {
-  async lookup(userIds) {
-    return Object.fromEntries(userIds.map((id) => [id, { status: 'offline', lastSeenAt: null }]));
-  },
-};
-
 const UNSEEN: PresenceEntry = { status: 'offline', lastSeenAt: null };
 
 /** Presence is told only to users who share a conversation, over HTTP as in the socket events. */
 export class PresenceService {
-  private source: PresenceSource = offlinePresence;
-
-  constructor(private readonly db: Database) {}
-
-  use(source: PresenceSource): void {
-    this.source = source;
-  }
+  constructor(
+    private readonly db: Database,
+    private readonly source: PresenceSource,
+  ) {}
 
   /** Strangers (and unknown ids) read as offline, never seen: their presence is not the caller's business. */
   async lookup(callerId: string, userIds: string[]): Promise<Record<string, PresenceEntry>> {

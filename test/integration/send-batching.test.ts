@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import type { Message } from '../../src/db/messages.repository.js';
 import { silentBroadcaster } from '../../src/services/broadcaster.js';
+import { MessagesService } from '../../src/services/messages.service.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { createGroup, register, type Account } from '../support/client.js';
 
@@ -12,16 +13,20 @@ describe('send batching (group commit)', () => {
   let bob: Account;
   let carol: Account;
   const announced: Message[][] = [];
+  /** The app's own settings and database, with a broadcaster that records each batch's announcement. */
+  let messages: MessagesService;
   before(async () => {
     app = await startTestApp({ SEND_BATCH_MAX: '50' });
     [alice, bob, carol] = await Promise.all([register(app.url), register(app.url), register(app.url)]);
-    app.parley.broadcasts.use({ ...silentBroadcaster, messagesCreated: (messages) => void announced.push([...messages]) });
+    const recorder = { ...silentBroadcaster, messagesCreated: (batch: readonly Message[]) => void announced.push([...batch]) };
+    const { db, config, metrics } = app.parley;
+    messages = new MessagesService(db, recorder, config.sendBatching, (size) => metrics.sendBatchSize.observe(size));
   });
   after(() => app.close());
   beforeEach(() => (announced.length = 0));
 
   const send = (account: Account, conversationId: string, body: string, clientMsgId: string) =>
-    app.parley.messages.send({ senderId: account.user.id, conversationId, body, clientMsgId });
+    messages.send({ senderId: account.user.id, conversationId, body, clientMsgId });
   const settle = <T>(promises: Array<Promise<T>>) => Promise.allSettled(promises);
   const batchSizes = async () => {
     const text = await (await fetch(`${app.url}/health/metrics`)).text();

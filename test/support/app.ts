@@ -1,5 +1,5 @@
-// Starts a real Parley (built exactly as main.ts builds it) on a random port, in this process.
-import http from 'node:http';
+// Starts a real Parley (built exactly as main.ts builds it, socket.io included) on a random port, in this process.
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp, type Parley } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -17,7 +17,7 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
   const config = loadConfig(testEnv(overrides));
   const log = createLogger({ level: config.logLevel, instanceId: config.instanceId, pretty: false });
   const parley = await buildApp(config, log);
-  const server = http.createServer(parley.handleRequest);
+  const { server } = parley;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -26,8 +26,8 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
     server,
     async close() {
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await parley.close();
+      // socket.io's close (in parley.close) closes the server too; it may be closed already.
+      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), parley.close()]);
     },
   };
 }

@@ -140,10 +140,6 @@ const schema = z.object({
   MEMORY_CHECK_INTERVAL_MS: int(2_000, 100),
   MEMORY_THRESHOLD_MB: z.coerce.number().int().min(1).optional(),
   MEMORY_RESTART_MB: z.coerce.number().int().min(1).optional(),
-  // Test-only allocation to prove the guard restarts a leaking worker; refused in production unless
-  // ALLOW_TEST_LEAK=true is set as well, so a stray variable alone cannot leak a production process.
-  MEMORY_TEST_LEAK_MB_PER_SEC: int(0),
-  ALLOW_TEST_LEAK: bool(false),
   // Real-time (socket.io); README: Real-time.
   SOCKET_ADAPTER: z.enum(['redis', 'cluster', 'memory']).optional(),
   SOCKET_MAX_PAYLOAD_BYTES: byteSize('64kb'),
@@ -247,8 +243,6 @@ export function loadConfig(env: Environment = process.env) {
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
   if (e.SEND_BATCH_CONCURRENCY > e.DB_POOL_MAX) problems.push('SEND_BATCH_CONCURRENCY: must not exceed DB_POOL_MAX (each batch holds a connection)');
   const memory = memorySettings(e, problems);
-  if (production && memory.testLeakMbPerSec > 0 && !e.ALLOW_TEST_LEAK)
-    problems.push('MEMORY_TEST_LEAK_MB_PER_SEC: refused in production (set ALLOW_TEST_LEAK=true only in tests)');
   const redisConfigured = Boolean(e.REDIS_URL) || e.REDIS_SENTINELS.length > 0;
   if (e.REDIS_URL && e.REDIS_SENTINELS.length > 0) problems.push('REDIS_SENTINELS: set either REDIS_URL or REDIS_SENTINELS, not both');
   const socketAdapter = e.SOCKET_ADAPTER ?? (redisConfigured ? 'redis' : 'memory');
@@ -382,7 +376,6 @@ function memorySettings(e: z.infer<typeof schema>, problems: string[]) {
     checkIntervalMs: e.MEMORY_CHECK_INTERVAL_MS,
     warnMb,
     restartMb,
-    testLeakMbPerSec: e.MEMORY_TEST_LEAK_MB_PER_SEC,
   });
 }
 

@@ -7,7 +7,6 @@ import { MemoryGuard } from './ops/memory-guard.js';
 import { aggregates, serveInstanceMetrics } from './ops/metrics-cluster.js';
 import { startPm2Metrics } from './ops/pm2-metrics.js';
 import { createShutdown } from './ops/shutdown.js';
-import { startTestLeak } from './ops/test-leak.js';
 import { listenInstancePort } from './http/instance-port.js';
 
 async function main(): Promise<void> {
@@ -51,12 +50,11 @@ async function main(): Promise<void> {
   process.on('message', (message) => {
     if (message === 'shutdown') void shutdown('shutdown message');
   });
-  const stopPm2Metrics = startPm2Metrics(server, parley.health);
-  lifecycle.own('metrics', () => stopPm2Metrics());
   const guard = new MemoryGuard(config.memory, log.child({ module: 'memory' }), (reason) => void shutdown(reason)).start();
   lifecycle.own('memory guard', () => guard.stop());
   parley.health.addProbe('memoryGuard', () => guard.report());
-  if (config.memory.testLeakMbPerSec > 0) lifecycle.own('memory guard', startTestLeak(config.memory.testLeakMbPerSec, log));
+  const stopPm2Metrics = startPm2Metrics(server, parley.health);
+  lifecycle.own('metrics', () => stopPm2Metrics());
 
   // wait_ready: PM2 (and a rolling reload) routes traffic here only after this, so the database and Redis must
   // answer first; otherwise exit and let PM2 retry with backoff.

@@ -1,8 +1,11 @@
-// The app's memory guard under real PM2: a test-only leak (MEMORY_TEST_LEAK_MB_PER_SEC, allowed in production only
-// with ALLOW_TEST_LEAK=true) grows RSS; the guard must drain and exit before PM2's 30-second max_memory_restart
-// check or the V8 heap limit act, and PM2 must start a fresh worker.
+// The app's memory guard under real PM2: a test-only leak preloaded into the workers (test/fixtures/faults/
+// leak-memory.mjs; the app has no leak switch) grows RSS; the guard must drain and exit before PM2's 30-second
+// max_memory_restart check or the V8 heap limit act, and PM2 must start a fresh worker.
+import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import { startCluster, type Cluster } from './support/cluster.js';
+
+const LEAK = pathToFileURL(new URL('../fixtures/faults/leak-memory.mjs', import.meta.url).pathname).href;
 
 describe('PM2 cluster: memory guard', () => {
   let cluster: Cluster;
@@ -12,8 +15,10 @@ describe('PM2 cluster: memory guard', () => {
     // 272 MB per instance, the guard restarting at 85% of it (231 MB), PM2's backstop at 272 MB, heap at 312 MB.
     cluster = await startCluster({
       MEMORY_LIMIT_MB: '800',
-      MEMORY_TEST_LEAK_MB_PER_SEC: '25',
-      ALLOW_TEST_LEAK: 'true',
+      NODE_OPTIONS: `--import ${LEAK}`,
+      PARLEY_TEST_LEAK_MB_PER_SEC: '25',
+      // Between the guard's restart mark (231 MB) and PM2's backstop (272 MB).
+      PARLEY_TEST_LEAK_UNTIL_RSS_MB: '250',
       MEMORY_CHECK_INTERVAL_MS: '500',
     });
   });

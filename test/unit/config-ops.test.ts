@@ -10,13 +10,6 @@ const production = {
 };
 
 describe('config: lifecycle and memory settings', () => {
-  it('when the test leak is asked for in production, then it is refused unless ALLOW_TEST_LEAK=true as well', () => {
-    expect(() => loadConfig({ ...production, MEMORY_TEST_LEAK_MB_PER_SEC: '10' })).to.throw(ConfigError, /MEMORY_TEST_LEAK_MB_PER_SEC/);
-    const allowed = loadConfig({ ...production, MEMORY_TEST_LEAK_MB_PER_SEC: '10', ALLOW_TEST_LEAK: 'true' });
-    expect(allowed.memory.testLeakMbPerSec).to.equal(10);
-    expect(loadConfig({ NODE_ENV: 'test', MEMORY_TEST_LEAK_MB_PER_SEC: '5' }).memory.testLeakMbPerSec).to.equal(5);
-  });
-
   it('when marks are not given, then they come from the plan for one process; a warning above the restart is refused', () => {
     const config = loadConfig({ NODE_ENV: 'test', MEMORY_LIMIT_MB: '2048' });
     expect(config.memory.warnMb).to.be.below(config.memory.restartMb);

@@ -38,6 +38,7 @@ import { inlinePasswordHasher, workerPoolPasswordHasher } from './services/passw
 import { PresenceService } from './services/presence.service.js';
 import { Revocations } from './services/revocations.js';
 import { TokenService } from './services/tokens.js';
+import { UsersService } from './services/users.service.js';
 import { familiesRevokedSince } from './db/refresh-tokens.repository.js';
 import { Lifecycle } from './lifecycle.js';
 import { clientIpOf, identify } from './realtime/handshake.js';
@@ -158,6 +159,7 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   const messageChanges = new MessageChanges(db, broadcasts, { editWindowSec: config.chat.editWindowSec });
   const catchUp = new CatchUp(db, new ChangesTokens(config.auth.jwtSecret), config.chat.syncPageSize, config.chat.syncMaxBytes);
   const search = new SearchService(db, log.child({ module: 'search' }));
+  const users = new UsersService(db);
 
   await revocations.start();
   lifecycle.own('revocations', () => revocations.stop());
@@ -176,6 +178,7 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     tokens,
     revocations,
     auth,
+    users,
     conversations,
     messages,
     messageChanges,

@@ -45,7 +45,10 @@ export const conflict = (message: string) => new AppError('conflict', message);
 export const validationFailed = (message: string, details?: Record<string, unknown>) =>
   new AppError('validation_failed', message, details);
 
-export function rateLimited(retryAfterSec: number, message = 'Too many requests, slow down'): AppError {
+/** What a client over a request limit is told, over HTTP (both limiters) and sockets alike. */
+export const RATE_LIMITED_MESSAGE = 'Too many requests, slow down';
+
+export function rateLimited(retryAfterSec: number, message = RATE_LIMITED_MESSAGE): AppError {
   const error = new AppError('rate_limited', message);
   error.retryAfterSec = Math.max(1, Math.ceil(retryAfterSec));
   return error;

@@ -29,6 +29,7 @@ import type { PresenceService } from '../services/presence.service.js';
 import type { Revocations } from '../services/revocations.js';
 import type { SearchService } from '../services/search.service.js';
 import type { TokenService } from '../services/tokens.js';
+import type { UsersService } from '../services/users.service.js';
 import type { ParleyState } from './context.js';
 import { authenticate } from './middleware/authenticate.js';
 import { errorHandler } from './middleware/error-handler.js';
@@ -59,6 +60,7 @@ export interface HttpDeps {
   /** Sign-ins revoked on any process or host (logout, refresh-token reuse). */
   revocations: Revocations;
   auth: AuthService;
+  users: UsersService;
   conversations: ConversationsService;
   messages: MessagesService;
   messageChanges: MessageChanges;

@@ -3,7 +3,7 @@
 // 503 (services/failures.ts); anything else is a 500 `internal` with no stack or SQL unless errors are explicitly
 // exposed in development.
 import type { Middleware } from 'koa';
-import { AppError, type ErrorCode } from '../../core/errors.js';
+import { AppError, RATE_LIMITED_MESSAGE, type ErrorCode } from '../../core/errors.js';
 import { publicError } from '../../services/failures.js';
 import type { ParleyState } from '../context.js';
 
@@ -43,7 +43,7 @@ function toAppError(error: unknown): AppError {
 }
 
 function defaultMessage(code: ErrorCode): string {
-  return code === 'rate_limited' ? 'Too many requests, slow down' : code.replace('_', ' ');
+  return code === 'rate_limited' ? RATE_LIMITED_MESSAGE : code.replace('_', ' ');
 }
 
 export function errorHandler(exposeErrors: boolean): Middleware<ParleyState> {

@@ -5,6 +5,7 @@
 import type { Middleware } from 'koa';
 import ratelimit from 'koa-ratelimit';
 import type { Redis } from 'ioredis';
+import { RATE_LIMITED_MESSAGE } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { OutageLog } from '../../core/outage-log.js';
 import type { ParleyState } from '../context.js';
@@ -31,7 +32,7 @@ export function limitPerMinute(
     max,
     id: (ctx: { state: ParleyState; ip: string }) => keyOf(ctx.state, ctx.ip),
     throw: true,
-    errorMessage: 'Too many requests, slow down',
+    errorMessage: RATE_LIMITED_MESSAGE,
     namespace: `ratelimit:${name}`,
   };
   const build = (options: object) => ratelimit(options as unknown as Parameters<typeof ratelimit>[0]) as Middleware<ParleyState>;

@@ -2,16 +2,13 @@
 import { parseInput } from '../../core/validate.js';
 import type { AuthService } from '../../services/auth.service.js';
 import type { PresenceService } from '../../services/presence.service.js';
-import { searchUsersByPrefix } from '../../db/users.repository.js';
-import type { Database } from '../../db/database.js';
+import type { UsersService } from '../../services/users.service.js';
 import { currentUserId } from '../middleware/authenticate.js';
 import type { ParleyState } from '../context.js';
 import { newRouter, type ParleyRouter } from '../router.js';
 import { presenceQuerySchema, userSearchSchema } from '../schemas.js';
 
-const USER_SEARCH_LIMIT = 20;
-
-export function userRoutes(deps: { auth: AuthService; presence: PresenceService; db: Database }): ParleyRouter {
+export function userRoutes(deps: { auth: AuthService; presence: PresenceService; users: UsersService }): ParleyRouter {
   const router = newRouter();
 
   router.get('/me', async (ctx) => {
@@ -20,8 +17,7 @@ export function userRoutes(deps: { auth: AuthService; presence: PresenceService;
 
   router.get('/users', async (ctx) => {
     const { q } = parseInput(userSearchSchema, ctx.query, 'Query');
-    // A search tolerates replica lag.
-    ctx.body = { users: await searchUsersByPrefix(deps.db.reader(), q.toLowerCase(), USER_SEARCH_LIMIT) };
+    ctx.body = { users: await deps.users.search(q) };
   });
 
   router.get('/presence', async (ctx) => {

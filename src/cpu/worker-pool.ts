@@ -3,6 +3,7 @@
 // counted so /health and /health/metrics can show what the pool is doing.
 import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
+import { settledWithin } from '../core/deadline.js';
 import { overloaded, type AppError } from '../core/errors.js';
 
 /** A function exported by a worker file. `Input`/`Output` only type the call; the file is loaded by path. */
@@ -166,15 +167,6 @@ export class WorkerPool {
    * terminates whatever is still running.
    */
   async close(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.settings.closeTimeoutMs);
-    });
-    try {
-      const outcome = await Promise.race([this.piscina.close().then(() => 'closed' as const), deadline]);
-      if (outcome === 'timeout') await this.piscina.destroy();
-    } finally {
-      clearTimeout(timer);
-    }
+    if (!(await settledWithin(this.piscina.close(), this.settings.closeTimeoutMs))) await this.piscina.destroy();
   }
 }

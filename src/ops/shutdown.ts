@@ -15,6 +15,7 @@
 import type http from 'node:http';
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { settledWithin } from '../core/deadline.js';
 import type { Logger } from '../core/logger.js';
 import { InFlight } from './in-flight.js';
 
@@ -66,8 +67,7 @@ async function run(deps: ShutdownDeps, inFlight: InFlight, reason: string): Prom
   const elapsed = () => Date.now() - began;
   const remaining = (until: number) => Math.max(0, until - elapsed());
   /** Whether `work` settled before `until` ms into the shutdown. */
-  const settledWithin = (work: Promise<unknown>, until: number) =>
-    Promise.race([work.then(() => true), sleep(remaining(until)).then(() => false)]);
+  const settledBy = (work: Promise<unknown>, until: number) => settledWithin(work, remaining(until));
   const hardStop = setTimeout(() => {
     log.error({ reason, ms: elapsed() }, 'shutdown deadline passed; exiting with resources still open');
     deps.exit(1);
@@ -80,12 +80,12 @@ async function run(deps: ShutdownDeps, inFlight: InFlight, reason: string): Prom
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   for (const listener of deps.extraListeners ?? []) listener.close();
   server.closeIdleConnections();
-  const finished = await settledWithin(inFlight.idle(), connectionsDeadlineMs(deps.deadlineMs));
+  const finished = await settledBy(inFlight.idle(), connectionsDeadlineMs(deps.deadlineMs));
   if (!finished) log.warn({ inFlight: inFlight.count, ms: elapsed() }, 'requests still running at the connections deadline; cutting them');
   server.closeAllConnections();
   log.info({ ms: elapsed() }, 'http requests done');
   if (deps.handlersIdle) {
-    const settled = await settledWithin(deps.handlersIdle(), handlersDeadlineMs(deps.deadlineMs));
+    const settled = await settledBy(deps.handlersIdle(), handlersDeadlineMs(deps.deadlineMs));
     if (!settled) log.warn({ ms: elapsed() }, 'request handlers still running; closing resources under them');
   }
 
@@ -95,7 +95,7 @@ async function run(deps: ShutdownDeps, inFlight: InFlight, reason: string): Prom
     log.error({ err: error }, 'closing resources failed');
   }
   // Upgraded connections are closed by now (socket.io's closer); the server's callback follows.
-  const serverClosed = await settledWithin(closed, deps.deadlineMs - 100);
+  const serverClosed = await settledBy(closed, deps.deadlineMs - 100);
   if (!serverClosed) log.warn({ ms: elapsed() }, 'server still had open connections after resources closed');
   clearTimeout(hardStop);
   log.info({ reason, ms: elapsed() }, 'shutdown complete');

@@ -1,6 +1,7 @@
 // Tells a user's conversations when they come online or go offline. A socket's disconnect is uncounted only after
 // a grace period: a client that reconnects at once (a reload, a network blip) does not flap offline/online, and a
 // new socket being counted on another process is not overtaken.
+import { settledWithin } from '../core/deadline.js';
 import type { Logger } from '../core/logger.js';
 import type { PresenceTracker } from './presence-tracker.js';
 import type { SocketBroadcaster } from './socket-broadcaster.js';
@@ -46,7 +47,7 @@ export class PresenceAnnouncer {
    * tracker's close, which gives back every count of this process at once.
    */
   async settle(ms: number): Promise<void> {
-    await Promise.race([Promise.allSettled([...this.pending]), delay(ms)]);
+    await settledWithin(Promise.allSettled([...this.pending]), ms);
   }
 
   private track<T>(work: Promise<T>): Promise<T> {

@@ -4,6 +4,7 @@
 // an entry is delivered by every process, this one included, in stream order. Awaiting the XADDs under the send
 // locks makes stream order = seq order.
 import type { Redis } from 'ioredis';
+import { withTimeout } from '../core/deadline.js';
 
 // socket.io-adapter's MessageType.BROADCAST and socket.io-parser's PacketType.EVENT.
 const BROADCAST = '3';
@@ -63,21 +64,15 @@ export function streamPublisher(client: Redis, streamName: string, settings: Pub
 async function appendAll(client: Redis, streamName: string, broadcasts: readonly Broadcast[], timeoutMs: number): Promise<void> {
   const pipeline = client.pipeline();
   for (const { rooms, event, payload } of broadcasts) {
+    // Exactly what the adapter writes (test/integration/realtime/stream-wire-format.test.ts checks it against the
+    // installed version): the receiving adapter sets the packet's namespace itself.
     const data = JSON.stringify({
-      packet: { type: EVENT, data: [event, payload], nsp: '/' },
+      packet: { type: EVENT, data: [event, payload] },
       opts: { rooms, except: [], flags: {} },
     });
     pipeline.xadd(streamName, 'MAXLEN', '~', STREAM_MAX_LEN, '*', 'uid', EMITTER_UID, 'nsp', '/', 'type', BROADCAST, 'data', data);
   }
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`XADD to ${streamName} took over ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    const results = await Promise.race([pipeline.exec(), timeout]);
-    const failed = results?.find(([error]) => error);
-    if (failed) throw failed[0];
-  } finally {
-    clearTimeout(timer);
-  }
+  const results = await withTimeout(pipeline.exec(), timeoutMs, `XADD to ${streamName} took over ${timeoutMs} ms`);
+  const failed = results?.find(([error]) => error);
+  if (failed) throw failed[0];
 }

@@ -4,15 +4,11 @@ import { expect } from 'chai';
 import { AppError, overloaded } from '../../src/core/errors.js';
 import { AuthService } from '../../src/services/auth.service.js';
 import { inlinePasswordHasher, type PasswordHasher } from '../../src/services/password-hasher.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { useTestApp } from '../support/app.js';
 import { uniqueName } from '../support/client.js';
 
 describe('login of unknown users when hashing is refused', () => {
-  let app: TestApp;
-  before(async () => {
-    app = await startTestApp();
-  });
-  after(() => app.close());
+  const app = useTestApp();
 
   it('when the decoy hash is refused once, then that login is overloaded and the next unknown-user login is unauthorized', async () => {
     const real = inlinePasswordHasher(10);

@@ -1,14 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp, useTestApp } from '../support/app.js';
 import { cookieFrom, register, request, uniqueName } from '../support/client.js';
 
 describe('accounts', () => {
-  let app: TestApp;
-  before(async () => {
-    app = await startTestApp();
-  });
-  after(() => app.close());
+  const app = useTestApp();
 
   describe('register', () => {
     it('when the input is valid, then 201 with user, tokens and a session cookie', async () => {

@@ -1,17 +1,15 @@
 import { expect } from 'chai';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { useTestApp } from '../support/app.js';
 import { createGroup, register, request, type Account } from '../support/client.js';
 
 describe('conversations', () => {
-  let app: TestApp;
+  const app = useTestApp();
   let alice: Account;
   let bob: Account;
   let carol: Account;
   before(async () => {
-    app = await startTestApp();
     [alice, bob, carol] = await Promise.all([register(app.url), register(app.url), register(app.url)]);
   });
-  after(() => app.close());
 
   const as = (account: Account, method: string, path: string, body?: unknown) =>
     request(app.url, method, path, { token: account.accessToken, body });

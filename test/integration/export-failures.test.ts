@@ -7,7 +7,7 @@ import { createGunzip } from 'node:zlib';
 import { AppError, overloaded } from '../../src/core/errors.js';
 import type { TaskRef } from '../../src/cpu/worker-pool.js';
 import { ConversationExportService, type TaskRunner } from '../../src/services/export.service.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { useTestApp, type TestApp } from '../support/app.js';
 import { createGroup, register, request, uniqueName, type Account } from '../support/client.js';
 import { fillPoolOfOne } from '../support/fixture-tasks.js';
 
@@ -45,11 +45,10 @@ async function readAll(stream: Readable): Promise<{ lines: string[]; error?: Err
 describe('conversation export under pressure', () => {
   const PAGE = 3;
   const MESSAGES = 10; // four pages of three, three, three and one
-  let app: TestApp;
+  const app = useTestApp({ PISCINA_MAX_THREADS: '1', PISCINA_MAX_QUEUE: '1' });
   let owner: Account;
   let conversationId: string;
   before(async () => {
-    app = await startTestApp({ PISCINA_MAX_THREADS: '1', PISCINA_MAX_QUEUE: '1' });
     owner = await register(app.url);
     conversationId = await createGroup(app.url, owner, []);
     for (let i = 1; i <= MESSAGES; i++) {
@@ -60,7 +59,6 @@ describe('conversation export under pressure', () => {
       expect(sent.status).to.equal(201);
     }
   });
-  after(() => app.close());
 
   const service = (runner: TaskRunner, maxConcurrent = 10) => new ConversationExportService(app.parley.db, runner, PAGE, maxConcurrent, app.parley.log);
 

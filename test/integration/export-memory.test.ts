@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { useTestApp, type TestApp } from '../support/app.js';
 import { createGroup, register, type Account } from '../support/client.js';
 import { streamExport } from '../support/export-client.js';
 
@@ -34,16 +34,14 @@ async function insertBulkMessages(app: TestApp, conversationId: string, senderId
 
 describe('conversation export memory', function () {
   this.timeout(120_000);
-  let app: TestApp;
+  const app = useTestApp({ DB_STATEMENT_TIMEOUT_MS: '60000' });
   let owner: Account;
   let conversationId: string;
   before(async () => {
-    app = await startTestApp({ DB_STATEMENT_TIMEOUT_MS: '60000' });
     owner = await register(app.url);
     conversationId = await createGroup(app.url, owner, []);
     await insertBulkMessages(app, conversationId, owner.user.id, MESSAGES);
   });
-  after(() => app.close());
 
   it(`when ${MESSAGES} messages are exported, then all arrive in seq order while memory stays bounded`, async () => {
     collectGarbage();

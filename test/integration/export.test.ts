@@ -1,6 +1,6 @@
 // GET /api/conversations/:id/export: gzip'd NDJSON of every message, members only, streamed page by page.
 import { expect } from 'chai';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { useTestApp, type TestApp } from '../support/app.js';
 import { createGroup, register, request, uniqueName, type Account } from '../support/client.js';
 import { streamExport } from '../support/export-client.js';
 
@@ -20,16 +20,14 @@ async function exportLines(app: TestApp, conversationId: string, account: Accoun
 }
 
 describe('conversation export', () => {
-  let app: TestApp;
+  const app = useTestApp({ EXPORT_PAGE_SIZE: '2' });
   let alice: Account;
   let bob: Account;
   let mallory: Account;
   before(async () => {
     // Small pages, so a handful of messages crosses several gzip members.
-    app = await startTestApp({ EXPORT_PAGE_SIZE: '2' });
     [alice, bob, mallory] = await Promise.all([register(app.url), register(app.url), register(app.url)]);
   });
-  after(() => app.close());
 
   it('when a member exports, then every message arrives as one NDJSON line, in seq order, as the API shows it', async () => {
     const conversationId = await createGroup(app.url, alice, [bob]);

@@ -1,15 +1,11 @@
 import { expect } from 'chai';
 import { HEALTH_DETAIL } from '../support/services.js';
 import { Database } from '../../src/db/database.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp, useTestApp } from '../support/app.js';
 import { register, request } from '../support/client.js';
 
 describe('health', () => {
-  let app: TestApp;
-  before(async () => {
-    app = await startTestApp();
-  });
-  after(() => app.close());
+  const app = useTestApp();
 
   it('when /health is asked, then it reports version, instance, memory, lag, pools and redis', async () => {
     const reply = await request(app.url, 'GET', '/health', { headers: HEALTH_DETAIL });

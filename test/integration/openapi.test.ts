@@ -5,7 +5,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { expect } from 'chai';
 import type { z } from 'zod';
 import { authSchema, conversationSchema, errorSchema, messageSchema, userSchema } from '../../src/http/openapi.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { useTestApp, type TestApp } from '../support/app.js';
 import { register, request } from '../support/client.js';
 
 interface Operation {
@@ -42,17 +42,15 @@ function expectShape(schema: z.ZodType, value: unknown, what: string): void {
 }
 
 describe('OpenAPI document', () => {
-  let app: TestApp;
+  const app = useTestApp();
   let doc: Document;
 
   before(async () => {
-    app = await startTestApp();
     const reply = await request(app.url, 'GET', '/openapi.json');
     expect(reply.status).to.equal(200);
     expect(reply.headers.get('content-type')).to.match(/^application\/json/);
     doc = reply.body;
   });
-  after(() => app.close());
 
   it('when /openapi.json is fetched, then an OpenAPI validator accepts it as 3.1', async () => {
     const validator = new Validator();

@@ -4,11 +4,11 @@ import { expect } from 'chai';
 import type { Message } from '../../src/db/messages.repository.js';
 import { silentBroadcaster } from '../../src/services/broadcaster.js';
 import { MessagesService } from '../../src/services/messages.service.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp, useTestApp } from '../support/app.js';
 import { createGroup, register, type Account } from '../support/client.js';
 
 describe('send batching (group commit)', () => {
-  let app: TestApp;
+  const app = useTestApp({ SEND_BATCH_MAX: '50' });
   let alice: Account;
   let bob: Account;
   let carol: Account;
@@ -16,13 +16,11 @@ describe('send batching (group commit)', () => {
   /** The app's own settings and database, with a broadcaster that records each batch's announcement. */
   let messages: MessagesService;
   before(async () => {
-    app = await startTestApp({ SEND_BATCH_MAX: '50' });
     [alice, bob, carol] = await Promise.all([register(app.url), register(app.url), register(app.url)]);
     const recorder = { ...silentBroadcaster, messagesCreated: (batch: readonly Message[]) => void announced.push([...batch]) };
     const { db, config, metrics } = app.parley;
     messages = new MessagesService(db, recorder, config.sendBatching, (size) => metrics.sendBatchSize.observe(size));
   });
-  after(() => app.close());
   beforeEach(() => (announced.length = 0));
 
   const send = (account: Account, conversationId: string, body: string, clientMsgId: string) =>

@@ -1,13 +1,9 @@
 import { expect } from 'chai';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { useTestApp } from '../support/app.js';
 import { register, request } from '../support/client.js';
 
 describe('smoke', () => {
-  let app: TestApp;
-  before(async () => {
-    app = await startTestApp();
-  });
-  after(() => app.close());
+  const app = useTestApp();
 
   it('when a user registers, then /api/me answers with that user', async () => {
     const account = await register(app.url);

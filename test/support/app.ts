@@ -31,3 +31,31 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
     },
   };
 }
+
+/**
+ * The frame most suites share: one in-process app started before the suite and closed after it. Returns the app
+ * itself; its fields can be read from the suite's own hooks and tests on.
+ */
+export function useTestApp(overrides: Record<string, string> = {}): TestApp {
+  let app: TestApp | undefined;
+  before(async () => {
+    app = await startTestApp(overrides);
+  });
+  after(() => app?.close());
+  const started = (): TestApp => {
+    if (!app) throw new Error('useTestApp: the app is read before its suite started');
+    return app;
+  };
+  return {
+    get url() {
+      return started().url;
+    },
+    get parley() {
+      return started().parley;
+    },
+    get server() {
+      return started().server;
+    },
+    close: () => started().close(),
+  };
+}

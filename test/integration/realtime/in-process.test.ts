@@ -1,18 +1,14 @@
 // socket.io is part of what buildApp builds: a test can run sockets against an in-process app on port 0, with no
 // child process, and the app closes every resource in the lifecycle's declared order.
 import { expect } from 'chai';
-import { startTestApp, type TestApp } from '../../support/app.js';
+import { useTestApp } from '../../support/app.js';
 import { createGroup, register, request } from '../../support/client.js';
 import { closeAllClients, connect, emitAck, nextEvent } from '../../support/sockets.js';
 
 describe('realtime in process', function () {
   this.timeout(30_000);
-  let app: TestApp;
-  before(async () => {
-    app = await startTestApp();
-  });
+  const app = useTestApp();
   afterEach(closeAllClients);
-  after(() => app.close());
 
   it('when a member sends over REST, then another member socket of the same in-process app receives it, and a socket send is acked', async () => {
     const [alice, bob] = await Promise.all([register(app.url), register(app.url)]);

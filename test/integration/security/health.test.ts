@@ -2,22 +2,20 @@
 // operator detail (pid, memory, versions) served to anyone.
 import { expect } from 'chai';
 import { request } from '../../support/client.js';
-import { startTestApp, type TestApp } from '../../support/app.js';
+import { startTestApp, useTestApp } from '../../support/app.js';
 
 describe('security: health endpoints', function () {
   this.timeout(30_000);
   const TOKEN = 'operator-token-0123456789';
-  let app: TestApp;
+  const app = useTestApp({ HEALTH_DETAIL_TOKEN: TOKEN, HEALTH_CACHE_MS: '1000' });
   let pings = 0;
   before(async () => {
-    app = await startTestApp({ HEALTH_DETAIL_TOKEN: TOKEN, HEALTH_CACHE_MS: '1000' });
     const ping = app.parley.db.ping.bind(app.parley.db);
     app.parley.db.ping = () => {
       pings += 1;
       return ping();
     };
   });
-  after(() => app.close());
 
   it('readiness flood attack: when 150 readiness probes arrive at once, then they share one database ping', async () => {
     await new Promise((resolve) => setTimeout(resolve, 1100)); // past any answer cached at start

@@ -4,17 +4,13 @@ import net from 'node:net';
 import { expect } from 'chai';
 import { SignJWT } from 'jose';
 import { register, request } from '../../support/client.js';
-import { startTestApp, type TestApp } from '../../support/app.js';
+import { useTestApp } from '../../support/app.js';
 import { startServer, stopAll } from '../../support/processes.js';
 import { until } from '../../support/sockets.js';
 
 describe('security: checks that held', function () {
   this.timeout(30_000);
-  let app: TestApp;
-  before(async () => {
-    app = await startTestApp();
-  });
-  after(() => app.close());
+  const app = useTestApp();
 
   const sign = (claims: { alg?: string; issuer?: string; secret?: string }, userId: string) =>
     new SignJWT({ fid: '1' })

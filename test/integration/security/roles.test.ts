@@ -1,15 +1,11 @@
 // Attack: a plain member of a group adds strangers and removes anyone, the creator included. Roles now decide.
 import { expect } from 'chai';
 import { createGroup, register, request, type Account } from '../../support/client.js';
-import { startTestApp, type TestApp } from '../../support/app.js';
+import { useTestApp } from '../../support/app.js';
 
 describe('security: group roles', function () {
   this.timeout(30_000);
-  let app: TestApp;
-  before(async () => {
-    app = await startTestApp();
-  });
-  after(() => app.close());
+  const app = useTestApp();
 
   const as = (account: Account, method: string, path: string, body?: unknown) =>
     request(app.url, method, path, { token: account.accessToken, ...(body === undefined ? {} : { body }) });

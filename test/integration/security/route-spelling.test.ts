@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { buildRouters } from '../../../src/http/app.js';
 import type { ParleyRouter } from '../../../src/http/router.js';
 import { request } from '../../support/client.js';
-import { startTestApp, type TestApp } from '../../support/app.js';
+import { useTestApp, type TestApp } from '../../support/app.js';
 
 interface Route {
   method: string;
@@ -39,12 +39,8 @@ const send = (app: TestApp, route: Route, path: string) =>
 
 describe('security: route spelling attack', function () {
   this.timeout(60_000);
-  let app: TestApp;
   const AUTH_LIMIT = 5;
-  before(async () => {
-    app = await startTestApp({ RATE_LIMIT_AUTH_PER_MIN: String(AUTH_LIMIT) });
-  });
-  after(() => app.close());
+  const app = useTestApp({ RATE_LIMIT_AUTH_PER_MIN: String(AUTH_LIMIT) });
 
   it('when any spelling of an authenticated route is sent without a credential, then 401 or 404, never served', async () => {
     const routes = routesOf(buildRouters(app.parley, app.parley.http).api);

@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import type { HistoryCache } from '../services/history-cache.js';
-import { chooseAdapter, type AdapterChoice } from './adapter.js';
+import { chooseAdapter, type AdapterChoice, type SplitCheck } from './adapter.js';
 import { socketAdmission } from './admission.js';
 import { serveConnection, type ConnectionDeps } from './connection.js';
 import { refuseOverCap } from './connection-cap.js';
@@ -23,7 +23,6 @@ import { PresenceAnnouncer } from './presence-announcer.js';
 import { RedisPresence } from './presence-redis.js';
 import { LocalPresence, type PresenceTracker } from './presence-tracker.js';
 import { SocketBroadcaster } from './socket-broadcaster.js';
-import { checkClusterJoined, type SplitCheck } from './split-check.js';
 
 export interface RealtimeDeps {
   config: Config;
@@ -89,7 +88,8 @@ export class Realtime {
       // removal). Every (re)connection is a new socket whose rooms come from the database, and `sync` catches up.
       ...this.choice.options,
     });
-    this.choice.attach?.(this.io);
+    this.split = this.choice.attach?.(this.io);
+    this.clusterJoined = this.split?.done;
     this.io.engine.on('connection', (connection: { request: IncomingMessage; once(event: 'close', listener: () => void): void }) => {
       connection.once('close', () => handshakes.settled(connection.request));
     });
@@ -99,10 +99,6 @@ export class Realtime {
       ? new RedisPresence(deps.redis, this.settings.presenceTtlSec, this.log.child({ module: 'presence' }))
       : new LocalPresence();
     this.broadcaster = new SocketBroadcaster(this.io, this.metrics, this.choice.orderedPublish);
-    if (this.choice.name === 'cluster') {
-      this.split = checkClusterJoined(this.io, this.settings.clusterInstances, this.settings.clusterGraceMs);
-      this.clusterJoined = this.split.done;
-    }
   }
 
   /** Admits sockets and serves their events with the services; starts presence. */

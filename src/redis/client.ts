@@ -3,6 +3,7 @@
 // REDIS_SENTINELS, ioredis asks the sentinels for the master and, after a failover, reconnects to the new one.
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../core/logger.js';
+import { OutageLog } from '../core/outage-log.js';
 
 /**
  * How long one command may take before it fails. Redis answers in well under a millisecond; a command that waits
@@ -34,17 +35,14 @@ export function createRedis(location: RedisLocation, prefix: string, log: Logger
     commandTimeout: COMMAND_TIMEOUT_MS,
     lazyConnect: true,
   });
-  let lastError = '';
-  redis.on('error', (error: Error) => {
-    // ioredis retries on its own; log each distinct failure once rather than every retry.
-    if (error.message !== lastError) log.error({ err: error }, 'redis error');
-    lastError = error.message;
-  });
-  redis.on('ready', () => {
-    if (lastError) log.info('redis connection restored');
-    lastError = '';
-  });
+  logOutages(redis, new OutageLog(log, 'redis'));
   return redis;
+}
+
+/** ioredis retries on its own and reports every failed attempt: one line when an outage starts and one when it ends. */
+export function logOutages(client: Redis, outage: OutageLog): void {
+  client.on('error', (error: Error) => outage.failed(error));
+  client.on('ready', () => outage.recovered());
 }
 
 export const isRedisReady = (redis: Redis | undefined): boolean => redis?.status === 'ready';

@@ -393,6 +393,9 @@ const deploymentSchema = z.object({
   APP_DIR: z.string().optional(),
 });
 
+/** What the ecosystem file and `npm run plan` read besides CONFIG_VARIABLES; docs/configuration.md lists both. */
+export const DEPLOYMENT_VARIABLES: readonly string[] = Object.keys(deploymentSchema.shape);
+
 export function loadDeploymentSettings(env: Environment = process.env) {
   const e = parseEnvironment(deploymentSchema, env);
   return Object.freeze({

@@ -18,7 +18,7 @@ import type { ParleyState } from './http/context.js';
 import { EventLoopMonitor } from './ops/event-loop.js';
 import { Health } from './ops/health.js';
 import { InFlight } from './ops/in-flight.js';
-import { createMetrics, type Metrics } from './ops/metrics.js';
+import { createMetrics } from './ops/metrics.js';
 import { workerPoolMetrics } from './ops/worker-pool-metrics.js';
 import { assertTasksCompiled } from './cpu/tasks.js';
 import { WorkerPool } from './cpu/worker-pool.js';

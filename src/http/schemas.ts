@@ -4,6 +4,7 @@ import { z } from 'zod';
 const MAX_BIGINT = 9223372036854775807n;
 
 /** Text that reaches PostgreSQL, which refuses NUL in text values: refused here as a 400, not later as a 500. */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this refuses (PostgreSQL text cannot hold it).
 const text = () => z.string().regex(/^[^\u0000]*$/, 'must not contain NUL characters');
 
 const idStringSchema = z

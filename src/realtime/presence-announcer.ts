@@ -34,7 +34,7 @@ export class PresenceAnnouncer {
   /** A socket closed: uncounted after the grace period (and after its own online announcement). */
   disconnected(userId: string, counted: Promise<void>): void {
     const lastSeenAt = new Date().toISOString();
-    this.track(
+    void this.track(
       Promise.all([counted, delay(this.deps.graceMs)])
         .then(() => this.deps.tracker.disconnected(userId, lastSeenAt))
         .then((last) => (last ? this.announce(userId, 'offline', lastSeenAt) : undefined))

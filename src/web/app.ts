@@ -68,7 +68,10 @@ export function chatScreen(store: ChatStore, onSignedOut: (notice?: string) => v
       view.close();
       layout.dataset.view = 'list';
     } else {
-      if (due.has('presence') || due.has('conversation')) (view.renderHeader(), view.renderMembers());
+      if (due.has('presence') || due.has('conversation')) {
+        view.renderHeader();
+        view.renderMembers();
+      }
       if (due.has('messages') || due.has('conversation')) view.renderMessages(due.has('conversation'));
       if (due.has('typing')) view.renderTyping();
       if (due.has('reads')) view.renderSeen();

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp } from '../support/app.js';
 import { register, request, uniqueName } from '../support/client.js';
 import { TEST_REDIS_PREFIX } from '../support/services.js';
 

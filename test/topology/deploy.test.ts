@@ -15,7 +15,7 @@ import { makeRelease, REPO } from '../../deploy/topology/release.js';
 import { currentRelease, pm2 } from '../../deploy/lib/pm2-host.js';
 import type { Host } from '../../deploy/lib/hosts.js';
 import { closeAgents, connectFrom, startTestTopology, type Topology } from './support/topology.js';
-import { chatLoad, type Message } from './support/chat.js';
+import { chatLoad } from './support/chat.js';
 
 const BROKEN_MAIN = fileURLToPath(new URL('./fixtures/broken-sends-main.mjs', import.meta.url));
 
@@ -76,7 +76,7 @@ describe('topology: rolling and canary deploys', function () {
     sockets.push(...senders);
     const chat = chatLoad(senders, conversationId);
 
-    let runs: Array<{ code: number; output: string }> = [];
+    const runs: Array<{ code: number; output: string }> = [];
     try {
       await sleep(1_000);
       for (const release of ['second', 'third']) {

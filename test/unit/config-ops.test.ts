@@ -2,13 +2,6 @@ import { getHeapStatistics } from 'node:v8';
 import { expect } from 'chai';
 import { ConfigError, loadConfig, loadDeploymentSettings } from '../../src/config.js';
 
-const production = {
-  NODE_ENV: 'production',
-  DATABASE_URL: 'postgres://root@127.0.0.1:5432/x',
-  JWT_SECRET: 'j'.repeat(32),
-  SESSION_SECRET: 's'.repeat(32),
-};
-
 describe('config: lifecycle and memory settings', () => {
   it('when marks are not given, then they come from the plan for one process; a warning above the restart is refused', () => {
     const config = loadConfig({ NODE_ENV: 'test', MEMORY_LIMIT_MB: '2048' });

@@ -5,7 +5,6 @@ import type { ConversationsService } from '../../services/conversations.service.
 import type { MessageChanges } from '../../services/message-changes.js';
 import type { MessagesService } from '../../services/messages.service.js';
 import { currentUserId } from '../middleware/authenticate.js';
-import type { ParleyState } from '../context.js';
 import { newRouter, type ParleyRouter } from '../router.js';
 import {
   addMemberSchema,

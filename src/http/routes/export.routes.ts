@@ -2,7 +2,6 @@
 // otherwise, like every other conversation route).
 import type { ConversationExportService } from '../../services/export.service.js';
 import { currentUserId } from '../middleware/authenticate.js';
-import type { ParleyState } from '../context.js';
 import { newRouter, type ParleyRouter } from '../router.js';
 import { requireId } from './conversations.routes.js';
 

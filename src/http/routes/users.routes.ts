@@ -4,7 +4,6 @@ import type { AuthService } from '../../services/auth.service.js';
 import type { PresenceService } from '../../services/presence.service.js';
 import type { UsersService } from '../../services/users.service.js';
 import { currentUserId } from '../middleware/authenticate.js';
-import type { ParleyState } from '../context.js';
 import { newRouter, type ParleyRouter } from '../router.js';
 import { presenceQuerySchema, userSearchSchema } from '../schemas.js';
 

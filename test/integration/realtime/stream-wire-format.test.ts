@@ -27,7 +27,7 @@ describe('realtime: the stream publisher speaks the adapter wire format', () => 
     io = new Server({ adapter: createAdapter(redis, { streamName: stream }) });
   });
   after(async () => {
-    io.close();
+    await io.close();
     await redis.del(stream);
     redis.disconnect();
   });

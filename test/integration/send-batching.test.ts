@@ -13,11 +13,22 @@ describe('send batching (group commit)', () => {
   let bob: Account;
   let carol: Account;
   const announced: Message[][] = [];
+  /** Runs once, inside the next batch, between its statement and the explanation of its misses. */
+  let betweenStatementAndCheck: (() => Promise<void>) | undefined;
   /** The app's own settings and database, with a broadcaster that records each batch's announcement. */
   let messages: MessagesService;
   before(async () => {
     [alice, bob, carol] = await Promise.all([register(app.url), register(app.url), register(app.url)]);
-    const recorder = { ...silentBroadcaster, messagesCreated: (batch: readonly Message[]) => void announced.push([...batch]) };
+    // The announcement runs after the batch statement and before its misses are explained (send-batcher.ts).
+    const recorder = {
+      ...silentBroadcaster,
+      messagesCreated: async (batch: readonly Message[]) => {
+        announced.push([...batch]);
+        const hook = betweenStatementAndCheck;
+        betweenStatementAndCheck = undefined;
+        await hook?.();
+      },
+    };
     const { db, config, metrics } = app.parley;
     messages = new MessagesService(db, recorder, config.sendBatching, (size) => metrics.sendBatchSize.observe(size));
   });
@@ -93,6 +104,23 @@ describe('send batching (group commit)', () => {
     const seqs = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.message.seq] : [])).sort();
     expect(seqs).to.deep.equal([1, 2]);
     expect(announced.flat().map((m) => m.body).sort()).to.deep.equal(['fine 1', 'fine 2']);
+  });
+
+  it('when the sender is not a member as the batch is stored but is one again when the miss is explained, then the send is queued once more and stored with the next seq', async () => {
+    const id = await createGroup(app.url, alice, [bob]);
+    await send(alice, id, 'before', 'rq-0');
+    const { primary } = app.parley.db;
+    await primary.query('DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2', [id, bob.user.id]);
+    // Removed and added back while the batch runs (the soak benchmark's join/leave churn met this and answered 500).
+    betweenStatementAndCheck = async () => {
+      await primary.query(`INSERT INTO conversation_members (conversation_id, user_id, role) VALUES ($1, $2, 'member')`, [id, bob.user.id]);
+    };
+    announced.length = 0;
+    const result = await send(bob, id, 'after rejoining', 'rq-1');
+    expect(betweenStatementAndCheck, 'the hook ran inside the batch').to.equal(undefined);
+    expect([result.created, result.message.seq, result.message.body]).to.deep.equal([true, 2, 'after rejoining']);
+    // First batch: nothing stored; the requeued send's own batch announces it.
+    expect(announced.map((batch) => batch.map((m) => m.body))).to.deep.equal([[], ['after rejoining']]);
   });
 
   it('when more sends wait than SEND_QUEUE_MAX, then the excess is refused as overloaded with Retry-After, and the rest are stored', async () => {

@@ -5,28 +5,23 @@
 // default both fail).
 import { fileURLToPath } from 'node:url';
 import { loadDeploymentSettings } from './dist/config.js';
-import { planCapacity } from './dist/ops/capacity.js';
-import { detectCores, detectMemory, detectOpenFilesLimit } from './dist/ops/machine.js';
+import { planThisMachine } from './dist/ops/this-machine.js';
 
 // With process.env config.ts's loadDeploymentSettings (the one schema for these variables) reads MAX_WORKERS,
-// MEMORY_LIMIT_MB, DB_MAX_CONNECTIONS, DB_RESERVED_CONNECTIONS, DEPLOY_HOSTS, SHUTDOWN_TIMEOUT_MS and APP_DIR.
+// MEMORY_LIMIT_MB, DB_MAX_CONNECTIONS, DB_RESERVED_CONNECTIONS, DEPLOY_HOSTS, SHUTDOWN_TIMEOUT_MS, APP_DIR and
+// whether DATABASE_URL is set.
 const settings = loadDeploymentSettings(process.env);
-const cores = detectCores();
-const memory = detectMemory(settings.memoryLimitMb);
-const plan = planCapacity({
-  cores,
-  memoryMb: memory.memoryMb,
-  memorySource: memory.source,
+const plan = planThisMachine({
+  memoryLimitMb: settings.memoryLimitMb,
   maxWorkers: settings.maxWorkers,
   dbMaxConnections: settings.dbMaxConnections,
   dbReservedConnections: settings.dbReservedConnections,
   hosts: settings.hosts,
-  openFilesLimit: detectOpenFilesLimit(),
   replicaMaxConnections: settings.replicaMaxConnections,
 });
 if (plan.problems.length > 0) throw new Error(`capacity plan is unsafe:\n- ${plan.problems.join('\n- ')}`);
 // The embedded PGlite database (no DATABASE_URL) serves a single process: several instances would share its files.
-if (!process.env.DATABASE_URL) throw new Error('cluster mode needs DATABASE_URL (the embedded database serves one process: use npm start)');
+if (settings.embeddedDatabase) throw new Error('cluster mode needs DATABASE_URL (the embedded database serves one process: use npm start)');
 
 // The app's drain deadline is shorter than kill_timeout, so PM2's SIGKILL never cuts a shutdown in progress.
 const KILL_MARGIN_MS = 1_000;

@@ -2,9 +2,8 @@
 // object; a bad variable stops the process with a message naming it.
 import os from 'node:os';
 import { z } from 'zod';
-import { DEFAULT_DB_RESERVED_CONNECTIONS, memoryMarks, socketCapPerInstance, workerThreadsPerInstance } from './ops/capacity.js';
-import { effectiveMarks, readMemory } from './ops/memory-guard.js';
-import { detectCores, detectMemory, detectOpenFilesLimit } from './ops/machine.js';
+import { DEFAULT_DB_RESERVED_CONNECTIONS } from './ops/capacity.js';
+import { processSizes, type ProcessSizes } from './ops/this-machine.js';
 
 const DEV_SECRET = 'parley-development-secret-not-for-production-use';
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
@@ -242,7 +241,9 @@ export function loadConfig(env: Environment = process.env) {
   if (production && !e.DATABASE_URL) problems.push('DATABASE_URL: required in production (the embedded database is for development)');
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
   if (e.SEND_BATCH_CONCURRENCY > e.DB_POOL_MAX) problems.push('SEND_BATCH_CONCURRENCY: must not exceed DB_POOL_MAX (each batch holds a connection)');
-  const memory = memorySettings(e, problems);
+  // Sizes for what is not set, from the capacity plan for this machine (the probing lives in ops/this-machine.ts).
+  const sizes = processSizes(e.MEMORY_LIMIT_MB, e.INSTANCE_COUNT);
+  const memory = memorySettings(e, sizes.memory, problems);
   const redisConfigured = Boolean(e.REDIS_URL) || e.REDIS_SENTINELS.length > 0;
   if (e.REDIS_URL && e.REDIS_SENTINELS.length > 0) problems.push('REDIS_SENTINELS: set either REDIS_URL or REDIS_SENTINELS, not both');
   const socketAdapter = e.SOCKET_ADAPTER ?? (redisConfigured ? 'redis' : 'memory');
@@ -309,7 +310,7 @@ export function loadConfig(env: Environment = process.env) {
     rateLimit: Object.freeze({ authPerMin: e.RATE_LIMIT_AUTH_PER_MIN, apiPerMin: e.RATE_LIMIT_API_PER_MIN }),
     // CPU-heavy work: the worker-thread pool and what runs on it.
     cpu: Object.freeze({
-      maxThreads: e.PISCINA_MAX_THREADS ?? workerThreadsPerInstance(detectCores(), e.INSTANCE_COUNT),
+      maxThreads: e.PISCINA_MAX_THREADS ?? sizes.workerThreads,
       maxQueue: e.PISCINA_MAX_QUEUE,
       idleTimeoutMs: e.PISCINA_IDLE_TIMEOUT_MS,
       maxOldGenerationSizeMb: e.PISCINA_WORKER_MAX_OLD_MB,
@@ -336,7 +337,7 @@ export function loadConfig(env: Environment = process.env) {
       clusterGraceMs: e.SOCKET_CLUSTER_GRACE_MS,
       presenceTtlSec: e.PRESENCE_TTL_SEC,
       presenceGraceMs: e.PRESENCE_GRACE_MS,
-      maxConnections: e.MAX_CONNECTIONS ?? socketCapPerInstance(memoryMarks(detectMemory(e.MEMORY_LIMIT_MB).memoryMb, 1).warnMb, detectOpenFilesLimit()),
+      maxConnections: e.MAX_CONNECTIONS ?? sizes.socketCap,
       handshakeConversations: e.SOCKET_HANDSHAKE_CONVERSATIONS,
     }),
     chat: Object.freeze({
@@ -362,11 +363,7 @@ export function loadConfig(env: Environment = process.env) {
   });
 }
 
-function memorySettings(e: z.infer<typeof schema>, problems: string[]) {
-  const planned = memoryMarks(detectMemory(e.MEMORY_LIMIT_MB).memoryMb, 1);
-  // Started without PM2's --max-old-space-size, the V8 heap limit can sit far below the machine's share: the
-  // defaults are fitted under it here, so the guard's warning about lowered marks is kept for marks an operator set.
-  const defaults = effectiveMarks(planned.warnMb, planned.guardRestartMb, readMemory().heapLimitMb);
+function memorySettings(e: z.infer<typeof schema>, defaults: ProcessSizes['memory'], problems: string[]) {
   const warnMb = e.MEMORY_THRESHOLD_MB ?? defaults.warnMb;
   const restartMb = e.MEMORY_RESTART_MB ?? defaults.restartMb;
   if (warnMb >= restartMb) problems.push(`MEMORY_THRESHOLD_MB (${warnMb}) must be below MEMORY_RESTART_MB (${restartMb})`);
@@ -391,6 +388,8 @@ const deploymentSchema = z.object({
   // Many hosts (deploy/DEPLOYMENT.md): the directory PM2 runs the app from, e.g. a `current` symlink to a release.
   // PM2 keeps an app's cwd across reloads, so releases switch only when the cwd is the symlink, not its target.
   APP_DIR: z.string().optional(),
+  // Read here only for whether it is set: the cluster needs a real database.
+  DATABASE_URL: optionalUrl,
 });
 
 /** What the ecosystem file and `npm run plan` read besides CONFIG_VARIABLES; docs/configuration.md lists both. */
@@ -407,6 +406,8 @@ export function loadDeploymentSettings(env: Environment = process.env) {
     replicaMaxConnections: e.DB_REPLICA_MAX_CONNECTIONS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     appDir: e.APP_DIR,
+    /** No DATABASE_URL: the embedded PGlite database, which serves a single process. */
+    embeddedDatabase: !e.DATABASE_URL,
   });
 }
 

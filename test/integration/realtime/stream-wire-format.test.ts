@@ -1,6 +1,7 @@
 // stream-publisher.ts writes entries into the Redis Streams adapter's stream by hand, in the adapter's private
 // wire format. This compares them with what the installed adapter itself writes for the same broadcast, so an
 // upgrade that changes the format fails here instead of silently delivering nothing across processes.
+import { createServer } from 'node:http';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
@@ -24,7 +25,8 @@ describe('realtime: the stream publisher speaks the adapter wire format', () => 
   const stream = `${TEST_REDIS_PREFIX}wire-format`;
   before(() => {
     redis = new Redis(TEST_REDIS_URL);
-    io = new Server({ adapter: createAdapter(redis, { streamName: stream }) });
+    // Never listening: the server is only there so that io.close() has an engine to close.
+    io = new Server(createServer(), { adapter: createAdapter(redis, { streamName: stream }) });
   });
   after(async () => {
     await io.close();

@@ -117,9 +117,13 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     dbReplicas: () => db.stats().replicas ?? [],
   });
 
-  // --- The servers: HTTP (its request listener is set once Koa is built) and socket.io on it ---
+  // --- The servers: HTTP and socket.io on it ---
   const koa = newKoa(config);
-  const server = createHttpServer(config.http);
+  // socket.io takes over the server's request listeners when it attaches (it answers /socket.io/ itself and hands
+  // everything else to them), so the API's listener must be there first; it calls the handler set once Koa is
+  // built. (Added after socket.io, it answered polling requests a second time and broke the polling transport.)
+  let handleRequest: http.RequestListener = (_req, res) => res.writeHead(503).end();
+  const server = createHttpServer(config.http, (req, res) => handleRequest(req, res));
   // --- Read path: the hot-history cache (fed by socket.io's events) and read-your-writes fences (README: Replicas and the history cache) ---
   const historyCache = new HistoryCache(config.historyCache, (id, count) => latestWindow(db.primary, id, count));
   const { maxLagMs, checkIntervalMs } = config.database.replicas;
@@ -189,7 +193,7 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     requestHandlers: new InFlight(),
   };
   const app = createHttpApp(deps, koa);
-  server.on('request', answerLivenessFirst(refusePasswordRoutesWhileSaturated(app.callback(), passwordHashingAdmission), deps.isDraining));
+  handleRequest = answerLivenessFirst(refusePasswordRoutesWhileSaturated(app.callback(), passwordHashingAdmission), deps.isDraining);
   await realtime.serve({
     identify: identify({ tokens, http: koa, redis, origins: realtime.origins }),
     isRevoked: (familyId) => revocations.isRevoked(familyId),

@@ -1,6 +1,7 @@
 // socket.io is part of what buildApp builds: a test can run sockets against an in-process app on port 0, with no
 // child process, and the app closes every resource in the lifecycle's declared order.
 import { expect } from 'chai';
+import { io } from 'socket.io-client';
 import { useTestApp } from '../../support/app.js';
 import { createGroup, register, request } from '../../support/client.js';
 import { closeAllClients, connect, emitAck, nextEvent } from '../../support/sockets.js';
@@ -21,6 +22,23 @@ describe('realtime in process', function () {
     const ack = await emitAck(bobSocket, 'message:send', { conversationId, body: 'over socket', clientMsgId: 'ip-2' });
     expect(ack).to.deep.include({ ok: true });
     expect(ack.message).to.include({ seq: 2 });
+  });
+
+  it('when a client connects with long-polling only, then socket.io answers its requests alone and it stays connected (the HTTP API never answers /socket.io/ too)', async () => {
+    const alice = await register(app.url);
+    const socket = io(app.url, { transports: ['polling'], auth: { token: alice.accessToken }, forceNew: true, reconnection: false });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('connect_error', reject);
+      });
+      // A few polling round trips: an event out and its ack back.
+      const ack = await socket.timeout(5_000).emitWithAck('sync', { cursors: {} });
+      expect(ack).to.deep.include({ ok: true });
+      expect(socket.connected).to.equal(true);
+    } finally {
+      socket.close();
+    }
   });
 
   it('when the app is built, then its closers are registered in the declared order', () => {

@@ -38,6 +38,12 @@ import { PresenceService } from './services/presence.service.js';
 import { Revocations } from './services/revocations.js';
 import { TokenService } from './services/tokens.js';
 import { familiesRevokedSince } from './db/refresh-tokens.repository.js';
+import { bytesStoredByStore } from './db/attachments.repository.js';
+import { attachmentMetrics } from './ops/attachment-metrics.js';
+import { AttachmentSweep } from './services/attachment-sweep.js';
+import { AttachmentsService } from './services/attachments.service.js';
+import { createObjectStore } from './storage/create-store.js';
+import { TimedStore } from './storage/timed-store.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -146,6 +152,15 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   const messageChanges = new MessageChanges(db, broadcasts, { editWindowSec: config.chat.editWindowSec });
   const catchUp = new CatchUp(db, new ChangesTokens(config.auth.jwtSecret), config.chat.syncPageSize, config.chat.syncMaxBytes);
   const search = new SearchService(db, log.child({ module: 'search' }));
+  // --- Attachments (docs/attachments.md): one store per process, chosen by the settings ---
+  const { store: objectStore, incomingDir } = await createObjectStore(config.attachments);
+  const attachmentSeries = attachmentMetrics(metrics.registry, () => bytesStoredByStore(db.primary));
+  const store = new TimedStore(objectStore, config.attachments.storeTimeoutMs, attachmentSeries.storeSeconds);
+  const attachments = new AttachmentsService(db, store, incomingDir, config.attachments, workerPool, attachmentSeries, log.child({ module: 'attachments' }));
+  health.addDependency('attachmentStore', () => attachments.ping());
+  health.addProbe('attachments', () => ({ store: store.kind, answering: attachments.answering ?? null }));
+  const attachmentSweep = new AttachmentSweep(db, store, config.attachments, log.child({ module: 'attachment-sweep' })).start();
+  // --- end attachments ---
 
   const parley: Omit<Parley, 'http' | 'handleRequest'> = {
     passwordHashingAdmission,
@@ -164,6 +179,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     messageChanges,
     catchUp,
     search,
+    attachments,
     presence,
     broadcasts,
     historyCache,
@@ -188,6 +204,8 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     },
   };
   parley.onClose('worker pool', () => workerPool.close());
+  parley.onClose('attachment store', async () => store.close());
+  parley.onClose('attachment sweep', () => attachmentSweep.stop());
   try {
     await revocations.start();
   } catch (error) {

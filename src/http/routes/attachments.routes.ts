@@ -109,9 +109,7 @@ async function serve(ctx: Context, service: AttachmentsService, served: Served):
   if (service.store.signs) {
     ctx.set('Cache-Control', REDIRECT_CACHE);
     const location = await service.signedUrl(served.key, { contentType: served.contentType, contentDisposition: served.disposition, cacheControl: IMMUTABLE });
-    ctx.status = 302;
-    ctx.set('Location', location);
-    ctx.body = null;
+    ctx.redirect(location);
     return;
   }
   // Before any header of the file: a 416 is an error answer, not a download.

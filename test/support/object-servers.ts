@@ -28,7 +28,10 @@ async function waitForPort(port: number, child: ChildProcess, output: () => stri
   for (let attempt = 0; ; attempt++) {
     if (child.exitCode !== null) throw new Error(`server on ${port} exited: ${output()}`);
     const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => resolve(true) && socket.end());
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.end();
+        resolve(true);
+      });
       socket.on('error', () => resolve(false));
     });
     if (open) return;

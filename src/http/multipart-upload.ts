@@ -71,7 +71,8 @@ export function receiveUpload(req: IncomingMessage, limits: UploadLimits): Promi
     parser = busboy({
       headers: req.headers,
       defParamCharset: 'utf8',
-      limits: { files: 1, fileSize: limits.maxBytes, fields: 10, fieldSize: 1024, parts: 11, headerPairs: 20 },
+      // busboy signals its limit when a file reaches it, so one byte more than allowed is what marks "too large".
+      limits: { files: 1, fileSize: limits.maxBytes + 1, fields: 10, fieldSize: 1024, parts: 11, headerPairs: 20 },
     });
   } catch {
     return Promise.reject(validationFailed('Expected a multipart/form-data body with a boundary'));

@@ -107,6 +107,12 @@ export class AttachmentsService {
     }
   }
 
+  /** Refuses (413) a user whose live uploads already fill the quota. */
+  async assertQuotaLeft(userId: string): Promise<void> {
+    const used = await attachments.usedBytes(this.db.primary, userId);
+    if (used >= this.settings.quotaBytes) throw quotaExceeded(this.settings.quotaBytes, used);
+  }
+
   /** The attachment if the user may read it (uploader, or member of the conversation holding it); else 404. */
   async readable(userId: string, attachmentId: string): Promise<Attachment> {
     // The primary: a removal from the conversation must take effect at once, whatever a replica has replayed.

@@ -43,6 +43,8 @@ export function attachmentRoutes(deps: {
   router.post('/', async (ctx) => {
     await counted(ctx, metrics.uploads, service.store.kind, async () => {
       const userId = currentUserId(ctx.state);
+      // A user already at the quota is told before a byte of the file is read.
+      await service.assertQuotaLeft(userId);
       let received;
       try {
         received = await receiveUpload(ctx.req, { incomingDir: service.incomingDir, maxBytes: deps.config.attachments.maxBytes, nameMaxChars: deps.config.attachments.nameMaxChars });
@@ -124,11 +126,10 @@ async function serve(ctx: Context, service: AttachmentsService, served: Served):
     return;
   }
   ctx.set('Accept-Ranges', 'bytes');
-  if (range) {
-    ctx.status = 206;
-    ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${served.size}`);
-  }
-  ctx.body = await service.open(served.key, range);
+  ctx.status = range ? 206 : 200;
+  if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${served.size}`);
+  // HEAD: the headers alone; a stream opened here would never be read.
+  if (ctx.method !== 'HEAD') ctx.body = await service.open(served.key, range);
   ctx.length = range ? range.end - range.start + 1 : served.size;
 }
 

@@ -66,6 +66,10 @@ describe('attachments: downloads and thumbnails (local store)', function () {
       expect(response.headers.get('content-length')).to.equal(String(text.length));
       expect(response.headers.get('content-security-policy')).to.include('sandbox');
     }
+    const head = await fetch(`${app.url}/api/attachments/${file.id}`, { method: 'HEAD', headers: { authorization: `Bearer ${bob.accessToken}` } });
+    expect(head.status).to.equal(200);
+    expect(head.headers.get('content-length')).to.equal(String(text.length));
+    expect(await head.text()).to.equal('');
     const image = await attach(await png(), 'pic.png');
     const shown = await get(bob, `/api/attachments/${image.id}`);
     expect(shown.headers.get('content-type')).to.equal('image/png');

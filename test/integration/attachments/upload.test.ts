@@ -81,7 +81,11 @@ describe('attachments: uploads (local store)', function () {
     await expectNothingLeft(alice);
   });
 
-  it('when the file is just over the limit inside a body whose Content-Length passes, then the stream check answers 413', async () => {
+  it('when the file is exactly ATTACHMENT_MAX_BYTES, then it is accepted; one byte more inside a body whose Content-Length passes, and the stream check answers 413', async () => {
+    const exact = await upload(app.url, alice, { name: 'exact.txt', bytes: Buffer.alloc(1024 * 1024, 'a') });
+    expect(exact.status).to.equal(201);
+    expect(exact.body.attachment.size).to.equal(1024 * 1024);
+    await db.query('DELETE FROM attachments WHERE id = $1', [exact.body.attachment.id]);
     const reply = await upload(app.url, alice, { name: 'edge.txt', bytes: Buffer.alloc(1024 * 1024 + 1, 'a') });
     expect(reply.status).to.equal(413);
     expect(reply.body.error.code).to.equal('payload_too_large');
@@ -166,6 +170,16 @@ describe('attachments: uploads (local store)', function () {
     const refused = replies.find((reply) => reply.status === 413)!;
     expect(refused.body.error.details.quotaBytes).to.equal(2 * 1024 * 1024);
     expect(await rowsOf(alice)).to.have.length(2);
+    expect(await filesUnder(path.join(dir, 'incoming'))).to.deep.equal([]);
+  });
+
+  it('when the quota is already full, then the next upload is refused (413) before its body is read', async () => {
+    const fill = Buffer.alloc(1024 * 1024, 'f');
+    expect((await upload(app.url, alice, { name: 'a.txt', bytes: fill })).status).to.equal(201);
+    expect((await upload(app.url, alice, { name: 'b.txt', bytes: fill })).status).to.equal(201);
+    const reply = await upload(app.url, alice, { name: 'c.txt', bytes: Buffer.from('one byte too many') });
+    expect(reply.status).to.equal(413);
+    expect(reply.body.error.details).to.deep.equal({ quotaBytes: 2 * 1024 * 1024, usedBytes: 2 * 1024 * 1024 });
     expect(await filesUnder(path.join(dir, 'incoming'))).to.deep.equal([]);
   });
 

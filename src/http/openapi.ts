@@ -42,7 +42,7 @@ export const messageSchema = z.looseObject({
       .array(z.looseObject({ id, name: z.string(), size: z.number().int().min(1), contentType: z.string(), url: z.string().describe('GET it with the same credential') }))
       .describe('Empty for most messages and for deleted ones'),
   }).meta({ id: 'Message' });
-const attachmentSchema = z
+export const attachmentSchema = z
   .looseObject({ id, name: z.string(), size: z.number().int().min(1), contentType: z.string().describe('Sniffed from the bytes'), sha256: z.string().regex(/^[0-9a-f]{64}$/), createdAt: time })
   .meta({ id: 'Attachment' });
 /** A user as a member of one conversation (contract v2): role and read cursor. */

@@ -10,6 +10,7 @@ import { register, request, type Account } from '../../support/client.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { testDatabaseUrl } from '../../support/services.js';
 import { multipart, png, postRaw, upload, uploadTruncated } from '../../support/attachments.js';
+import { attachmentSchema, errorSchema } from '../../../src/http/openapi.js';
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
@@ -51,6 +52,7 @@ describe('attachments: uploads (local store)', function () {
     const { attachment } = reply.body;
     expect(attachment).to.include({ name: 'cat.png', size: bytes.length, contentType: 'image/png', sha256: createHash('sha256').update(bytes).digest('hex') });
     expect(attachment.id).to.match(/^\d+$/);
+    expect(attachmentSchema.safeParse(attachment).success, 'the documented Attachment shape').to.equal(true);
     const stored = await filesUnder(path.join(dir, 'objects'));
     expect(stored).to.have.length(1);
     expect(await filesUnder(path.join(dir, 'incoming'))).to.deep.equal([]);
@@ -69,6 +71,7 @@ describe('attachments: uploads (local store)', function () {
     expect(reply.status).to.equal(413);
     expect(reply.body.error.code).to.equal('payload_too_large');
     expect(reply.body.error.details.maxBytes).to.equal(1024 * 1024);
+    expect(errorSchema.safeParse(reply.body).success, 'the documented Error shape').to.equal(true);
     await expectNothingLeft(alice);
     expect(await filesUnder(path.join(dir, 'objects'))).to.have.length(objectsBefore);
   });

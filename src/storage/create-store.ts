@@ -3,16 +3,22 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { AzureStore } from './azure-store.js';
 import { LocalStore } from './local-store.js';
 import type { ObjectStore } from './object-store.js';
-import { S3Store } from './s3-store.js';
 
 export async function createObjectStore(settings: Config['attachments']): Promise<{ store: ObjectStore; incomingDir: string }> {
   const incomingDir = path.resolve(settings.dir, 'incoming');
   await mkdir(incomingDir, { recursive: true });
-  if (settings.store === 's3') return { store: new S3Store(settings.s3), incomingDir };
-  if (settings.store === 'azure') return { store: new AzureStore(settings.azure), incomingDir };
+  // The cloud SDKs are loaded only when used: together they add tens of MB of heap to every process (and a full
+  // GC walks all of it), which a local-store deployment would carry for nothing.
+  if (settings.store === 's3') {
+    const { S3Store } = await import('./s3-store.js');
+    return { store: new S3Store(settings.s3), incomingDir };
+  }
+  if (settings.store === 'azure') {
+    const { AzureStore } = await import('./azure-store.js');
+    return { store: new AzureStore(settings.azure), incomingDir };
+  }
   const local = new LocalStore(settings.dir);
   await local.start();
   return { store: local, incomingDir };

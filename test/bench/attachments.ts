@@ -174,6 +174,12 @@ async function main(): Promise<void> {
     ];
     console.log(machineLine());
     console.log(`${CLIENTS} clients x ${FILES_PER_CLIENT} files of ${FILE_BYTES / 1e6} MB per round, ${ROUNDS} rounds, baseline and Parley alternating`);
+    // Warm-up, not counted: JIT, connections, the first writes of each server.
+    for (const target of targets) {
+      const id = await post(target.url + target.uploadPath, target.tokens[0]!, body, contentType);
+      await download(target.url + target.downloadPath(id), target.tokens[0]!);
+      await target.clear();
+    }
     const results = new Map<string, Round[]>(targets.map((target) => [target.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const target of targets) {

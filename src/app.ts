@@ -43,6 +43,12 @@ import { familiesRevokedSince } from './db/refresh-tokens.repository.js';
 import { Lifecycle } from './lifecycle.js';
 import { clientIpOf, identify } from './realtime/handshake.js';
 import { Realtime } from './realtime/server.js';
+import { bytesStoredByStore } from './db/attachments.repository.js';
+import { attachmentMetrics } from './ops/attachment-metrics.js';
+import { AttachmentSweep } from './services/attachment-sweep.js';
+import { AttachmentsService } from './services/attachments.service.js';
+import { createObjectStore } from './storage/create-store.js';
+import { TimedStore } from './storage/timed-store.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -164,6 +170,17 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   const catchUp = new CatchUp(db, new ChangesTokens(config.auth.jwtSecret), config.chat.syncPageSize, config.chat.syncMaxBytes);
   const search = new SearchService(db, log.child({ module: 'search' }));
   const users = new UsersService(db);
+  // --- Attachments (docs/attachments.md): one store per process, chosen by the settings ---
+  const { store: objectStore, incomingDir } = await createObjectStore(config.attachments);
+  const attachmentSeries = attachmentMetrics(metrics.registry, () => bytesStoredByStore(db.primary));
+  const store = new TimedStore(objectStore, config.attachments.storeTimeoutMs, attachmentSeries.storeSeconds);
+  const attachments = new AttachmentsService(db, store, incomingDir, config.attachments, workerPool, attachmentSeries, log.child({ module: 'attachments' }));
+  health.addDependency('attachmentStore', () => attachments.ping());
+  health.addProbe('attachments', () => ({ store: store.kind, answering: attachments.answering ?? null }));
+  const attachmentSweep = new AttachmentSweep(db, store, config.attachments, log.child({ module: 'attachment-sweep' })).start();
+  lifecycle.own('attachment sweep', () => attachmentSweep.stop());
+  lifecycle.own('attachment store', async () => store.close());
+  // --- end attachments ---
 
   await revocations.start();
   lifecycle.own('revocations', () => revocations.stop());
@@ -187,6 +204,7 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     messages,
     messageChanges,
     search,
+    attachments,
     presence,
     conversationExports,
     isDraining: () => draining,

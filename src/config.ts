@@ -20,15 +20,17 @@ const optionalUrl = z
   .transform((value) => (value === '' ? undefined : value))
   .pipe(z.url().optional())
   .optional();
-const list = z
-  .string()
-  .default('')
-  .transform((value) =>
-    value
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean),
-  );
+const listWithDefault = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    );
+const list = listWithDefault('');
 // Sizes like "100kb", "1mb" or a plain byte count, as co-body and socket.io take them.
 const byteSize = (fallback: string) =>
   z
@@ -190,6 +192,36 @@ const schema = z.object({
   // Syncs per socket: a token bucket, refilled at this rate per second up to the burst; over it, rate_limited.
   SYNC_PER_SEC: int(5, 1),
   SYNC_BURST: int(10, 1),
+  // Attachments (docs/attachments.md). The store: `local` (ATTACHMENTS_DIR) unless S3_BUCKET or
+  // AZURE_STORAGE_CONNECTION_STRING is set; ATTACHMENT_STORE names it explicitly.
+  ATTACHMENT_STORE: z.enum(['local', 's3', 'azure']).optional(),
+  // Local store's objects, and every store's uploads being received (incoming/): keep it on a disk with room for
+  // the uploads in flight.
+  ATTACHMENTS_DIR: z.string().default('.data/attachments'),
+  ATTACHMENT_MAX_BYTES: byteSize('10mb'),
+  // Content types accepted, as sniffed from the bytes (the client's Content-Type is ignored).
+  ATTACHMENT_TYPES: listWithDefault('image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain'),
+  ATTACHMENT_QUOTA_MB: int(1_024, 1),
+  // Seconds an upload may stay unattached before the sweep deletes it.
+  ATTACHMENT_ORPHAN_TTL: int(86_400, 1),
+  // Seconds between a message's deletion (or an orphan's) and the removal of its objects from the store.
+  ATTACHMENT_DELETE_GRACE: int(600),
+  ATTACHMENT_SWEEP_INTERVAL_MS: int(60_000, 50),
+  ATTACHMENT_NAME_MAX_CHARS: int(255, 1),
+  // Each store call (put, read, delete, ping) is given up after this and answered 503 overloaded.
+  ATTACHMENT_STORE_TIMEOUT_MS: int(15_000, 1),
+  // Lifetime of the signed URLs S3 and Azure downloads are redirected to.
+  ATTACHMENT_SIGNED_URL_TTL_SEC: int(300, 1),
+  ATTACHMENT_THUMBNAIL_PX: int(256, 16),
+  // Decoded pixels a thumbnail's source may have; more (a decompression bomb) is refused with 400.
+  ATTACHMENT_MAX_INPUT_PIXELS: int(40_000_000, 1),
+  S3_BUCKET: z.string().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_ENDPOINT: optionalUrl,
+  S3_ACCESS_KEY: z.string().optional(),
+  S3_SECRET_KEY: z.string().optional(),
+  AZURE_STORAGE_CONNECTION_STRING: z.string().optional(),
+  AZURE_STORAGE_CONTAINER: z.string().default('parley-attachments'),
 });
 
 /** Every variable Parley reads; a test checks that .env.example documents each one. */
@@ -251,6 +283,7 @@ export function loadConfig(env: Environment = process.env) {
   const instance = e.NODE_APP_INSTANCE ?? '0';
   if (e.INSTANCE_PORT_BASE > 0 && !(/^\d+$/.test(instance) && e.INSTANCE_PORT_BASE + Number(instance) <= 65_535))
     problems.push(`INSTANCE_PORT_BASE: ${e.INSTANCE_PORT_BASE} + NODE_APP_INSTANCE (${instance}) must be a port number`);
+  const attachments = attachmentSettings(e, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
@@ -360,6 +393,33 @@ export function loadConfig(env: Environment = process.env) {
     }),
     accessLog: e.ACCESS_LOG,
     web: Object.freeze({ enabled: e.WEB_CLIENT }),
+    attachments,
+  });
+}
+
+function attachmentSettings(e: z.infer<typeof schema>, problems: string[]) {
+  const store = e.ATTACHMENT_STORE ?? (e.S3_BUCKET ? 's3' : e.AZURE_STORAGE_CONNECTION_STRING ? 'azure' : 'local');
+  if (store === 's3' && !e.S3_BUCKET) problems.push('S3_BUCKET: required with ATTACHMENT_STORE=s3');
+  if (store === 'azure' && !e.AZURE_STORAGE_CONNECTION_STRING) problems.push('AZURE_STORAGE_CONNECTION_STRING: required with ATTACHMENT_STORE=azure');
+  if (Boolean(e.S3_ACCESS_KEY) !== Boolean(e.S3_SECRET_KEY)) problems.push('S3_ACCESS_KEY and S3_SECRET_KEY: set both or neither');
+  const types = e.ATTACHMENT_TYPES.map((type) => type.toLowerCase());
+  for (const type of types) if (!/^[a-z]+\/[a-z0-9.+-]+$/.test(type)) problems.push(`ATTACHMENT_TYPES: ${JSON.stringify(type)} is not a content type`);
+  return Object.freeze({
+    store,
+    dir: e.ATTACHMENTS_DIR,
+    maxBytes: e.ATTACHMENT_MAX_BYTES,
+    types: Object.freeze(types),
+    quotaBytes: e.ATTACHMENT_QUOTA_MB * 1024 * 1024,
+    orphanTtlSec: e.ATTACHMENT_ORPHAN_TTL,
+    deleteGraceSec: e.ATTACHMENT_DELETE_GRACE,
+    sweepIntervalMs: e.ATTACHMENT_SWEEP_INTERVAL_MS,
+    nameMaxChars: e.ATTACHMENT_NAME_MAX_CHARS,
+    storeTimeoutMs: e.ATTACHMENT_STORE_TIMEOUT_MS,
+    signedUrlTtlSec: e.ATTACHMENT_SIGNED_URL_TTL_SEC,
+    thumbnailPx: e.ATTACHMENT_THUMBNAIL_PX,
+    maxInputPixels: e.ATTACHMENT_MAX_INPUT_PIXELS,
+    s3: Object.freeze({ bucket: e.S3_BUCKET ?? '', region: e.S3_REGION, endpoint: e.S3_ENDPOINT, accessKey: e.S3_ACCESS_KEY, secretKey: e.S3_SECRET_KEY }),
+    azure: Object.freeze({ connectionString: e.AZURE_STORAGE_CONNECTION_STRING ?? '', container: e.AZURE_STORAGE_CONTAINER }),
   });
 }
 

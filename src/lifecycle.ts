@@ -8,7 +8,10 @@ export const CLOSE_ORDER = [
   'realtime',
   'revocations',
   'search re-index',
+  'attachment sweep',
+  // Thumbnails in flight on the pool still write to the store.
   'worker pool',
+  'attachment store',
   'memory guard',
   'metrics',
   'database',

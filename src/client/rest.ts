@@ -92,9 +92,9 @@ export class ParleyRest {
   /** `before` pages back (newest first), `after` pages forward (oldest first). */
   history = async (id: string, page: { before?: number; after?: number; limit?: number } = {}): Promise<Message[]> =>
     (await this.call<{ messages: Message[] }>('GET', `/api/conversations/${enc(id)}/messages`, { query: page })).messages;
-  /** Idempotent on clientMsgId: sending it again returns the stored message. */
-  send = async (id: string, body: string, clientMsgId: string): Promise<Message> =>
-    (await this.call<{ message: Message }>('POST', `/api/conversations/${enc(id)}/messages`, { body: { body, clientMsgId } })).message;
+  /** Idempotent on clientMsgId: sending it again returns the stored message. `attachmentIds`: your own uploads. */
+  send = async (id: string, body: string, clientMsgId: string, attachmentIds?: string[]): Promise<Message> =>
+    (await this.call<{ message: Message }>('POST', `/api/conversations/${enc(id)}/messages`, { body: { body, clientMsgId, ...(attachmentIds ? { attachmentIds } : {}) } })).message;
   markRead = async (id: string, seq: number): Promise<void> => {
     await this.call('POST', `/api/conversations/${enc(id)}/read`, { body: { seq } });
   };

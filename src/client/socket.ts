@@ -82,8 +82,8 @@ export class ParleyRealtime {
     return () => this.listeners.delete(listener);
   }
 
-  async send(conversationId: string, body: string, clientMsgId: string): Promise<Message> {
-    const reply = await this.socket.timeout(this.ackTimeoutMs).emitWithAck('message:send', { conversationId, body, clientMsgId });
+  async send(conversationId: string, body: string, clientMsgId: string, attachmentIds?: string[]): Promise<Message> {
+    const reply = await this.socket.timeout(this.ackTimeoutMs).emitWithAck('message:send', { conversationId, body, clientMsgId, ...(attachmentIds ? { attachmentIds } : {}) });
     if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code, details: reply.error.details });
     this.deliver(reply.message);
     return reply.message;

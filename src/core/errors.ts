@@ -8,6 +8,8 @@ export const ERROR_STATUS = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  // An extension of the contract for attachment downloads (docs/attachments.md): a Range past the end.
+  range_not_satisfiable: 416,
   rate_limited: 429,
   internal: 500,
   overloaded: 503,

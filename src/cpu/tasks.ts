@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { gzipNdjsonPage } from './tasks/export.task.js';
 import type { hashPasswordBlocking, verifyPasswordBlocking } from './tasks/password.task.js';
+import type { makeThumbnail } from './tasks/thumbnail.task.js';
 import type { TaskRef } from './worker-pool.js';
 
 const COMPILED_TASKS = new URL('../../dist/cpu/tasks/', import.meta.url);
@@ -20,6 +21,7 @@ export const TASKS = {
   hashPassword: { file: passwordFile, name: 'hashPasswordBlocking' } as Ref<typeof hashPasswordBlocking>,
   verifyPassword: { file: passwordFile, name: 'verifyPasswordBlocking' } as Ref<typeof verifyPasswordBlocking>,
   gzipNdjsonPage: { file: compiledTaskFile('export.task.js'), name: 'gzipNdjsonPage' } as Ref<typeof gzipNdjsonPage>,
+  makeThumbnail: { file: compiledTaskFile('thumbnail.task.js'), name: 'makeThumbnail' } as Ref<typeof makeThumbnail>,
 } as const;
 
 /** Fails at start, with the fix in the message, rather than at the first login, when dist/ has not been built. */

@@ -1,7 +1,7 @@
 // SQL for conversations and membership.
 import type { Queryable } from './database.js';
 import { USER_COLUMNS, toUser, type User } from './users.repository.js';
-import { toMessage, type Message } from './messages.repository.js';
+import { toMessage, type AttachmentRef, type Message } from './messages.repository.js';
 
 export type ConversationKind = 'direct' | 'group';
 export type MemberRole = 'owner' | 'admin' | 'member';
@@ -219,6 +219,7 @@ interface SummaryRow extends ConversationRow {
   m_created_at: Date;
   m_edited_at: Date | null;
   m_deleted_at: Date | null;
+  m_attachments: AttachmentRef[];
 }
 
 export interface ConversationPage {
@@ -240,7 +241,7 @@ export async function listConversationsOf(
   const { rows } = await db.query<SummaryRow>(
     `SELECT ${CONVERSATION_COLUMNS}, c.activity_seq, cm.last_read_seq, m.id AS m_id, m.sender_id AS m_sender_id,
             m.body AS m_body, m.client_msg_id AS m_client_msg_id, m.created_at AS m_created_at,
-            m.edited_at AS m_edited_at, m.deleted_at AS m_deleted_at
+            m.edited_at AS m_edited_at, m.deleted_at AS m_deleted_at, m.attachments AS m_attachments
        FROM conversation_members cm
        JOIN conversations c ON c.id = cm.conversation_id
        LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
@@ -270,6 +271,7 @@ export async function listConversationsOf(
         created_at: row.m_created_at,
         edited_at: row.m_edited_at,
         deleted_at: row.m_deleted_at,
+        attachments: row.m_attachments,
       });
     }
     return summary;

@@ -42,20 +42,30 @@ export async function lockForChange(tx: Queryable, conversationId: string, seq: 
 
 export type Change = { kind: 'edit'; body: string } | { kind: 'delete' };
 
-/** Bumps the change counter and rewrites the message in one statement; the caller holds lockForChange's lock. */
+/**
+ * Bumps the change counter and rewrites the message in one statement; the caller holds lockForChange's lock. A
+ * deletion also detaches the message's attachments: they stop being served at once and the sweep removes their
+ * objects after ATTACHMENT_DELETE_GRACE (attachments.repository.ts).
+ */
 export async function applyChange(tx: Queryable, conversationId: string, seq: number, change: Change): Promise<Message> {
   const set =
     change.kind === 'edit'
       ? `body = $3, edited_at = now(), search_vector = to_tsvector((SELECT language FROM search_settings), $3)`
-      : `body = '', deleted_at = now(), search_vector = NULL`;
+      : `body = '', deleted_at = now(), search_vector = NULL, attachments = '[]'`;
+  const detach =
+    change.kind === 'delete'
+      ? `, detached AS (UPDATE attachments SET deleted_at = now() WHERE message_id IN (SELECT id FROM m) AND deleted_at IS NULL)`
+      : '';
   const { rows } = await tx.query<MessageRow>(
     `WITH bump AS (
        UPDATE conversations SET last_change_seq = last_change_seq + 1 WHERE id = $1 RETURNING last_change_seq
-     )
-     UPDATE messages m SET ${set}, change_seq = bump.last_change_seq
-       FROM bump
-      WHERE m.conversation_id = $1 AND m.seq = $2
-      RETURNING ${MESSAGE_COLUMNS}`,
+     ), m AS (
+       UPDATE messages m SET ${set}, change_seq = bump.last_change_seq
+         FROM bump
+        WHERE m.conversation_id = $1 AND m.seq = $2
+        RETURNING ${MESSAGE_COLUMNS}
+     )${detach}
+     SELECT * FROM m`,
     change.kind === 'edit' ? [conversationId, seq, change.body] : [conversationId, seq],
   );
   return toMessage(rows[0]!);

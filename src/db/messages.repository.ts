@@ -13,6 +13,17 @@ export interface Message {
   /** Null until edited; a deleted message is a tombstone: `body: ""` and deletedAt set, its seq kept. */
   editedAt: string | null;
   deletedAt: string | null;
+  /** What the message carries (docs/attachments.md); empty for most messages and for deleted ones. */
+  attachments: AttachmentRef[];
+}
+
+/** An attachment as a message shows it; `url` is the authorised download route. */
+export interface AttachmentRef {
+  id: string;
+  name: string;
+  size: number;
+  contentType: string;
+  url: string;
 }
 
 export interface MessageRow {
@@ -25,10 +36,11 @@ export interface MessageRow {
   created_at: Date;
   edited_at: Date | null;
   deleted_at: Date | null;
+  attachments: AttachmentRef[];
 }
 
 export const MESSAGE_COLUMNS =
-  'm.id, m.conversation_id, m.seq, m.sender_id, m.body, m.client_msg_id, m.created_at, m.edited_at, m.deleted_at';
+  'm.id, m.conversation_id, m.seq, m.sender_id, m.body, m.client_msg_id, m.created_at, m.edited_at, m.deleted_at, m.attachments';
 
 export const toMessage = (row: MessageRow): Message => ({
   id: row.id,
@@ -40,6 +52,7 @@ export const toMessage = (row: MessageRow): Message => ({
   createdAt: row.created_at.toISOString(),
   editedAt: row.edited_at?.toISOString() ?? null,
   deletedAt: row.deleted_at?.toISOString() ?? null,
+  attachments: row.attachments ?? [],
 });
 
 export async function findByClientMsgId(db: Queryable, senderId: string, clientMsgId: string): Promise<Message | undefined> {
@@ -55,27 +68,41 @@ export interface NewMessage {
   senderId: string;
   body: string;
   clientMsgId: string;
+  /** Uploads of the sender not attached to any message yet, in the order the message shows them. */
+  attachmentIds?: readonly string[];
 }
 
 /**
- * Stores messages in one statement (one round trip, one commit): each message whose sender is a member and whose
- * (sender, clientMsgId) is unused gets the next seq of its conversation (under the conversation's row lock), in
- * input order, and moves its sender's read cursor. Returns what was stored, in seq order per conversation; the others (not a
- * member, clientMsgId used) are simply absent. The caller holds the send locks of every conversation named and
- * passes no (sender, clientMsgId) twice. A clientMsgId committed meanwhile by a sender elsewhere fails the whole
- * statement (unique violation) and nothing is stored.
+ * Stores messages in one statement (one round trip, one commit): each message whose sender is a member, whose
+ * (sender, clientMsgId) is unused and whose attachmentIds all name the sender's own unattached, undeleted uploads
+ * gets the next seq of its conversation (under the conversation's row lock), in input order, claims those uploads
+ * and moves its sender's read cursor. Returns what was stored, in seq order per conversation; the others (not a
+ * member, clientMsgId used, attachments not claimable) are simply absent. The caller holds the send locks of every
+ * conversation named and passes no (sender, clientMsgId) and no attachment id twice. The uploads are locked
+ * (FOR UPDATE re-reads a row a concurrent send just claimed), so one upload never ends up on two messages. A
+ * clientMsgId committed meanwhile by a sender elsewhere fails the whole statement (unique violation) and nothing is
+ * stored.
  */
 export async function insertBatch(db: Queryable, inputs: readonly NewMessage[]): Promise<Message[]> {
   const { rows } = await db.query<MessageRow>({
     name: 'messages.insertBatch',
     text: `WITH input AS (
-       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY
-         AS i(conversation_id, sender_id, body, client_msg_id, n)
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
+         AS i(conversation_id, sender_id, body, client_msg_id, attachment_ids, n)
+     ), wanted AS (
+       SELECT i.n, i.sender_id, w.id, w.pos
+         FROM input i, unnest(string_to_array(i.attachment_ids, ',')::bigint[]) WITH ORDINALITY AS w(id, pos)
+     ), claimable AS (
+       SELECT a.id, a.uploader_id FROM attachments a
+        WHERE a.id IN (SELECT id FROM wanted) AND a.message_id IS NULL AND a.deleted_at IS NULL
+          FOR UPDATE
      ), accepted AS (
        SELECT i.*, row_number() OVER (PARTITION BY i.conversation_id ORDER BY i.n) AS k
          FROM input i
         WHERE EXISTS (SELECT 1 FROM conversation_members cm WHERE cm.conversation_id = i.conversation_id AND cm.user_id = i.sender_id)
           AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.sender_id = i.sender_id AND x.client_msg_id = i.client_msg_id)
+          AND (SELECT count(*) FROM wanted w WHERE w.n = i.n)
+            = (SELECT count(*) FROM wanted w JOIN claimable c ON c.id = w.id AND c.uploader_id = w.sender_id WHERE w.n = i.n)
      ), counts AS (
        SELECT conversation_id, count(*) AS added FROM accepted GROUP BY conversation_id
      ), bump AS (
@@ -83,11 +110,19 @@ export async function insertBatch(db: Queryable, inputs: readonly NewMessage[]):
          FROM counts WHERE c.id = counts.conversation_id
        RETURNING c.id, c.last_seq - counts.added AS base
      ), m AS (
-       INSERT INTO messages (conversation_id, seq, sender_id, body, client_msg_id, search_vector)
-       SELECT a.conversation_id, b.base + a.k, a.sender_id, a.body, a.client_msg_id, to_tsvector(s.language, a.body)
+       INSERT INTO messages (conversation_id, seq, sender_id, body, client_msg_id, search_vector, attachments)
+       SELECT a.conversation_id, b.base + a.k, a.sender_id, a.body, a.client_msg_id, to_tsvector(s.language, a.body),
+              (SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.id::text, 'name', x.name, 'size', x.size,
+                        'contentType', x.content_type, 'url', '/api/attachments/' || x.id::text) ORDER BY w.pos), '[]')
+                 FROM wanted w JOIN attachments x ON x.id = w.id WHERE w.n = a.n)
          FROM accepted a JOIN bump b ON b.id = a.conversation_id CROSS JOIN search_settings s
         ORDER BY a.conversation_id, a.k
        RETURNING *
+     ), claimed AS (
+       UPDATE attachments x SET message_id = m.id
+         FROM m JOIN accepted a ON a.sender_id = m.sender_id AND a.client_msg_id = m.client_msg_id
+         JOIN wanted w ON w.n = a.n
+        WHERE x.id = w.id
      ), read AS (
        UPDATE conversation_members cm SET last_read_seq = GREATEST(cm.last_read_seq, r.seq)
          FROM (SELECT conversation_id, sender_id, max(seq) AS seq FROM m GROUP BY conversation_id, sender_id) r
@@ -99,6 +134,7 @@ export async function insertBatch(db: Queryable, inputs: readonly NewMessage[]):
       inputs.map((input) => input.senderId),
       inputs.map((input) => input.body),
       inputs.map((input) => input.clientMsgId),
+      inputs.map((input) => (input.attachmentIds ?? []).join(',')),
     ],
   });
   return rows.map(toMessage);
@@ -112,7 +148,7 @@ const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY
 // to_char truncates to milliseconds, as Date does in toMessage, so both paths print the same createdAt.
 const MESSAGE_JSON = `json_build_object('id', m.id::text, 'conversationId', m.conversation_id::text, 'seq', m.seq,
   'senderId', m.sender_id::text, 'body', m.body, 'clientMsgId', m.client_msg_id,
-  'createdAt', ${isoTime('m.created_at')}, 'editedAt', ${isoTime('m.edited_at')}, 'deletedAt', ${isoTime('m.deleted_at')})`;
+  'createdAt', ${isoTime('m.created_at')}, 'editedAt', ${isoTime('m.edited_at')}, 'deletedAt', ${isoTime('m.deleted_at')}, 'attachments', m.attachments)`;
 
 const historyStatement = (direction: 'before' | 'after') => {
   const [cursor, order] = direction === 'after' ? ['m.seq > $3', 'ASC'] : ['($3::bigint IS NULL OR m.seq < $3)', 'DESC'];

@@ -20,6 +20,7 @@ import type { Metrics } from '../ops/metrics.js';
 import { isRedisReady } from '../redis/client.js';
 import { redisSessionStore } from '../redis/session-store.js';
 import { isRedisUnavailable } from '../redis/unavailable.js';
+import type { AttachmentsService } from '../services/attachments.service.js';
 import type { AuthService } from '../services/auth.service.js';
 import type { ConversationsService } from '../services/conversations.service.js';
 import type { ConversationExportService } from '../services/export.service.js';
@@ -32,6 +33,7 @@ import type { TokenService } from '../services/tokens.js';
 import type { UsersService } from '../services/users.service.js';
 import type { ParleyState } from './context.js';
 import { authenticate } from './middleware/authenticate.js';
+import { attachmentRoutes } from './routes/attachments.routes.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { limitPerMinute, type RateLimitStore } from './middleware/rate-limit.js';
 import { requestContext } from './middleware/request-context.js';
@@ -65,6 +67,7 @@ export interface HttpDeps {
   messages: MessagesService;
   messageChanges: MessageChanges;
   search: SearchService;
+  attachments: AttachmentsService;
   presence: PresenceService;
   conversationExports: ConversationExportService;
   /** The 503 a password hash would get right now (worker pool full), or undefined. */
@@ -116,7 +119,7 @@ export function buildRouters(deps: HttpDeps, app: Koa<ParleyState>): Routers {
   const api = newRouter('/api');
   api.use(...parse, authenticate(deps.tokens, deps.revocations));
   api.use(limitPerMinute('api', config.rateLimit.apiPerMin, (state) => `user:${state.userId}`, rateLimitStore, deps.log));
-  for (const router of [logoutRoute(deps.auth), userRoutes(deps), conversationRoutes(deps), exportRoutes(deps.conversationExports), searchRoutes(deps)]) {
+  for (const router of [logoutRoute(deps.auth), userRoutes(deps), conversationRoutes(deps), exportRoutes(deps.conversationExports), searchRoutes(deps), attachmentRoutes(deps)]) {
     api.use(router.routes());
   }
   return { health: healthRoutes(deps.health, config.health.detailToken), metrics: metricsRoutes(deps.metrics), openApi: openApiRoutes(deps.version, SESSION_COOKIE), publicAuth, api };

@@ -38,7 +38,13 @@ export const messageSchema = z.looseObject({
     createdAt: time,
     editedAt: time.nullable().describe('Null until edited'),
     deletedAt: time.nullable().describe('Null until deleted; a deleted message keeps its seq with body ""'),
+    attachments: z
+      .array(z.looseObject({ id, name: z.string(), size: z.number().int().min(1), contentType: z.string(), url: z.string().describe('GET it with the same credential') }))
+      .describe('Empty for most messages and for deleted ones'),
   }).meta({ id: 'Message' });
+export const attachmentSchema = z
+  .looseObject({ id, name: z.string(), size: z.number().int().min(1), contentType: z.string().describe('Sniffed from the bytes'), sha256: z.string().regex(/^[0-9a-f]{64}$/), createdAt: time })
+  .meta({ id: 'Attachment' });
 /** A user as a member of one conversation (contract v2): role and read cursor. */
 const memberSchema = userSchema.extend({ role: z.enum(['owner', 'admin', 'member']), lastReadSeq: z.number().int().min(0) }).meta({ id: 'Member' });
 export const conversationSchema = z.looseObject({
@@ -71,7 +77,8 @@ const ERROR_MEANING: Record<ErrorCode, string> = {
   forbidden: 'Not allowed for this user',
   not_found: 'Not found, or not visible to the caller',
   conflict: 'Conflicts with existing data',
-  payload_too_large: 'The body is over BODY_LIMIT',
+  payload_too_large: 'The body is over BODY_LIMIT (uploads: over ATTACHMENT_MAX_BYTES or the ATTACHMENT_QUOTA_MB quota)',
+  range_not_satisfiable: 'The Range starts past the end of the attachment',
   rate_limited: 'Over the rate limit; Retry-After says when to try again',
   internal: 'Unexpected failure (no details in production)',
   overloaded: 'The server is busy, or its database unreachable; Retry-After says when to try again',
@@ -254,6 +261,48 @@ add({
   responses: {
     200: { description: 'NDJSON, one message a line, gzip', content: { 'application/gzip': { schema: z.string().describe('binary') } } },
     ...errors('not_found', 'overloaded'),
+  },
+});
+
+// --- Attachments (docs/attachments.md) ---
+const attachmentParams = z.object({ id });
+const bytes = (description: string) => ({ description, content: { 'application/octet-stream': { schema: z.string().describe('binary') } } });
+const redirect = { description: 'S3 or Azure store: a short-lived signed URL of the object (Location)', headers: { Location: { description: 'Signed URL', schema: { type: 'string' as const } } } };
+add({
+  method: 'post', path: '/api/attachments', tags: ['attachments'], auth: true,
+  summary: 'Upload one file (multipart/form-data, field "file"), streamed; the type is sniffed from the bytes',
+  request: {
+    body: {
+      required: true,
+      content: { 'multipart/form-data': { schema: z.object({ file: z.string().describe('binary') }) } },
+    },
+  },
+  responses: {
+    201: json(z.object({ attachment: attachmentSchema }), 'Stored; attach it with attachmentIds on a send within ATTACHMENT_ORPHAN_TTL'),
+    ...errors('validation_failed', 'payload_too_large', 'overloaded'),
+  },
+});
+add({
+  method: 'get', path: '/api/attachments/{id}', tags: ['attachments'], auth: true,
+  summary: 'The bytes, for the uploader and members of a conversation holding it (Range, ETag, If-None-Match)',
+  request: { params: attachmentParams },
+  responses: {
+    200: bytes('The whole file'),
+    206: bytes('The requested range'),
+    302: redirect,
+    304: { description: 'Not modified (If-None-Match matched the ETag)' },
+    ...errors('not_found', 'range_not_satisfiable', 'overloaded'),
+  },
+});
+add({
+  method: 'get', path: '/api/attachments/{id}/thumbnail', tags: ['attachments'], auth: true,
+  summary: 'A small WebP of an image attachment (made on the worker pool once, then kept in the store)',
+  request: { params: attachmentParams },
+  responses: {
+    200: { description: 'The thumbnail', content: { 'image/webp': { schema: z.string().describe('binary') } } },
+    302: redirect,
+    304: { description: 'Not modified' },
+    ...errors('validation_failed', 'not_found', 'overloaded'),
   },
 });
 

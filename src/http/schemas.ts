@@ -52,7 +52,25 @@ export const MESSAGE_BODY_MAX = 4000;
 export const messageBodySchema = text().min(1, 'must not be empty').max(MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`);
 export const clientMsgIdSchema = text().min(1).max(100);
 
-export const sendMessageSchema = z.object({ body: messageBodySchema, clientMsgId: clientMsgIdSchema });
+/** At most this many attachments per message (API.md, Attachments). */
+export const ATTACHMENTS_PER_MESSAGE_MAX = 10;
+
+export const attachmentIdsSchema = z
+  .array(idSchema)
+  .max(ATTACHMENTS_PER_MESSAGE_MAX, `at most ${ATTACHMENTS_PER_MESSAGE_MAX} attachments per message`)
+  .refine((ids) => new Set(ids).size === ids.length, 'must not name an attachment twice');
+
+/** A send: a body, attachments, or both (a message with attachments may have an empty body). */
+export const withMessageContent = <T extends z.ZodObject<{ body: z.ZodType<string>; attachmentIds: z.ZodOptional<typeof attachmentIdsSchema> }>>(schema: T) =>
+  schema.refine((input) => input.body.length > 0 || (input.attachmentIds?.length ?? 0) > 0, { message: 'must not be empty', path: ['body'] });
+
+const sendBodySchema = text().max(MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`).default('');
+
+export const sendMessageSchema = withMessageContent(
+  z.object({ body: sendBodySchema, clientMsgId: clientMsgIdSchema, attachmentIds: attachmentIdsSchema.optional() }),
+);
+
+export const socketSendFields = { body: sendBodySchema, clientMsgId: clientMsgIdSchema, attachmentIds: attachmentIdsSchema.optional() };
 
 const seqSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 

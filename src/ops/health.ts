@@ -23,6 +23,7 @@ type DependencyChecks = Record<string, boolean>;
 
 export class Health {
   private readonly probes = new Map<string, HealthProbe>();
+  private readonly dependencyChecks = new Map<string, () => Promise<boolean>>();
   /**
    * Readiness is public and cheap to ask for: 150 parallel probes used to run 150 database pings and fill the pool
    * in front of real requests. Now a check's answer is reused for cacheMs, and at most one check is in flight.
@@ -35,6 +36,14 @@ export class Health {
   /** Adds a named section to the /health report (e.g. `sockets`, `workerPool`). */
   addProbe(name: string, probe: HealthProbe): void {
     this.probes.set(name, probe);
+  }
+
+  /**
+   * Adds a dependency that is checked with the database (and cached with it): when it does not answer, /health
+   * says `degraded` and names it in `missing`, but readiness still follows the database alone (see ready()).
+   */
+  addDependency(name: string, check: () => Promise<boolean>): void {
+    this.dependencyChecks.set(name, check);
   }
 
   /**
@@ -64,6 +73,7 @@ export class Health {
   private async check(): Promise<DependencyChecks> {
     const checks: DependencyChecks = { database: await this.deps.db.ping() };
     if (this.deps.redis) checks.redis = await pingRedis(this.deps.redis);
+    for (const [name, check] of this.dependencyChecks) checks[name] = await check().catch(() => false);
     return checks;
   }
 

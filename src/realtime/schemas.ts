@@ -1,13 +1,13 @@
 // Shapes of what clients send over the socket; message fields reuse the HTTP schemas so both doors agree.
 import { z } from 'zod';
-import { clientMsgIdSchema, idSchema, isValidId, messageBodySchema } from '../http/schemas.js';
+import { idSchema, isValidId, messageBodySchema, socketSendFields, withMessageContent } from '../http/schemas.js';
 
 const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /** How many conversations one sync may name; a client with more syncs in several calls. */
 export const SYNC_MAX_CONVERSATIONS = 1000;
 
-export const socketSendSchema = z.object({ conversationId: idSchema, body: messageBodySchema, clientMsgId: clientMsgIdSchema });
+export const socketSendSchema = withMessageContent(z.object({ conversationId: idSchema, ...socketSendFields }));
 
 export const syncSchema = z.object({
   cursors: z

@@ -9,7 +9,8 @@ import type { Database } from '../db/database.js';
 import { advisoryKey, isUniqueViolation } from '../db/database.js';
 import { findByClientMsgId, insertBatch, type Message } from '../db/messages.repository.js';
 import { isMember } from '../db/conversations.repository.js';
-import { notFound, overloaded } from '../core/errors.js';
+import { notFound, overloaded, validationFailed } from '../core/errors.js';
+import { unclaimableAttachments } from '../db/attachments.repository.js';
 import type { Broadcaster } from './broadcaster.js';
 
 export interface SendInput {
@@ -17,6 +18,8 @@ export interface SendInput {
   conversationId: string;
   body: string;
   clientMsgId: string;
+  /** The sender's own unattached uploads to attach (docs/attachments.md). */
+  attachmentIds?: readonly string[];
 }
 
 export interface SendOutcome {
@@ -105,7 +108,8 @@ export class SendBatcher {
 
   /**
    * The oldest sends, at most maxBatch. A send repeating a (sender, clientMsgId) already in the batch waits for the
-   * next one, where it meets the stored message exactly as a retry would.
+   * next one, where it meets the stored message exactly as a retry would; so does a send naming an attachment
+   * another send of the batch names (the batch statement would give it to both), and finds it claimed.
    */
   private take(): Pending[] {
     const batch: Pending[] = [];
@@ -115,10 +119,10 @@ export class SendBatcher {
     let next = 0;
     for (; next < this.queue.length && batch.length < this.settings.maxBatch; next++) {
       const pending = this.queue[next]!;
-      const key = sendKey(pending.input);
-      if (keys.has(key)) repeats.push(pending);
+      const sendKeys = [sendKey(pending.input), ...(pending.input.attachmentIds ?? []).map((id) => `attachment:${id}`)];
+      if (sendKeys.some((key) => keys.has(key))) repeats.push(pending);
       else {
-        keys.add(key);
+        for (const key of sendKeys) keys.add(key);
         batch.push(pending);
       }
     }
@@ -194,7 +198,8 @@ export class SendBatcher {
           if (message) pending.resolve({ message, created: true });
           else missed.push(pending);
         }
-        // Nothing stored means not a member or a used clientMsgId; find out which, still under the locks.
+        // Nothing stored means not a member, a used clientMsgId or attachments that cannot be claimed; find out
+        // which, still under the locks.
         const repeated: Array<{ pending: Pending; message: Message }> = [];
         for (const pending of missed) {
           const message = await this.explainMiss(client, pending);
@@ -219,6 +224,10 @@ export class SendBatcher {
       if (!(await isMember(client, conversationId, senderId))) throw notFound('Conversation');
       const existing = await findByClientMsgId(client, senderId, clientMsgId);
       if (existing) return existing;
+      const unclaimable = await unclaimableAttachments(client, senderId, pending.input.attachmentIds ?? []);
+      if (unclaimable.length > 0) {
+        throw validationFailed('attachmentIds must name your own uploads that are not attached to a message yet', { attachmentIds: unclaimable });
+      }
       // The sender was not a member when the batch statement ran and is one again now (removed and added back in
       // between: the soak benchmark found it, answered 500). Their send gets another go, once; it runs after this
       // batch, so its seq still follows what was stored before it.

@@ -18,13 +18,13 @@ async function storedMessages(conversationId: string): Promise<Map<number, WireM
   await client.connect();
   try {
     const { rows } = await client.query(
-      `SELECT id::text, conversation_id::text, seq, sender_id::text, body, client_msg_id, created_at, edited_at, deleted_at FROM messages WHERE conversation_id = $1`,
+      `SELECT id::text, conversation_id::text, seq, sender_id::text, body, client_msg_id, created_at, edited_at, deleted_at, attachments FROM messages WHERE conversation_id = $1`,
       [conversationId],
     );
     return new Map(
       rows.map((row) => [
         Number(row.seq),
-        { id: row.id, conversationId: row.conversation_id, seq: Number(row.seq), senderId: row.sender_id, body: row.body, clientMsgId: row.client_msg_id, createdAt: row.created_at.toISOString(), editedAt: row.edited_at?.toISOString() ?? null, deletedAt: row.deleted_at?.toISOString() ?? null },
+        { id: row.id, conversationId: row.conversation_id, seq: Number(row.seq), senderId: row.sender_id, body: row.body, clientMsgId: row.client_msg_id, createdAt: row.created_at.toISOString(), editedAt: row.edited_at?.toISOString() ?? null, deletedAt: row.deleted_at?.toISOString() ?? null, attachments: row.attachments },
       ]),
     );
   } finally {

@@ -40,6 +40,21 @@ describe('nginx/: the shipped configuration', () => {
     expect(output, 'a warning such as "load balancing method redefined"').not.to.include('[warn]');
   });
 
+  it('when uploads go through nginx, then /api/attachments takes ATTACHMENT_MAX_BYTES (default) plus framing and streams it; other bodies keep BODY_LIMIT', async () => {
+    const { loadConfig } = await import('../../src/config.js');
+    const conf = await readFile(path.join(SHIPPED, 'parley.conf'), 'utf8');
+    const upload = /location = \/api\/attachments \{([^}]*)\}/.exec(conf)?.[1] ?? '';
+    const size = /client_max_body_size (\d+)m;/.exec(upload);
+    expect(size, 'client_max_body_size in the attachments location').to.not.equal(null);
+    const limit = Number(size![1]) * 1024 * 1024;
+    const { maxBytes } = loadConfig({}).attachments;
+    expect(limit).to.be.at.least(maxBytes);
+    // No more than a megabyte of framing: nginx refuses what the app would refuse anyway.
+    expect(limit - maxBytes).to.be.at.most(1024 * 1024);
+    expect(upload).to.include('proxy_request_buffering off;');
+    expect(conf).to.match(/^ {4}client_max_body_size 100k;/m);
+  });
+
   it('when deploy:nginx renders deploy/hosts.example.json, then the result is the shipped upstreams.conf and drain.conf', async () => {
     const rendered = renderNginxFiles(loadDeployment(EXAMPLE));
     for (const [name, text] of Object.entries(rendered)) expect(await readFile(path.join(SHIPPED, name), 'utf8'), name).to.equal(text);

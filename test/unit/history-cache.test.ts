@@ -12,6 +12,7 @@ const message = (seq: number, conversationId = 'c1'): Message => ({
   createdAt: new Date(0).toISOString(),
   editedAt: null,
   deletedAt: null,
+  attachments: [],
 });
 const seqsOf = (json: string | undefined) => (json === undefined ? undefined : (JSON.parse(json) as Message[]).map((m) => m.seq));
 

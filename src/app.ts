@@ -38,6 +38,9 @@ import { PresenceService } from './services/presence.service.js';
 import { Revocations } from './services/revocations.js';
 import { TokenService } from './services/tokens.js';
 import { familiesRevokedSince } from './db/refresh-tokens.repository.js';
+import { exportJobOptions, openQueues, type Queues } from './jobs/queues.js';
+import { registerQueueMetrics } from './ops/queue-metrics.js';
+import { JobsService } from './services/jobs.service.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -141,7 +144,15 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
   health.addProbe('historyCache', () => historyCache.stats());
   // --- end read path ---
   const conversations = new ConversationsService(db, broadcasts, fences);
-  const messages = new MessagesService(db, broadcasts, config.sendBatching, (size) => metrics.sendBatchSize.observe(size), historyCache, fences);
+  // --- Background jobs (src/jobs/, docs/jobs.md): the queues this process adds to and reports on ---
+  const queues: Queues | undefined = config.jobs.enabled ? openQueues(config, false) : undefined;
+  if (queues) registerQueueMetrics(metrics.registry, queues, db.primary);
+  const jobs = queues
+    ? new JobsService(db, (id) => queues.exports.add('export', { jobId: id }, exportJobOptions(config.jobs.exports.maxAttempts, id)), log.child({ module: 'jobs' }))
+    : undefined;
+  // --- end background jobs ---
+  const sendBatching = { ...config.sendBatching, notificationOutbox: Boolean(config.jobs.notify) };
+  const messages = new MessagesService(db, broadcasts, sendBatching, (size) => metrics.sendBatchSize.observe(size), historyCache, fences);
   const presence = new PresenceService(db);
   const messageChanges = new MessageChanges(db, broadcasts, { editWindowSec: config.chat.editWindowSec });
   const catchUp = new CatchUp(db, new ChangesTokens(config.auth.jwtSecret), config.chat.syncPageSize, config.chat.syncMaxBytes);
@@ -169,6 +180,8 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     historyCache,
     workerPool,
     conversationExports,
+    jobs,
+    queues,
     eventLoop,
     startDraining: () => {
       draining = true;
@@ -188,6 +201,7 @@ export async function buildApp(config: Config, log: Logger): Promise<Parley> {
     },
   };
   parley.onClose('worker pool', () => workerPool.close());
+  if (queues) parley.onClose('job queues', () => queues.close());
   try {
     await revocations.start();
   } catch (error) {

@@ -65,9 +65,25 @@ export interface NewMessage {
  * passes no (sender, clientMsgId) twice. A clientMsgId committed meanwhile by a sender elsewhere fails the whole
  * statement (unique violation) and nothing is stored.
  */
-export async function insertBatch(db: Queryable, inputs: readonly NewMessage[]): Promise<Message[]> {
+export async function insertBatch(db: Queryable, inputs: readonly NewMessage[], options: { outbox?: boolean } = {}): Promise<Message[]> {
   const { rows } = await db.query<MessageRow>({
-    name: 'messages.insertBatch',
+    ...(options.outbox ? INSERT_BATCH_WITH_OUTBOX : INSERT_BATCH),
+    values: [
+      inputs.map((input) => input.conversationId),
+      inputs.map((input) => input.senderId),
+      inputs.map((input) => input.body),
+      inputs.map((input) => input.clientMsgId),
+    ],
+  });
+  return rows.map(toMessage);
+}
+
+/**
+ * With `outbox`, the same statement also writes one notification_outbox row per stored message (offline
+ * notifications, src/jobs/): the intent to notify commits exactly when the message does, for no extra round trip.
+ */
+const insertBatchStatement = (outbox: boolean) => ({
+    name: outbox ? 'messages.insertBatch.outbox' : 'messages.insertBatch',
     text: `WITH input AS (
        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY
          AS i(conversation_id, sender_id, body, client_msg_id, n)
@@ -92,17 +108,13 @@ export async function insertBatch(db: Queryable, inputs: readonly NewMessage[]):
        UPDATE conversation_members cm SET last_read_seq = GREATEST(cm.last_read_seq, r.seq)
          FROM (SELECT conversation_id, sender_id, max(seq) AS seq FROM m GROUP BY conversation_id, sender_id) r
         WHERE cm.conversation_id = r.conversation_id AND cm.user_id = r.sender_id
-     )
+     )${outbox ? `, outbox AS (
+       INSERT INTO notification_outbox (message_id, conversation_id, sender_id) SELECT id, conversation_id, sender_id FROM m
+     )` : ''}
      SELECT ${MESSAGE_COLUMNS} FROM m ORDER BY m.conversation_id, m.seq`,
-    values: [
-      inputs.map((input) => input.conversationId),
-      inputs.map((input) => input.senderId),
-      inputs.map((input) => input.body),
-      inputs.map((input) => input.clientMsgId),
-    ],
-  });
-  return rows.map(toMessage);
-}
+});
+const INSERT_BATCH = insertBatchStatement(false);
+const INSERT_BATCH_WITH_OUTBOX = insertBatchStatement(true);
 
 /** A timestamptz as the ISO text Date#toISOString prints (null stays null). */
 const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;

@@ -487,6 +487,9 @@ const deploymentSchema = z.object({
   // Many hosts (deploy/DEPLOYMENT.md): the directory PM2 runs the app from, e.g. a `current` symlink to a release.
   // PM2 keeps an app's cwd across reloads, so releases switch only when the cwd is the symlink, not its target.
   APP_DIR: z.string().optional(),
+  // The parley-jobs app (src/jobs/) is in the ecosystem whenever Redis is configured; false leaves it out (a host
+  // that runs only the API, or a test of the API alone).
+  JOBS_APP: bool(true),
 });
 
 export function loadDeploymentSettings(env: Environment = process.env) {
@@ -500,6 +503,7 @@ export function loadDeploymentSettings(env: Environment = process.env) {
     replicaMaxConnections: e.DB_REPLICA_MAX_CONNECTIONS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     appDir: e.APP_DIR,
+    jobsApp: e.JOBS_APP,
   });
 }
 

@@ -3,6 +3,7 @@
 // never on the API's event loop.
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { createLogger } from '../core/logger.js';
+import { MemoryGuard } from '../ops/memory-guard.js';
 import { startJobsPm2Metrics } from './pm2-metrics.js';
 import { JobsConfigError, startJobs } from './runtime.js';
 
@@ -30,17 +31,21 @@ async function main(): Promise<void> {
     throw error;
   }
   const stopMetrics = startJobsPm2Metrics(runtime);
+  // Its own memory marks (the plan's jobs budget, from the ecosystem file): drain and exit before PM2's backstop.
+  const guard = new MemoryGuard(config.memory, log.child({ module: 'memory' }), (reason) => void shutdown(reason));
   let stopping = false;
   const shutdown = async (reason: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ reason }, 'jobs app stopping');
     stopMetrics();
+    guard.stop();
     await runtime.close(config.shutdownTimeoutMs);
     log.info('jobs app stopped');
     log.flush();
     setTimeout(() => process.exit(0), 100);
   };
+  guard.start();
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('message', (message) => {

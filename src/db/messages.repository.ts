@@ -122,7 +122,7 @@ const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY
 // The contract's message object built by PostgreSQL, so a history page travels as one JSON text: no rows to
 // parse, no dates to convert, nothing to stringify on the event loop (the hottest read of a chat server).
 // to_char truncates to milliseconds, as Date does in toMessage, so both paths print the same createdAt.
-const MESSAGE_JSON = `json_build_object('id', m.id::text, 'conversationId', m.conversation_id::text, 'seq', m.seq,
+export const MESSAGE_JSON = `json_build_object('id', m.id::text, 'conversationId', m.conversation_id::text, 'seq', m.seq,
   'senderId', m.sender_id::text, 'body', m.body, 'clientMsgId', m.client_msg_id,
   'createdAt', ${isoTime('m.created_at')}, 'editedAt', ${isoTime('m.edited_at')}, 'deletedAt', ${isoTime('m.deleted_at')})`;
 

@@ -1,7 +1,7 @@
 // SQL for offline notifications: the outbox the send statement writes (messages.repository.ts insertBatch), the
 // fan-out to per-recipient deliveries, and a delivery's life until it is delivered or dead-lettered.
 import type { Queryable } from './database.js';
-import { MESSAGE_COLUMNS, toMessage, type Message, type MessageRow } from './messages.repository.js';
+import { MESSAGE_JSON } from './messages.repository.js';
 
 /**
  * Moves up to `limit` outbox rows into deliveries, in one statement (one transaction): each recipient (a member
@@ -80,36 +80,44 @@ export async function sealDelivery(db: Queryable, deliveryId: string): Promise<{
 }
 
 /**
- * The delivery's messages its user still has to hear about: not deleted, after their read cursor, in a conversation
- * they are still a member of; oldest first, at most `limit`.
+ * The first attempt: builds the body from the delivery's messages its user still has to hear about (not deleted,
+ * after their read cursor, in a conversation they are still a member of; oldest first, at most `limit`), fixes it on
+ * the row and counts the attempt, in one statement. `message` is the latest of them. Undefined when there is nothing
+ * left to send (all read) or the delivery is gone. Built by PostgreSQL, as history pages are (MESSAGE_JSON).
  */
-export async function unreadMessagesOf(db: Queryable, deliveryId: string, userId: string, limit: number): Promise<Message[]> {
-  const { rows } = await db.query<MessageRow>({
-    name: 'notifications.unread',
-    text: `SELECT ${MESSAGE_COLUMNS}
-             FROM notification_delivery_messages dm
-             JOIN messages m ON m.id = dm.message_id
-             JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = $2
-            WHERE dm.delivery_id = $1 AND m.seq > cm.last_read_seq AND m.deleted_at IS NULL
-            ORDER BY m.created_at, m.id LIMIT $3`,
+export async function freezePayload(db: Queryable, deliveryId: string, userId: string, limit: number): Promise<{ payload: string; attempts: number } | undefined> {
+  const { rows } = await db.query<{ payload: string; attempts: number }>({
+    name: 'notifications.freeze',
+    text: `WITH msgs AS (
+       SELECT m.id, m.created_at, ${MESSAGE_JSON} AS message
+         FROM notification_delivery_messages dm
+         JOIN messages m ON m.id = dm.message_id
+         JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = $2
+        WHERE dm.delivery_id = $1 AND m.seq > cm.last_read_seq AND m.deleted_at IS NULL
+        ORDER BY m.created_at, m.id LIMIT $3
+     ), body AS (
+       SELECT json_build_object('type', 'message.offline', 'deliveryId', $1::text, 'userId', $2::text,
+                'message', (SELECT message FROM msgs ORDER BY created_at DESC, id DESC LIMIT 1),
+                'messages', (SELECT json_agg(message ORDER BY created_at, id) FROM msgs))::text AS payload
+        WHERE EXISTS (SELECT 1 FROM msgs)
+     )
+     UPDATE notification_deliveries d SET payload = coalesce(d.payload, (SELECT payload FROM body)), attempts = d.attempts + 1
+      WHERE d.delivery_id = $1 AND (d.payload IS NOT NULL OR EXISTS (SELECT 1 FROM body))
+     RETURNING d.payload, d.attempts`,
     values: [deliveryId, userId, limit],
   });
-  return rows.map(toMessage);
+  return rows[0];
 }
 
-/**
- * Counts an attempt and returns the body to POST: the one fixed by an earlier attempt if there is one, else
- * `payload` (first writer wins, so two runs of one job never send two different bodies under one delivery id).
- */
-export async function startAttempt(db: Queryable, deliveryId: string, payload: string | null): Promise<{ payload: string; attempts: number } | undefined> {
-  const { rows } = await db.query<{ payload: string | null; attempts: number }>({
-    name: 'notifications.startAttempt',
-    text: `UPDATE notification_deliveries SET payload = coalesce(payload, $2), attempts = attempts + 1
-            WHERE delivery_id = $1 RETURNING payload, attempts`,
-    values: [deliveryId, payload],
+/** A retry: counts the attempt and returns the body the first attempt fixed; undefined when the delivery is gone. */
+export async function startRetry(db: Queryable, deliveryId: string): Promise<{ payload: string; attempts: number } | undefined> {
+  const { rows } = await db.query<{ payload: string; attempts: number }>({
+    name: 'notifications.startRetry',
+    text: `UPDATE notification_deliveries SET attempts = attempts + 1 WHERE delivery_id = $1 AND payload IS NOT NULL
+           RETURNING payload, attempts`,
+    values: [deliveryId],
   });
-  const row = rows[0];
-  return row?.payload ? { payload: row.payload, attempts: row.attempts } : undefined;
+  return rows[0];
 }
 
 export async function recordFailure(db: Queryable, deliveryId: string, error: string): Promise<void> {

@@ -55,23 +55,22 @@ export function deliveryProcessor(deps: DeliveryDeps): (job: Job<DeliveryJob>) =
     const { deliveryId } = job.data;
     const sealed = await store.sealDelivery(db.primary, deliveryId);
     if (!sealed) return 'gone';
-    let payload: string | null = null;
+    let attempt: { payload: string; attempts: number } | undefined;
     if (!sealed.frozen) {
       const presence = await deps.presence.lookup([sealed.userId]);
       if (presence[sealed.userId]?.status === 'online') {
         await store.finishDelivery(db.primary, deliveryId);
         return 'online';
       }
-      const messages = await store.unreadMessagesOf(db.primary, deliveryId, sealed.userId, settings.batchMax);
-      if (messages.length === 0) {
+      attempt = await store.freezePayload(db.primary, deliveryId, sealed.userId, settings.batchMax);
+      if (!attempt) {
         await store.finishDelivery(db.primary, deliveryId);
         return 'read';
       }
-      const body: OfflineNotification = { type: 'message.offline', deliveryId, userId: sealed.userId, message: messages.at(-1)!, messages };
-      payload = JSON.stringify(body);
+    } else {
+      attempt = await store.startRetry(db.primary, deliveryId);
+      if (!attempt) return 'gone';
     }
-    const attempt = await store.startAttempt(db.primary, deliveryId, payload);
-    if (!attempt) return 'gone';
     const outcome = await deps.post(attempt.payload, deliveryId);
     deps.onAttempt?.(outcome);
     if (outcome.ok) {

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createGroup, register, type Account } from '../support/client.js';
-import { startServer, stopAll, type ServerProcess } from '../support/processes.js';
+import { serverNodeArgs, startServer, stopAll, type ServerProcess } from '../support/processes.js';
 import { TEST_REDIS_PREFIX, createTestServices, dropTestServices, testEnv } from '../support/services.js';
 import { startWebhookReceiver } from '../support/webhook-receiver.js';
 import { WEBHOOK_SECRET } from '../support/jobs.js';
@@ -73,7 +73,7 @@ async function sendsPerSecond(url: string, pairs: Pair[], seconds: number): Prom
 }
 
 function startJobs(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [JOBS_MAIN], { env: { PATH: process.env.PATH ?? '', ...testEnv({ LOG_LEVEL: 'warn', ...env }) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, [...serverNodeArgs(), JOBS_MAIN], { env: { PATH: process.env.PATH ?? '', ...testEnv({ LOG_LEVEL: 'warn', ...env }) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.on('message', (message) => message === 'ready' && resolve(child));
     child.once('exit', (code) => reject(new Error(`jobs app exited with ${code}`)));
@@ -196,8 +196,14 @@ async function main(): Promise<void> {
         `${failed > 0 ? `; ${failed} sends failed in the throughput rounds` : ''}\n`,
     );
   } finally {
-    jobs?.kill('SIGKILL');
-    await stopAll();
+    // Graceful stops, so PARLEY_NODE_ARGS='--cpu-prof ...' profiles get written.
+    if (jobs && jobs.exitCode === null) {
+      const exited = new Promise((resolve) => jobs!.once('exit', resolve));
+      jobs.kill('SIGINT');
+      await Promise.race([exited, sleep(10_000)]);
+      jobs.kill('SIGKILL');
+    }
+    await stopAll('SIGINT');
     await receiver.close();
     await dropTestServices();
   }

@@ -12,8 +12,8 @@ import { detectCores, detectMemory, detectOpenFilesLimit } from './dist/ops/mach
 // With process.env config.ts's loadDeploymentSettings (the one schema for these variables) reads MAX_WORKERS,
 // MEMORY_LIMIT_MB, DB_MAX_CONNECTIONS, DB_RESERVED_CONNECTIONS, DEPLOY_HOSTS, SHUTDOWN_TIMEOUT_MS and APP_DIR.
 const settings = loadDeploymentSettings(process.env);
-// The jobs app needs the queue (Redis); without it there is nothing for it to run.
-const withJobs = settings.jobsApp && Boolean(process.env.REDIS_URL || process.env.REDIS_SENTINELS);
+// The jobs app needs the queue (Redis); without it, or with JOBS_APP=false, it is left out.
+const withJobs = settings.withJobs;
 const cores = detectCores();
 const memory = detectMemory(settings.memoryLimitMb);
 const plan = planCapacity({

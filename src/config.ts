@@ -490,6 +490,9 @@ const deploymentSchema = z.object({
   // The parley-jobs app (src/jobs/) is in the ecosystem whenever Redis is configured; false leaves it out (a host
   // that runs only the API, or a test of the API alone).
   JOBS_APP: bool(true),
+  // Only whether Redis is configured (the app validates them): the jobs app has no queue without it.
+  REDIS_URL: z.string().optional(),
+  REDIS_SENTINELS: z.string().optional(),
 });
 
 export function loadDeploymentSettings(env: Environment = process.env) {
@@ -503,7 +506,8 @@ export function loadDeploymentSettings(env: Environment = process.env) {
     replicaMaxConnections: e.DB_REPLICA_MAX_CONNECTIONS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     appDir: e.APP_DIR,
-    jobsApp: e.JOBS_APP,
+    /** The parley-jobs app is planned and started: wanted, and Redis configured. */
+    withJobs: e.JOBS_APP && Boolean(e.REDIS_URL || e.REDIS_SENTINELS),
   });
 }
 

@@ -72,12 +72,17 @@ export class OutboxRelay {
         );
       }
       queued += fresh.length;
-      for (const d of deliveries.filter((d) => d.requeue)) {
-        const added = await this.ensureQueued(this.queues.notifications, deliveryJobId(d.deliveryId), () =>
-          this.queues.notifications.add('deliver', { deliveryId: d.deliveryId }, deliveryJobOptions(notify.maxAttempts, d.deliveryId, d.dueAt.getTime() - Date.now())),
-        );
-        if (added) requeued += 1;
-      }
+      // Looked up together: many rows can be waiting out a long backoff while a receiver is down.
+      const rechecked = await Promise.all(
+        deliveries
+          .filter((d) => d.requeue)
+          .map((d) =>
+            this.ensureQueued(this.queues.notifications, deliveryJobId(d.deliveryId), () =>
+              this.queues.notifications.add('deliver', { deliveryId: d.deliveryId }, deliveryJobOptions(notify.maxAttempts, d.deliveryId, d.dueAt.getTime() - Date.now())),
+            ),
+          ),
+      );
+      requeued += rechecked.filter(Boolean).length;
     }
     for (const job of await claimJobsToQueue(this.db.primary, batch, recheckMs)) {
       const add = () => this.queues.exports.add('export', { jobId: job.id }, exportJobOptions(this.settings.exportMaxAttempts, job.id));

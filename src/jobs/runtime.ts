@@ -22,6 +22,8 @@ export const DEFAULT_JOBS_CONCURRENCY = 32;
 /** One export at a time per jobs process: each keeps a worker thread busy compressing. */
 const EXPORT_CONCURRENCY = 1;
 const SWEEP_INTERVAL_MAX_MS = 60_000;
+/** After the deadline: time for aborted jobs to be marked failed (and so retried) before the connections close. */
+const FORCED_CLOSE_GRACE_MS = 500;
 
 export interface JobsRuntime {
   queues: Queues;
@@ -30,8 +32,9 @@ export interface JobsRuntime {
   /** Jobs running now, per queue (pm2 metrics). */
   figures(): { attempts: number; delivered: number; failedAttempts: number };
   /**
-   * Stops taking jobs, waits up to `deadlineMs` for those running to finish, then drops the rest: their locks
-   * expire and BullMQ hands them to a live process (JOBS_LOCK_MS), with their rows untouched in PostgreSQL.
+   * Stops taking jobs, waits up to `deadlineMs` for those running to finish, then hands the rest back: their POSTs
+   * are aborted (a failed attempt, retried by any process) or, failing that, their locks expire (JOBS_LOCK_MS).
+   * Their rows stay in PostgreSQL either way.
    */
   close(deadlineMs: number): Promise<void>;
 }
@@ -135,8 +138,11 @@ export async function startJobs(config: Config, log: Logger): Promise<JobsRuntim
       const finished = await Promise.race([Promise.all(workers.map((worker) => worker.close())).then(() => 'finished' as const), deadline]);
       clearTimeout(timer);
       if (finished === 'late') {
-        log.warn({ deadlineMs }, 'jobs still running at the shutdown deadline: left to BullMQ stalled-job recovery');
-        await Promise.allSettled(workers.map((worker) => worker.close(true)));
+        log.warn({ deadlineMs }, 'jobs still running at the shutdown deadline: handed back to the queue');
+        // Aborting the POSTs still waiting makes each a failed attempt that BullMQ retries (with backoff, on any
+        // process); a job that cannot even be marked is taken up again once its lock expires (JOBS_LOCK_MS).
+        webhook?.close();
+        await Promise.race([Promise.allSettled(workers.map((worker) => worker.close(true))), new Promise((resolve) => setTimeout(resolve, FORCED_CLOSE_GRACE_MS))]);
       }
       webhook?.close();
       await Promise.allSettled([queues.close(), workerPool.close()]);

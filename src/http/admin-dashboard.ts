@@ -4,9 +4,6 @@
 // scripts and styles, which the API's Content-Security-Policy would block.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Middleware } from 'koa';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { KoaAdapter } from '@bull-board/koa';
 import { unauthorized } from '../core/errors.js';
 import type { Queues } from '../jobs/queues.js';
 import type { ParleyState } from './context.js';
@@ -27,11 +24,24 @@ export function presentedAdminToken(authorization: string): string | undefined {
   return colon < 0 ? undefined : decoded.slice(colon + 1);
 }
 
-export function adminDashboard(queues: Queues, token: string): Middleware<ParleyState> {
+/**
+ * bull-board and its view engine weigh ~5 MB of heap: loaded at the first authorised request, so processes whose
+ * operators never open the dashboard do not carry them (every forced full GC walks that heap too).
+ */
+async function loadBoard(queues: Queues): Promise<Middleware<ParleyState>> {
+  const [{ createBullBoard }, { BullMQAdapter }, { KoaAdapter }] = await Promise.all([
+    import('@bull-board/api'),
+    import('@bull-board/api/bullMQAdapter'),
+    import('@bull-board/koa'),
+  ]);
   const serverAdapter = new KoaAdapter();
   serverAdapter.setBasePath(ADMIN_DASHBOARD_PATH);
   createBullBoard({ queues: queues.all().map((queue) => new BullMQAdapter(queue)), serverAdapter });
-  const board = serverAdapter.registerPlugin() as unknown as Middleware<ParleyState>;
+  return serverAdapter.registerPlugin() as unknown as Middleware<ParleyState>;
+}
+
+export function adminDashboard(queues: Queues, token: string): Middleware<ParleyState> {
+  let board: Promise<Middleware<ParleyState>> | undefined;
   const prefix = ADMIN_DASHBOARD_PATH.toLowerCase();
   return async (ctx, next) => {
     const path = ctx.path.toLowerCase();
@@ -42,6 +52,7 @@ export function adminDashboard(queues: Queues, token: string): Middleware<Parley
       throw unauthorized('The queue dashboard needs ADMIN_TOKEN');
     }
     ctx.set('Cache-Control', 'no-store');
-    return board(ctx, next);
+    board ??= loadBoard(queues);
+    return (await board)(ctx, next);
   };
 }

@@ -58,7 +58,10 @@ describe('conversation export memory', function () {
       peakRss = Math.max(peakRss, now.rss);
       samples++;
     };
-    const sampler = setInterval(sample, 50);
+    // Each sample is a full GC of this whole test process (every loaded suite's modules): every 50 ms it took most of
+    // the event loop the export streams on, and the full suite timed out on a loaded machine. 250 ms still samples
+    // a page's worth of work many times over.
+    const sampler = setInterval(sample, 250);
     let expectedSeq = 1;
     let outOfOrder = 0;
     try {

@@ -1,6 +1,7 @@
-// PM2 ecosystem: one app, `parley`, serving the API and chat in cluster mode. Every number comes from the capacity
-// plan (src/ops/capacity.ts, compiled to dist/), computed for this machine when PM2 reads this file, so
-// `npm run build` must run first (the npm scripts do). `npm run plan` prints the same plan with its reasons.
+// PM2 ecosystem: `parley`, serving the API and chat in cluster mode, and `parley-jobs`, the background jobs (fork
+// mode; left out without Redis or with JOBS_APP=false). Every number comes from the capacity plan
+// (src/ops/capacity.ts, compiled to dist/), computed for this machine when PM2 reads this file, so `npm run build`
+// must run first (the npm scripts do). `npm run plan` prints the same plan with its reasons.
 // This package is "type": "module": PM2 7 accepts only `export const apps` here (module.exports and export
 // default both fail).
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,8 @@ import { planThisMachine } from './dist/ops/this-machine.js';
 // MEMORY_LIMIT_MB, DB_MAX_CONNECTIONS, DB_RESERVED_CONNECTIONS, DEPLOY_HOSTS, SHUTDOWN_TIMEOUT_MS, APP_DIR and
 // whether DATABASE_URL is set.
 const settings = loadDeploymentSettings(process.env);
+// The jobs app needs the queue (Redis); without it, or with JOBS_APP=false, it is left out.
+const withJobs = settings.withJobs;
 const plan = planThisMachine({
   memoryLimitMb: settings.memoryLimitMb,
   maxWorkers: settings.maxWorkers,
@@ -18,6 +21,7 @@ const plan = planThisMachine({
   dbReservedConnections: settings.dbReservedConnections,
   hosts: settings.hosts,
   replicaMaxConnections: settings.replicaMaxConnections,
+  withJobs,
 });
 if (plan.problems.length > 0) throw new Error(`capacity plan is unsafe:\n- ${plan.problems.join('\n- ')}`);
 // The embedded PGlite database (no DATABASE_URL) serves a single process: several instances would share its files.
@@ -37,6 +41,45 @@ const sized = {
   SHUTDOWN_TIMEOUT_MS: String(settings.shutdownTimeoutMs),
   // Sockets per process; the alert rules (npm run plan -- --alerts) fire at 80% of it.
   MAX_CONNECTIONS: String(plan.maxConnections.value),
+};
+
+/** The same lifecycle for both apps: restarts with backoff, EX_CONFIG stops the loop, pino's own JSON lines. */
+const lifecycle = {
+  wait_ready: true,
+  listen_timeout: 15_000,
+  kill_timeout: settings.shutdownTimeoutMs + KILL_MARGIN_MS,
+  autorestart: true,
+  min_uptime: '10s',
+  max_restarts: 15,
+  exp_backoff_restart_delay: 200,
+  stop_exit_codes: [78],
+  merge_logs: true,
+  pmx: false,
+};
+
+// Background jobs (src/jobs/, docs/jobs.md): offline-notification webhooks and exports, off the API's event loop.
+// Fork mode, its own memory marks, pool and concurrency from the plan; SIGINT lets running jobs finish within
+// SHUTDOWN_TIMEOUT_MS and leaves the rest to BullMQ's stalled-job recovery (their rows stay in PostgreSQL).
+const jobsSized = plan.jobs && {
+  DB_POOL_MAX: String(plan.jobs.dbPoolMax.value),
+  JOBS_CONCURRENCY: String(plan.jobs.concurrency.value),
+  MEMORY_THRESHOLD_MB: String(plan.jobs.memoryWarnMb.value),
+  MEMORY_RESTART_MB: String(plan.jobs.memoryGuardRestartMb.value),
+  // One compressing thread for exports, at lower priority than the API's processes.
+  PISCINA_MAX_THREADS: '1',
+  SHUTDOWN_TIMEOUT_MS: String(settings.shutdownTimeoutMs),
+};
+const jobsApp = plan.jobs && {
+  name: 'parley-jobs',
+  cwd: settings.appDir ?? fileURLToPath(new URL('.', import.meta.url)),
+  script: 'dist/jobs/main.js',
+  exec_mode: 'fork',
+  instances: plan.jobs.instances.value,
+  node_args: [`--max-old-space-size=${plan.jobs.heapLimitMb.value}`],
+  max_memory_restart: `${plan.jobs.maxMemoryRestartMb.value}M`,
+  ...lifecycle,
+  env: { NODE_ENV: 'development', ...jobsSized },
+  env_production: { NODE_ENV: 'production', ENABLE_MEMORY_MONITORING: 'true', ...jobsSized },
 };
 
 export const apps = [
@@ -76,4 +119,5 @@ export const apps = [
     env: { NODE_ENV: 'development', ...sized },
     env_production: { NODE_ENV: 'production', ENABLE_MEMORY_MONITORING: 'true', ...sized },
   },
+  ...(jobsApp ? [jobsApp] : []),
 ];

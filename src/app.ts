@@ -49,6 +49,9 @@ import { AttachmentSweep } from './services/attachment-sweep.js';
 import { AttachmentsService } from './services/attachments.service.js';
 import { createObjectStore } from './storage/create-store.js';
 import { TimedStore } from './storage/timed-store.js';
+import { exportJobOptions, openQueues, type Queues } from './jobs/queues.js';
+import { registerQueueMetrics } from './ops/queue-metrics.js';
+import { JobsService } from './services/jobs.service.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -164,7 +167,18 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   // --- end CPU-heavy work ---
   const auth = new AuthService(db, hasher, tokens, revocations, config.auth.refreshTokenTtlDays * 86_400_000, log.child({ module: 'auth' }), broadcasts);
   const conversations = new ConversationsService(db, broadcasts, fences);
-  const messages = new MessagesService(db, broadcasts, config.sendBatching, (size) => metrics.sendBatchSize.observe(size), historyCache, fences);
+  // --- Background jobs (src/jobs/, docs/jobs.md): the queues this process adds to and reports on ---
+  const queues: Queues | undefined = config.jobs.enabled ? openQueues(config, false) : undefined;
+  if (queues) {
+    lifecycle.own('job queues', () => queues.close());
+    registerQueueMetrics(metrics.registry, queues, db.primary);
+  }
+  const jobs = queues
+    ? new JobsService(db, (id) => queues.exports.add('export', { jobId: id }, exportJobOptions(config.jobs.exports.maxAttempts, id)), log.child({ module: 'jobs' }))
+    : undefined;
+  // --- end background jobs ---
+  const sendBatching = { ...config.sendBatching, notificationOutbox: Boolean(config.jobs.notify) };
+  const messages = new MessagesService(db, broadcasts, sendBatching, (size) => metrics.sendBatchSize.observe(size), historyCache, fences);
   const presence = new PresenceService(db, realtime.presence);
   const messageChanges = new MessageChanges(db, broadcasts, { editWindowSec: config.chat.editWindowSec });
   const catchUp = new CatchUp(db, new ChangesTokens(config.auth.jwtSecret), config.chat.syncPageSize, config.chat.syncMaxBytes);
@@ -207,6 +221,8 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     attachments,
     presence,
     conversationExports,
+    jobs,
+    queues,
     isDraining: () => draining,
     requestHandlers: new InFlight(),
   };

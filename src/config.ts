@@ -46,6 +46,21 @@ const byteSize = (fallback: string) =>
       return Number(match[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
     });
 
+// Durations like "90s", "30m", "24h", "7d", "500ms" or a plain number of seconds.
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const match = /^(\d+)\s*(ms|s|m|h|d)?$/i.exec(value.trim());
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: 'expected a duration such as 90s, 30m, 24h or 7d' });
+        return z.NEVER;
+      }
+      const unit = (match[2] ?? 's').toLowerCase() as 'ms' | 's' | 'm' | 'h' | 'd';
+      return Number(match[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit];
+    });
+
 // Read by the app and by the ecosystem file / `npm run plan` alike: one definition, one default.
 const sharedWithDeployment = {
   MEMORY_LIMIT_MB: z.coerce.number().int().min(1).optional(),
@@ -222,6 +237,36 @@ const schema = z.object({
   S3_SECRET_KEY: z.string().optional(),
   AZURE_STORAGE_CONNECTION_STRING: z.string().optional(),
   AZURE_STORAGE_CONTAINER: z.string().default('parley-attachments'),
+  // Background jobs (src/jobs/, the parley-jobs PM2 app; docs/jobs.md). Offline notifications are on when
+  // NOTIFY_WEBHOOK_URL is set; exports as jobs whenever Redis is configured.
+  NOTIFY_WEBHOOK_URL: optionalUrl,
+  NOTIFY_WEBHOOK_SECRET: z.string().optional(),
+  // A member who reads the message or has a live socket anywhere within this long after it was sent gets nothing.
+  NOTIFY_DELAY_MS: int(30_000),
+  NOTIFY_TIMEOUT_MS: int(5_000, 1),
+  // POSTs of one delivery before it is dead-lettered (the first attempt counts).
+  NOTIFY_MAX_ATTEMPTS: int(8, 1),
+  NOTIFY_BACKOFF_BASE_MS: int(1_000, 1),
+  NOTIFY_BACKOFF_MAX_MS: int(300_000, 1),
+  // Messages in one delivery at most (several messages for one user within the delay are batched).
+  NOTIFY_BATCH_MAX: int(100, 1),
+  // In production, webhook hosts that resolve to loopback, private or link-local addresses are refused (SSRF).
+  NOTIFY_ALLOW_PRIVATE: bool(false),
+  // Deliveries in flight per jobs process; defaults to the capacity plan's figure (src/ops/capacity.ts).
+  JOBS_CONCURRENCY: z.coerce.number().int().min(1).optional(),
+  // The relay (src/jobs/relay.ts): how often it moves outbox rows to the queue, how many at a time, and after how
+  // long a row it queued and that is still not done is looked up in the queue again (re-queued when Redis lost it).
+  JOBS_RELAY_INTERVAL_MS: int(100, 1),
+  JOBS_RELAY_BATCH: int(500, 1),
+  JOBS_RELAY_RECHECK_MS: int(30_000, 100),
+  // BullMQ's job lock: a job whose process died is taken up again once its lock has expired (checked as often).
+  JOBS_LOCK_MS: int(30_000, 500),
+  // Exports as jobs: where finished files are kept (one host: a local directory), for how long, attempts per export.
+  EXPORTS_DIR: z.string().default('.data/exports'),
+  EXPORT_TTL: duration('24h'),
+  EXPORT_MAX_ATTEMPTS: int(3, 1),
+  // Bearer (or Basic password) that opens the queue dashboard at /admin/queues; without it there is no dashboard.
+  ADMIN_TOKEN: z.string().optional(),
 });
 
 /** Every variable Parley reads; a test checks that .env.example documents each one. */
@@ -284,6 +329,7 @@ export function loadConfig(env: Environment = process.env) {
   if (e.INSTANCE_PORT_BASE > 0 && !(/^\d+$/.test(instance) && e.INSTANCE_PORT_BASE + Number(instance) <= 65_535))
     problems.push(`INSTANCE_PORT_BASE: ${e.INSTANCE_PORT_BASE} + NODE_APP_INSTANCE (${instance}) must be a port number`);
   const attachments = attachmentSettings(e, problems);
+  const jobs = jobsSettings(e, production, redisConfigured, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
@@ -394,6 +440,49 @@ export function loadConfig(env: Environment = process.env) {
     accessLog: e.ACCESS_LOG,
     web: Object.freeze({ enabled: e.WEB_CLIENT }),
     attachments,
+    jobs,
+  });
+}
+
+/**
+ * Background jobs need Redis (BullMQ). A webhook URL must be http(s) and come with its secret; whether its host
+ * resolves to a private address is checked when the jobs process starts (src/jobs/webhook-target.ts).
+ */
+function jobsSettings(e: z.infer<typeof schema>, production: boolean, redisConfigured: boolean, problems: string[]) {
+  let notify;
+  if (e.NOTIFY_WEBHOOK_URL) {
+    const url = new URL(e.NOTIFY_WEBHOOK_URL);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`NOTIFY_WEBHOOK_URL: must be an http or https URL, got ${url.protocol}`);
+    if (!redisConfigured) problems.push('NOTIFY_WEBHOOK_URL: notifications need REDIS_URL or REDIS_SENTINELS (the job queue)');
+    const secret = e.NOTIFY_WEBHOOK_SECRET ?? '';
+    if (!secret) problems.push('NOTIFY_WEBHOOK_SECRET: required with NOTIFY_WEBHOOK_URL (receivers verify the signature with it)');
+    else if (production && secret.length < MIN_PRODUCTION_SECRET_LENGTH)
+      problems.push(`NOTIFY_WEBHOOK_SECRET: must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters in production`);
+    if (e.NOTIFY_BACKOFF_BASE_MS > e.NOTIFY_BACKOFF_MAX_MS) problems.push('NOTIFY_BACKOFF_BASE_MS: must not exceed NOTIFY_BACKOFF_MAX_MS');
+    notify = Object.freeze({
+      url: e.NOTIFY_WEBHOOK_URL,
+      secret,
+      delayMs: e.NOTIFY_DELAY_MS,
+      timeoutMs: e.NOTIFY_TIMEOUT_MS,
+      maxAttempts: e.NOTIFY_MAX_ATTEMPTS,
+      backoffBaseMs: e.NOTIFY_BACKOFF_BASE_MS,
+      backoffMaxMs: e.NOTIFY_BACKOFF_MAX_MS,
+      batchMax: e.NOTIFY_BATCH_MAX,
+      // Outside production the receiver is usually on this machine (tests, development).
+      allowPrivate: e.NOTIFY_ALLOW_PRIVATE || !production,
+    });
+  }
+  if (production && e.ADMIN_TOKEN && e.ADMIN_TOKEN.length < MIN_PRODUCTION_SECRET_LENGTH)
+    problems.push(`ADMIN_TOKEN: must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters in production`);
+  if (e.EXPORT_TTL < 1_000) problems.push('EXPORT_TTL: must be at least 1s');
+  return Object.freeze({
+    enabled: redisConfigured,
+    notify,
+    concurrency: e.JOBS_CONCURRENCY,
+    relay: Object.freeze({ intervalMs: e.JOBS_RELAY_INTERVAL_MS, batch: e.JOBS_RELAY_BATCH, recheckMs: e.JOBS_RELAY_RECHECK_MS }),
+    lockMs: e.JOBS_LOCK_MS,
+    exports: Object.freeze({ dir: e.EXPORTS_DIR, ttlMs: e.EXPORT_TTL, maxAttempts: e.EXPORT_MAX_ATTEMPTS }),
+    adminToken: e.ADMIN_TOKEN,
   });
 }
 
@@ -450,6 +539,12 @@ const deploymentSchema = z.object({
   APP_DIR: z.string().optional(),
   // Read here only for whether it is set: the cluster needs a real database.
   DATABASE_URL: optionalUrl,
+  // The parley-jobs app (src/jobs/) is in the ecosystem whenever Redis is configured; false leaves it out (a host
+  // that runs only the API, or a test of the API alone).
+  JOBS_APP: bool(true),
+  // Only whether Redis is configured (the app validates them): the jobs app has no queue without it.
+  REDIS_URL: z.string().optional(),
+  REDIS_SENTINELS: z.string().optional(),
 });
 
 /** What the ecosystem file and `npm run plan` read besides CONFIG_VARIABLES; docs/configuration.md lists both. */
@@ -468,6 +563,8 @@ export function loadDeploymentSettings(env: Environment = process.env) {
     appDir: e.APP_DIR,
     /** No DATABASE_URL: the embedded PGlite database, which serves a single process. */
     embeddedDatabase: !e.DATABASE_URL,
+    /** The parley-jobs app is planned and started: wanted, and Redis configured. */
+    withJobs: e.JOBS_APP && Boolean(e.REDIS_URL || e.REDIS_SENTINELS),
   });
 }
 

@@ -9,6 +9,7 @@ export const CLOSE_ORDER = [
   'revocations',
   'search re-index',
   'attachment sweep',
+  'job queues',
   // Thumbnails in flight on the pool still write to the store.
   'worker pool',
   'attachment store',

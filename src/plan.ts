@@ -65,6 +65,8 @@ try {
     hosts: numberFlag('hosts', settings.hosts),
     openFilesLimit: numberFlag('open-files', detectOpenFilesLimit()),
     replicaMaxConnections: settings.replicaMaxConnections,
+    // As ecosystem.config.js plans it: the jobs app runs beside the API when Redis is configured.
+    withJobs: settings.withJobs,
   };
   const text = values.alerts ? alertsFor(input) : `${fullReport(input, assumptions)}\n`;
   if (values.out) writeFileSync(values.out, text);

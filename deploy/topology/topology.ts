@@ -132,6 +132,8 @@ async function prepareHost(dir: string, name: string, options: TopologyOptions, 
     INSTANCE_PORT_BASE: String(instancePortBase),
     INSTANCE_ID: name,
     MAX_WORKERS: String(options.instances),
+    // These suites count and reload the API's processes; the jobs app has its own tests (test/integration/jobs/).
+    JOBS_APP: 'false',
     // The topology's PostgreSQL allows 200 connections; the plan splits these over hosts and instances.
     DB_MAX_CONNECTIONS: '150',
     TRUST_PROXY: '1',

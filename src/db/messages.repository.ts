@@ -83,9 +83,26 @@ export interface NewMessage {
  * clientMsgId committed meanwhile by a sender elsewhere fails the whole statement (unique violation) and nothing is
  * stored.
  */
-export async function insertBatch(db: Queryable, inputs: readonly NewMessage[]): Promise<Message[]> {
+export async function insertBatch(db: Queryable, inputs: readonly NewMessage[], options: { outbox?: boolean } = {}): Promise<Message[]> {
   const { rows } = await db.query<MessageRow>({
-    name: 'messages.insertBatch',
+    ...(options.outbox ? INSERT_BATCH_WITH_OUTBOX : INSERT_BATCH),
+    values: [
+      inputs.map((input) => input.conversationId),
+      inputs.map((input) => input.senderId),
+      inputs.map((input) => input.body),
+      inputs.map((input) => input.clientMsgId),
+      inputs.map((input) => (input.attachmentIds ?? []).join(',')),
+    ],
+  });
+  return rows.map(toMessage);
+}
+
+/**
+ * With `outbox`, the same statement also writes one notification_outbox row per stored message (offline
+ * notifications, src/jobs/): the intent to notify commits exactly when the message does, for no extra round trip.
+ */
+const insertBatchStatement = (outbox: boolean) => ({
+    name: outbox ? 'messages.insertBatch.outbox' : 'messages.insertBatch',
     text: `WITH input AS (
        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
          AS i(conversation_id, sender_id, body, client_msg_id, attachment_ids, n)
@@ -127,18 +144,13 @@ export async function insertBatch(db: Queryable, inputs: readonly NewMessage[]):
        UPDATE conversation_members cm SET last_read_seq = GREATEST(cm.last_read_seq, r.seq)
          FROM (SELECT conversation_id, sender_id, max(seq) AS seq FROM m GROUP BY conversation_id, sender_id) r
         WHERE cm.conversation_id = r.conversation_id AND cm.user_id = r.sender_id
-     )
+     )${outbox ? `, outbox AS (
+       INSERT INTO notification_outbox (message_id, conversation_id, sender_id) SELECT id, conversation_id, sender_id FROM m
+     )` : ''}
      SELECT ${MESSAGE_COLUMNS} FROM m ORDER BY m.conversation_id, m.seq`,
-    values: [
-      inputs.map((input) => input.conversationId),
-      inputs.map((input) => input.senderId),
-      inputs.map((input) => input.body),
-      inputs.map((input) => input.clientMsgId),
-      inputs.map((input) => (input.attachmentIds ?? []).join(',')),
-    ],
-  });
-  return rows.map(toMessage);
-}
+});
+const INSERT_BATCH = insertBatchStatement(false);
+const INSERT_BATCH_WITH_OUTBOX = insertBatchStatement(true);
 
 /** A timestamptz as the ISO text Date#toISOString prints (null stays null). */
 const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
@@ -146,7 +158,7 @@ const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY
 // The contract's message object built by PostgreSQL, so a history page travels as one JSON text: no rows to
 // parse, no dates to convert, nothing to stringify on the event loop (the hottest read of a chat server).
 // to_char truncates to milliseconds, as Date does in toMessage, so both paths print the same createdAt.
-const MESSAGE_JSON = `json_build_object('id', m.id::text, 'conversationId', m.conversation_id::text, 'seq', m.seq,
+export const MESSAGE_JSON = `json_build_object('id', m.id::text, 'conversationId', m.conversation_id::text, 'seq', m.seq,
   'senderId', m.sender_id::text, 'body', m.body, 'clientMsgId', m.client_msg_id,
   'createdAt', ${isoTime('m.created_at')}, 'editedAt', ${isoTime('m.edited_at')}, 'deletedAt', ${isoTime('m.deleted_at')}, 'attachments', m.attachments)`;
 

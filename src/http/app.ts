@@ -31,6 +31,10 @@ import type { Revocations } from '../services/revocations.js';
 import type { SearchService } from '../services/search.service.js';
 import type { TokenService } from '../services/tokens.js';
 import type { UsersService } from '../services/users.service.js';
+import type { JobsService } from '../services/jobs.service.js';
+import type { Queues } from '../jobs/queues.js';
+import { adminDashboard } from './admin-dashboard.js';
+import { jobRoutes } from './routes/jobs.routes.js';
 import type { ParleyState } from './context.js';
 import { authenticate } from './middleware/authenticate.js';
 import { attachmentRoutes } from './routes/attachments.routes.js';
@@ -70,6 +74,10 @@ export interface HttpDeps {
   attachments: AttachmentsService;
   presence: PresenceService;
   conversationExports: ConversationExportService;
+  /** Exports as jobs; absent without Redis (no queue). */
+  jobs?: JobsService;
+  /** The background queues, for the dashboard; absent without Redis. */
+  queues?: Queues;
   /** The 503 a password hash would get right now (worker pool full), or undefined. */
   passwordHashingAdmission(): AppError | undefined;
   /** While draining, responses ask clients to close keep-alive connections. */
@@ -119,7 +127,8 @@ export function buildRouters(deps: HttpDeps, app: Koa<ParleyState>): Routers {
   const api = newRouter('/api');
   api.use(...parse, authenticate(deps.tokens, deps.revocations));
   api.use(limitPerMinute('api', config.rateLimit.apiPerMin, (state) => `user:${state.userId}`, rateLimitStore, deps.log));
-  for (const router of [logoutRoute(deps.auth), userRoutes(deps), conversationRoutes(deps), exportRoutes(deps.conversationExports), searchRoutes(deps), attachmentRoutes(deps)]) {
+  const jobs = deps.jobs ? [jobRoutes(deps.jobs)] : [];
+  for (const router of [logoutRoute(deps.auth), userRoutes(deps), conversationRoutes(deps), exportRoutes(deps.conversationExports), ...jobs, searchRoutes(deps), attachmentRoutes(deps)]) {
     api.use(router.routes());
   }
   return { health: healthRoutes(deps.health, config.health.detailToken), metrics: metricsRoutes(deps.metrics), openApi: openApiRoutes(deps.version, SESSION_COOKIE), publicAuth, api };
@@ -152,6 +161,7 @@ export function createHttpApp(deps: HttpDeps, app: Koa<ParleyState>): Koa<Parley
   app.use(routers.health.routes());
   app.use(routers.metrics.routes());
   app.use(routers.openApi.routes());
+  if (deps.queues && config.jobs.adminToken) app.use(adminDashboard(deps.queues, config.jobs.adminToken));
   // The web client sets its own Content-Security-Policy for the page; everything else gets helmet's.
   if (config.web.enabled) app.use(serveWebClient(WEB_CLIENT_DIR, deps.log));
   app.use(helmet());

@@ -305,6 +305,34 @@ add({
     ...errors('validation_failed', 'not_found', 'overloaded'),
   },
 });
+// --- Background jobs (exports as jobs; API.md, Background jobs and notifications) ---
+export const jobSchema = z.looseObject({
+    id,
+    kind: z.enum(['export']),
+    status: z.enum(['queued', 'running', 'done', 'failed']),
+    url: z.string().optional().describe('When done: where the file downloads (same credential; owner, while a member)'),
+    error: z.string().optional().describe('When failed: why, as a sentence'),
+  }).meta({ id: 'Job' });
+add({
+  method: 'post', path: '/api/conversations/{id}/exports', tags: ['jobs'], auth: true,
+  summary: 'Export the conversation as a background job (one unfinished export per user)',
+  request: { params: conversationParams },
+  responses: { 202: json(z.object({ job: jobSchema }), 'Queued'), ...errors('not_found', 'conflict') },
+});
+add({
+  method: 'get', path: '/api/jobs/{id}', tags: ['jobs'], auth: true, summary: "One of the caller's jobs: status and, when done, the download URL",
+  request: { params: z.object({ id }) },
+  responses: { 200: json(z.object({ job: jobSchema }), 'The job'), ...errors('not_found') },
+});
+add({
+  method: 'get', path: '/api/jobs/{id}/file', tags: ['jobs'], auth: true,
+  summary: "A finished export's file (gzip NDJSON); 404 once deleted after EXPORT_TTL or when no longer a member",
+  request: { params: z.object({ id }) },
+  responses: {
+    200: { description: 'NDJSON, one message a line, gzip', content: { 'application/gzip': { schema: z.string().describe('binary') } } },
+    ...errors('not_found'),
+  },
+});
 
 // --- Operations (no auth, never rate limited) ---
 const operations = (path: string, summary: string, responses: RouteConfig['responses']) =>

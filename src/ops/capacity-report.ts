@@ -22,6 +22,14 @@ export function planTable(plan: CapacityPlan): string {
     ['DB_READ_POOL_MAX', 'connections per instance to each replica', plan.dbReadPoolMax],
     ['WORKER_THREADS', 'worker threads per instance', plan.workerThreads],
     ['MAX_CONNECTIONS', 'sockets per instance', plan.maxConnections],
+    ...(plan.jobs
+      ? ([
+          ['parley-jobs instances', 'jobs app processes per host (fork mode)', plan.jobs.instances],
+          ['JOBS_CONCURRENCY', 'deliveries in flight per jobs process', plan.jobs.concurrency],
+          ['jobs DB_POOL_MAX', 'PostgreSQL connections per jobs process', plan.jobs.dbPoolMax],
+          ['jobs max_memory_restart', 'PM2 backstop of the jobs app (RSS, MB)', plan.jobs.maxMemoryRestartMb],
+        ] as Array<[string, string, PlanLine]>)
+      : []),
   ];
   return table(['setting', 'meaning', 'value', 'why'], rows.map(([name, meaning, line]) => [name, meaning, line.value, line.reason]));
 }

@@ -124,6 +124,8 @@ export interface PlanInput {
   hosts: number;
   /** `ulimit -n` of the processes (machine.ts detectOpenFilesLimit); unlimited when not given. */
   openFilesLimit?: number;
+  /** The parley-jobs app runs beside the API on each host: its memory and connections come off the API's share. */
+  withJobs?: boolean;
   /**
    * Connections each replica server accepts (its own max_connections, DB_REPLICA_MAX_CONNECTIONS): every process
    * opens a pool of up to DB_READ_POOL_MAX on each replica, so replicas have their own budget, not the primary's.
@@ -148,16 +150,21 @@ export interface CapacityPlan {
   dbReadPoolMax: PlanLine;
   workerThreads: PlanLine;
   maxConnections: PlanLine;
+  /** The parley-jobs app (src/jobs/), when planned with `withJobs`. */
+  jobs?: JobsPlan;
   /** Problems that make the plan unsafe to run (e.g. too little memory or too few connections). */
   problems: string[];
 }
 
 export function planCapacity(input: PlanInput): CapacityPlan {
   const instances = instanceCount(input.cores, input.maxWorkers);
-  const marks = memoryMarks(input.memoryMb, instances);
+  const jobs = input.withJobs ? planJobs(input.hosts) : undefined;
+  const marks = memoryMarks(input.memoryMb - (jobs ? jobs.memoryMb.value * JOBS_INSTANCES_PER_HOST : 0), instances);
+  // The jobs processes' pools come off the deployment's budget first (fork mode: no extra process during a reload).
   const reserved = input.dbReservedConnections ?? DEFAULT_DB_RESERVED_CONNECTIONS;
+  const jobsConnections = jobs ? jobs.dbPoolMax.value * jobs.instances.value * input.hosts : 0;
   const poolMax = dbPoolMaxPerInstance({
-    maxConnections: input.dbMaxConnections,
+    maxConnections: input.dbMaxConnections - jobsConnections,
     reserved,
     hosts: input.hosts,
     instancesPerHost: instances,
@@ -187,7 +194,7 @@ export function planCapacity(input: PlanInput): CapacityPlan {
     },
     memoryPerInstanceMb: {
       value: marks.budgetMb,
-      reason: `(${input.memoryMb} MB ${input.memorySource ?? 'memory'} - ${reserveMb(input.memoryMb)} MB reserve) / ${instances}`,
+      reason: `(${input.memoryMb} MB ${input.memorySource ?? 'memory'}${jobs ? ` - ${jobs.memoryMb.value} MB jobs app` : ''} - ${reserveMb(input.memoryMb - (jobs?.memoryMb.value ?? 0))} MB reserve) / ${instances}`,
     },
     memoryWarnMb: { value: marks.warnMb, reason: `${pct(WARN_FRACTION)} of the share: app logs a warning` },
     memoryGuardRestartMb: {
@@ -204,7 +211,7 @@ export function planCapacity(input: PlanInput): CapacityPlan {
     },
     dbPoolMax: {
       value: Math.max(poolMax, 0),
-      reason: `(${input.dbMaxConnections} DB_MAX_CONNECTIONS - ${reserved} reserved) / (${input.hosts} host(s) x (${instances} + 1 during reload)) = ${processes} processes`,
+      reason: `(${input.dbMaxConnections} DB_MAX_CONNECTIONS - ${reserved} reserved${jobs ? ` - ${jobsConnections} jobs app` : ''}) / (${input.hosts} host(s) x (${instances} + 1 during reload)) = ${processes} processes`,
     },
     dbReadPoolMax: {
       value: Math.max(readPoolMax, 0),
@@ -217,7 +224,45 @@ export function planCapacity(input: PlanInput): CapacityPlan {
         `min((${marks.warnMb} MB warning mark - ${INSTANCE_BASE_MB} MB idle instance) / ${SOCKET_KB} KB per socket` +
         `, ${input.openFilesLimit === undefined ? 'no open-files limit given' : `ulimit -n ${input.openFilesLimit} - ${FD_RESERVE} reserved`})`,
     },
+    ...(jobs ? { jobs } : {}),
     problems,
+  };
+}
+
+/** One jobs process per host: its work waits on the network (webhooks) or one compressing thread (exports). */
+export const JOBS_INSTANCES_PER_HOST = 1;
+/** Its memory budget: BullMQ, a keep-alive agent, one export's pages in flight; measured well under 150 MB RSS. */
+export const JOBS_MEMORY_MB = 256;
+/** Database connections per jobs process: each delivery holds one for a few short statements, not while it POSTs. */
+export const JOBS_DB_POOL_MAX = 4;
+/** Deliveries in flight per connection: a POST takes ~100x longer than the statements around it. */
+export const JOBS_DELIVERIES_PER_CONNECTION = 8;
+
+export interface JobsPlan {
+  instances: PlanLine;
+  concurrency: PlanLine;
+  dbPoolMax: PlanLine;
+  memoryMb: PlanLine;
+  memoryWarnMb: PlanLine;
+  memoryGuardRestartMb: PlanLine;
+  maxMemoryRestartMb: PlanLine;
+  heapLimitMb: PlanLine;
+}
+
+export function planJobs(hosts: number): JobsPlan {
+  const marks = marksForBudget(JOBS_MEMORY_MB);
+  return {
+    instances: { value: JOBS_INSTANCES_PER_HOST, reason: `one per host (${hosts} host(s)), fork mode: I/O-bound work, BullMQ shares jobs between hosts` },
+    concurrency: {
+      value: JOBS_DB_POOL_MAX * JOBS_DELIVERIES_PER_CONNECTION,
+      reason: `${JOBS_DB_POOL_MAX} connections x ${JOBS_DELIVERIES_PER_CONNECTION} deliveries each (a delivery holds a connection only between POSTs)`,
+    },
+    dbPoolMax: { value: JOBS_DB_POOL_MAX, reason: 'taken off the API pools\' budget before they are divided' },
+    memoryMb: { value: marks.budgetMb, reason: `fixed budget for the jobs process, taken off the API's share` },
+    memoryWarnMb: { value: marks.warnMb, reason: `${pct(WARN_FRACTION)} of the jobs budget` },
+    memoryGuardRestartMb: { value: marks.guardRestartMb, reason: `${pct(GUARD_RESTART_FRACTION)} of the jobs budget` },
+    maxMemoryRestartMb: { value: marks.pm2RestartMb, reason: `${pct(PM2_RESTART_FRACTION)} of the jobs budget: PM2 backstop` },
+    heapLimitMb: { value: marks.heapLimitMb, reason: `${pct(HEAP_LIMIT_FRACTION)} of the jobs budget: above PM2's restart` },
   };
 }
 

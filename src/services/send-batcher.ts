@@ -36,6 +36,8 @@ export interface SendBatchSettings {
   waitMs: number;
   /** Sends that may wait for a batch; more are refused as overloaded. */
   maxQueued: number;
+  /** Offline notifications are on: each stored message also gets its notification_outbox row, in the same statement. */
+  notificationOutbox?: boolean;
 }
 
 /** Seconds a refused send should wait: a backlog this deep drains in about that. */
@@ -183,7 +185,7 @@ export class SendBatcher {
       await this.db.withSessionLocks(SEND_LOCK, valid.map((pending) => pending.input.conversationId), async (client) => {
         let stored: Message[];
         try {
-          stored = await insertBatch(client, valid.map((pending) => pending.input));
+          stored = await insertBatch(client, valid.map((pending) => pending.input), { outbox: this.settings.notificationOutbox });
         } catch (error) {
           // Nothing was stored (one statement). Typically a clientMsgId committed meanwhile by another process.
           failure = error;

@@ -88,6 +88,8 @@ function clusterEnv(home: string, port: number, metricsPortBase: number, overrid
     HOST: '127.0.0.1',
     METRICS_PORT_BASE: String(metricsPortBase),
     MAX_WORKERS: '2',
+    // These suites count and reload the API's processes; the jobs app has its own tests (test/integration/jobs/).
+    JOBS_APP: 'false',
     DB_MAX_CONNECTIONS: '40',
     DATABASE_URL: testDatabaseUrl(),
     REDIS_URL: TEST_REDIS_URL,

@@ -1,8 +1,8 @@
 // Process entry (what PM2 runs): config -> build -> listen and signals -> ready. It owns the exit codes:
 // 1 a crash or dependencies not ready at start, 70 a split socket.io cluster, 78 a bad configuration.
 import { buildApp, type Parley } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './core/logger.js';
+import { exitOnCrash, loadConfigOrExit } from './process-exits.js';
 import { MemoryGuard } from './ops/memory-guard.js';
 import { aggregates, serveInstanceMetrics } from './ops/metrics-cluster.js';
 import { startPm2Metrics } from './ops/pm2-metrics.js';
@@ -87,34 +87,6 @@ const LOG_FLUSH_MS = 100;
 function exitAfterLogs(log: Logger, code: number): void {
   log.flush();
   setTimeout(() => process.exit(code), LOG_FLUSH_MS);
-}
-
-function loadConfigOrExit(): Config {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(78); // EX_CONFIG
-    }
-    throw error;
-  }
-}
-
-/**
- * After an uncaught exception the process state is unknown: log it and exit, and PM2 starts a fresh worker
- * (min_uptime, max_restarts and exp_backoff_restart_delay in ecosystem.config.js keep a crash loop in check).
- * Nothing acked is lost: a request is answered only after its transaction commits.
- */
-function exitOnCrash(log: Logger): void {
-  process.on('uncaughtException', (error) => {
-    log.fatal({ err: error }, 'uncaught exception; exiting');
-    process.exit(1);
-  });
-  process.on('unhandledRejection', (reason) => {
-    log.fatal({ err: reason }, 'unhandled rejection; exiting');
-    process.exit(1);
-  });
 }
 
 main().catch((error: unknown) => {

@@ -1,25 +1,16 @@
 // Process entry of the jobs app (`parley-jobs` in ecosystem.config.js, fork mode): config -> start -> ready;
 // SIGINT/SIGTERM -> finish or hand back the running jobs, then exit. A slow webhook or a long export runs here,
 // never on the API's event loop.
-import { ConfigError, loadConfig, type Config } from '../config.js';
 import { createLogger } from '../core/logger.js';
+import { EX_CONFIG, exitOnCrash, loadConfigOrExit } from '../process-exits.js';
 import { MemoryGuard } from '../ops/memory-guard.js';
 import { startJobsPm2Metrics } from './pm2-metrics.js';
 import { JobsConfigError, startJobs } from './runtime.js';
 
-const EX_CONFIG = 78;
-
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const log = createLogger({ level: config.logLevel, instanceId: `${config.instanceId}:jobs`, pretty: false });
-  process.on('uncaughtException', (error) => {
-    log.fatal({ err: error }, 'uncaught exception; exiting');
-    process.exit(1);
-  });
-  process.on('unhandledRejection', (reason) => {
-    log.fatal({ err: reason }, 'unhandled rejection; exiting');
-    process.exit(1);
-  });
+  exitOnCrash(log);
   let runtime;
   try {
     runtime = await startJobs(config, log);
@@ -53,18 +44,6 @@ async function main(): Promise<void> {
   });
   log.info({ notifications: Boolean(config.jobs.notify), concurrency: config.jobs.concurrency }, 'parley jobs running');
   process.send?.('ready');
-}
-
-function loadConfigOrExit(): Config {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(EX_CONFIG);
-    }
-    throw error;
-  }
 }
 
 main().catch((error: unknown) => {

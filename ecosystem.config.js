@@ -43,17 +43,24 @@ const sized = {
   MAX_CONNECTIONS: String(plan.maxConnections.value),
 };
 
-/** The same lifecycle for both apps: restarts with backoff, EX_CONFIG stops the loop, pino's own JSON lines. */
+/** The same lifecycle for both apps. */
 const lifecycle = {
+  // Traffic reaches a worker after it sends 'ready' (database and Redis answered, server listening).
   wait_ready: true,
   listen_timeout: 15_000,
   kill_timeout: settings.shutdownTimeoutMs + KILL_MARGIN_MS,
+  // Crash recovery: restart at once, back off exponentially while a process keeps failing; one that dies within
+  // min_uptime counts towards max_restarts, after which PM2 stops trying and the alert is the log.
   autorestart: true,
   min_uptime: '10s',
   max_restarts: 15,
   exp_backoff_restart_delay: 200,
+  // EX_CONFIG: a bad environment does not fix itself by restarting; the message is in the app's error log.
   stop_exit_codes: [78],
+  // pino writes JSON lines with their own time; a PM2 date prefix would break them.
   merge_logs: true,
+  // Metrics for pm2 monit come from the apps (src/ops/pm2-metrics.ts via tx2). PM2's injected @pm2/io would also
+  // wrap every HTTP request, and its req/min read 477 where the app counted 78,002 in the same minute.
   pmx: false,
 };
 
@@ -96,25 +103,7 @@ export const apps = [
     node_args: [`--max-old-space-size=${plan.heapLimitMb.value}`],
     max_memory_restart: `${plan.maxMemoryRestartMb.value}M`,
 
-    // Lifecycle: traffic reaches a worker after it sends 'ready' (database and Redis answered, server listening).
-    wait_ready: true,
-    listen_timeout: 15_000,
-    kill_timeout: settings.shutdownTimeoutMs + KILL_MARGIN_MS,
-
-    // Crash recovery: restart at once, back off exponentially while a worker keeps failing; a worker that dies
-    // within min_uptime counts towards max_restarts, after which PM2 stops trying and the alert is the log.
-    autorestart: true,
-    min_uptime: '10s',
-    max_restarts: 15,
-    exp_backoff_restart_delay: 200,
-    // EX_CONFIG: a bad environment does not fix itself by restarting; the message is in parley-error.log.
-    stop_exit_codes: [78],
-
-    // pino writes JSON lines with their own time; a PM2 date prefix would break them.
-    merge_logs: true,
-    // Metrics for pm2 monit come from the app (src/ops/pm2-metrics.ts via tx2). PM2's injected @pm2/io would also
-    // wrap every HTTP request, and its req/min read 477 where the app counted 78,002 in the same minute.
-    pmx: false,
+    ...lifecycle,
 
     env: { NODE_ENV: 'development', ...sized },
     env_production: { NODE_ENV: 'production', ENABLE_MEMORY_MONITORING: 'true', ...sized },

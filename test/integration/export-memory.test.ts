@@ -37,6 +37,10 @@ describe('conversation export memory', function () {
   const app = useTestApp({ DB_STATEMENT_TIMEOUT_MS: '60000' });
   let owner: Account;
   let conversationId: string;
+  // Stopped however the test ends: a timed-out test is abandoned, and a sampler left collecting every 250 ms would
+  // slow every later test of the run.
+  let sampler: NodeJS.Timeout | undefined;
+  after(() => clearInterval(sampler));
   before(async () => {
     owner = await register(app.url);
     conversationId = await createGroup(app.url, owner, []);
@@ -58,7 +62,7 @@ describe('conversation export memory', function () {
     };
     // A full GC costs tens of ms in this process (mocha, tsx, the whole app): sampled every 50 ms, collecting
     // starved the export it measures (the test timed out at 120 s on a loaded machine).
-    const sampler = setInterval(sample, 250);
+    sampler = setInterval(sample, 250);
     let expectedSeq = 1;
     let outOfOrder = 0;
     try {

@@ -1,4 +1,4 @@
-// Chat across PM2 instances, against the realtime contract (the socket.io section of ../shared/API.md).
+// Chat across PM2 instances, against the realtime contract (the socket.io section of docs/API.md).
 import { expect } from 'chai';
 import { io, type Socket } from 'socket.io-client';
 import { createGroup, register, type Account } from '../support/client.js';

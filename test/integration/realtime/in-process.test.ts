@@ -42,6 +42,6 @@ describe('realtime in process', function () {
   });
 
   it('when the app is built, then its closers are registered in the declared order', () => {
-    expect(app.parley.lifecycle.registered()).to.deep.equal(['realtime', 'revocations', 'search re-index', 'attachment sweep', 'worker pool', 'attachment store', 'metrics', 'database', 'redis']);
+    expect(app.parley.lifecycle.registered()).to.deep.equal(['realtime', 'revocations', 'search re-index', 'attachment sweep', 'job queues', 'worker pool', 'attachment store', 'metrics', 'database', 'redis']);
   });
 });

@@ -49,15 +49,7 @@ const toAttachment = (row: AttachmentRow): Attachment => ({
 /** Advisory-lock namespace for "a user's upload quota": concurrent uploads of one user are counted one by one. */
 const QUOTA_LOCK = 7302;
 
-export interface NewAttachment {
-  uploaderId: string;
-  name: string;
-  size: number;
-  contentType: string;
-  sha256: string;
-  store: string;
-  storageKey: string;
-}
+export type NewAttachment = Pick<Attachment, 'uploaderId' | 'name' | 'size' | 'contentType' | 'sha256' | 'store' | 'storageKey'>;
 
 /**
  * Inserts the row when the uploader's stored bytes plus this upload stay within `quotaBytes`; undefined when they

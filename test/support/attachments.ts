@@ -4,7 +4,8 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import type { Account } from './client.js';
+import { expect } from 'chai';
+import { request, type Account } from './client.js';
 
 export interface UploadReply {
   status: number;
@@ -80,6 +81,18 @@ export function postRaw(
 export function upload(baseUrl: string, who: Account, part: Part): Promise<UploadReply> {
   const { body, contentType } = multipart([part]);
   return postRaw(baseUrl, '/api/attachments', who.accessToken, body, contentType);
+}
+
+/** Uploads a file as `who` and sends it in a message to `conversationId`; both must succeed. */
+export async function uploadAndSend(baseUrl: string, who: Account, conversationId: string, part: Part): Promise<{ attachment: any; message: any }> {
+  const reply = await upload(baseUrl, who, part);
+  expect(reply.status, JSON.stringify(reply.body)).to.equal(201);
+  const sent = await request(baseUrl, 'POST', `/api/conversations/${conversationId}/messages`, {
+    token: who.accessToken,
+    body: { clientMsgId: `m-${Math.random()}`, attachmentIds: [reply.body.attachment.id] },
+  });
+  expect(sent.status).to.equal(201);
+  return { attachment: reply.body.attachment, message: sent.body.message };
 }
 
 /** A cut-off body: the length promises more than is sent, then the connection ends. */

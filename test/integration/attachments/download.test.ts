@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { createGroup, register, request, type Account } from '../../support/client.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { testDatabaseUrl } from '../../support/services.js';
-import { png, pngBomb, upload } from '../../support/attachments.js';
+import { png, pngBomb, upload, uploadAndSend } from '../../support/attachments.js';
 
 const IMMUTABLE = 'private, max-age=31536000, immutable';
 
@@ -25,16 +25,8 @@ describe('attachments: downloads and thumbnails (local store)', function () {
   const db = new pg.Pool({ connectionString: testDatabaseUrl(), max: 2 });
   const get = (who: Account | undefined, url: string, headers: Record<string, string> = {}) =>
     fetch(app.url + url, { headers: { ...(who ? { authorization: `Bearer ${who.accessToken}` } : {}), ...headers }, redirect: 'manual' });
-  const attach = async (bytes: Buffer, name: string) => {
-    const reply = await upload(app.url, alice, { name, bytes });
-    expect(reply.status, JSON.stringify(reply.body)).to.equal(201);
-    const sent = await request(app.url, 'POST', `/api/conversations/${group}/messages`, {
-      token: alice.accessToken,
-      body: { clientMsgId: `m-${Math.random()}`, attachmentIds: [reply.body.attachment.id] },
-    });
-    expect(sent.status).to.equal(201);
-    return reply.body.attachment as { id: string; sha256: string; size: number };
-  };
+  const attach = async (bytes: Buffer, name: string) =>
+    (await uploadAndSend(app.url, alice, group, { name, bytes })).attachment as { id: string; sha256: string; size: number };
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'parley-attachments-'));

@@ -14,7 +14,7 @@ import { createGroup, register, request, type Account } from '../../support/clie
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { HEALTH_DETAIL, testDatabaseUrl } from '../../support/services.js';
 import { until } from '../../support/sockets.js';
-import { png, upload } from '../../support/attachments.js';
+import { png, upload, uploadAndSend } from '../../support/attachments.js';
 import { AZURE_TEST_CONTAINER, S3_TEST_BUCKET, startAzurite, startS3rver, type ObjectServer } from '../../support/object-servers.js';
 
 interface RemoteStore {
@@ -101,16 +101,7 @@ for (const store of [S3, AZURE]) {
       group = await createGroup(app.url, alice, [bob]);
     });
 
-    const attach = async (bytes: Buffer, name: string) => {
-      const reply = await upload(app.url, alice, { name, bytes });
-      expect(reply.status, JSON.stringify(reply.body)).to.equal(201);
-      const sent = await request(app.url, 'POST', `/api/conversations/${group}/messages`, {
-        token: alice.accessToken,
-        body: { clientMsgId: `m-${Math.random()}`, attachmentIds: [reply.body.attachment.id] },
-      });
-      expect(sent.status).to.equal(201);
-      return { attachment: reply.body.attachment, message: sent.body.message };
-    };
+    const attach = (bytes: Buffer, name: string) => uploadAndSend(app.url, alice, group, { name, bytes });
 
     it('when a file is uploaded, then its object is in the store (nothing stays on this host) and the row names the store', async () => {
       const { attachment } = await attach(Buffer.from('stored remotely'), 'remote.txt');

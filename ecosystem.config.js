@@ -25,7 +25,8 @@ const plan = planThisMachine({
 });
 if (plan.problems.length > 0) throw new Error(`capacity plan is unsafe:\n- ${plan.problems.join('\n- ')}`);
 // The embedded PGlite database (no DATABASE_URL) serves a single process: several instances would share its files.
-if (settings.embeddedDatabase) throw new Error('cluster mode needs DATABASE_URL (the embedded database serves one process: use npm start)');
+if (settings.embeddedDatabase)
+  throw new Error('cluster mode needs DATABASE_URL (the embedded database serves one process: use npm start)');
 
 // The app's drain deadline is shorter than kill_timeout, so PM2's SIGKILL never cuts a shutdown in progress.
 const KILL_MARGIN_MS = 1_000;

@@ -16,10 +16,14 @@ const modules = path.join(root, 'node_modules');
 const installed = (name) => existsSync(path.join(modules, name, 'package.json'));
 
 if (installed('patch-package')) {
-  const result = spawnSync(process.execPath, [path.join(modules, 'patch-package', 'index.js'), '--patch-dir', '.patches'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  const result = spawnSync(
+    process.execPath,
+    [path.join(modules, 'patch-package', 'index.js'), '--patch-dir', '.patches'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
   if (result.status !== 0) process.exit(result.status ?? 1);
 } else if (installed('@socket.io/pm2')) {
   console.error('postinstall: @socket.io/pm2 is installed but patch-package is not, so .patches/ cannot be applied');

@@ -9,7 +9,8 @@ import { watchCanary } from './lib/canary-watch.js';
 
 runCli(async () => {
   const { deployment, source, flags, rollout } = readDeployCommand(process.argv.slice(2));
-  if (rollout.release === undefined) throw new Error('--release ID is required (a canary compares a new release with the running one)');
+  if (rollout.release === undefined)
+    throw new Error('--release ID is required (a canary compares a new release with the running one)');
   const canary = deployment.hosts.find((host) => host.name === (flags.get('canary') ?? deployment.hosts[0]!.name));
   if (!canary) throw new Error(`--canary ${flags.get('canary')}: no such host in ${source}`);
   const other = deployment.hosts.find((host) => host !== canary && host.set === canary.set);
@@ -18,7 +19,9 @@ runCli(async () => {
   const maxErrorRate = number(flags, 'max-error-rate', 0.01);
   const previous = await currentRelease(canary);
 
-  rollout.log(`canary deploy of release ${rollout.release} on ${canary.name} (from ${source}), watching ${watchMs / 1_000} s`);
+  rollout.log(
+    `canary deploy of release ${rollout.release} on ${canary.name} (from ${source}), watching ${watchMs / 1_000} s`,
+  );
   let verdict: string[];
   try {
     await rollHost(deployment, canary, rollout);
@@ -26,7 +29,9 @@ runCli(async () => {
     rollout.log(`${canary.name}: ${result.attempts} probes, error rate ${(result.errorRate * 100).toFixed(1)} %`);
     verdict = [
       ...(result.errorRate > maxErrorRate
-        ? [`error rate ${(result.errorRate * 100).toFixed(1)} % above ${(maxErrorRate * 100).toFixed(1)} % (first: ${result.failures[0]})`]
+        ? [
+            `error rate ${(result.errorRate * 100).toFixed(1)} % above ${(maxErrorRate * 100).toFixed(1)} % (first: ${result.failures[0]})`,
+          ]
         : []),
       ...result.continuity,
     ];
@@ -36,9 +41,15 @@ runCli(async () => {
   }
   if (verdict.length > 0) {
     await rollBack(deployment, canary, previous, rollout);
-    throw new Error(`canary ${canary.name} failed on release ${rollout.release}: ${verdict.join('; ')}. Rolled ${canary.name} back to ${previous}; no other host was touched.`);
+    throw new Error(
+      `canary ${canary.name} failed on release ${rollout.release}: ${verdict.join('; ')}. Rolled ${canary.name} back to ${previous}; no other host was touched.`,
+    );
   }
   rollout.log(`${canary.name}: canary healthy; rolling the other hosts`);
-  const rest = await rollHosts(deployment, deployment.hosts.filter((host) => host !== canary), rollout);
+  const rest = await rollHosts(
+    deployment,
+    deployment.hosts.filter((host) => host !== canary),
+    rollout,
+  );
   rollout.log(`done: ${[canary.name, ...rest.map((step) => step.host)].join(', ')} on ${rollout.release}`);
 });

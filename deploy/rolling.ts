@@ -5,7 +5,9 @@ import { rollHosts } from './lib/rollout.js';
 
 runCli(async () => {
   const { deployment, source, rollout } = readDeployCommand(process.argv.slice(2));
-  rollout.log(`rolling deploy of ${deployment.hosts.length} hosts from ${source}${rollout.release ? `, release ${rollout.release}` : ''}`);
+  rollout.log(
+    `rolling deploy of ${deployment.hosts.length} hosts from ${source}${rollout.release ? `, release ${rollout.release}` : ''}`,
+  );
   const done = await rollHosts(deployment, deployment.hosts, rollout);
   rollout.log(`done: ${done.map((step) => `${step.host} ${step.from} -> ${step.to}`).join(', ')}`);
 });

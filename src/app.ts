@@ -93,7 +93,10 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     databaseUrl = embedded.url;
     // The embedded server takes one connection at a time.
     poolMax = 1;
-    log.warn({ dir: config.database.embeddedDir }, 'DATABASE_URL not set: using the embedded PGlite database (development only)');
+    log.warn(
+      { dir: config.database.embeddedDir },
+      'DATABASE_URL not set: using the embedded PGlite database (development only)',
+    );
   }
   const db = Database.connect(
     databaseUrl,
@@ -117,11 +120,22 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   const eventLoop = new EventLoopMonitor().start();
   lifecycle.own('metrics', () => eventLoop.stop());
   const metrics = createMetrics(config.instanceId, config.metrics);
-  const health = new Health({ version: VERSION, instanceId: config.instanceId, db, redis, eventLoop, isDraining: () => draining, cacheMs: config.health.cacheMs });
+  const health = new Health({
+    version: VERSION,
+    instanceId: config.instanceId,
+    db,
+    redis,
+    eventLoop,
+    isDraining: () => draining,
+    cacheMs: config.health.cacheMs,
+  });
   metrics.bind({
     dbPools: () => {
       const stats = db.stats();
-      return [{ pool: 'primary', ...stats.primary }, ...(stats.replicas ?? []).map((replica) => ({ ...replica.pool, pool: replica.name }))];
+      return [
+        { pool: 'primary', ...stats.primary },
+        ...(stats.replicas ?? []).map((replica) => ({ ...replica.pool, pool: replica.name })),
+      ];
     },
     dbReplicas: () => db.stats().replicas ?? [],
   });
@@ -133,7 +147,8 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   // built. (Added after socket.io, it answered polling requests a second time and broke the polling transport.)
   let handleRequest: http.RequestListener = (_req, res) => res.writeHead(503).end();
   const server = createHttpServer(config.http, (req, res) => handleRequest(req, res));
-  // --- Read path: the hot-history cache (fed by socket.io's events) and read-your-writes fences (README: Replicas and the history cache) ---
+  // --- Read path: the hot-history cache (fed by socket.io's events) and read-your-writes fences ---
+  // (README: Replicas and the history cache)
   const historyCache = new HistoryCache(config.historyCache, (id, count) => latestWindow(db.primary, id, count));
   const { maxLagMs, checkIntervalMs } = config.database.replicas;
   const fences = ReadYourWrites.needed(db, historyCache.enabled)
@@ -141,12 +156,23 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     : undefined;
   health.addProbe('historyCache', () => historyCache.stats());
   // --- end read path ---
-  const realtime = new Realtime(server, { config, redis, registry: metrics.registry, historyCache, clientIp: clientIpOf(koa), log });
+  const realtime = new Realtime(server, {
+    config,
+    redis,
+    registry: metrics.registry,
+    historyCache,
+    clientIp: clientIpOf(koa),
+    log,
+  });
   lifecycle.own('realtime', () => realtime.close());
   health.addProbe('sockets', () => realtime.snapshot());
   const broadcasts = realtime.broadcaster;
 
-  const tokens = new TokenService(config.auth.jwtSecret, config.auth.accessTokenTtlSec, config.auth.accessTokenCacheSize);
+  const tokens = new TokenService(
+    config.auth.jwtSecret,
+    config.auth.accessTokenTtlSec,
+    config.auth.accessTokenCacheSize,
+  );
   // A revoked sign-in stays refused for as long as any credential of it can be presented.
   const revocations = new Revocations(
     { revokedSince: (since) => familiesRevokedSince(db.primary, since) },
@@ -155,7 +181,10 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     log.child({ module: 'revocations' }),
   );
   // --- CPU-heavy work: one worker-thread pool per process, sized by the capacity plan (cpu/, ops/capacity.ts) ---
-  const workerPool: WorkerPool = new WorkerPool(config.cpu, workerPoolMetrics(metrics.registry, () => workerPool.stats()));
+  const workerPool: WorkerPool = new WorkerPool(
+    config.cpu,
+    workerPoolMetrics(metrics.registry, () => workerPool.stats()),
+  );
   lifecycle.own('worker pool', () => workerPool.close());
   health.addProbe('workerPool', () => workerPool.stats());
   const hashOnPool = config.cpu.passwordHashing === 'pool';
@@ -163,9 +192,23 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     ? workerPoolPasswordHasher(workerPool, config.auth.passwordHashCost)
     : inlinePasswordHasher(config.auth.passwordHashCost);
   const passwordHashingAdmission = () => (hashOnPool ? workerPool.admissionError() : undefined);
-  const conversationExports = new ConversationExportService(db, workerPool, config.cpu.exportPageSize, config.cpu.exportMaxConcurrent, log.child({ module: 'export' }));
+  const conversationExports = new ConversationExportService(
+    db,
+    workerPool,
+    config.cpu.exportPageSize,
+    config.cpu.exportMaxConcurrent,
+    log.child({ module: 'export' }),
+  );
   // --- end CPU-heavy work ---
-  const auth = new AuthService(db, hasher, tokens, revocations, config.auth.refreshTokenTtlDays * 86_400_000, log.child({ module: 'auth' }), broadcasts);
+  const auth = new AuthService(
+    db,
+    hasher,
+    tokens,
+    revocations,
+    config.auth.refreshTokenTtlDays * 86_400_000,
+    log.child({ module: 'auth' }),
+    broadcasts,
+  );
   const conversations = new ConversationsService(db, broadcasts, fences);
   // --- Background jobs (src/jobs/, docs/jobs.md): the queues this process adds to and reports on ---
   const queues: Queues | undefined = config.jobs.enabled ? openQueues(config, false) : undefined;
@@ -174,24 +217,53 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     registerQueueMetrics(metrics.registry, queues, db.primary);
   }
   const jobs = queues
-    ? new JobsService(db, (id) => queues.exports.add('export', { jobId: id }, exportJobOptions(config.jobs.exports.maxAttempts, id)), log.child({ module: 'jobs' }))
+    ? new JobsService(
+        db,
+        (id) => queues.exports.add('export', { jobId: id }, exportJobOptions(config.jobs.exports.maxAttempts, id)),
+        log.child({ module: 'jobs' }),
+      )
     : undefined;
   // --- end background jobs ---
   const sendBatching = { ...config.sendBatching, notificationOutbox: Boolean(config.jobs.notify) };
-  const messages = new MessagesService(db, broadcasts, sendBatching, (size) => metrics.sendBatchSize.observe(size), historyCache, fences);
+  const messages = new MessagesService(
+    db,
+    broadcasts,
+    sendBatching,
+    (size) => metrics.sendBatchSize.observe(size),
+    historyCache,
+    fences,
+  );
   const presence = new PresenceService(db, realtime.presence);
   const messageChanges = new MessageChanges(db, broadcasts, { editWindowSec: config.chat.editWindowSec });
-  const catchUp = new CatchUp(db, new ChangesTokens(config.auth.jwtSecret), config.chat.syncPageSize, config.chat.syncMaxBytes);
+  const catchUp = new CatchUp(
+    db,
+    new ChangesTokens(config.auth.jwtSecret),
+    config.chat.syncPageSize,
+    config.chat.syncMaxBytes,
+  );
   const search = new SearchService(db, log.child({ module: 'search' }));
   const users = new UsersService(db);
   // --- Attachments (docs/attachments.md): one store per process, chosen by the settings ---
   const { store: objectStore, incomingDir } = await createObjectStore(config.attachments);
   const attachmentSeries = attachmentMetrics(metrics.registry, () => bytesStoredByStore(db.primary));
   const store = new TimedStore(objectStore, config.attachments.storeTimeoutMs, attachmentSeries.storeSeconds);
-  const attachments = new AttachmentsService(db, store, incomingDir, config.attachments, workerPool, attachmentSeries, log.child({ module: 'attachments' }));
+  const attachments = new AttachmentsService(
+    db,
+    store,
+    incomingDir,
+    config.attachments,
+    workerPool,
+    attachmentSeries,
+    log.child({ module: 'attachments' }),
+  );
   health.addDependency('attachmentStore', () => attachments.ping());
   health.addProbe('attachments', () => ({ store: store.kind, answering: attachments.answering ?? null }));
-  const attachmentSweep = new AttachmentSweep(db, store, config.attachments, log.child({ module: 'attachment-sweep' })).start();
+  const attachmentSweep = new AttachmentSweep(
+    db,
+    store,
+    config.attachments,
+    log.child({ module: 'attachment-sweep' }),
+  ).start();
   lifecycle.own('attachment sweep', () => attachmentSweep.stop());
   lifecycle.own('attachment store', async () => store.close());
   // --- end attachments ---
@@ -227,7 +299,10 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     requestHandlers: new InFlight(),
   };
   const app = createHttpApp(deps, koa);
-  handleRequest = answerLivenessFirst(refusePasswordRoutesWhileSaturated(app.callback(), passwordHashingAdmission), deps.isDraining);
+  handleRequest = answerLivenessFirst(
+    refusePasswordRoutesWhileSaturated(app.callback(), passwordHashingAdmission),
+    deps.isDraining,
+  );
   await realtime.serve({
     identify: identify({ tokens, http: koa, redis, origins: realtime.origins }),
     isRevoked: (familyId) => revocations.isRevoked(familyId),

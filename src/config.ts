@@ -149,8 +149,8 @@ const schema = z.object({
   // Exports open at once in a process (each holds one pool queue slot at a time); default half of PISCINA_MAX_QUEUE,
   // so password hashing keeps the other half. One user has one export at a time whatever this says.
   EXPORT_MAX_CONCURRENT: z.coerce.number().int().min(1).optional(),
-  // Process lifecycle and memory guard (README: Running Parley with PM2). Marks default to this machine's plan for one process;
-  // under PM2 the ecosystem file passes the cluster plan's values.
+  // Process lifecycle and memory guard (README: Running Parley with PM2). Marks default to this machine's plan for one
+  // process; under PM2 the ecosystem file passes the cluster plan's values.
   ENABLE_MEMORY_MONITORING: bool(false),
   MEMORY_MONITOR_INTERVAL: int(60_000, 1_000),
   MEMORY_CHECK_INTERVAL_MS: int(2_000, 100),
@@ -193,7 +193,10 @@ const schema = z.object({
   MESSAGE_EDIT_WINDOW: int(0),
   // The PostgreSQL text-search configuration messages are indexed and searched with; `simple` matches any
   // language word by word. Changing it re-indexes the stored messages at the next start.
-  SEARCH_LANGUAGE: z.string().regex(/^[a-z_]{1,63}$/, 'must be a text-search configuration name such as simple or english').default('simple'),
+  SEARCH_LANGUAGE: z
+    .string()
+    .regex(/^[a-z_]{1,63}$/, 'must be a text-search configuration name such as simple or english')
+    .default('simple'),
   SEARCH_QUERY_MAX_CHARS: int(256, 1),
   SEARCH_PAGE_MAX: int(50, 1),
   CONVERSATIONS_PAGE_MAX: int(200, 1),
@@ -285,9 +288,20 @@ export class ConfigError extends Error {
  * The public development secret signs tokens anyone can forge, so it is only used with the embedded database (a
  * developer's machine); with a real DATABASE_URL a missing secret stops the start, whatever NODE_ENV says.
  */
-function checkSecret(name: string, value: string | undefined, production: boolean, embedded: boolean, problems: string[]): string {
+function checkSecret(
+  name: string,
+  value: string | undefined,
+  production: boolean,
+  embedded: boolean,
+  problems: string[],
+): string {
   if (!production && (value || embedded)) return value || DEV_SECRET;
-  if (!value) problems.push(production ? `${name}: required in production` : `${name}: required with DATABASE_URL (the public development secret is only for the embedded database)`);
+  if (!value)
+    problems.push(
+      production
+        ? `${name}: required in production`
+        : `${name}: required with DATABASE_URL (the public development secret is only for the embedded database)`,
+    );
   else if (value.length < MIN_PRODUCTION_SECRET_LENGTH)
     problems.push(`${name}: must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters in production`);
   return value ?? '';
@@ -315,19 +329,25 @@ export function loadConfig(env: Environment = process.env) {
   const embedded = !e.DATABASE_URL;
   const jwtSecret = checkSecret('JWT_SECRET', e.JWT_SECRET, production, embedded, problems);
   const sessionSecret = checkSecret('SESSION_SECRET', e.SESSION_SECRET, production, embedded, problems);
-  if (production && !e.DATABASE_URL) problems.push('DATABASE_URL: required in production (the embedded database is for development)');
+  if (production && !e.DATABASE_URL)
+    problems.push('DATABASE_URL: required in production (the embedded database is for development)');
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
-  if (e.SEND_BATCH_CONCURRENCY > e.DB_POOL_MAX) problems.push('SEND_BATCH_CONCURRENCY: must not exceed DB_POOL_MAX (each batch holds a connection)');
+  if (e.SEND_BATCH_CONCURRENCY > e.DB_POOL_MAX)
+    problems.push('SEND_BATCH_CONCURRENCY: must not exceed DB_POOL_MAX (each batch holds a connection)');
   // Sizes for what is not set, from the capacity plan for this machine (the probing lives in ops/this-machine.ts).
   const sizes = processSizes(e.MEMORY_LIMIT_MB, e.INSTANCE_COUNT);
   const memory = memorySettings(e, sizes.memory, problems);
   const redisConfigured = Boolean(e.REDIS_URL) || e.REDIS_SENTINELS.length > 0;
-  if (e.REDIS_URL && e.REDIS_SENTINELS.length > 0) problems.push('REDIS_SENTINELS: set either REDIS_URL or REDIS_SENTINELS, not both');
+  if (e.REDIS_URL && e.REDIS_SENTINELS.length > 0)
+    problems.push('REDIS_SENTINELS: set either REDIS_URL or REDIS_SENTINELS, not both');
   const socketAdapter = e.SOCKET_ADAPTER ?? (redisConfigured ? 'redis' : 'memory');
-  if (socketAdapter === 'redis' && !redisConfigured) problems.push('SOCKET_ADAPTER: redis needs REDIS_URL or REDIS_SENTINELS');
+  if (socketAdapter === 'redis' && !redisConfigured)
+    problems.push('SOCKET_ADAPTER: redis needs REDIS_URL or REDIS_SENTINELS');
   const instance = e.NODE_APP_INSTANCE ?? '0';
   if (e.INSTANCE_PORT_BASE > 0 && !(/^\d+$/.test(instance) && e.INSTANCE_PORT_BASE + Number(instance) <= 65_535))
-    problems.push(`INSTANCE_PORT_BASE: ${e.INSTANCE_PORT_BASE} + NODE_APP_INSTANCE (${instance}) must be a port number`);
+    problems.push(
+      `INSTANCE_PORT_BASE: ${e.INSTANCE_PORT_BASE} + NODE_APP_INSTANCE (${instance}) must be a port number`,
+    );
   const attachments = attachmentSettings(e, problems);
   const jobs = jobsSettings(e, production, redisConfigured, problems);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -356,7 +376,12 @@ export function loadConfig(env: Environment = process.env) {
       messagesPerConversation: e.HISTORY_CACHE_MESSAGES,
       maxAgeMs: e.HISTORY_CACHE_MAX_AGE_MS,
     }),
-    sendBatching: Object.freeze({ maxBatch: e.SEND_BATCH_MAX, maxInFlight: e.SEND_BATCH_CONCURRENCY, waitMs: e.SEND_BATCH_WAIT_MS, maxQueued: e.SEND_QUEUE_MAX }),
+    sendBatching: Object.freeze({
+      maxBatch: e.SEND_BATCH_MAX,
+      maxInFlight: e.SEND_BATCH_CONCURRENCY,
+      waitMs: e.SEND_BATCH_WAIT_MS,
+      maxQueued: e.SEND_QUEUE_MAX,
+    }),
     redis: Object.freeze({
       configured: redisConfigured,
       url: e.REDIS_URL,
@@ -407,7 +432,9 @@ export function loadConfig(env: Environment = process.env) {
       eventsPerSec: e.SOCKET_EVENTS_PER_SEC,
       eventsBurst: Math.max(e.SOCKET_EVENTS_BURST, e.SOCKET_EVENTS_PER_SEC),
       maxSocketsPerUser: e.SOCKET_MAX_PER_USER,
-      transports: Object.freeze(e.SOCKET_TRANSPORTS.length > 0 ? e.SOCKET_TRANSPORTS : (['websocket', 'polling'] as const)),
+      transports: Object.freeze(
+        e.SOCKET_TRANSPORTS.length > 0 ? e.SOCKET_TRANSPORTS : (['websocket', 'polling'] as const),
+      ),
       connectTimeoutMs: e.SOCKET_CONNECT_TIMEOUT_MS,
       pendingPerIp: e.SOCKET_PENDING_PER_IP,
       reconnectSpreadMs: e.SOCKET_RECONNECT_SPREAD_MS,
@@ -452,13 +479,17 @@ function jobsSettings(e: z.infer<typeof schema>, production: boolean, redisConfi
   let notify;
   if (e.NOTIFY_WEBHOOK_URL) {
     const url = new URL(e.NOTIFY_WEBHOOK_URL);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`NOTIFY_WEBHOOK_URL: must be an http or https URL, got ${url.protocol}`);
-    if (!redisConfigured) problems.push('NOTIFY_WEBHOOK_URL: notifications need REDIS_URL or REDIS_SENTINELS (the job queue)');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      problems.push(`NOTIFY_WEBHOOK_URL: must be an http or https URL, got ${url.protocol}`);
+    if (!redisConfigured)
+      problems.push('NOTIFY_WEBHOOK_URL: notifications need REDIS_URL or REDIS_SENTINELS (the job queue)');
     const secret = e.NOTIFY_WEBHOOK_SECRET ?? '';
-    if (!secret) problems.push('NOTIFY_WEBHOOK_SECRET: required with NOTIFY_WEBHOOK_URL (receivers verify the signature with it)');
+    if (!secret)
+      problems.push('NOTIFY_WEBHOOK_SECRET: required with NOTIFY_WEBHOOK_URL (receivers verify the signature with it)');
     else if (production && secret.length < MIN_PRODUCTION_SECRET_LENGTH)
       problems.push(`NOTIFY_WEBHOOK_SECRET: must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters in production`);
-    if (e.NOTIFY_BACKOFF_BASE_MS > e.NOTIFY_BACKOFF_MAX_MS) problems.push('NOTIFY_BACKOFF_BASE_MS: must not exceed NOTIFY_BACKOFF_MAX_MS');
+    if (e.NOTIFY_BACKOFF_BASE_MS > e.NOTIFY_BACKOFF_MAX_MS)
+      problems.push('NOTIFY_BACKOFF_BASE_MS: must not exceed NOTIFY_BACKOFF_MAX_MS');
     notify = Object.freeze({
       url: e.NOTIFY_WEBHOOK_URL,
       secret,
@@ -479,7 +510,11 @@ function jobsSettings(e: z.infer<typeof schema>, production: boolean, redisConfi
     enabled: redisConfigured,
     notify,
     concurrency: e.JOBS_CONCURRENCY,
-    relay: Object.freeze({ intervalMs: e.JOBS_RELAY_INTERVAL_MS, batch: e.JOBS_RELAY_BATCH, recheckMs: e.JOBS_RELAY_RECHECK_MS }),
+    relay: Object.freeze({
+      intervalMs: e.JOBS_RELAY_INTERVAL_MS,
+      batch: e.JOBS_RELAY_BATCH,
+      recheckMs: e.JOBS_RELAY_RECHECK_MS,
+    }),
     lockMs: e.JOBS_LOCK_MS,
     exports: Object.freeze({ dir: e.EXPORTS_DIR, ttlMs: e.EXPORT_TTL, maxAttempts: e.EXPORT_MAX_ATTEMPTS }),
     adminToken: e.ADMIN_TOKEN,
@@ -489,10 +524,14 @@ function jobsSettings(e: z.infer<typeof schema>, production: boolean, redisConfi
 function attachmentSettings(e: z.infer<typeof schema>, problems: string[]) {
   const store = e.ATTACHMENT_STORE ?? (e.S3_BUCKET ? 's3' : e.AZURE_STORAGE_CONNECTION_STRING ? 'azure' : 'local');
   if (store === 's3' && !e.S3_BUCKET) problems.push('S3_BUCKET: required with ATTACHMENT_STORE=s3');
-  if (store === 'azure' && !e.AZURE_STORAGE_CONNECTION_STRING) problems.push('AZURE_STORAGE_CONNECTION_STRING: required with ATTACHMENT_STORE=azure');
-  if (Boolean(e.S3_ACCESS_KEY) !== Boolean(e.S3_SECRET_KEY)) problems.push('S3_ACCESS_KEY and S3_SECRET_KEY: set both or neither');
+  if (store === 'azure' && !e.AZURE_STORAGE_CONNECTION_STRING)
+    problems.push('AZURE_STORAGE_CONNECTION_STRING: required with ATTACHMENT_STORE=azure');
+  if (Boolean(e.S3_ACCESS_KEY) !== Boolean(e.S3_SECRET_KEY))
+    problems.push('S3_ACCESS_KEY and S3_SECRET_KEY: set both or neither');
   const types = e.ATTACHMENT_TYPES.map((type) => type.toLowerCase());
-  for (const type of types) if (!/^[a-z]+\/[a-z0-9.+-]+$/.test(type)) problems.push(`ATTACHMENT_TYPES: ${JSON.stringify(type)} is not a content type`);
+  for (const type of types)
+    if (!/^[a-z]+\/[a-z0-9.+-]+$/.test(type))
+      problems.push(`ATTACHMENT_TYPES: ${JSON.stringify(type)} is not a content type`);
   return Object.freeze({
     store,
     dir: e.ATTACHMENTS_DIR,
@@ -507,15 +546,25 @@ function attachmentSettings(e: z.infer<typeof schema>, problems: string[]) {
     signedUrlTtlSec: e.ATTACHMENT_SIGNED_URL_TTL_SEC,
     thumbnailPx: e.ATTACHMENT_THUMBNAIL_PX,
     maxInputPixels: e.ATTACHMENT_MAX_INPUT_PIXELS,
-    s3: Object.freeze({ bucket: e.S3_BUCKET ?? '', region: e.S3_REGION, endpoint: e.S3_ENDPOINT, accessKey: e.S3_ACCESS_KEY, secretKey: e.S3_SECRET_KEY }),
-    azure: Object.freeze({ connectionString: e.AZURE_STORAGE_CONNECTION_STRING ?? '', container: e.AZURE_STORAGE_CONTAINER }),
+    s3: Object.freeze({
+      bucket: e.S3_BUCKET ?? '',
+      region: e.S3_REGION,
+      endpoint: e.S3_ENDPOINT,
+      accessKey: e.S3_ACCESS_KEY,
+      secretKey: e.S3_SECRET_KEY,
+    }),
+    azure: Object.freeze({
+      connectionString: e.AZURE_STORAGE_CONNECTION_STRING ?? '',
+      container: e.AZURE_STORAGE_CONTAINER,
+    }),
   });
 }
 
 function memorySettings(e: z.infer<typeof schema>, defaults: ProcessSizes['memory'], problems: string[]) {
   const warnMb = e.MEMORY_THRESHOLD_MB ?? defaults.warnMb;
   const restartMb = e.MEMORY_RESTART_MB ?? defaults.restartMb;
-  if (warnMb >= restartMb) problems.push(`MEMORY_THRESHOLD_MB (${warnMb}) must be below MEMORY_RESTART_MB (${restartMb})`);
+  if (warnMb >= restartMb)
+    problems.push(`MEMORY_THRESHOLD_MB (${warnMb}) must be below MEMORY_RESTART_MB (${restartMb})`);
   return Object.freeze({
     monitoring: e.ENABLE_MEMORY_MONITORING,
     logIntervalMs: e.MEMORY_MONITOR_INTERVAL,
@@ -567,6 +616,5 @@ export function loadDeploymentSettings(env: Environment = process.env) {
     withJobs: e.JOBS_APP && Boolean(e.REDIS_URL || e.REDIS_SENTINELS),
   });
 }
-
 
 export type Config = ReturnType<typeof loadConfig>;

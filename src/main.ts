@@ -27,7 +27,8 @@ async function main(): Promise<void> {
     ? serveInstanceMetrics(parley.metrics.registry, config.metrics, log.child({ module: 'metrics' }))
     : undefined;
   const instancePort = config.http.instancePort;
-  const extraListeners = instancePort === undefined ? [] : [await listenInstancePort(server, instancePort, config.host)];
+  const extraListeners =
+    instancePort === undefined ? [] : [await listenInstancePort(server, instancePort, config.host)];
   // Created as the server starts listening, so requests already in flight at shutdown are counted.
   const shutdown = createShutdown({
     server,
@@ -50,7 +51,11 @@ async function main(): Promise<void> {
   process.on('message', (message) => {
     if (message === 'shutdown') void shutdown('shutdown message');
   });
-  const guard = new MemoryGuard(config.memory, log.child({ module: 'memory' }), (reason) => void shutdown(reason)).start();
+  const guard = new MemoryGuard(
+    config.memory,
+    log.child({ module: 'memory' }),
+    (reason) => void shutdown(reason),
+  ).start();
   lifecycle.own('memory guard', () => guard.stop());
   parley.health.addProbe('memoryGuard', () => guard.report());
   const stopPm2Metrics = startPm2Metrics(server, parley.health);

@@ -4,7 +4,14 @@
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { alertRules, renderAlertRules } from './ops/capacity-alerts.js';
-import { DEFAULT_DB_RESERVED_CONNECTIONS, INSTANCE_BASE_MB, SOCKET_KB, parseMemoryMb, planCapacity, type PlanInput } from './ops/capacity.js';
+import {
+  DEFAULT_DB_RESERVED_CONNECTIONS,
+  INSTANCE_BASE_MB,
+  SOCKET_KB,
+  parseMemoryMb,
+  planCapacity,
+  type PlanInput,
+} from './ops/capacity.js';
 import { fullReport } from './ops/capacity-report.js';
 import { detectCores, detectMemory, detectOpenFilesLimit } from './ops/machine.js';
 import { ConfigError, loadDeploymentSettings } from './config.js';
@@ -87,5 +94,15 @@ function alertsFor(input: PlanInput): string {
     'Regenerate them when the plan changes; check them with `promtool check rules FILE`.',
   ].join('\n');
   const job = values.job ?? 'parley';
-  return renderAlertRules(alertRules({ plan, cores: input.cores, dbMaxConnections: input.dbMaxConnections, dbReservedConnections: reserved, hosts: input.hosts, job }), header);
+  return renderAlertRules(
+    alertRules({
+      plan,
+      cores: input.cores,
+      dbMaxConnections: input.dbMaxConnections,
+      dbReservedConnections: reserved,
+      hosts: input.hosts,
+      job,
+    }),
+    header,
+  );
 }

@@ -56,16 +56,24 @@ export async function watchCanary(canary: Host, other: Host, options: WatchOptio
     for (let round = 0; Date.now() < until; round += 1) {
       const tag = `${round}-${randomBytes(3).toString('hex')}`;
       await attempt('HTTP send', async () => {
-        const { message } = await call(base, 'POST', `/api/conversations/${conversationId}/messages`, sender.accessToken, {
-          body: `canary http ${tag}`,
-          clientMsgId: `canary-http-${tag}`,
-        });
+        const { message } = await call(
+          base,
+          'POST',
+          `/api/conversations/${conversationId}/messages`,
+          sender.accessToken,
+          {
+            body: `canary http ${tag}`,
+            clientMsgId: `canary-http-${tag}`,
+          },
+        );
         acked.push(message);
       });
       await attempt('socket send', async () => {
-        const ack = await onCanary
-          .timeout(5_000)
-          .emitWithAck('message:send', { conversationId, body: `canary socket ${tag}`, clientMsgId: `canary-socket-${tag}` });
+        const ack = await onCanary.timeout(5_000).emitWithAck('message:send', {
+          conversationId,
+          body: `canary socket ${tag}`,
+          clientMsgId: `canary-socket-${tag}`,
+        });
         if (!ack.ok) throw new Error(JSON.stringify(ack.error));
         acked.push(ack.message);
       });
@@ -78,7 +86,8 @@ export async function watchCanary(canary: Host, other: Host, options: WatchOptio
     const deadline = Date.now() + 5_000;
     while (Date.now() < deadline && acked.some((message) => !received.has(message.id))) await sleep(100);
     const missing = acked.filter((message) => !received.has(message.id));
-    if (missing.length > 0) continuity.push(`${missing.length} of ${acked.length} acked messages never reached ${other.name}`);
+    if (missing.length > 0)
+      continuity.push(`${missing.length} of ${acked.length} acked messages never reached ${other.name}`);
     // Continuity: sync from the start returns exactly what was acked.
     const sync = await onCanary.timeout(10_000).emitWithAck('sync', { cursors: { [conversationId]: 0 } });
     if (!sync.ok) continuity.push(`sync failed: ${JSON.stringify(sync.error)}`);
@@ -100,7 +109,10 @@ export async function watchCanary(canary: Host, other: Host, options: WatchOptio
 async function call(base: string, method: string, path: string, token?: string, body?: unknown): Promise<any> {
   const response = await fetch(base + path, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(5_000),
   });
@@ -117,7 +129,13 @@ function register(base: string): Promise<{ user: { id: string }; accessToken: st
 }
 
 function connect(url: string, token: string): Promise<Socket> {
-  const socket = io(url, { transports: ['websocket'], auth: { token }, reconnection: true, forceNew: true, timeout: 5_000 });
+  const socket = io(url, {
+    transports: ['websocket'],
+    auth: { token },
+    reconnection: true,
+    forceNew: true,
+    timeout: 5_000,
+  });
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', (error) => {

@@ -16,7 +16,10 @@ export function readDeployCommand(argv: string[]): DeployCommand {
   const flags = parseFlags(argv);
   const topology = deploymentFile(topologySettings().dir);
   const source = flags.get('hosts') ?? (existsSync(topology) ? topology : undefined);
-  if (source === undefined) throw new Error(`no hosts: pass --hosts FILE (see deploy/hosts.example.json) or start the topology (npm run topology:up)`);
+  if (source === undefined)
+    throw new Error(
+      `no hosts: pass --hosts FILE (see deploy/hosts.example.json) or start the topology (npm run topology:up)`,
+    );
   return {
     deployment: loadDeployment(source),
     source,

@@ -15,7 +15,8 @@ export async function drainedHosts(deployment: Deployment): Promise<string[]> {
 /** Refuses to drain a second host, or the last host of its set (nothing would be left to serve it). */
 export async function drain(deployment: Deployment, host: Host): Promise<void> {
   const others = (await drainedHosts(deployment)).filter((name) => name !== host.name);
-  if (others.length > 0) throw new Error(`cannot drain ${host.name}: ${others.join(', ')} is drained already (one host at a time)`);
+  if (others.length > 0)
+    throw new Error(`cannot drain ${host.name}: ${others.join(', ')} is drained already (one host at a time)`);
   if (deployment.hosts.filter((other) => other.set === host.set).length < 2)
     throw new Error(`cannot drain ${host.name}: it is the only host of the ${host.set} set`);
   await runScript(deployment.nginx.ssh, `touch ${quote(path.posix.join(deployment.nginx.drainDir, host.name))}`);

@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
-const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lower-case letters, digits and dashes (used in nginx names and file names)');
+const name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lower-case letters, digits and dashes (used in nginx names and file names)');
 const port = z.number().int().min(1).max(65_535);
 
 const hostSchema = z.object({
@@ -67,8 +69,11 @@ export function loadDeployment(file: string): Deployment {
   return parseDeployment(JSON.parse(readFileSync(file, 'utf8')), file);
 }
 
-export const releasesDir = (host: Host): string => host.pm2.releasesDir ?? path.join(path.dirname(host.pm2.appDir), 'releases');
+export const releasesDir = (host: Host): string =>
+  host.pm2.releasesDir ?? path.join(path.dirname(host.pm2.appDir), 'releases');
 
 /** The socket.io ports of a host: one per instance when it has instance ports, else its API port. */
 export const socketPorts = (host: Host): number[] =>
-  host.instancePortBase === undefined ? [host.port] : Array.from({ length: host.instances }, (_, i) => host.instancePortBase! + i);
+  host.instancePortBase === undefined
+    ? [host.port]
+    : Array.from({ length: host.instances }, (_, i) => host.instancePortBase! + i);

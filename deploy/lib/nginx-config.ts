@@ -22,7 +22,8 @@ export function renderNginxFiles(deployment: Deployment): NginxFiles {
   return { 'upstreams.conf': renderUpstreams(deployment.hosts), 'drain.conf': renderDrain(deployment) };
 }
 
-const groupName = (kind: 'api' | 'socket', set: string, without?: string) => `parley_${set}_${kind}${without ? `_without_${without}` : ''}`;
+const groupName = (kind: 'api' | 'socket', set: string, without?: string) =>
+  `parley_${set}_${kind}${without ? `_without_${without}` : ''}`;
 
 function renderUpstreams(hosts: Host[]): string {
   const blocks: string[] = [
@@ -39,7 +40,10 @@ function renderUpstreams(hosts: Host[]): string {
       // Draining a set's only host would leave it empty: nginx refuses an empty upstream, and a drain there has
       // nowhere to send traffic anyway (the deploy scripts refuse to drain the last host of the live set).
       const servers = remaining.length > 0 ? remaining : members;
-      blocks.push(apiUpstream(groupName('api', set, without), servers), socketUpstream(groupName('socket', set, without), servers));
+      blocks.push(
+        apiUpstream(groupName('api', set, without), servers),
+        socketUpstream(groupName('socket', set, without), servers),
+      );
     }
   }
   return `${blocks.join('\n\n')}\n`;
@@ -74,7 +78,9 @@ function socketUpstream(name: string, hosts: Host[]): string {
     // Sticky by client address: every long-polling request of a session reaches the same process. `consistent`
     // (ketama) moves only a lost or drained server's clients; the others stay where their session lives.
     '    hash $remote_addr consistent;',
-    ...hosts.flatMap((host) => socketPorts(host).map((port) => `    server ${host.address}:${port} max_fails=2 fail_timeout=5s;`)),
+    ...hosts.flatMap((host) =>
+      socketPorts(host).map((port) => `    server ${host.address}:${port} max_fails=2 fail_timeout=5s;`),
+    ),
     `    keepalive ${SOCKET_KEEPALIVE};`,
     '    keepalive_timeout 4s;',
     '}',
@@ -89,8 +95,13 @@ function renderDrain(deployment: Deployment): string {
     "set $parley_without '';",
   ];
   for (const host of deployment.hosts) {
-    lines.push(`if (-f ${path.posix.join(deployment.nginx.drainDir, host.name)}) { set $parley_without _without_${host.name}; }`);
+    lines.push(
+      `if (-f ${path.posix.join(deployment.nginx.drainDir, host.name)}) { set $parley_without _without_${host.name}; }`,
+    );
   }
-  lines.push('set $parley_api parley_${parley_live}_api${parley_without};', 'set $parley_socket parley_${parley_live}_socket${parley_without};');
+  lines.push(
+    'set $parley_api parley_${parley_live}_api${parley_without};',
+    'set $parley_socket parley_${parley_live}_socket${parley_without};',
+  );
   return `${lines.join('\n')}\n`;
 }

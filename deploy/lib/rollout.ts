@@ -39,21 +39,32 @@ export async function rollHost(deployment: Deployment, host: Host, options: Roll
   } catch (error) {
     // Left drained on purpose: the host is not known good. The message says how to continue.
     const message = (error as Error).message;
-    throw new Error(`${message.includes(host.name) ? '' : `${host.name}: `}${message}\n${host.name} stays drained; fix it, then roll back or rerun the deploy`);
+    throw new Error(
+      `${message.includes(host.name) ? '' : `${host.name}: `}${message}\n${host.name} stays drained; fix it, then roll back or rerun the deploy`,
+    );
   }
   await undrain(deployment, host);
   options.log(`${host.name}: back in nginx`);
   return { host: host.name, from, to };
 }
 
-export async function rollHosts(deployment: Deployment, hosts: Host[], options: RolloutOptions): Promise<HostRollout[]> {
+export async function rollHosts(
+  deployment: Deployment,
+  hosts: Host[],
+  options: RolloutOptions,
+): Promise<HostRollout[]> {
   const done: HostRollout[] = [];
   for (const host of hosts) done.push(await rollHost(deployment, host, options));
   return done;
 }
 
 /** Puts a host back on the release it ran before (the canary's rollback). */
-export async function rollBack(deployment: Deployment, host: Host, release: string, options: RolloutOptions): Promise<void> {
+export async function rollBack(
+  deployment: Deployment,
+  host: Host,
+  release: string,
+  options: RolloutOptions,
+): Promise<void> {
   options.log(`${host.name}: rolling back to ${release}`);
   await rollHost(deployment, host, { ...options, release });
 }

@@ -10,7 +10,12 @@ export function runScript(ssh: string | undefined, script: string, timeoutMs = 1
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
   return new Promise((resolve, reject) => {
     execFile(file, args, { env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${ssh ? `ssh ${ssh}: ` : ''}${script}\nfailed: ${error.message.trim()}\n${stdout}${stderr}`.trim()));
+      if (error)
+        reject(
+          new Error(
+            `${ssh ? `ssh ${ssh}: ` : ''}${script}\nfailed: ${error.message.trim()}\n${stdout}${stderr}`.trim(),
+          ),
+        );
       else resolve(stdout);
     });
   });

@@ -14,7 +14,9 @@ const { pid } = JSON.parse(readFileSync(file, 'utf8')) as { pid: number };
 try {
   process.kill(pid, 'SIGTERM');
 } catch {
-  console.error(`the topology's supervisor (pid ${pid}) is gone; its processes may still run: see ${dir}/supervisor.log`);
+  console.error(
+    `the topology's supervisor (pid ${pid}) is gone; its processes may still run: see ${dir}/supervisor.log`,
+  );
   process.exit(1);
 }
 const deadline = Date.now() + 60_000;

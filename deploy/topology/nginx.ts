@@ -44,7 +44,8 @@ export async function writeNginxPrefix(prefix: string, port: number, deployment:
       '',
     ].join('\n'),
   );
-  for (const [name, text] of Object.entries(renderNginxFiles(deployment))) await writeFile(path.join(parley, name), text);
+  for (const [name, text] of Object.entries(renderNginxFiles(deployment)))
+    await writeFile(path.join(parley, name), text);
   // nginx's workers run as nobody when started by root: they must reach the drain directory to see drains.
   await mkdir(deployment.nginx.drainDir, { recursive: true });
   await chmod(deployment.nginx.drainDir, 0o755);

@@ -88,7 +88,8 @@ process.once('exit', () => {
     const binary = path.join(binDir, 'pg_ctl');
     const args = ['-D', dataDir, '-m', 'immediate', '-w', 'stop'];
     try {
-      if (asRoot) execFileSync('runuser', ['-u', 'postgres', '--', binary, ...args], { stdio: 'ignore', cwd: os.tmpdir() });
+      if (asRoot)
+        execFileSync('runuser', ['-u', 'postgres', '--', binary, ...args], { stdio: 'ignore', cwd: os.tmpdir() });
       else execFileSync(binary, args, { stdio: 'ignore', cwd: os.tmpdir() });
     } catch {
       // Already gone.
@@ -162,11 +163,7 @@ export async function currentLsn(primary: PgNode): Promise<string> {
 }
 
 /** Resolves once the replica has replayed the primary's current WAL position (or the given one). */
-export async function waitForReplay(
-  replica: PgNode,
-  primaryOrLsn: PgNode | string,
-  timeoutMs = 15_000,
-): Promise<void> {
+export async function waitForReplay(replica: PgNode, primaryOrLsn: PgNode | string, timeoutMs = 15_000): Promise<void> {
   const lsn = typeof primaryOrLsn === 'string' ? primaryOrLsn : await currentLsn(primaryOrLsn);
   const deadline = Date.now() + timeoutMs;
   await withClient(replica.url(), async (client) => {
@@ -206,7 +203,9 @@ export async function startPostgresCluster(options: PgClusterOptions = {}): Prom
     async createDatabase(name) {
       await withClient(cluster.primary.url(), (client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
       const lsn = await currentLsn(cluster.primary);
-      await Promise.all(cluster.replicas.filter((replica) => replica.running).map((replica) => waitForReplay(replica, lsn)));
+      await Promise.all(
+        cluster.replicas.filter((replica) => replica.running).map((replica) => waitForReplay(replica, lsn)),
+      );
     },
     async stop() {
       // Replicas first: a primary stopped under streaming replicas waits for them to receive its shutdown record.
@@ -219,7 +218,18 @@ export async function startPostgresCluster(options: PgClusterOptions = {}): Prom
 
   try {
     const primaryDir = path.join(dir, 'primary');
-    await pgCommand(binDir, dir, 'initdb', ['-D', primaryDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '--no-instructions', '-E', 'UTF8']);
+    await pgCommand(binDir, dir, 'initdb', [
+      '-D',
+      primaryDir,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '--no-sync',
+      '--no-instructions',
+      '-E',
+      'UTF8',
+    ]);
     const primary = makeNode('primary', primaryDir, await freePort(), binDir, dir);
     await appendFile(path.join(primaryDir, 'postgresql.conf'), settings(primary.port, dir));
     nodes.push(primary);
@@ -232,8 +242,20 @@ export async function startPostgresCluster(options: PgClusterOptions = {}): Prom
       const dataDir = path.join(dir, name);
       // -R writes standby.signal and primary_conninfo; -X stream copies the WAL written during the copy.
       await pgCommand(binDir, dir, 'pg_basebackup', [
-        '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres',
-        '-D', dataDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync',
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(primary.port),
+        '-U',
+        'postgres',
+        '-D',
+        dataDir,
+        '-R',
+        '-X',
+        'stream',
+        '-c',
+        'fast',
+        '--no-sync',
       ]);
       const replica = makeNode(name, dataDir, await freePort(), binDir, dir);
       // The copied postgresql.conf names the primary's port; a later line wins.

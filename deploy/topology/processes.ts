@@ -9,7 +9,12 @@ export interface OwnedProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
 }
 
-export function startOwned(command: string, args: string[], logFile: string, options: { detached?: boolean } = {}): OwnedProcess {
+export function startOwned(
+  command: string,
+  args: string[],
+  logFile: string,
+  options: { detached?: boolean } = {},
+): OwnedProcess {
   const log = openSync(logFile, 'a');
   const child = spawn(command, args, { stdio: ['ignore', log, log], detached: options.detached ?? false });
   closeSync(log);

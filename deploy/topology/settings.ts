@@ -20,7 +20,8 @@ export interface TopologySettings {
 
 export function topologySettings(env: NodeJS.ProcessEnv = process.env): TopologySettings {
   const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
-  if (!parsed.success) throw new Error(`topology: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(`topology: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const e = parsed.data;
   return { hosts: e.TOPOLOGY_HOSTS, instances: e.TOPOLOGY_INSTANCES, port: e.TOPOLOGY_PORT, dir: e.TOPOLOGY_DIR };
 }

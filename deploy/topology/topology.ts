@@ -83,7 +83,11 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       hosts.push(host);
     }
     const deployment: Deployment = {
-      nginx: { confDir: path.join(dir, 'nginx', 'parley'), drainDir: path.join(dir, 'drain'), reload: `nginx -p ${quote(path.join(dir, 'nginx'))} -c ${quote(path.join(dir, 'nginx', 'nginx.conf'))} -s reload` },
+      nginx: {
+        confDir: path.join(dir, 'nginx', 'parley'),
+        drainDir: path.join(dir, 'drain'),
+        reload: `nginx -p ${quote(path.join(dir, 'nginx'))} -c ${quote(path.join(dir, 'nginx', 'nginx.conf'))} -s reload`,
+      },
       hosts,
     };
     await writeFile(deploymentFile(dir), `${JSON.stringify(deployment, null, 2)}\n`);
@@ -117,7 +121,12 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
 /** Where a topology host's PM2 daemon keeps its state (PM2_HOME: pm2.pid, logs/). */
 export const pm2Home = (dir: string, hostName: string): string => path.join(dir, 'hosts', hostName, 'pm2');
 
-async function prepareHost(dir: string, name: string, options: TopologyOptions, shared: Record<string, string>): Promise<Host> {
+async function prepareHost(
+  dir: string,
+  name: string,
+  options: TopologyOptions,
+  shared: Record<string, string>,
+): Promise<Host> {
   const home = path.join(dir, 'hosts', name);
   const appDir = path.join(home, 'current');
   await mkdir(pm2Home(dir, name), { recursive: true });
@@ -143,7 +152,12 @@ async function prepareHost(dir: string, name: string, options: TopologyOptions, 
     ...shared,
   };
   const envFile = path.join(home, 'env');
-  await writeFile(envFile, Object.entries(env).map(([key, value]) => `${key}=${quote(value)}`).join('\n') + '\n');
+  await writeFile(
+    envFile,
+    Object.entries(env)
+      .map(([key, value]) => `${key}=${quote(value)}`)
+      .join('\n') + '\n',
+  );
   return {
     name,
     address: '127.0.0.1',

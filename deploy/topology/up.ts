@@ -10,13 +10,17 @@ import { stateFile, topologySettings } from './settings.js';
 const settings = topologySettings();
 const running = readState(settings.dir);
 if (running) {
-  console.log(`A topology is already running (pid ${running.pid}) at ${running.url}; npm run topology:down stops it.\n${running.description}`);
+  console.log(
+    `A topology is already running (pid ${running.pid}) at ${running.url}; npm run topology:down stops it.\n${running.description}`,
+  );
   process.exit(0);
 }
 if (existsSync(settings.dir) && readdirSync(settings.dir).length > 0) {
   // Left by a topology whose supervisor died or never became ready: its processes may still run (their pids and
   // logs are in there), so nothing is removed without a look.
-  console.error(`${settings.dir} holds a topology that is not running (see its supervisor.log); stop what it started, remove the directory, and run topology:up again`);
+  console.error(
+    `${settings.dir} holds a topology that is not running (see its supervisor.log); stop what it started, remove the directory, and run topology:up again`,
+  );
   process.exit(1);
 }
 if (!existsSync(new URL('../../dist/main.js', import.meta.url))) {
@@ -28,12 +32,18 @@ const logFile = path.join(settings.dir, 'supervisor.log');
 const log = openSync(logFile, 'a');
 const supervisor = fileURLToPath(new URL('./supervisor.ts', import.meta.url));
 const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
-const child = spawn(process.execPath, [tsx, supervisor], { detached: true, stdio: ['ignore', log, log], env: process.env });
+const child = spawn(process.execPath, [tsx, supervisor], {
+  detached: true,
+  stdio: ['ignore', log, log],
+  env: process.env,
+});
 child.unref();
 let exited: number | null = null;
 child.once('exit', (code) => (exited = code ?? 1));
 
-console.log(`starting: ${settings.hosts} hosts x ${settings.instances} instances, nginx on 127.0.0.1:${settings.port} (log: ${logFile})`);
+console.log(
+  `starting: ${settings.hosts} hosts x ${settings.instances} instances, nginx on 127.0.0.1:${settings.port} (log: ${logFile})`,
+);
 const deadline = Date.now() + 180_000;
 for (;;) {
   const state = readState(settings.dir);

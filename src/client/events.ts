@@ -16,8 +16,14 @@ export type { PresenceEvent } from '../realtime/events.js';
 export type AckReply<T extends object = object> = ({ ok: true } & T) | ({ ok: false } & ErrorBody);
 
 export interface ClientToServerEvents {
-  'message:send': (payload: z.input<typeof socketSendSchema>, ack: (reply: AckReply<{ message: Message }>) => void) => void;
-  sync: (payload: z.input<typeof syncSchema>, ack: (reply: AckReply<{ messages: Message[]; more: boolean }>) => void) => void;
+  'message:send': (
+    payload: z.input<typeof socketSendSchema>,
+    ack: (reply: AckReply<{ message: Message }>) => void,
+  ) => void;
+  sync: (
+    payload: z.input<typeof syncSchema>,
+    ack: (reply: AckReply<{ messages: Message[]; more: boolean }>) => void,
+  ) => void;
   typing: (payload: z.input<typeof typingSchema>, ack?: (reply: AckReply) => void) => void;
   read: (payload: z.input<typeof socketReadSchema>, ack?: (reply: AckReply<{ seq: number }>) => void) => void;
 }

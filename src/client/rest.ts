@@ -52,17 +52,24 @@ export class ParleyRest {
   }
 
   async register(input: { username: string; password: string; displayName?: string }): Promise<User> {
-    return this.signIn(await this.call<{ user: User } & Tokens>('POST', '/api/auth/register', { body: input, auth: false }));
+    return this.signIn(
+      await this.call<{ user: User } & Tokens>('POST', '/api/auth/register', { body: input, auth: false }),
+    );
   }
 
   async login(input: { username: string; password: string }): Promise<User> {
-    return this.signIn(await this.call<{ user: User } & Tokens>('POST', '/api/auth/login', { body: input, auth: false }));
+    return this.signIn(
+      await this.call<{ user: User } & Tokens>('POST', '/api/auth/login', { body: input, auth: false }),
+    );
   }
 
   /** Spends the refresh token for a new pair (a spent one revokes the whole sign-in). */
   async refresh(): Promise<Tokens> {
     if (!this.tokens) throw new ParleyApiError(401, 'unauthorized', 'Not signed in');
-    const tokens = await this.call<Tokens>('POST', '/api/auth/refresh', { body: { refreshToken: this.tokens.refreshToken }, auth: false });
+    const tokens = await this.call<Tokens>('POST', '/api/auth/refresh', {
+      body: { refreshToken: this.tokens.refreshToken },
+      auth: false,
+    });
     this.setTokens(tokens);
     return tokens;
   }
@@ -73,34 +80,64 @@ export class ParleyRest {
   }
 
   me = async (): Promise<User> => (await this.call<{ user: User }>('GET', '/api/me')).user;
-  searchUsers = async (q: string): Promise<User[]> => (await this.call<{ users: User[] }>('GET', '/api/users', { query: { q } })).users;
+  searchUsers = async (q: string): Promise<User[]> =>
+    (await this.call<{ users: User[] }>('GET', '/api/users', { query: { q } })).users;
   presence = async (userIds: string[]) =>
-    (await this.call<{ presence: Record<string, { status: 'online' | 'offline'; lastSeenAt: string | null }> }>('GET', '/api/presence', { query: { userIds: userIds.join(',') } })).presence;
+    (
+      await this.call<{ presence: Record<string, { status: 'online' | 'offline'; lastSeenAt: string | null }> }>(
+        'GET',
+        '/api/presence',
+        { query: { userIds: userIds.join(',') } },
+      )
+    ).presence;
 
   openDirect = async (userId: string): Promise<Conversation> =>
-    (await this.call<{ conversation: Conversation }>('POST', '/api/conversations', { body: { kind: 'direct', userId } })).conversation;
+    (
+      await this.call<{ conversation: Conversation }>('POST', '/api/conversations', {
+        body: { kind: 'direct', userId },
+      })
+    ).conversation;
   createGroup = async (title: string, memberIds: string[]): Promise<Conversation> =>
-    (await this.call<{ conversation: Conversation }>('POST', '/api/conversations', { body: { kind: 'group', title, memberIds } })).conversation;
-  conversations = async (): Promise<ConversationSummary[]> => (await this.call<{ conversations: ConversationSummary[] }>('GET', '/api/conversations')).conversations;
-  conversation = async (id: string): Promise<Conversation> => (await this.call<{ conversation: Conversation }>('GET', `/api/conversations/${enc(id)}`)).conversation;
+    (
+      await this.call<{ conversation: Conversation }>('POST', '/api/conversations', {
+        body: { kind: 'group', title, memberIds },
+      })
+    ).conversation;
+  conversations = async (): Promise<ConversationSummary[]> =>
+    (await this.call<{ conversations: ConversationSummary[] }>('GET', '/api/conversations')).conversations;
+  conversation = async (id: string): Promise<Conversation> =>
+    (await this.call<{ conversation: Conversation }>('GET', `/api/conversations/${enc(id)}`)).conversation;
   addMember = async (id: string, userId: string): Promise<Conversation> =>
-    (await this.call<{ conversation: Conversation }>('POST', `/api/conversations/${enc(id)}/members`, { body: { userId } })).conversation;
+    (
+      await this.call<{ conversation: Conversation }>('POST', `/api/conversations/${enc(id)}/members`, {
+        body: { userId },
+      })
+    ).conversation;
   removeMember = async (id: string, userId: string): Promise<void> => {
     await this.call('DELETE', `/api/conversations/${enc(id)}/members/${enc(userId)}`);
   };
 
   /** `before` pages back (newest first), `after` pages forward (oldest first). */
   history = async (id: string, page: { before?: number; after?: number; limit?: number } = {}): Promise<Message[]> =>
-    (await this.call<{ messages: Message[] }>('GET', `/api/conversations/${enc(id)}/messages`, { query: page })).messages;
+    (await this.call<{ messages: Message[] }>('GET', `/api/conversations/${enc(id)}/messages`, { query: page }))
+      .messages;
   /** Idempotent on clientMsgId: sending it again returns the stored message. `attachmentIds`: your own uploads. */
   send = async (id: string, body: string, clientMsgId: string, attachmentIds?: string[]): Promise<Message> =>
-    (await this.call<{ message: Message }>('POST', `/api/conversations/${enc(id)}/messages`, { body: { body, clientMsgId, ...(attachmentIds ? { attachmentIds } : {}) } })).message;
+    (
+      await this.call<{ message: Message }>('POST', `/api/conversations/${enc(id)}/messages`, {
+        body: { body, clientMsgId, ...(attachmentIds ? { attachmentIds } : {}) },
+      })
+    ).message;
   markRead = async (id: string, seq: number): Promise<void> => {
     await this.call('POST', `/api/conversations/${enc(id)}/read`, { body: { seq } });
   };
 
   /** Any route, for what has no method here yet. Refreshes once and retries on a 401 when signed in. */
-  async call<T = unknown>(method: string, path: string, options: { body?: unknown; query?: Query; auth?: boolean } = {}): Promise<T> {
+  async call<T = unknown>(
+    method: string,
+    path: string,
+    options: { body?: unknown; query?: Query; auth?: boolean } = {},
+  ): Promise<T> {
     const auth = options.auth ?? true;
     const first = await this.fetchRoute(method, path, options, auth);
     if (first.status === 401 && auth && this.tokens) {
@@ -110,18 +147,30 @@ export class ParleyRest {
     return this.parse<T>(first);
   }
 
-  private fetchRoute(method: string, path: string, options: { body?: unknown; query?: Query }, auth: boolean): Promise<Response> {
-    const query = Object.entries(options.query ?? {}).filter((entry): entry is [string, string | number] => entry[1] !== undefined);
+  private fetchRoute(
+    method: string,
+    path: string,
+    options: { body?: unknown; query?: Query },
+    auth: boolean,
+  ): Promise<Response> {
+    const query = Object.entries(options.query ?? {}).filter(
+      (entry): entry is [string, string | number] => entry[1] !== undefined,
+    );
     const search = query.length > 0 ? `?${new URLSearchParams(query.map(([k, v]) => [k, String(v)]))}` : '';
     const headers: Record<string, string> = {};
     if (auth && this.tokens) headers.authorization = `Bearer ${this.tokens.accessToken}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
-    return fetch(`${this.url}${path}${search}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+    return fetch(`${this.url}${path}${search}`, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
   }
 
   private async parse<T>(response: Response): Promise<T> {
     const text = await response.text();
-    const body: unknown = text && (response.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : undefined;
+    const body: unknown =
+      text && (response.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : undefined;
     if (response.ok) return body as T;
     const error = (body as Partial<ErrorBody> | undefined)?.error;
     const retryAfter = Number(response.headers.get('retry-after'));

@@ -83,8 +83,11 @@ export class ParleyRealtime {
   }
 
   async send(conversationId: string, body: string, clientMsgId: string, attachmentIds?: string[]): Promise<Message> {
-    const reply = await this.socket.timeout(this.ackTimeoutMs).emitWithAck('message:send', { conversationId, body, clientMsgId, ...(attachmentIds ? { attachmentIds } : {}) });
-    if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code, details: reply.error.details });
+    const reply = await this.socket
+      .timeout(this.ackTimeoutMs)
+      .emitWithAck('message:send', { conversationId, body, clientMsgId, ...(attachmentIds ? { attachmentIds } : {}) });
+    if (!reply.ok)
+      throw Object.assign(new Error(reply.error.message), { code: reply.error.code, details: reply.error.details });
     this.deliver(reply.message);
     return reply.message;
   }

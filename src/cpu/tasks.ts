@@ -27,5 +27,6 @@ export const TASKS = {
 /** Fails at start, with the fix in the message, rather than at the first login, when dist/ has not been built. */
 export function assertTasksCompiled(): void {
   const missing = [...new Set(Object.values(TASKS).map((task) => task.file))].filter((file) => !existsSync(file));
-  if (missing.length > 0) throw new Error(`Worker task files are not built (${missing.join(', ')}): run \`npm run build\``);
+  if (missing.length > 0)
+    throw new Error(`Worker task files are not built (${missing.join(', ')}): run \`npm run build\``);
 }

@@ -51,7 +51,8 @@ export interface TaskObserver {
 // Piscina rejects with plain Errors carrying no code, so the message is the only thing to match.
 const QUEUE_FULL_MESSAGES = new Set(['Task queue is at limit', 'No task queue available and all Workers are busy']);
 
-export const isQueueFull = (error: unknown): boolean => error instanceof Error && QUEUE_FULL_MESSAGES.has(error.message);
+export const isQueueFull = (error: unknown): boolean =>
+  error instanceof Error && QUEUE_FULL_MESSAGES.has(error.message);
 
 // Retry-After is the time the full queue needs to drain, so clients come back when there is room instead of
 // hammering the server with requests that only get another 503. Capped: past that, the estimate is a guess.

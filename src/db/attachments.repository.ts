@@ -30,7 +30,8 @@ interface AttachmentRow {
   created_at: Date;
 }
 
-const COLUMNS = 'a.id, a.uploader_id, a.name, a.size, a.content_type, a.sha256, a.store, a.storage_key, a.thumbnail_key, a.message_id, a.created_at';
+const COLUMNS =
+  'a.id, a.uploader_id, a.name, a.size, a.content_type, a.sha256, a.store, a.storage_key, a.thumbnail_key, a.message_id, a.created_at';
 
 const toAttachment = (row: AttachmentRow): Attachment => ({
   id: row.id,
@@ -49,20 +50,36 @@ const toAttachment = (row: AttachmentRow): Attachment => ({
 /** Advisory-lock namespace for "a user's upload quota": concurrent uploads of one user are counted one by one. */
 const QUOTA_LOCK = 7302;
 
-export type NewAttachment = Pick<Attachment, 'uploaderId' | 'name' | 'size' | 'contentType' | 'sha256' | 'store' | 'storageKey'>;
+export type NewAttachment = Pick<
+  Attachment,
+  'uploaderId' | 'name' | 'size' | 'contentType' | 'sha256' | 'store' | 'storageKey'
+>;
 
 /**
  * Inserts the row when the uploader's stored bytes plus this upload stay within `quotaBytes`; undefined when they
  * would not. Runs in the caller's transaction, which holds the uploader's quota lock until it ends.
  */
-export async function insertWithinQuota(tx: Queryable, input: NewAttachment, quotaBytes: number): Promise<Attachment | undefined> {
+export async function insertWithinQuota(
+  tx: Queryable,
+  input: NewAttachment,
+  quotaBytes: number,
+): Promise<Attachment | undefined> {
   await tx.query('SELECT pg_advisory_xact_lock($1, ($2::bigint % 2147483647)::int)', [QUOTA_LOCK, input.uploaderId]);
   const { rows } = await tx.query<AttachmentRow>(
     `INSERT INTO attachments AS a (uploader_id, name, size, content_type, sha256, store, storage_key)
      SELECT $1::bigint, $2, $3::bigint, $4, $5, $6, $7
       WHERE (SELECT coalesce(sum(size), 0) FROM attachments WHERE uploader_id = $1::bigint AND deleted_at IS NULL) + $3::bigint <= $8::bigint
      RETURNING ${COLUMNS}`,
-    [input.uploaderId, input.name, input.size, input.contentType, input.sha256, input.store, input.storageKey, quotaBytes],
+    [
+      input.uploaderId,
+      input.name,
+      input.size,
+      input.contentType,
+      input.sha256,
+      input.store,
+      input.storageKey,
+      quotaBytes,
+    ],
   );
   return rows[0] ? toAttachment(rows[0]) : undefined;
 }
@@ -77,7 +94,11 @@ export async function usedBytes(db: Queryable, userId: string): Promise<number> 
 }
 
 /** The ids, of those given, that are not the sender's own live uploads still free to attach, in the given order. */
-export async function unclaimableAttachments(db: Queryable, senderId: string, ids: readonly string[]): Promise<string[]> {
+export async function unclaimableAttachments(
+  db: Queryable,
+  senderId: string,
+  ids: readonly string[],
+): Promise<string[]> {
   if (ids.length === 0) return [];
   const { rows } = await db.query<{ id: string }>(
     `SELECT id::text FROM attachments
@@ -92,7 +113,11 @@ export async function unclaimableAttachments(db: Queryable, senderId: string, id
  * The attachment when the user may read it: its uploader, or a member of the conversation of the message that
  * holds it. Deleted and orphan-swept attachments are nobody's. Undefined otherwise (the route answers 404).
  */
-export async function findReadable(db: Queryable, attachmentId: string, userId: string): Promise<Attachment | undefined> {
+export async function findReadable(
+  db: Queryable,
+  attachmentId: string,
+  userId: string,
+): Promise<Attachment | undefined> {
   const { rows } = await db.query<AttachmentRow>({
     name: 'attachments.findReadable',
     text: `SELECT ${COLUMNS} FROM attachments a
@@ -129,17 +154,26 @@ export interface PurgeTarget {
 }
 
 /**
- * Up to `limit` rows of the store deleted more than `graceSec` ago, locked for the caller's transaction; rows another process is
- * purging right now are skipped, not waited for.
+ * Up to `limit` rows of the store deleted more than `graceSec` ago, locked for the caller's transaction; rows another
+ * process is purging right now are skipped, not waited for.
  */
-export async function lockPurgeBatch(tx: Queryable, store: string, graceSec: number, limit: number): Promise<PurgeTarget[]> {
+export async function lockPurgeBatch(
+  tx: Queryable,
+  store: string,
+  graceSec: number,
+  limit: number,
+): Promise<PurgeTarget[]> {
   const { rows } = await tx.query<{ id: string; store: string; storage_key: string; thumbnail_key: string | null }>(
     `SELECT id, store, storage_key, thumbnail_key FROM attachments
       WHERE store = $1 AND deleted_at IS NOT NULL AND deleted_at <= now() - make_interval(secs => $2)
       ORDER BY deleted_at LIMIT $3 FOR UPDATE SKIP LOCKED`,
     [store, graceSec, limit],
   );
-  return rows.map((row) => ({ id: row.id, store: row.store, keys: [row.storage_key, ...(row.thumbnail_key ? [row.thumbnail_key] : [])] }));
+  return rows.map((row) => ({
+    id: row.id,
+    store: row.store,
+    keys: [row.storage_key, ...(row.thumbnail_key ? [row.thumbnail_key] : [])],
+  }));
 }
 
 export async function deleteRows(tx: Queryable, ids: readonly string[]): Promise<void> {

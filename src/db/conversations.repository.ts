@@ -36,8 +36,7 @@ interface ConversationRow {
 
 const CONVERSATION_COLUMNS = 'c.id, c.kind, c.title, c.created_at, c.last_seq';
 
-export const directKey = (a: string, b: string): string =>
-  BigInt(a) < BigInt(b) ? `${a}:${b}` : `${b}:${a}`;
+export const directKey = (a: string, b: string): string => (BigInt(a) < BigInt(b) ? `${a}:${b}` : `${b}:${a}`);
 
 export async function insertConversation(
   db: Queryable,
@@ -105,7 +104,11 @@ export async function findRole(db: Queryable, conversationId: string, userId: st
 }
 
 export async function setRole(db: Queryable, conversationId: string, userId: string, role: MemberRole): Promise<void> {
-  await db.query('UPDATE conversation_members SET role = $3 WHERE conversation_id = $1 AND user_id = $2', [conversationId, userId, role]);
+  await db.query('UPDATE conversation_members SET role = $3 WHERE conversation_id = $1 AND user_id = $2', [
+    conversationId,
+    userId,
+    role,
+  ]);
 }
 
 /** Makes the longest-standing admin, else the longest-standing member, the owner; returns who, if anyone is left. */
@@ -157,7 +160,9 @@ export async function listConversationIdsOf(db: Queryable, userId: string): Prom
 }
 
 async function membersByConversation(db: Queryable, conversationIds: string[]): Promise<Map<string, Member[]>> {
-  const { rows } = await db.query<Parameters<typeof toUser>[0] & { conversation_id: string; role: MemberRole; last_read_seq: string }>(
+  const { rows } = await db.query<
+    Parameters<typeof toUser>[0] & { conversation_id: string; role: MemberRole; last_read_seq: string }
+  >(
     `SELECT cm.conversation_id, cm.role, cm.last_read_seq, ${USER_COLUMNS}
        FROM conversation_members cm JOIN users u ON u.id = cm.user_id
       WHERE cm.conversation_id = ANY($1::bigint[])
@@ -184,7 +189,10 @@ const toConversation = (row: ConversationRow, members: Member[]): Conversation =
 
 /** The conversation with its members, for announcing a change to them; not for answering a user (no member check). */
 export async function findConversationById(db: Queryable, conversationId: string): Promise<Conversation | undefined> {
-  const { rows } = await db.query<ConversationRow>(`SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = $1`, [conversationId]);
+  const { rows } = await db.query<ConversationRow>(
+    `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = $1`,
+    [conversationId],
+  );
   const row = rows[0];
   if (!row) return undefined;
   const members = await membersByConversation(db, [row.id]);
@@ -276,7 +284,9 @@ export async function listConversationsOf(
     }
     return summary;
   });
-  return rows.length > page.limit ? { conversations, nextBefore: shown[shown.length - 1]!.activity_seq } : { conversations };
+  return rows.length > page.limit
+    ? { conversations, nextBefore: shown[shown.length - 1]!.activity_seq }
+    : { conversations };
 }
 
 /** The user's `limit` most recently active conversations (what a socket joins at its handshake). */
@@ -308,7 +318,11 @@ export async function advanceReadCursor(
 }
 
 /** Unread messages per conversation, for those of `conversationIds` the user is a member of (others absent). */
-export async function unreadCountsOf(db: Queryable, userId: string, conversationIds: string[]): Promise<Map<string, number>> {
+export async function unreadCountsOf(
+  db: Queryable,
+  userId: string,
+  conversationIds: string[],
+): Promise<Map<string, number>> {
   const { rows } = await db.query<{ id: string; unread: string }>(
     `SELECT c.id, greatest(c.last_seq - cm.last_read_seq, 0) AS unread
        FROM conversation_members cm JOIN conversations c ON c.id = cm.conversation_id

@@ -3,7 +3,14 @@
 // replica has replayed the caller's own last write yet (the fence: a WAL position, see read-your-writes.ts).
 import type pg from 'pg';
 import { createPool, poolStats, type PoolSettings, type PoolStats } from './pool.js';
-import { isConnectionFailure, lsnReached, Replica, ReplicaMonitor, type ReplicaSettings, type ReplicaStatus } from './replicas.js';
+import {
+  isConnectionFailure,
+  lsnReached,
+  Replica,
+  ReplicaMonitor,
+  type ReplicaSettings,
+  type ReplicaStatus,
+} from './replicas.js';
 import type { Logger } from '../core/logger.js';
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -31,13 +38,26 @@ export class Database {
     private readonly monitor?: ReplicaMonitor,
   ) {}
 
-  static connect(primaryUrl: string, replicaUrls: readonly string[], settings: DatabaseSettings, log: Logger): Database {
+  static connect(
+    primaryUrl: string,
+    replicaUrls: readonly string[],
+    settings: DatabaseSettings,
+    log: Logger,
+  ): Database {
     if (replicaUrls.length > 0 && !settings.replicas) throw new Error('replica URLs given without replica settings');
     const primary = createPool(primaryUrl, 'parley:primary', settings, log);
     const readPoolMax = settings.readPoolMax ?? settings.max;
     const replicas = replicaUrls.map((url, index) => {
       const name = `replica-${index}`;
-      const replica = new Replica(name, createPool(url, `parley:replica:${index}`, { ...settings, max: readPoolMax, min: Math.min(settings.min, readPoolMax) }, log));
+      const replica = new Replica(
+        name,
+        createPool(
+          url,
+          `parley:replica:${index}`,
+          { ...settings, max: readPoolMax, min: Math.min(settings.min, readPoolMax) },
+          log,
+        ),
+      );
       // An idle connection that dies (server stopped) says the replica is gone before any request finds out.
       replica.pool.on('error', (error) => replica.markDown(error));
       return replica;
@@ -137,7 +157,11 @@ export class Database {
    * Two round trips (lock all, unlock all); the keys are taken in ascending order, so two holders of overlapping
    * sets cannot deadlock. Ids are bigint strings (advisoryKey).
    */
-  async withSessionLocks<T>(namespace: number, ids: readonly string[], work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async withSessionLocks<T>(
+    namespace: number,
+    ids: readonly string[],
+    work: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
     const keys = [...new Set(ids.map(advisoryKey))].sort((a, b) => a - b);
     const client = await this.primary.connect();
     let locked = false;
@@ -151,8 +175,17 @@ export class Database {
       locked = true;
       return await work(client);
     } finally {
-      const unlock = { name: 'advisory.unlockMany', text: 'SELECT pg_advisory_unlock($1, k) FROM unnest($2::int[]) AS t(k)', values: [namespace, keys] };
-      const unlocked = !locked || (await client.query(unlock).then(() => true, () => false));
+      const unlock = {
+        name: 'advisory.unlockMany',
+        text: 'SELECT pg_advisory_unlock($1, k) FROM unnest($2::int[]) AS t(k)',
+        values: [namespace, keys],
+      };
+      const unlocked =
+        !locked ||
+        (await client.query(unlock).then(
+          () => true,
+          () => false,
+        ));
       client.release(!unlocked);
     }
   }

@@ -35,7 +35,11 @@ const toJob = (row: Row): JobRow => ({
 });
 
 /** A new queued export, or undefined when the user has one queued or running already. */
-export async function createExportJob(db: Queryable, userId: string, conversationId: string): Promise<JobRow | undefined> {
+export async function createExportJob(
+  db: Queryable,
+  userId: string,
+  conversationId: string,
+): Promise<JobRow | undefined> {
   try {
     const { rows } = await db.query<Row>(
       `INSERT INTO jobs (kind, user_id, conversation_id) VALUES ('export', $1, $2) RETURNING ${COLUMNS}`,
@@ -49,7 +53,10 @@ export async function createExportJob(db: Queryable, userId: string, conversatio
 }
 
 export async function findRunningExportOf(db: Queryable, userId: string): Promise<JobRow | undefined> {
-  const { rows } = await db.query<Row>(`SELECT ${COLUMNS} FROM jobs WHERE user_id = $1 AND kind = 'export' AND status IN ('queued', 'running')`, [userId]);
+  const { rows } = await db.query<Row>(
+    `SELECT ${COLUMNS} FROM jobs WHERE user_id = $1 AND kind = 'export' AND status IN ('queued', 'running')`,
+    [userId],
+  );
   return rows[0] && toJob(rows[0]);
 }
 
@@ -83,7 +90,11 @@ export async function failJob(db: Queryable, jobId: string, error: string, ttlMs
 }
 
 /** Unfinished jobs to put on the queue (never queued, or queued more than `recheckMs` ago), marked queued now. */
-export async function claimJobsToQueue(db: Queryable, limit: number, recheckMs: number): Promise<Array<{ id: string; requeue: boolean }>> {
+export async function claimJobsToQueue(
+  db: Queryable,
+  limit: number,
+  recheckMs: number,
+): Promise<Array<{ id: string; requeue: boolean }>> {
   const { rows } = await db.query<{ id: string; requeue: boolean }>(
     `WITH picked AS (
        SELECT id, relayed_at IS NOT NULL AS requeue FROM jobs
@@ -97,7 +108,10 @@ export async function claimJobsToQueue(db: Queryable, limit: number, recheckMs: 
 }
 
 /** Jobs past their EXPORT_TTL, with their files. */
-export async function expiredJobs(db: Queryable, limit: number): Promise<Array<{ id: string; filePath: string | null }>> {
+export async function expiredJobs(
+  db: Queryable,
+  limit: number,
+): Promise<Array<{ id: string; filePath: string | null }>> {
   const { rows } = await db.query<{ id: string; file_path: string | null }>(
     'SELECT id::text, file_path FROM jobs WHERE expires_at < now() ORDER BY expires_at LIMIT $1',
     [limit],

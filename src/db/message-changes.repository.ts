@@ -20,9 +20,16 @@ export interface ChangeTarget {
  * snapshot after the lock is granted, so it sees any change committed by the lock's previous holder. Undefined
  * when the actor is not a member.
  */
-export async function lockForChange(tx: Queryable, conversationId: string, seq: number, actorId: string): Promise<ChangeTarget | undefined> {
+export async function lockForChange(
+  tx: Queryable,
+  conversationId: string,
+  seq: number,
+  actorId: string,
+): Promise<ChangeTarget | undefined> {
   await tx.query('SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE', [conversationId]);
-  const { rows } = await tx.query<{ kind: 'direct' | 'group'; role: MemberRole; age_sec: number | null } & Partial<MessageRow>>(
+  const { rows } = await tx.query<
+    { kind: 'direct' | 'group'; role: MemberRole; age_sec: number | null } & Partial<MessageRow>
+  >(
     `SELECT c.kind, cm.role, extract(epoch FROM now() - m.created_at)::float8 AS age_sec, ${MESSAGE_COLUMNS}
        FROM conversations c
        JOIN conversation_members cm ON cm.conversation_id = c.id AND cm.user_id = $3
@@ -47,7 +54,12 @@ export type Change = { kind: 'edit'; body: string } | { kind: 'delete' };
  * deletion also detaches the message's attachments: they stop being served at once and the sweep removes their
  * objects after ATTACHMENT_DELETE_GRACE (attachments.repository.ts).
  */
-export async function applyChange(tx: Queryable, conversationId: string, seq: number, change: Change): Promise<Message> {
+export async function applyChange(
+  tx: Queryable,
+  conversationId: string,
+  seq: number,
+  change: Change,
+): Promise<Message> {
   const set =
     change.kind === 'edit'
       ? `body = $3, edited_at = now(), search_vector = to_tsvector((SELECT language FROM search_settings), $3)`
@@ -90,7 +102,12 @@ export interface ChangedMessage {
  * The messages of the user's conversations changed after `since` (per conversation; absent means 0), ordered by
  * conversation then change number, at most `limit`. Only conversations whose counter moved are visited.
  */
-export async function listChangesSince(db: Queryable, userId: string, since: ReadonlyMap<string, number>, limit: number): Promise<ChangedMessage[]> {
+export async function listChangesSince(
+  db: Queryable,
+  userId: string,
+  since: ReadonlyMap<string, number>,
+  limit: number,
+): Promise<ChangedMessage[]> {
   const { rows } = await db.query<MessageRow & { change_seq: string }>(
     `SELECT ${MESSAGE_COLUMNS}, m.change_seq
        FROM conversation_members cm

@@ -55,7 +55,11 @@ export const toMessage = (row: MessageRow): Message => ({
   attachments: row.attachments ?? [],
 });
 
-export async function findByClientMsgId(db: Queryable, senderId: string, clientMsgId: string): Promise<Message | undefined> {
+export async function findByClientMsgId(
+  db: Queryable,
+  senderId: string,
+  clientMsgId: string,
+): Promise<Message | undefined> {
   const { rows } = await db.query<MessageRow>(
     `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.sender_id = $1 AND m.client_msg_id = $2`,
     [senderId, clientMsgId],
@@ -83,7 +87,11 @@ export interface NewMessage {
  * clientMsgId committed meanwhile by a sender elsewhere fails the whole statement (unique violation) and nothing is
  * stored.
  */
-export async function insertBatch(db: Queryable, inputs: readonly NewMessage[], options: { outbox?: boolean } = {}): Promise<Message[]> {
+export async function insertBatch(
+  db: Queryable,
+  inputs: readonly NewMessage[],
+  options: { outbox?: boolean } = {},
+): Promise<Message[]> {
   const { rows } = await db.query<MessageRow>({
     ...(options.outbox ? INSERT_BATCH_WITH_OUTBOX : INSERT_BATCH),
     values: [
@@ -102,8 +110,8 @@ export async function insertBatch(db: Queryable, inputs: readonly NewMessage[], 
  * notifications, src/jobs/): the intent to notify commits exactly when the message does, for no extra round trip.
  */
 const insertBatchStatement = (outbox: boolean) => ({
-    name: outbox ? 'messages.insertBatch.outbox' : 'messages.insertBatch',
-    text: `WITH input AS (
+  name: outbox ? 'messages.insertBatch.outbox' : 'messages.insertBatch',
+  text: `WITH input AS (
        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
          AS i(conversation_id, sender_id, body, client_msg_id, attachment_ids, n)
      ), wanted AS (
@@ -144,9 +152,13 @@ const insertBatchStatement = (outbox: boolean) => ({
        UPDATE conversation_members cm SET last_read_seq = GREATEST(cm.last_read_seq, r.seq)
          FROM (SELECT conversation_id, sender_id, max(seq) AS seq FROM m GROUP BY conversation_id, sender_id) r
         WHERE cm.conversation_id = r.conversation_id AND cm.user_id = r.sender_id
-     )${outbox ? `, outbox AS (
+     )${
+       outbox
+         ? `, outbox AS (
        INSERT INTO notification_outbox (message_id, conversation_id, sender_id) SELECT id, conversation_id, sender_id FROM m
-     )` : ''}
+     )`
+         : ''
+     }
      SELECT ${MESSAGE_COLUMNS} FROM m ORDER BY m.conversation_id, m.seq`,
 });
 const INSERT_BATCH = insertBatchStatement(false);
@@ -163,7 +175,8 @@ export const MESSAGE_JSON = `json_build_object('id', m.id::text, 'conversationId
   'createdAt', ${isoTime('m.created_at')}, 'editedAt', ${isoTime('m.edited_at')}, 'deletedAt', ${isoTime('m.deleted_at')}, 'attachments', m.attachments)`;
 
 const historyStatement = (direction: 'before' | 'after') => {
-  const [cursor, order] = direction === 'after' ? ['m.seq > $3', 'ASC'] : ['($3::bigint IS NULL OR m.seq < $3)', 'DESC'];
+  const [cursor, order] =
+    direction === 'after' ? ['m.seq > $3', 'ASC'] : ['($3::bigint IS NULL OR m.seq < $3)', 'DESC'];
   return {
     // Named: each connection parses and plans it once.
     name: `messages.history.${direction}`,
@@ -219,7 +232,9 @@ export async function latestWindow(
 
 /** The highest seq handed out in a conversation: an export stops there, so it is the conversation as of its start. */
 export async function findLastSeq(db: Queryable, conversationId: string): Promise<number> {
-  const { rows } = await db.query<{ last_seq: string }>('SELECT last_seq FROM conversations WHERE id = $1', [conversationId]);
+  const { rows } = await db.query<{ last_seq: string }>('SELECT last_seq FROM conversations WHERE id = $1', [
+    conversationId,
+  ]);
   return rows[0] ? Number(rows[0].last_seq) : 0;
 }
 

@@ -49,7 +49,11 @@ export interface DeliveryToQueue {
  * Deliveries to put on the queue: never queued, or queued more than `recheckMs` ago and still not done. Marked as
  * queued now, in the same statement; a relay that dies before queueing them finds them again after `recheckMs`.
  */
-export async function claimDeliveriesToQueue(db: Queryable, limit: number, recheckMs: number): Promise<DeliveryToQueue[]> {
+export async function claimDeliveriesToQueue(
+  db: Queryable,
+  limit: number,
+  recheckMs: number,
+): Promise<DeliveryToQueue[]> {
   const { rows } = await db.query<{ delivery_id: string; due_at: Date; requeue: boolean }>({
     name: 'notifications.claimToQueue',
     text: `WITH picked AS (
@@ -69,7 +73,10 @@ export async function claimDeliveriesToQueue(db: Queryable, limit: number, reche
  * undefined when it is gone (delivered or dead-lettered meanwhile). A separate statement from reading the
  * messages: a fan-out adding to this delivery holds its row, and the read after this sees what that committed.
  */
-export async function sealDelivery(db: Queryable, deliveryId: string): Promise<{ userId: string; frozen: boolean } | undefined> {
+export async function sealDelivery(
+  db: Queryable,
+  deliveryId: string,
+): Promise<{ userId: string; frozen: boolean } | undefined> {
   const { rows } = await db.query<{ user_id: string; frozen: boolean }>({
     name: 'notifications.seal',
     text: `UPDATE notification_deliveries SET sealed_at = coalesce(sealed_at, now()) WHERE delivery_id = $1
@@ -85,7 +92,12 @@ export async function sealDelivery(db: Queryable, deliveryId: string): Promise<{
  * the row and counts the attempt, in one statement. `message` is the latest of them. Undefined when there is nothing
  * left to send (all read) or the delivery is gone. Built by PostgreSQL, as history pages are (MESSAGE_JSON).
  */
-export async function freezePayload(db: Queryable, deliveryId: string, userId: string, limit: number): Promise<{ payload: string; attempts: number } | undefined> {
+export async function freezePayload(
+  db: Queryable,
+  deliveryId: string,
+  userId: string,
+  limit: number,
+): Promise<{ payload: string; attempts: number } | undefined> {
   const { rows } = await db.query<{ payload: string; attempts: number }>({
     name: 'notifications.freeze',
     text: `WITH msgs AS (
@@ -110,7 +122,10 @@ export async function freezePayload(db: Queryable, deliveryId: string, userId: s
 }
 
 /** A retry: counts the attempt and returns the body the first attempt fixed; undefined when the delivery is gone. */
-export async function startRetry(db: Queryable, deliveryId: string): Promise<{ payload: string; attempts: number } | undefined> {
+export async function startRetry(
+  db: Queryable,
+  deliveryId: string,
+): Promise<{ payload: string; attempts: number } | undefined> {
   const { rows } = await db.query<{ payload: string; attempts: number }>({
     name: 'notifications.startRetry',
     text: `UPDATE notification_deliveries SET attempts = attempts + 1 WHERE delivery_id = $1 AND payload IS NOT NULL
@@ -121,12 +136,20 @@ export async function startRetry(db: Queryable, deliveryId: string): Promise<{ p
 }
 
 export async function recordFailure(db: Queryable, deliveryId: string, error: string): Promise<void> {
-  await db.query({ name: 'notifications.recordFailure', text: 'UPDATE notification_deliveries SET last_error = $2 WHERE delivery_id = $1', values: [deliveryId, error] });
+  await db.query({
+    name: 'notifications.recordFailure',
+    text: 'UPDATE notification_deliveries SET last_error = $2 WHERE delivery_id = $1',
+    values: [deliveryId, error],
+  });
 }
 
 /** Done: delivered, or nothing left to deliver. */
 export async function finishDelivery(db: Queryable, deliveryId: string): Promise<void> {
-  await db.query({ name: 'notifications.finish', text: 'DELETE FROM notification_deliveries WHERE delivery_id = $1', values: [deliveryId] });
+  await db.query({
+    name: 'notifications.finish',
+    text: 'DELETE FROM notification_deliveries WHERE delivery_id = $1',
+    values: [deliveryId],
+  });
 }
 
 /** Moves the delivery to the dead letters, in one statement. */
@@ -155,5 +178,9 @@ export async function outboxFigures(db: Queryable): Promise<OutboxFigures> {
                   (SELECT count(*) FROM notification_deliveries) AS deliveries,
                   (SELECT count(*) FROM notification_dead_letters) AS dead`,
   });
-  return { outbox: Number(rows[0]!.outbox), deliveries: Number(rows[0]!.deliveries), deadLetters: Number(rows[0]!.dead) };
+  return {
+    outbox: Number(rows[0]!.outbox),
+    deliveries: Number(rows[0]!.deliveries),
+    deadLetters: Number(rows[0]!.dead),
+  };
 }

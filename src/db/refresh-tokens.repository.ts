@@ -61,13 +61,17 @@ export async function markSpent(db: Queryable, tokenId: string): Promise<void> {
 // clock_timestamp(), not now(): the time of this statement rather than of its transaction's start, so a poller
 // looking back a fixed window past its last reading cannot miss it (services/revocations.ts).
 export async function revokeFamily(db: Queryable, familyId: string): Promise<void> {
-  await db.query('UPDATE refresh_token_families SET revoked_at = clock_timestamp() WHERE id = $1 AND revoked_at IS NULL', [
-    familyId,
-  ]);
+  await db.query(
+    'UPDATE refresh_token_families SET revoked_at = clock_timestamp() WHERE id = $1 AND revoked_at IS NULL',
+    [familyId],
+  );
 }
 
 /** Families revoked after `since`, and the database's clock now (polled by services/revocations.ts). */
-export async function familiesRevokedSince(db: Queryable, since: Date): Promise<{ families: { id: string; revokedAt: Date }[]; now: Date }> {
+export async function familiesRevokedSince(
+  db: Queryable,
+  since: Date,
+): Promise<{ families: { id: string; revokedAt: Date }[]; now: Date }> {
   const { rows } = await db.query<{ id: string | null; revoked_at: Date | null; now: Date }>(
     `SELECT f.id, f.revoked_at, t.now
        FROM (SELECT clock_timestamp() AS now) t
@@ -77,4 +81,3 @@ export async function familiesRevokedSince(db: Queryable, since: Date): Promise<
   const families = rows.filter((row) => row.id !== null).map((row) => ({ id: row.id!, revokedAt: row.revoked_at! }));
   return { families, now: rows[0]!.now };
 }
-

@@ -37,17 +37,27 @@ export function lsnToBytes(lsn: string): number {
 
 /** The "X/Y" form of a byte position (lsnToBytes' inverse). */
 export const bytesToLsn = (bytes: number): string =>
-  `${Math.floor(bytes / 2 ** 32).toString(16).toUpperCase()}/${(bytes % 2 ** 32).toString(16).toUpperCase()}`;
+  `${Math.floor(bytes / 2 ** 32)
+    .toString(16)
+    .toUpperCase()}/${(bytes % 2 ** 32).toString(16).toUpperCase()}`;
 
 /** True when `lsn` is at or past `fence`. */
-export const lsnReached = (lsn: string | null, fence: string): boolean => lsn !== null && lsnToBytes(lsn) >= lsnToBytes(fence);
+export const lsnReached = (lsn: string | null, fence: string): boolean =>
+  lsn !== null && lsnToBytes(lsn) >= lsnToBytes(fence);
 
 /** Errors that say the server (not the query) is the problem: the request retries elsewhere. */
 export function isConnectionFailure(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: string; message?: string };
-  if (code === undefined) return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message ?? '');
+  if (code === undefined)
+    return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      message ?? '',
+    );
   // 57P01-57P03: admin shutdown, crash shutdown, cannot connect now; 08xxx: connection exceptions.
-  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE'].includes(code) || /^57P0[123]$/.test(code) || code.startsWith('08');
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE'].includes(code) ||
+    /^57P0[123]$/.test(code) ||
+    code.startsWith('08')
+  );
 }
 
 export class Replica {
@@ -69,7 +79,13 @@ export class Replica {
 
   status(): ReplicaStatus {
     const lag = { replayLsn: this.replayLsn, lagBytes: this.lagBytes, lagSeconds: this.lagSeconds };
-    return { name: this.name, state: this.state, ...lag, ...(this.lastError ? { lastError: this.lastError } : {}), pool: poolStats(this.pool) };
+    return {
+      name: this.name,
+      state: this.state,
+      ...lag,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+      pool: poolStats(this.pool),
+    };
   }
 }
 
@@ -124,7 +140,10 @@ export class ReplicaMonitor {
   private async checkAll(): Promise<void> {
     let primaryBytes: number;
     try {
-      const { rows } = await this.primary.query<{ lsn: string }>({ name: 'replicas.primaryLsn', text: 'SELECT pg_current_wal_lsn()::text AS lsn' });
+      const { rows } = await this.primary.query<{ lsn: string }>({
+        name: 'replicas.primaryLsn',
+        text: 'SELECT pg_current_wal_lsn()::text AS lsn',
+      });
       primaryBytes = lsnToBytes(rows[0]!.lsn);
     } catch {
       return; // Without the primary there is nothing to measure against; readiness reports the primary.
@@ -144,7 +163,8 @@ export class ReplicaMonitor {
       });
       const lsn = rows[0]!.lsn;
       // null: not a standby (or never replayed anything); it cannot be measured, so it is not trusted.
-      if (lsn === null) throw new Error('not replaying WAL (pg_last_wal_replay_lsn() is null): not a streaming replica');
+      if (lsn === null)
+        throw new Error('not replaying WAL (pg_last_wal_replay_lsn() is null): not a streaming replica');
       const replayBytes = lsnToBytes(lsn);
       replica.replayLsn = lsn;
       replica.lagBytes = Math.max(0, primaryBytes - replayBytes);
@@ -155,7 +175,13 @@ export class ReplicaMonitor {
       replica.markDown(error);
     }
     if (replica.state !== before) {
-      const fields = { replica: replica.name, from: before, to: replica.state, lagSeconds: replica.lagSeconds, error: replica.lastError };
+      const fields = {
+        replica: replica.name,
+        from: before,
+        to: replica.state,
+        lagSeconds: replica.lagSeconds,
+        error: replica.lastError,
+      };
       if (replica.state === 'up') this.log.info(fields, 'replica back in rotation');
       else this.log.warn(fields, 'replica out of rotation');
     }

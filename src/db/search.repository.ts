@@ -23,7 +23,8 @@ export interface SearchQuery {
 
 // The body is escaped before ts_headline adds its markers, so a snippet is safe to show as HTML.
 const ESCAPED_BODY = `replace(replace(replace(replace(h.body, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;')`;
-const HEADLINE_OPTIONS = 'StartSel=<mark>, StopSel=</mark>, MaxWords=24, MinWords=8, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "';
+const HEADLINE_OPTIONS =
+  'StartSel=<mark>, StopSel=</mark>, MaxWords=24, MinWords=8, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "';
 
 /** The user's matching messages, best first (rank, then newest id), the snippet made for the page's rows only. */
 export async function searchMessages(db: Queryable, query: SearchQuery): Promise<SearchHit[]> {
@@ -43,7 +44,14 @@ export async function searchMessages(db: Queryable, query: SearchQuery): Promise
      SELECT ${MESSAGE_COLUMNS.replaceAll('m.', 'h.')}, h.rank::text AS rank, ts_headline(q.language, ${ESCAPED_BODY}, q.query, '${HEADLINE_OPTIONS}') AS snippet
        FROM h, q
       ORDER BY h.rank DESC, h.id DESC`,
-    values: [query.userId, query.text, query.conversationId ?? null, query.after?.rank ?? null, query.after?.id ?? null, query.limit],
+    values: [
+      query.userId,
+      query.text,
+      query.conversationId ?? null,
+      query.after?.rank ?? null,
+      query.after?.id ?? null,
+      query.limit,
+    ],
   });
   return rows.map((row) => ({ message: toMessage(row), rank: row.rank, snippet: row.snippet }));
 }
@@ -53,7 +61,10 @@ export async function searchMessages(db: Queryable, query: SearchQuery): Promise
  * reindexBatch). An unknown configuration fails here, at start.
  */
 export async function setSearchLanguage(db: Queryable, language: string): Promise<boolean> {
-  const { rowCount } = await db.query('UPDATE search_settings SET language = $1::regconfig WHERE language <> $1::regconfig', [language]);
+  const { rowCount } = await db.query(
+    'UPDATE search_settings SET language = $1::regconfig WHERE language <> $1::regconfig',
+    [language],
+  );
   return (rowCount ?? 0) > 0;
 }
 
@@ -66,5 +77,8 @@ export async function reindexBatch(db: Queryable, afterId: string, limit: number
      RETURNING m.id`,
     [afterId, limit],
   );
-  return rows.reduce<string | undefined>((last, row) => (last === undefined || BigInt(row.id) > BigInt(last) ? row.id : last), undefined);
+  return rows.reduce<string | undefined>(
+    (last, row) => (last === undefined || BigInt(row.id) > BigInt(last) ? row.id : last),
+    undefined,
+  );
 }

@@ -112,7 +112,10 @@ export function buildRouters(deps: HttpDeps, app: Koa<ParleyState>): Routers {
     memory: () => new Map(),
     onFallback: (limiter) => deps.metrics.rateLimitFallbacks.inc({ limiter }),
   };
-  const body = [jsonBody(config.http.bodyLimitBytes), ...(config.auth.sessionCookieSecure ? [secureCookiesBehindProxy] : [])];
+  const body = [
+    jsonBody(config.http.bodyLimitBytes),
+    ...(config.auth.sessionCookieSecure ? [secureCookiesBehindProxy] : []),
+  ];
   const session = sessions(deps, app);
   const parse = [...body, session];
 
@@ -126,12 +129,28 @@ export function buildRouters(deps: HttpDeps, app: Koa<ParleyState>): Routers {
 
   const api = newRouter('/api');
   api.use(...parse, authenticate(deps.tokens, deps.revocations));
-  api.use(limitPerMinute('api', config.rateLimit.apiPerMin, (state) => `user:${state.userId}`, rateLimitStore, deps.log));
+  api.use(
+    limitPerMinute('api', config.rateLimit.apiPerMin, (state) => `user:${state.userId}`, rateLimitStore, deps.log),
+  );
   const jobs = deps.jobs ? [jobRoutes(deps.jobs)] : [];
-  for (const router of [logoutRoute(deps.auth), userRoutes(deps), conversationRoutes(deps), exportRoutes(deps.conversationExports), ...jobs, searchRoutes(deps), attachmentRoutes(deps)]) {
+  for (const router of [
+    logoutRoute(deps.auth),
+    userRoutes(deps),
+    conversationRoutes(deps),
+    exportRoutes(deps.conversationExports),
+    ...jobs,
+    searchRoutes(deps),
+    attachmentRoutes(deps),
+  ]) {
     api.use(router.routes());
   }
-  return { health: healthRoutes(deps.health, config.health.detailToken), metrics: metricsRoutes(deps.metrics), openApi: openApiRoutes(deps.version, SESSION_COOKIE), publicAuth, api };
+  return {
+    health: healthRoutes(deps.health, config.health.detailToken),
+    metrics: metricsRoutes(deps.metrics),
+    openApi: openApiRoutes(deps.version, SESSION_COOKIE),
+    publicAuth,
+    api,
+  };
 }
 
 /**

@@ -9,7 +9,10 @@ import type { AppError } from '../core/errors.js';
 
 const PASSWORD_ROUTES = new Set(['/api/auth/login', '/api/auth/register']);
 
-export function refusePasswordRoutesWhileSaturated(next: http.RequestListener, admission: () => AppError | undefined): http.RequestListener {
+export function refusePasswordRoutesWhileSaturated(
+  next: http.RequestListener,
+  admission: () => AppError | undefined,
+): http.RequestListener {
   return (req, res) => {
     const refusal = req.method === 'POST' && PASSWORD_ROUTES.has(pathOf(req.url)) ? admission() : undefined;
     if (!refusal) {

@@ -50,8 +50,10 @@ export function displayName(raw: string | undefined, maxChars: number): string {
   if (raw === undefined || raw === '') throw validationFailed('The file needs a file name');
   if (CONTROL.test(raw)) throw validationFailed('The file name must not contain control characters (NUL included)');
   const name = raw.split(/[/\\]/).filter(Boolean).pop() ?? '';
-  if (name === '' || name === '.' || name === '..') throw validationFailed('The file name has no usable part', { name: raw });
-  if ([...name].length > maxChars) throw validationFailed(`The file name must be at most ${maxChars} characters`, { maxChars });
+  if (name === '' || name === '.' || name === '..')
+    throw validationFailed('The file name has no usable part', { name: raw });
+  if ([...name].length > maxChars)
+    throw validationFailed(`The file name must be at most ${maxChars} characters`, { maxChars });
   return name;
 }
 
@@ -67,7 +69,8 @@ function writeFailure(error: unknown): AppError {
 
 export function receiveUpload(req: IncomingMessage, limits: UploadLimits): Promise<ReceivedFile> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limits.maxBytes + FRAMING_ALLOWANCE) return Promise.reject(tooLarge(limits.maxBytes));
+  if (Number.isFinite(declared) && declared > limits.maxBytes + FRAMING_ALLOWANCE)
+    return Promise.reject(tooLarge(limits.maxBytes));
   let parser: busboy.Busboy;
   try {
     parser = busboy({
@@ -87,7 +90,7 @@ export function receiveUpload(req: IncomingMessage, limits: UploadLimits): Promi
   return new Promise<ReceivedFile>((resolve, reject) => {
     let settled = false;
     let tempFile: string | undefined;
-    let fileStream: NodeJS.ReadableStream & { destroy(): void } | undefined;
+    let fileStream: (NodeJS.ReadableStream & { destroy(): void }) | undefined;
     let writer: WriteStream | undefined;
     let written: Promise<ReceivedFile> | undefined;
     const fail = (error: unknown) => {
@@ -101,7 +104,10 @@ export function receiveUpload(req: IncomingMessage, limits: UploadLimits): Promi
       parser.destroy();
       // The temporary file goes once its writer has let go of it (removed earlier, a late open would recreate it).
       fileStream?.destroy();
-      const writerDone = writer && !writer.closed ? new Promise<void>((done) => writer!.once('close', () => done()).destroy()) : Promise.resolve();
+      const writerDone =
+        writer && !writer.closed
+          ? new Promise<void>((done) => writer!.once('close', () => done()).destroy())
+          : Promise.resolve();
       void writerDone
         .then(() => (tempFile ? rm(tempFile, { force: true }) : undefined))
         .catch(noop)

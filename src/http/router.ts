@@ -8,4 +8,5 @@ import type { ParleyState } from './context.js';
 
 export type ParleyRouter = Router<ParleyState>;
 
-export const newRouter = (prefix?: string): ParleyRouter => new Router<ParleyState>({ ...(prefix ? { prefix } : {}), sensitive: true });
+export const newRouter = (prefix?: string): ParleyRouter =>
+  new Router<ParleyState>({ ...(prefix ? { prefix } : {}), sensitive: true });

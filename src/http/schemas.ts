@@ -16,9 +16,7 @@ export const idSchema = z.union([z.string(), z.number().int()]).transform(String
 
 export const isValidId = (value: string): boolean => idStringSchema.safeParse(value).success;
 
-export const usernameSchema = z
-  .string()
-  .regex(/^[a-z0-9_.-]{3,32}$/, 'must be 3-32 characters of a-z, 0-9, _ . -');
+export const usernameSchema = z.string().regex(/^[a-z0-9_.-]{3,32}$/, 'must be 3-32 characters of a-z, 0-9, _ . -');
 
 export const registerSchema = z.object({
   username: usernameSchema,
@@ -49,7 +47,9 @@ export const memberRoleSchema = z.object({ role: z.enum(['owner', 'admin', 'memb
 
 export const MESSAGE_BODY_MAX = 4000;
 
-export const messageBodySchema = text().min(1, 'must not be empty').max(MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`);
+export const messageBodySchema = text()
+  .min(1, 'must not be empty')
+  .max(MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`);
 export const clientMsgIdSchema = text().min(1).max(100);
 
 /** At most this many attachments per message (API.md, Attachments). */
@@ -61,8 +61,15 @@ export const attachmentIdsSchema = z
   .refine((ids) => new Set(ids).size === ids.length, 'must not name an attachment twice');
 
 /** A send: a body, attachments, or both (a message with attachments may have an empty body). */
-export const withMessageContent = <T extends z.ZodObject<{ body: z.ZodType<string>; attachmentIds: z.ZodOptional<typeof attachmentIdsSchema> }>>(schema: T) =>
-  schema.refine((input) => input.body.length > 0 || (input.attachmentIds?.length ?? 0) > 0, { message: 'must not be empty', path: ['body'] });
+export const withMessageContent = <
+  T extends z.ZodObject<{ body: z.ZodType<string>; attachmentIds: z.ZodOptional<typeof attachmentIdsSchema> }>,
+>(
+  schema: T,
+) =>
+  schema.refine((input) => input.body.length > 0 || (input.attachmentIds?.length ?? 0) > 0, {
+    message: 'must not be empty',
+    path: ['body'],
+  });
 
 const sendBodySchema = text().max(MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`).default('');
 
@@ -70,7 +77,11 @@ export const sendMessageSchema = withMessageContent(
   z.object({ body: sendBodySchema, clientMsgId: clientMsgIdSchema, attachmentIds: attachmentIdsSchema.optional() }),
 );
 
-export const socketSendFields = { body: sendBodySchema, clientMsgId: clientMsgIdSchema, attachmentIds: attachmentIdsSchema.optional() };
+export const socketSendFields = {
+  body: sendBodySchema,
+  clientMsgId: clientMsgIdSchema,
+  attachmentIds: attachmentIdsSchema.optional(),
+};
 
 const seqSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -102,7 +113,8 @@ export const presenceQuerySchema = z.object({
 export const editMessageSchema = z.object({ body: messageBodySchema });
 
 /** A message's seq in a path: a positive integer, else the message does not exist. */
-export const isValidSeq = (value: string): boolean => /^[1-9]\d{0,15}$/.test(value) && Number(value) <= Number.MAX_SAFE_INTEGER;
+export const isValidSeq = (value: string): boolean =>
+  /^[1-9]\d{0,15}$/.test(value) && Number(value) <= Number.MAX_SAFE_INTEGER;
 
 const cursorSchema = z.string().min(1).max(200);
 

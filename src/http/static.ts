@@ -74,7 +74,10 @@ export function loadClientFiles(dir: string): Map<string, StaticFile> {
     const full = path.join(dir, relative);
     const urlPath = `/${relative.split(path.sep).join('/')}`;
     const variants: StaticFile['variants'] = { identity: variant(readFileSync(full), 'id') };
-    for (const [encoding, suffix] of [['br', '.br'], ['gzip', '.gz']] as const) {
+    for (const [encoding, suffix] of [
+      ['br', '.br'],
+      ['gzip', '.gz'],
+    ] as const) {
       if (existsSync(full + suffix)) variants[encoding] = variant(readFileSync(full + suffix), encoding);
     }
     files.set(urlPath, {

@@ -17,7 +17,10 @@ export interface NotificationSettings {
   batchMax: number;
 }
 
-/** The webhook's body (API.md, Background jobs): `message` is the latest; `messages` every one of the batch, oldest first. */
+/**
+ * The webhook's body (API.md, Background jobs): `message` is the latest; `messages` every one of the batch, oldest
+ * first.
+ */
 export interface OfflineNotification {
   type: 'message.offline';
   deliveryId: string;

@@ -19,7 +19,12 @@ export interface ExportSettings {
   maxAttempts: number;
 }
 
-export function exportProcessor(db: Database, exporter: ConversationExportService, settings: ExportSettings, log: Logger) {
+export function exportProcessor(
+  db: Database,
+  exporter: ConversationExportService,
+  settings: ExportSettings,
+  log: Logger,
+) {
   return async (job: Job<ExportJob>): Promise<'done' | 'gone'> => {
     const row = await jobs.startJob(db.primary, job.data.jobId);
     if (!row) return 'gone';
@@ -37,7 +42,8 @@ export function exportProcessor(db: Database, exporter: ConversationExportServic
     } catch (error) {
       await rm(partial, { force: true });
       // Not a member any more: no attempt will change that.
-      const final = (error instanceof AppError && error.code === 'not_found') || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const final =
+        (error instanceof AppError && error.code === 'not_found') || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (final) {
         const message = error instanceof AppError ? error.message : 'The export failed';
         await jobs.failJob(db.primary, row.id, message, settings.ttlMs);
@@ -56,7 +62,10 @@ export async function sweepExpiredExports(db: Database, log: Logger, batch = 100
     const expired = await jobs.expiredJobs(db.primary, batch);
     if (expired.length === 0) return swept;
     for (const { filePath } of expired) if (filePath) await rm(filePath, { force: true });
-    await jobs.deleteJobs(db.primary, expired.map((job) => job.id));
+    await jobs.deleteJobs(
+      db.primary,
+      expired.map((job) => job.id),
+    );
     swept += expired.length;
     log.info({ jobs: expired.length }, 'expired exports deleted');
     if (expired.length < batch) return swept;

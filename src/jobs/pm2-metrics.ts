@@ -13,7 +13,8 @@ export function startJobsPm2Metrics(runtime: JobsRuntime): () => void {
     try {
       const figures = await queueFigures(runtime.queues);
       const both = Object.values(figures);
-      for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) shown[state] = both.reduce((sum, queue) => sum + queue[state], 0);
+      for (const state of ['waiting', 'active', 'delayed', 'failed'] as const)
+        shown[state] = both.reduce((sum, queue) => sum + queue[state], 0);
       const outbox = await outboxFigures(runtime.db.primary);
       shown.pending = outbox.outbox + outbox.deliveries;
     } catch {

@@ -57,7 +57,9 @@ export const bullPrefix = (config: Pick<Config, 'redis'>) => `${config.redis.pre
 export function bullConnection(config: Pick<Config, 'redis'>, forWorker: boolean): ConnectionOptions {
   const { url, sentinels, sentinelName } = config.redis;
   const where = sentinels.length > 0 ? { sentinels: sentinels.map((s) => ({ ...s })), name: sentinelName } : { url };
-  return forWorker ? { ...where, maxRetriesPerRequest: null } : { ...where, maxRetriesPerRequest: 1, enableOfflineQueue: false };
+  return forWorker
+    ? { ...where, maxRetriesPerRequest: null }
+    : { ...where, maxRetriesPerRequest: 1, enableOfflineQueue: false };
 }
 
 export interface Queues {

@@ -68,7 +68,11 @@ export class OutboxRelay {
       const fresh = deliveries.filter((d) => !d.requeue);
       if (fresh.length > 0) {
         await this.queues.notifications.addBulk(
-          fresh.map((d) => ({ name: 'deliver', data: { deliveryId: d.deliveryId }, opts: deliveryJobOptions(notify.maxAttempts, d.deliveryId, d.dueAt.getTime() - now) })),
+          fresh.map((d) => ({
+            name: 'deliver',
+            data: { deliveryId: d.deliveryId },
+            opts: deliveryJobOptions(notify.maxAttempts, d.deliveryId, d.dueAt.getTime() - now),
+          })),
         );
       }
       queued += fresh.length;
@@ -78,14 +82,19 @@ export class OutboxRelay {
           .filter((d) => d.requeue)
           .map((d) =>
             this.ensureQueued(this.queues.notifications, deliveryJobId(d.deliveryId), () =>
-              this.queues.notifications.add('deliver', { deliveryId: d.deliveryId }, deliveryJobOptions(notify.maxAttempts, d.deliveryId, d.dueAt.getTime() - Date.now())),
+              this.queues.notifications.add(
+                'deliver',
+                { deliveryId: d.deliveryId },
+                deliveryJobOptions(notify.maxAttempts, d.deliveryId, d.dueAt.getTime() - Date.now()),
+              ),
             ),
           ),
       );
       requeued += rechecked.filter(Boolean).length;
     }
     for (const job of await claimJobsToQueue(this.db.primary, batch, recheckMs)) {
-      const add = () => this.queues.exports.add('export', { jobId: job.id }, exportJobOptions(this.settings.exportMaxAttempts, job.id));
+      const add = () =>
+        this.queues.exports.add('export', { jobId: job.id }, exportJobOptions(this.settings.exportMaxAttempts, job.id));
       if (!job.requeue) {
         await add();
         queued += 1;

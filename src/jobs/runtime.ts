@@ -42,8 +42,10 @@ export interface JobsRuntime {
 export class JobsConfigError extends Error {}
 
 export async function startJobs(config: Config, log: Logger): Promise<JobsRuntime> {
-  if (!config.jobs.enabled) throw new JobsConfigError('the jobs app needs REDIS_URL or REDIS_SENTINELS (the job queue)');
-  if (!config.database.url) throw new JobsConfigError('the jobs app needs DATABASE_URL (the embedded database serves one process)');
+  if (!config.jobs.enabled)
+    throw new JobsConfigError('the jobs app needs REDIS_URL or REDIS_SENTINELS (the job queue)');
+  if (!config.database.url)
+    throw new JobsConfigError('the jobs app needs DATABASE_URL (the embedded database serves one process)');
   const notify = config.jobs.notify;
   if (notify && !notify.allowPrivate) {
     try {
@@ -53,14 +55,25 @@ export async function startJobs(config: Config, log: Logger): Promise<JobsRuntim
     }
   }
   assertTasksCompiled();
-  const db = Database.connect(config.database.url, [], { ...config.database, max: config.database.poolMax, min: config.database.poolMin }, log.child({ module: 'db' }));
+  const db = Database.connect(
+    config.database.url,
+    [],
+    { ...config.database, max: config.database.poolMax, min: config.database.poolMin },
+    log.child({ module: 'db' }),
+  );
   await migrate(db.primary, log.child({ module: 'migrate' }));
   const redis = createRedis(config.redis, config.redis.prefix, log.child({ module: 'redis' }));
   await redis.connect();
   const presence = new RedisPresence(redis, config.realtime.presenceTtlSec, log.child({ module: 'presence' }));
   const queues = openQueues(config, true);
   const workerPool = new WorkerPool(config.cpu);
-  const exporter = new ConversationExportService(db, workerPool, config.cpu.exportPageSize, config.cpu.exportMaxConcurrent, log.child({ module: 'export' }));
+  const exporter = new ConversationExportService(
+    db,
+    workerPool,
+    config.cpu.exportPageSize,
+    config.cpu.exportMaxConcurrent,
+    log.child({ module: 'export' }),
+  );
 
   const counts = { attempts: 0, delivered: 0, failedAttempts: 0 };
   const concurrency = config.jobs.concurrency ?? DEFAULT_JOBS_CONCURRENCY;
@@ -100,11 +113,18 @@ export async function startJobs(config: Config, log: Logger): Promise<JobsRuntim
       }),
     );
   }
-  workers.push(new Worker(QUEUE_NAMES.exports, exportProcessor(db, exporter, config.jobs.exports, log.child({ module: 'exports' })), { ...common, concurrency: EXPORT_CONCURRENCY }));
+  workers.push(
+    new Worker(
+      QUEUE_NAMES.exports,
+      exportProcessor(db, exporter, config.jobs.exports, log.child({ module: 'exports' })),
+      { ...common, concurrency: EXPORT_CONCURRENCY },
+    ),
+  );
   for (const worker of workers) {
     worker.on('error', (error) => log.error({ err: error, queue: worker.name }, 'job worker error'));
     worker.on('failed', (job, error) => {
-      if (job && job.attemptsMade < (job.opts.attempts ?? 1)) log.debug({ jobId: job.id, err: error }, 'job attempt failed');
+      if (job && job.attemptsMade < (job.opts.attempts ?? 1))
+        log.debug({ jobId: job.id, err: error }, 'job attempt failed');
     });
   }
 
@@ -121,7 +141,10 @@ export async function startJobs(config: Config, log: Logger): Promise<JobsRuntim
   relay.start();
   const sweepLog = log.child({ module: 'export-sweeper' });
   const sweeper = setInterval(
-    () => void sweepExpiredExports(db, sweepLog).catch((error: unknown) => sweepLog.error({ err: error }, 'export sweep failed')),
+    () =>
+      void sweepExpiredExports(db, sweepLog).catch((error: unknown) =>
+        sweepLog.error({ err: error }, 'export sweep failed'),
+      ),
     Math.max(1_000, Math.min(SWEEP_INTERVAL_MAX_MS, Math.floor(config.jobs.exports.ttlMs / 2))),
   ).unref();
 
@@ -135,14 +158,20 @@ export async function startJobs(config: Config, log: Logger): Promise<JobsRuntim
       await relay.close();
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
-      const finished = await Promise.race([Promise.all(workers.map((worker) => worker.close())).then(() => 'finished' as const), deadline]);
+      const finished = await Promise.race([
+        Promise.all(workers.map((worker) => worker.close())).then(() => 'finished' as const),
+        deadline,
+      ]);
       clearTimeout(timer);
       if (finished === 'late') {
         log.warn({ deadlineMs }, 'jobs still running at the shutdown deadline: handed back to the queue');
         // Aborting the POSTs still waiting makes each a failed attempt that BullMQ retries (with backoff, on any
         // process); a job that cannot even be marked is taken up again once its lock expires (JOBS_LOCK_MS).
         webhook?.close();
-        await Promise.race([Promise.allSettled(workers.map((worker) => worker.close(true))), new Promise((resolve) => setTimeout(resolve, FORCED_CLOSE_GRACE_MS))]);
+        await Promise.race([
+          Promise.allSettled(workers.map((worker) => worker.close(true))),
+          new Promise((resolve) => setTimeout(resolve, FORCED_CLOSE_GRACE_MS)),
+        ]);
       }
       webhook?.close();
       await Promise.allSettled([queues.close(), workerPool.close()]);

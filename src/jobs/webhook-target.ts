@@ -12,14 +12,17 @@ export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
   let parsed = ipaddr.parse(address);
   // ::ffff:10.0.0.1 is 10.0.0.1.
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
   return parsed.range() === PUBLIC_RANGE;
 }
 
 export class WebhookTargetRefused extends Error {
   readonly code = 'EWEBHOOKREFUSED';
   constructor(host: string, address: string) {
-    super(`webhook host ${host} resolves to ${address}, a loopback or private address (set NOTIFY_ALLOW_PRIVATE=true to allow it)`);
+    super(
+      `webhook host ${host} resolves to ${address}, a loopback or private address (set NOTIFY_ALLOW_PRIVATE=true to allow it)`,
+    );
   }
 }
 
@@ -28,12 +31,18 @@ const hostOf = (url: URL) => url.hostname.replace(/^\[|\]$/g, '');
 /** Every address the URL's host resolves to must be public; throws WebhookTargetRefused otherwise. */
 export async function checkWebhookTarget(url: string): Promise<void> {
   const host = hostOf(new URL(url));
-  const addresses = net.isIP(host) ? [host] : (await dns.promises.lookup(host, { all: true })).map((entry) => entry.address);
+  const addresses = net.isIP(host)
+    ? [host]
+    : (await dns.promises.lookup(host, { all: true })).map((entry) => entry.address);
   const refused = addresses.find((address) => !isPublicAddress(address));
   if (refused !== undefined) throw new WebhookTargetRefused(host, refused);
 }
 
-type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
+type LookupCallback = (
+  error: NodeJS.ErrnoException | null,
+  address: string | dns.LookupAddress[],
+  family?: number,
+) => void;
 
 /** A `lookup` for http.request that refuses private answers, so the connection is made only to a checked address. */
 export function publicOnlyLookup(hostname: string, options: dns.LookupOptions, callback: LookupCallback): void {

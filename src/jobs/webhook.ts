@@ -9,7 +9,8 @@ import { publicOnlyLookup } from './webhook-target.js';
 export const SIGNATURE_HEADER = 'X-Parley-Signature';
 
 /** `sha256=<hex HMAC-SHA256 of the raw body>`, as receivers verify it (docs/jobs.md). */
-export const signature = (secret: string, body: string): string => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+export const signature = (secret: string, body: string): string =>
+  `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 export type PostOutcome =
   | { ok: true; status: number }
@@ -38,7 +39,11 @@ export class WebhookClient {
   ) {
     this.target = new URL(settings.url);
     const Agent = this.target.protocol === 'https:' ? https.Agent : http.Agent;
-    this.agent = new Agent({ keepAlive: true, maxSockets, ...(settings.allowPrivate ? {} : { lookup: publicOnlyLookup }) });
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets,
+      ...(settings.allowPrivate ? {} : { lookup: publicOnlyLookup }),
+    });
   }
 
   async post(body: string, deliveryId: string): Promise<PostOutcome> {
@@ -70,7 +75,13 @@ export class WebhookClient {
       req.on('error', (error: NodeJS.ErrnoException) => {
         if (error.code === 'EWEBHOOKREFUSED') return resolve({ ok: false, retry: false, reason: error.message });
         const timedOut = error.name === 'AbortError' || error.name === 'TimeoutError' || error.code === 'ABORT_ERR';
-        resolve({ ok: false, retry: true, reason: timedOut ? `timed out after ${this.settings.timeoutMs} ms` : `${error.code ?? 'error'}: ${error.message}` });
+        resolve({
+          ok: false,
+          retry: true,
+          reason: timedOut
+            ? `timed out after ${this.settings.timeoutMs} ms`
+            : `${error.code ?? 'error'}: ${error.message}`,
+        });
       });
       req.end(body);
     });
@@ -85,12 +96,19 @@ export function classify(status: number, retryAfter: string | undefined, now = D
   if (status >= 200 && status < 300) return { ok: true, status };
   if (status === 429 || status >= 500) {
     const retryAfterMs = parseRetryAfter(retryAfter, now);
-    return { ok: false, retry: true, reason: `HTTP ${status}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+    return {
+      ok: false,
+      retry: true,
+      reason: `HTTP ${status}`,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    };
   }
   return { ok: false, retry: false, reason: `HTTP ${status}` };
 }
 
-/** Retry-After as delay-seconds or an HTTP date (RFC 9110 10.2.3), in ms from now; undefined when absent or unreadable. */
+/**
+ * Retry-After as delay-seconds or an HTTP date (RFC 9110 10.2.3), in ms from now; undefined when absent or unreadable.
+ */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
   const text = value.trim();
@@ -104,7 +122,12 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
  * fixed, half random) so receivers coming back from an outage are not hit by every delivery at once; never sooner
  * than the receiver's Retry-After.
  */
-export function backoffMs(attemptsMade: number, settings: { backoffBaseMs: number; backoffMaxMs: number }, retryAfterMs = 0, random = Math.random): number {
+export function backoffMs(
+  attemptsMade: number,
+  settings: { backoffBaseMs: number; backoffMaxMs: number },
+  retryAfterMs = 0,
+  random = Math.random,
+): number {
   const exponential = Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** Math.max(0, attemptsMade - 1));
   const jittered = exponential / 2 + random() * (exponential / 2);
   return Math.round(Math.max(jittered, retryAfterMs));

@@ -8,7 +8,10 @@ export interface AttachmentMetrics {
   storeSeconds: Histogram<'store' | 'op' | 'outcome'>;
 }
 
-export function attachmentMetrics(registry: Registry, bytesStored: () => Promise<Array<{ store: string; bytes: number }>>): AttachmentMetrics {
+export function attachmentMetrics(
+  registry: Registry,
+  bytesStored: () => Promise<Array<{ store: string; bytes: number }>>,
+): AttachmentMetrics {
   new Gauge({
     name: 'parley_attachment_bytes_stored',
     help: 'Bytes of live attachments, per store (deployment-wide, read from the database at scrape time)',

@@ -8,7 +8,10 @@ export const CPU_TRIGGER = 0.7;
 export const MEMORY_TRIGGER = 0.8;
 export const SOCKETS_TRIGGER = 0.8;
 export const DB_CONNECTIONS_TRIGGER = 0.8;
-/** p99 event-loop delay that users feel as slow acks and timeouts (socket.io's ping timeout is 20 s; this is far below it). */
+/**
+ * p99 event-loop delay that users feel as slow acks and timeouts (socket.io's ping timeout is 20 s; this is far below
+ * it).
+ */
 export const EVENT_LOOP_LAG_TRIGGER_SEC = 0.2;
 
 export interface AlertInput {
@@ -96,7 +99,8 @@ export function alertRules(input: AlertInput): AlertRule[] {
       labels: warning,
       annotations: {
         summary: `An instance's event-loop delay p99 is over ${EVENT_LOOP_LAG_TRIGGER_SEC * 1000} ms`,
-        description: '{{ $labels.instance_id }} p99 lag is {{ $value | humanizeDuration }}: CPU-bound work on the main thread, or the host is short of CPU.',
+        description:
+          '{{ $labels.instance_id }} p99 lag is {{ $value | humanizeDuration }}: CPU-bound work on the main thread, or the host is short of CPU.',
       },
     },
     {

@@ -31,12 +31,24 @@ export function planTable(plan: CapacityPlan): string {
         ] as Array<[string, string, PlanLine]>)
       : []),
   ];
-  return table(['setting', 'meaning', 'value', 'why'], rows.map(([name, meaning, line]) => [name, meaning, line.value, line.reason]));
+  return table(
+    ['setting', 'meaning', 'value', 'why'],
+    rows.map(([name, meaning, line]) => [name, meaning, line.value, line.reason]),
+  );
 }
 
 export function serverSizeTable(dbMaxConnections: number, hosts: number): string {
   return table(
-    ['server', 'instances', 'share/instance', 'guard warn / restart', 'max_memory_restart', 'heap limit', 'DB_POOL_MAX', 'threads'],
+    [
+      'server',
+      'instances',
+      'share/instance',
+      'guard warn / restart',
+      'max_memory_restart',
+      'heap limit',
+      'DB_POOL_MAX',
+      'threads',
+    ],
     SERVER_SIZES.map((size) => {
       const plan = planCapacity({ cores: size.cores, memoryMb: size.memoryMb, dbMaxConnections, hosts });
       return [
@@ -55,7 +67,16 @@ export function serverSizeTable(dbMaxConnections: number, hosts: number): string
 
 export function trafficTable(assumptions: TrafficAssumptions): string {
   return table(
-    ['concurrent users', 'peak API req/s', 'cores needed', 'memory needed/host', 'recommended', 'instances/host', 'DB_POOL_MAX', 'DB connections total'],
+    [
+      'concurrent users',
+      'peak API req/s',
+      'cores needed',
+      'memory needed/host',
+      'recommended',
+      'instances/host',
+      'DB_POOL_MAX',
+      'DB connections total',
+    ],
     TRAFFIC_LEVELS.map((users) => {
       const r = recommendForTraffic(users, assumptions);
       const connections = processesDuringReload(r.hosts, r.plan.instances.value) * r.plan.dbPoolMax.value;

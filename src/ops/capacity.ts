@@ -37,7 +37,8 @@ export function instanceCount(cores: number, maxWorkers?: number): number {
  */
 export function workerThreadsPerInstance(cores: number, instances: number): number {
   if (!Number.isInteger(cores) || cores < 1) throw new RangeError(`cores must be a positive integer, got ${cores}`);
-  if (!Number.isInteger(instances) || instances < 1) throw new RangeError(`instances must be a positive integer, got ${instances}`);
+  if (!Number.isInteger(instances) || instances < 1)
+    throw new RangeError(`instances must be a positive integer, got ${instances}`);
   return Math.max(1, Math.floor(cores / instances));
 }
 
@@ -106,11 +107,14 @@ export interface DbBudget {
  * Processes of the whole deployment at the peak of a rolling `pm2 reload`: it starts the new worker before the old
  * one exits, so each host briefly runs one process more than its instance count.
  */
-export const processesDuringReload = (hosts: number, instancesPerHost: number): number => hosts * (instancesPerHost + 1);
+export const processesDuringReload = (hosts: number, instancesPerHost: number): number =>
+  hosts * (instancesPerHost + 1);
 
 /** Pool size per instance, counting the reload's extra process so the deployment stays within the database's limit. */
 export function dbPoolMaxPerInstance(budget: DbBudget): number {
-  return Math.floor((budget.maxConnections - budget.reserved) / processesDuringReload(budget.hosts, budget.instancesPerHost));
+  return Math.floor(
+    (budget.maxConnections - budget.reserved) / processesDuringReload(budget.hosts, budget.instancesPerHost),
+  );
 }
 
 export interface PlanInput {
@@ -170,11 +174,18 @@ export function planCapacity(input: PlanInput): CapacityPlan {
     instancesPerHost: instances,
   });
   const replicaMax = input.replicaMaxConnections ?? input.dbMaxConnections;
-  const readPoolMax = dbPoolMaxPerInstance({ maxConnections: replicaMax, reserved, hosts: input.hosts, instancesPerHost: instances });
+  const readPoolMax = dbPoolMaxPerInstance({
+    maxConnections: replicaMax,
+    reserved,
+    hosts: input.hosts,
+    instancesPerHost: instances,
+  });
   const threads = workerThreadsPerInstance(input.cores, instances);
   const problems: string[] = [];
   if (marks.budgetMb < MIN_INSTANCE_MEMORY_MB)
-    problems.push(`each instance would get ${marks.budgetMb} MB (< ${MIN_INSTANCE_MEMORY_MB} MB): lower MAX_WORKERS or add memory`);
+    problems.push(
+      `each instance would get ${marks.budgetMb} MB (< ${MIN_INSTANCE_MEMORY_MB} MB): lower MAX_WORKERS or add memory`,
+    );
   if (poolMax < 1)
     problems.push(
       `DB_MAX_CONNECTIONS=${input.dbMaxConnections} cannot give every process one connection: raise it or lower MAX_WORKERS/DEPLOY_HOSTS`,
@@ -252,17 +263,26 @@ export interface JobsPlan {
 export function planJobs(hosts: number): JobsPlan {
   const marks = marksForBudget(JOBS_MEMORY_MB);
   return {
-    instances: { value: JOBS_INSTANCES_PER_HOST, reason: `one per host (${hosts} host(s)), fork mode: I/O-bound work, BullMQ shares jobs between hosts` },
+    instances: {
+      value: JOBS_INSTANCES_PER_HOST,
+      reason: `one per host (${hosts} host(s)), fork mode: I/O-bound work, BullMQ shares jobs between hosts`,
+    },
     concurrency: {
       value: JOBS_DB_POOL_MAX * JOBS_DELIVERIES_PER_CONNECTION,
       reason: `${JOBS_DB_POOL_MAX} connections x ${JOBS_DELIVERIES_PER_CONNECTION} deliveries each (a delivery holds a connection only between POSTs)`,
     },
-    dbPoolMax: { value: JOBS_DB_POOL_MAX, reason: 'taken off the API pools\' budget before they are divided' },
+    dbPoolMax: { value: JOBS_DB_POOL_MAX, reason: "taken off the API pools' budget before they are divided" },
     memoryMb: { value: marks.budgetMb, reason: `fixed budget for the jobs process, taken off the API's share` },
     memoryWarnMb: { value: marks.warnMb, reason: `${pct(WARN_FRACTION)} of the jobs budget` },
     memoryGuardRestartMb: { value: marks.guardRestartMb, reason: `${pct(GUARD_RESTART_FRACTION)} of the jobs budget` },
-    maxMemoryRestartMb: { value: marks.pm2RestartMb, reason: `${pct(PM2_RESTART_FRACTION)} of the jobs budget: PM2 backstop` },
-    heapLimitMb: { value: marks.heapLimitMb, reason: `${pct(HEAP_LIMIT_FRACTION)} of the jobs budget: above PM2's restart` },
+    maxMemoryRestartMb: {
+      value: marks.pm2RestartMb,
+      reason: `${pct(PM2_RESTART_FRACTION)} of the jobs budget: PM2 backstop`,
+    },
+    heapLimitMb: {
+      value: marks.heapLimitMb,
+      reason: `${pct(HEAP_LIMIT_FRACTION)} of the jobs budget: above PM2's restart`,
+    },
   };
 }
 

@@ -22,7 +22,8 @@ export function detectCores(): number {
   const v2 = readOrUndefined(CGROUP_V2_CPU);
   const v1Quota = readOrUndefined(CGROUP_V1_CPU_QUOTA);
   const v1Period = readOrUndefined(CGROUP_V1_CPU_PERIOD);
-  const quota = v2 !== undefined ? parseCpuMax(v2) : v1Quota && v1Period ? parseCpuMax(`${v1Quota} ${v1Period}`) : undefined;
+  const quota =
+    v2 !== undefined ? parseCpuMax(v2) : v1Quota && v1Period ? parseCpuMax(`${v1Quota} ${v1Period}`) : undefined;
   return quota === undefined ? cpus : Math.min(cpus, quota);
 }
 
@@ -76,7 +77,9 @@ export function parseCgroupLimitMb(text: string, hostMb: number): number | undef
  */
 export function detectOpenFilesLimit(limitsFile = '/proc/self/limits'): number | undefined {
   try {
-    const line = readFileSync(limitsFile, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const line = readFileSync(limitsFile, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
     const soft = line?.split(/\s{2,}/)[1];
     return soft && /^\d+$/.test(soft) ? Number(soft) : undefined;
   } catch {

@@ -60,14 +60,24 @@ export class MemoryGuard {
     const first = read();
     const marks = effectiveMarks(options.warnMb, options.restartMb, first.heapLimitMb);
     if (marks.lowered)
-      log.warn({ configured: { warnMb: options.warnMb, restartMb: options.restartMb }, heapLimitMb: first.heapLimitMb, ...marks }, 'memory marks lowered below the V8 heap limit');
+      log.warn(
+        {
+          configured: { warnMb: options.warnMb, restartMb: options.restartMb },
+          heapLimitMb: first.heapLimitMb,
+          ...marks,
+        },
+        'memory marks lowered below the V8 heap limit',
+      );
     this.marks = { warnMb: marks.warnMb, restartMb: marks.restartMb };
   }
 
   start(): this {
     this.checkTimer = setInterval(() => this.check(), this.options.checkIntervalMs).unref();
     if (this.options.monitoring)
-      this.logTimer = setInterval(() => this.log.info({ memory: this.read(), state: this.current }, 'memory'), this.options.logIntervalMs).unref();
+      this.logTimer = setInterval(
+        () => this.log.info({ memory: this.read(), state: this.current }, 'memory'),
+        this.options.logIntervalMs,
+      ).unref();
     return this;
   }
 
@@ -91,11 +101,15 @@ export class MemoryGuard {
     this.last = reading;
     if (reading.rssMb >= this.marks.restartMb) {
       this.current = 'restarting';
-      this.log.error({ memory: reading, restartMb: this.marks.restartMb }, 'memory guard: RSS above the restart mark; draining for a graceful restart');
+      this.log.error(
+        { memory: reading, restartMb: this.marks.restartMb },
+        'memory guard: RSS above the restart mark; draining for a graceful restart',
+      );
       this.stop();
       this.requestRestart('memory guard');
     } else if (reading.rssMb >= this.marks.warnMb) {
-      if (this.current !== 'warning') this.log.warn({ memory: reading, warnMb: this.marks.warnMb }, 'memory guard: RSS above the warning mark');
+      if (this.current !== 'warning')
+        this.log.warn({ memory: reading, warnMb: this.marks.warnMb }, 'memory guard: RSS above the warning mark');
       this.current = 'warning';
     } else {
       this.current = 'ok';

@@ -21,13 +21,16 @@ const JSON_PATH = '/metrics.json';
 type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 export const instancePort = (settings: ClusterMetricsSettings, index: number): number => settings.portBase + index;
-export const aggregates = (settings: ClusterMetricsSettings): boolean => settings.portBase > 0 && settings.instances > 1;
+export const aggregates = (settings: ClusterMetricsSettings): boolean =>
+  settings.portBase > 0 && settings.instances > 1;
 
 /** The text a scrape of /metrics gets: this process alone, or every instance of the host. */
 export function clusterScrape(registry: Registry, settings: ClusterMetricsSettings): () => Promise<string> {
   if (!aggregates(settings)) return () => registry.metrics();
   return async () => {
-    const others = Array.from({ length: settings.instances }, (_, index) => index).filter((index) => index !== settings.index);
+    const others = Array.from({ length: settings.instances }, (_, index) => index).filter(
+      (index) => index !== settings.index,
+    );
     const [own, ...replies] = await Promise.all([
       registry.getMetricsAsJSON() as Promise<MetricsJson>,
       ...others.map((index) => fetchJson(settings.host, instancePort(settings, index), settings.timeoutMs)),
@@ -41,7 +44,11 @@ export function clusterScrape(registry: Registry, settings: ClusterMetricsSettin
     });
     upGauge.set({ instance_index: String(settings.index) }, 1);
     others.forEach((index, i) => upGauge.set({ instance_index: String(index) }, replies[i] ? 1 : 0));
-    const all = [own!, ...replies.filter((reply): reply is MetricsJson => reply !== undefined), (await up.getMetricsAsJSON()) as MetricsJson];
+    const all = [
+      own!,
+      ...replies.filter((reply): reply is MetricsJson => reply !== undefined),
+      (await up.getMetricsAsJSON()) as MetricsJson,
+    ];
     // Series differ by instance_id, so 'first' keeps each one as it is (prom-client's defaults would drop
     // process_start_time_seconds and average the event-loop figures).
     const union = all.map((metrics) => metrics.map((metric) => ({ ...metric, aggregator: 'first' as const })));
@@ -78,7 +85,11 @@ export interface InstanceMetricsServer {
  * `/metrics.json` (for the sibling that aggregates). During `pm2 reload` the old worker of the same index holds
  * the port until it drains, so binding retries until it is free.
  */
-export function serveInstanceMetrics(registry: Registry, settings: ClusterMetricsSettings, log: Logger): InstanceMetricsServer {
+export function serveInstanceMetrics(
+  registry: Registry,
+  settings: ClusterMetricsSettings,
+  log: Logger,
+): InstanceMetricsServer {
   const port = instancePort(settings, settings.index);
   const server = http.createServer((req, res) => {
     const json = req.url === JSON_PATH;
@@ -106,7 +117,8 @@ export function serveInstanceMetrics(registry: Registry, settings: ClusterMetric
       log.error({ err: error, port }, 'metrics port failed; this instance is missing from aggregated scrapes');
       return;
     }
-    if (!warned) log.info({ port }, 'metrics port busy (the previous worker of this index is still draining); retrying');
+    if (!warned)
+      log.info({ port }, 'metrics port busy (the previous worker of this index is still draining); retrying');
     warned = true;
     retry = setTimeout(listen, 250);
     retry.unref();

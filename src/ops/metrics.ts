@@ -52,7 +52,11 @@ export function createMetrics(instanceId: string, cluster: ClusterMetricsSetting
   poolGauge('parley_db_pool_connections', 'Connections open in each database pool', 'total');
   poolGauge('parley_db_pool_idle', 'Idle connections in each database pool', 'idle');
   poolGauge('parley_db_pool_waiting', 'Queries waiting for a connection in each database pool', 'waiting');
-  const replicaGauge = (name: string, help: string, pick: (replica: ReturnType<MetricSources['dbReplicas']>[number]) => number | null) =>
+  const replicaGauge = (
+    name: string,
+    help: string,
+    pick: (replica: ReturnType<MetricSources['dbReplicas']>[number]) => number | null,
+  ) =>
     new Gauge({
       name,
       help,
@@ -66,9 +70,19 @@ export function createMetrics(instanceId: string, cluster: ClusterMetricsSetting
         }
       },
     });
-  replicaGauge('parley_db_replica_up', 'Replica in read rotation (1), or out of it: lagging or down (0)', (r) => (r.state === 'up' ? 1 : 0));
-  replicaGauge('parley_db_replica_lag_bytes', 'WAL bytes the replica has not replayed yet, at the last check', (r) => r.lagBytes);
-  replicaGauge('parley_db_replica_lag_seconds', 'How long ago the primary was first seen past the replica\'s replay position', (r) => r.lagSeconds);
+  replicaGauge('parley_db_replica_up', 'Replica in read rotation (1), or out of it: lagging or down (0)', (r) =>
+    r.state === 'up' ? 1 : 0,
+  );
+  replicaGauge(
+    'parley_db_replica_lag_bytes',
+    'WAL bytes the replica has not replayed yet, at the last check',
+    (r) => r.lagBytes,
+  );
+  replicaGauge(
+    'parley_db_replica_lag_seconds',
+    "How long ago the primary was first seen past the replica's replay position",
+    (r) => r.lagSeconds,
+  );
 
   return {
     registry,

@@ -81,7 +81,11 @@ async function run(deps: ShutdownDeps, inFlight: InFlight, reason: string): Prom
   for (const listener of deps.extraListeners ?? []) listener.close();
   server.closeIdleConnections();
   const finished = await settledBy(inFlight.idle(), connectionsDeadlineMs(deps.deadlineMs));
-  if (!finished) log.warn({ inFlight: inFlight.count, ms: elapsed() }, 'requests still running at the connections deadline; cutting them');
+  if (!finished)
+    log.warn(
+      { inFlight: inFlight.count, ms: elapsed() },
+      'requests still running at the connections deadline; cutting them',
+    );
   server.closeAllConnections();
   log.info({ ms: elapsed() }, 'http requests done');
   if (deps.handlersIdle) {
@@ -101,4 +105,3 @@ async function run(deps: ShutdownDeps, inFlight: InFlight, reason: string): Prom
   log.info({ reason, ms: elapsed() }, 'shutdown complete');
   deps.exit(0);
 }
-

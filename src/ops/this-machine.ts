@@ -1,7 +1,14 @@
 // The capacity plan (capacity.ts, pure arithmetic) applied to the machine this process runs on: the only place
 // that probes it (cores and memory from cgroups, the open-files limit, V8's heap limit). config.ts falls back to
 // these sizes for what is not set; ecosystem.config.js and `npm run plan` size the cluster with planThisMachine.
-import { memoryMarks, planCapacity, socketCapPerInstance, workerThreadsPerInstance, type CapacityPlan, type PlanInput } from './capacity.js';
+import {
+  memoryMarks,
+  planCapacity,
+  socketCapPerInstance,
+  workerThreadsPerInstance,
+  type CapacityPlan,
+  type PlanInput,
+} from './capacity.js';
 import { detectCores, detectMemory, detectOpenFilesLimit } from './machine.js';
 import { effectiveMarks, readMemory } from './memory-guard.js';
 
@@ -26,7 +33,15 @@ export function processSizes(memoryLimitMb: number | undefined, instances: numbe
 }
 
 /** The cluster plan for this machine (cores, memory, open files probed here), with the deployment's settings. */
-export function planThisMachine(settings: Omit<PlanInput, 'cores' | 'memoryMb' | 'memorySource' | 'openFilesLimit'> & { memoryLimitMb?: number }): CapacityPlan {
+export function planThisMachine(
+  settings: Omit<PlanInput, 'cores' | 'memoryMb' | 'memorySource' | 'openFilesLimit'> & { memoryLimitMb?: number },
+): CapacityPlan {
   const memory = detectMemory(settings.memoryLimitMb);
-  return planCapacity({ ...settings, cores: detectCores(), memoryMb: memory.memoryMb, memorySource: memory.source, openFilesLimit: detectOpenFilesLimit() });
+  return planCapacity({
+    ...settings,
+    cores: detectCores(),
+    memoryMb: memory.memoryMb,
+    memorySource: memory.source,
+    openFilesLimit: detectOpenFilesLimit(),
+  });
 }

@@ -49,15 +49,33 @@ export function recommendForTraffic(users: number, a: TrafficAssumptions): Traff
   for (let hosts = 1; hosts <= 10_000; hosts++) {
     const size = SERVER_SIZES.find((candidate) => fits(candidate, hosts, users, coresNeeded, a));
     if (!size) continue;
-    const plan = planCapacity({ cores: size.cores, memoryMb: size.memoryMb, dbMaxConnections: a.dbMaxConnections, hosts });
-    return { concurrentUsers: users, peakRequestsPerSec, coresNeeded, memoryNeededMb: memoryNeeded(size.cores, users / hosts, a), hosts, size, plan };
+    const plan = planCapacity({
+      cores: size.cores,
+      memoryMb: size.memoryMb,
+      dbMaxConnections: a.dbMaxConnections,
+      hosts,
+    });
+    return {
+      concurrentUsers: users,
+      peakRequestsPerSec,
+      coresNeeded,
+      memoryNeededMb: memoryNeeded(size.cores, users / hosts, a),
+      hosts,
+      size,
+      plan,
+    };
   }
   throw new Error(`no fleet of up to 10000 hosts serves ${users} users under these assumptions`);
 }
 
 function fits(size: ServerSize, hosts: number, users: number, coresNeeded: number, a: TrafficAssumptions): boolean {
   if (size.cores * hosts < coresNeeded) return false;
-  const plan = planCapacity({ cores: size.cores, memoryMb: size.memoryMb, dbMaxConnections: a.dbMaxConnections, hosts });
+  const plan = planCapacity({
+    cores: size.cores,
+    memoryMb: size.memoryMb,
+    dbMaxConnections: a.dbMaxConnections,
+    hosts,
+  });
   // Each host's instances must hold their share of the sockets within the app guard's warning mark.
   const perInstanceNeedMb = memoryNeeded(size.cores, users / hosts, a) / plan.instances.value;
   // Database problems do not change the hardware; they show in the plan (raise the budget or add PgBouncer).

@@ -13,7 +13,9 @@ import type { ParleyServer } from './events.js';
 export function clusterAdapter(settings: Config['realtime']): AdapterChoice {
   // Outside a cluster worker there is no IPC channel at all; the adapter would crash on first use.
   if (!cluster.isWorker) {
-    throw new Error('SOCKET_ADAPTER=cluster but this process is not a cluster worker: run it under the @socket.io/pm2 daemon');
+    throw new Error(
+      'SOCKET_ADAPTER=cluster but this process is not a cluster worker: run it under the @socket.io/pm2 daemon',
+    );
   }
   return {
     name: 'cluster',
@@ -36,11 +38,16 @@ function checkClusterJoined(io: ParleyServer, expected: number, graceMs: number)
     let seen = 0;
     const poll = async () => {
       if (controller.signal.aborted) return;
-      seen = await io.of('/').adapter.serverCount().catch(() => seen);
+      seen = await io
+        .of('/')
+        .adapter.serverCount()
+        .catch(() => seen);
       if (seen >= expected) return resolve(seen);
       if (Date.now() >= deadline) {
         return reject(
-          new Error(`SOCKET_ADAPTER=cluster sees ${seen} of ${expected} servers after ${graceMs} ms: no relaying primary (stock PM2?)`),
+          new Error(
+            `SOCKET_ADAPTER=cluster sees ${seen} of ${expected} servers after ${graceMs} ms: no relaying primary (stock PM2?)`,
+          ),
         );
       }
       setTimeout(() => void poll(), 500).unref();

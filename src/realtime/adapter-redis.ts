@@ -32,7 +32,10 @@ export function redisStreamsAdapter(config: Config, log: Logger, onError: (error
   const streamName = `${prefix}socket.io`;
   return {
     name: 'redis',
-    orderedPublish: streamPublisher(client, streamName, { timeoutMs: PUBLISH_TIMEOUT_MS, backlogMax: config.realtime.announceBacklogMax }),
+    orderedPublish: streamPublisher(client, streamName, {
+      timeoutMs: PUBLISH_TIMEOUT_MS,
+      backlogMax: config.realtime.announceBacklogMax,
+    }),
     connection: redisConnection(client),
     options: {
       adapter: createStreamsAdapter(client, {

@@ -24,7 +24,9 @@ export interface AdapterChoice {
    * never will be.
    */
   attach?(io: ParleyServer): SplitCheck | undefined;
-  /** Whether broadcasts can flow now, and when that changes (events may be lost meanwhile: the history cache clears). */
+  /**
+   * Whether broadcasts can flow now, and when that changes (events may be lost meanwhile: the history cache clears).
+   */
   connection: { connected(): boolean; onChange(listener: (connected: boolean) => void): void };
   close(): Promise<void>;
 }

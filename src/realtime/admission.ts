@@ -25,7 +25,9 @@ export interface Admitted {
   conversationIds: string[];
 }
 
-/** socket.io's `connect_error`: `reason` is the error's message a client sees, `data` the contract's code and message. */
+/**
+ * socket.io's `connect_error`: `reason` is the error's message a client sees, `data` the contract's code and message.
+ */
 export function handshakeError(reason: string, error: AppError): ExtendedError {
   return Object.assign(new Error(reason), { data: { code: error.code, message: error.message } });
 }
@@ -48,15 +50,24 @@ export function socketAdmission(deps: AdmissionDeps) {
 
   async function admit(socket: ParleySocket): Promise<ExtendedError | undefined> {
     const identity = await deps.identify(socket);
-    if (!identity || deps.isRevoked(identity.familyId)) return handshakeError('unauthorized', new AppError('unauthorized', 'A valid access token or session cookie is required'));
+    if (!identity || deps.isRevoked(identity.familyId))
+      return handshakeError(
+        'unauthorized',
+        new AppError('unauthorized', 'A valid access token or session cookie is required'),
+      );
     // Loaded before the handshake completes and joined in the connection handler, synchronously: by the time the
     // client sees "connect" its socket is in these rooms, so nothing broadcast after that can miss it. Bounded:
     // the most recently active conversations only; `sync` joins the others a client names.
     const conversationIds = await deps.recentConversationIdsOf(identity.userId, deps.handshakeConversations);
     // Checked and counted in one step, so concurrent handshakes on every process and host share the cap.
     const admission = await deps.tracker.admit(identity.userId, deps.maxSocketsPerUser);
-    if (admission === 'refused') return handshakeError('too_many_sockets', new AppError('rate_limited', `At most ${deps.maxSocketsPerUser} sockets per user`));
-    const giveBack = () => void deps.tracker.disconnected(identity.userId, new Date().toISOString()).catch(() => undefined);
+    if (admission === 'refused')
+      return handshakeError(
+        'too_many_sockets',
+        new AppError('rate_limited', `At most ${deps.maxSocketsPerUser} sockets per user`),
+      );
+    const giveBack = () =>
+      void deps.tracker.disconnected(identity.userId, new Date().toISOString()).catch(() => undefined);
     // The client may have gone while we checked: socket.io then drops the socket without any event.
     if (socket.conn.readyState !== 'open') {
       giveBack();

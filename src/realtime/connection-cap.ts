@@ -9,6 +9,11 @@ import { handshakeError } from './admission.js';
 export function refuseOverCap(maxConnections: number, connected: () => number) {
   return (_socket: Socket, next: (error?: ExtendedError) => void): void => {
     if (connected() < maxConnections) return next();
-    next(handshakeError('overloaded', new AppError('overloaded', `This server holds its limit of ${maxConnections} sockets`)));
+    next(
+      handshakeError(
+        'overloaded',
+        new AppError('overloaded', `This server holds its limit of ${maxConnections} sockets`),
+      ),
+    );
   };
 }

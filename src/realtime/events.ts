@@ -39,7 +39,9 @@ export interface ServerToClient {
   'server:draining': (payload: { reconnectInMs: number }) => void;
 }
 
-/** serverSideEmit events: none yet (the cluster split check counts servers instead); typed so any new one is declared. */
+/**
+ * serverSideEmit events: none yet (the cluster split check counts servers instead); typed so any new one is declared.
+ */
 export type InterServer = Record<never, never>;
 
 export interface SocketData {

@@ -11,7 +11,14 @@ import type { MessagesService } from '../services/messages.service.js';
 import { conversationRoom, userRoom, type ClientToServer, type ParleySocket } from './events.js';
 import type { RealtimeMetrics } from './metrics.js';
 import { tokenBucket, type EventBudget } from './rate-limit.js';
-import { socketDeleteSchema, socketEditSchema, socketReadSchema, socketSendSchema, syncSchema, typingSchema } from './schemas.js';
+import {
+  socketDeleteSchema,
+  socketEditSchema,
+  socketReadSchema,
+  socketSendSchema,
+  syncSchema,
+  typingSchema,
+} from './schemas.js';
 
 export interface HandlerDeps {
   messages: MessagesService;

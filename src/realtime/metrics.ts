@@ -54,7 +54,13 @@ export function createRealtimeMetrics(registry: Registry, adapter: string, conne
     },
     /** The /health `sockets` section. */
     snapshot() {
-      return { adapter, connected: connectedSockets(), eventsIn: inTotal, eventsOut: outTotal, adapterErrors: errorsTotal };
+      return {
+        adapter,
+        connected: connectedSockets(),
+        eventsIn: inTotal,
+        eventsOut: outTotal,
+        adapterErrors: errorsTotal,
+      };
     },
   };
 }

@@ -137,7 +137,18 @@ export class RedisPresence implements PresenceTracker {
     let total: number;
     try {
       total = Number(
-        await this.redis.eval(ADMIT, 4, procKey(this.processId), COUNT, PROCS, DRAINING, userId, this.processId, maxSockets, this.procKeyPrefix),
+        await this.redis.eval(
+          ADMIT,
+          4,
+          procKey(this.processId),
+          COUNT,
+          PROCS,
+          DRAINING,
+          userId,
+          this.processId,
+          maxSockets,
+          this.procKeyPrefix,
+        ),
       );
     } catch (error) {
       if (!isRedisUnavailable(error)) {
@@ -176,7 +187,9 @@ export class RedisPresence implements PresenceTracker {
     return Object.fromEntries(
       userIds.map((id, i) => [
         id,
-        Number(counts[i] ?? 0) > 0 ? { status: 'online', lastSeenAt: null } : { status: 'offline', lastSeenAt: seen[i] ?? null },
+        Number(counts[i] ?? 0) > 0
+          ? { status: 'online', lastSeenAt: null }
+          : { status: 'offline', lastSeenAt: seen[i] ?? null },
       ]),
     );
   }
@@ -185,14 +198,17 @@ export class RedisPresence implements PresenceTracker {
     this.events = events;
     await this.heartbeat();
     const outage = new OutageLog(this.log, 'presence heartbeat');
-    this.timer = setInterval(() => {
-      void this.heartbeat()
-        .then(() => this.sweep())
-        .then(
-          () => outage.recovered(),
-          (error: unknown) => outage.failed(error),
-        );
-    }, Math.max(500, (this.ttlSec * 1000) / 3));
+    this.timer = setInterval(
+      () => {
+        void this.heartbeat()
+          .then(() => this.sweep())
+          .then(
+            () => outage.recovered(),
+            (error: unknown) => outage.failed(error),
+          );
+      },
+      Math.max(500, (this.ttlSec * 1000) / 3),
+    );
     this.timer.unref();
   }
 
@@ -224,7 +240,8 @@ export class RedisPresence implements PresenceTracker {
     if (this.local.size === 0 || shareExists) return;
     const pairs = [...this.local].flatMap(([userId, count]) => [userId, String(count)]);
     const online = (await this.redis.eval(RESTORE, 2, procKey(this.processId), COUNT, ...pairs)) as string[];
-    if (online.length > 0) this.log.warn({ users: online.length }, 'presence: this process had been swept as dead; counts restored');
+    if (online.length > 0)
+      this.log.warn({ users: online.length }, 'presence: this process had been swept as dead; counts restored');
     for (const userId of online) this.events.online(userId);
   }
 
@@ -233,8 +250,21 @@ export class RedisPresence implements PresenceTracker {
     const pairs = [...this.local].flatMap(([userId, count]) => [userId, String(count)]);
     const now = new Date().toISOString();
     try {
-      const [online, offline] = (await this.redis.eval(RESYNC, 4, procKey(this.processId), COUNT, SEEN, PROCS, this.processId, now, ...pairs)) as [string[], string[]];
-      this.log.info({ online: online.length, offline: offline.length }, 'presence: counts resynchronised after a Redis outage');
+      const [online, offline] = (await this.redis.eval(
+        RESYNC,
+        4,
+        procKey(this.processId),
+        COUNT,
+        SEEN,
+        PROCS,
+        this.processId,
+        now,
+        ...pairs,
+      )) as [string[], string[]];
+      this.log.info(
+        { online: online.length, offline: offline.length },
+        'presence: counts resynchronised after a Redis outage',
+      );
       for (const userId of online) this.events.online(userId);
       for (const userId of offline) this.events.offline(userId, now);
     } catch (error) {
@@ -254,7 +284,8 @@ export class RedisPresence implements PresenceTracker {
 
   private async sweepOne(id: string, now = new Date().toISOString()): Promise<string[]> {
     const offline = await this.redis.eval(SWEEP, 6, procKey(id), aliveKey(id), COUNT, SEEN, PROCS, DRAINING, id, now);
-    if (Array.isArray(offline) && offline.length > 0) this.log.info({ process: id, users: offline.length }, 'presence: swept a dead process');
+    if (Array.isArray(offline) && offline.length > 0)
+      this.log.info({ process: id, users: offline.length }, 'presence: swept a dead process');
     return (offline as string[]) ?? [];
   }
 }

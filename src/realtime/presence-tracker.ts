@@ -55,7 +55,9 @@ export class LocalPresence implements PresenceTracker {
     return Object.fromEntries(
       userIds.map((id) => [
         id,
-        this.counts.has(id) ? { status: 'online', lastSeenAt: null } : { status: 'offline', lastSeenAt: this.lastSeen.get(id) ?? null },
+        this.counts.has(id)
+          ? { status: 'online', lastSeenAt: null }
+          : { status: 'offline', lastSeenAt: this.lastSeen.get(id) ?? null },
       ]),
     );
   }

@@ -12,7 +12,10 @@ export const socketSendSchema = withMessageContent(z.object({ conversationId: id
 export const syncSchema = z.object({
   cursors: z
     .record(z.string().refine(isValidId, 'must be a conversation id'), seqSchema)
-    .refine((cursors) => Object.keys(cursors).length <= SYNC_MAX_CONVERSATIONS, `at most ${SYNC_MAX_CONVERSATIONS} conversations`),
+    .refine(
+      (cursors) => Object.keys(cursors).length <= SYNC_MAX_CONVERSATIONS,
+      `at most ${SYNC_MAX_CONVERSATIONS} conversations`,
+    ),
   // Opaque; its size is bounded by the socket payload limit (SOCKET_MAX_PAYLOAD_BYTES).
   changesSince: z.string().min(1).optional(),
 });

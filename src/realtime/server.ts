@@ -35,7 +35,10 @@ export interface RealtimeDeps {
 }
 
 /** What the handshake and each connection need from the services. */
-export interface RealtimeServices extends Omit<ConnectionDeps, 'presence' | 'metrics' | 'log' | 'eventsPerSec' | 'eventsBurst'> {
+export interface RealtimeServices extends Omit<
+  ConnectionDeps,
+  'presence' | 'metrics' | 'log' | 'eventsPerSec' | 'eventsBurst'
+> {
   identify(socket: ParleySocket): Promise<Identity | undefined>;
   isRevoked(familyId: string | undefined): boolean;
   conversationIdsOf(userId: string): Promise<string[]>;
@@ -71,7 +74,11 @@ export class Realtime {
     this.choice = chooseAdapter(config, this.log, () => this.metrics.adapterError());
     this.adapter = this.choice.name;
     const origins = (this.origins = new OriginPolicy(config.http.corsOrigins));
-    const handshakes = (this.handshakes = new PendingHandshakes(this.settings.pendingPerIp, this.settings.connectTimeoutMs + 1_000, deps.clientIp));
+    const handshakes = (this.handshakes = new PendingHandshakes(
+      this.settings.pendingPerIp,
+      this.settings.connectTimeoutMs + 1_000,
+      deps.clientIp,
+    ));
     this.io = new Server(server, {
       serveClient: false,
       transports: [...this.settings.transports],
@@ -90,9 +97,12 @@ export class Realtime {
     });
     this.split = this.choice.attach?.(this.io);
     this.clusterJoined = this.split?.done;
-    this.io.engine.on('connection', (connection: { request: IncomingMessage; once(event: 'close', listener: () => void): void }) => {
-      connection.once('close', () => handshakes.settled(connection.request));
-    });
+    this.io.engine.on(
+      'connection',
+      (connection: { request: IncomingMessage; once(event: 'close', listener: () => void): void }) => {
+        connection.once('close', () => handshakes.settled(connection.request));
+      },
+    );
     this.io.use(refuseOverCap(this.settings.maxConnections, () => this.connectedSockets));
     feedHistoryCache(this.io, deps.historyCache, this.choice.connection);
     this.presence = deps.redis
@@ -153,7 +163,9 @@ export class Realtime {
    * sockets stop counting against the per-user cap, so the same clients are admitted elsewhere.
    */
   announceDraining(): void {
-    this.presence.draining().catch((error: unknown) => this.log.warn({ err: error }, 'presence: could not mark this process draining'));
+    this.presence
+      .draining()
+      .catch((error: unknown) => this.log.warn({ err: error }, 'presence: could not mark this process draining'));
     for (const socket of this.io.of('/').sockets.values()) {
       socket.emit('server:draining', { reconnectInMs: Math.round(Math.random() * this.settings.reconnectSpreadMs) });
     }

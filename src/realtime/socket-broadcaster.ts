@@ -19,17 +19,26 @@ export class SocketBroadcaster implements Broadcaster {
   async messagesCreated(messages: readonly Message[]): Promise<void> {
     this.metrics.eventOut('message:new', messages.length);
     if (this.orderedPublish) {
-      const broadcasts = messages.map((message) => ({ rooms: [conversationRoom(message.conversationId)], event: 'message:new', payload: { message } }));
+      const broadcasts = messages.map((message) => ({
+        rooms: [conversationRoom(message.conversationId)],
+        event: 'message:new',
+        payload: { message },
+      }));
       // Stored already; a client that misses the event gets it from sync.
       await this.orderedPublish(broadcasts).catch(() => this.metrics.adapterError());
-    } else for (const message of messages) this.io.to(conversationRoom(message.conversationId)).emit('message:new', { message });
+    } else
+      for (const message of messages)
+        this.io.to(conversationRoom(message.conversationId)).emit('message:new', { message });
   }
 
   /** Runs under the conversation's send lock, through the same ordered path as message:new. */
   async messageChanged(message: Message): Promise<void> {
     this.metrics.eventOut('message:updated');
     const rooms = [conversationRoom(message.conversationId)];
-    if (this.orderedPublish) await this.orderedPublish([{ rooms, event: 'message:updated', payload: { message } }]).catch(() => this.metrics.adapterError());
+    if (this.orderedPublish)
+      await this.orderedPublish([{ rooms, event: 'message:updated', payload: { message } }]).catch(() =>
+        this.metrics.adapterError(),
+      );
     else this.io.to(rooms).emit('message:updated', { message });
   }
 
@@ -71,9 +80,17 @@ export class SocketBroadcaster implements Broadcaster {
   }
 
   /** To everyone who shares a conversation with the user, except the user's own sockets. */
-  presenceChanged(userId: string, conversationIds: string[], status: 'online' | 'offline', lastSeenAt: string | null): void {
+  presenceChanged(
+    userId: string,
+    conversationIds: string[],
+    status: 'online' | 'offline',
+    lastSeenAt: string | null,
+  ): void {
     if (conversationIds.length === 0) return;
-    this.io.to(conversationIds.map(conversationRoom)).except(userRoom(userId)).emit('presence', { userId, status, lastSeenAt });
+    this.io
+      .to(conversationIds.map(conversationRoom))
+      .except(userRoom(userId))
+      .emit('presence', { userId, status, lastSeenAt });
     this.metrics.eventOut('presence');
   }
 }

@@ -61,7 +61,12 @@ export function streamPublisher(client: Redis, streamName: string, settings: Pub
   return publish;
 }
 
-async function appendAll(client: Redis, streamName: string, broadcasts: readonly Broadcast[], timeoutMs: number): Promise<void> {
+async function appendAll(
+  client: Redis,
+  streamName: string,
+  broadcasts: readonly Broadcast[],
+  timeoutMs: number,
+): Promise<void> {
   const pipeline = client.pipeline();
   for (const { rooms, event, payload } of broadcasts) {
     // Exactly what the adapter writes (test/integration/realtime/stream-wire-format.test.ts checks it against the
@@ -70,7 +75,21 @@ async function appendAll(client: Redis, streamName: string, broadcasts: readonly
       packet: { type: EVENT, data: [event, payload] },
       opts: { rooms, except: [], flags: {} },
     });
-    pipeline.xadd(streamName, 'MAXLEN', '~', STREAM_MAX_LEN, '*', 'uid', EMITTER_UID, 'nsp', '/', 'type', BROADCAST, 'data', data);
+    pipeline.xadd(
+      streamName,
+      'MAXLEN',
+      '~',
+      STREAM_MAX_LEN,
+      '*',
+      'uid',
+      EMITTER_UID,
+      'nsp',
+      '/',
+      'type',
+      BROADCAST,
+      'data',
+      data,
+    );
   }
   const results = await withTimeout(pipeline.exec(), timeoutMs, `XADD to ${streamName} took over ${timeoutMs} ms`);
   const failed = results?.find(([error]) => error);

@@ -20,7 +20,8 @@ export interface RedisLocation {
 
 /** A connection to the location, with these options: the one way Parley opens a Redis connection. */
 export function connectTo(location: RedisLocation, options: RedisOptions): Redis {
-  if (location.sentinels.length > 0) return new Redis({ ...options, sentinels: [...location.sentinels], name: location.sentinelName });
+  if (location.sentinels.length > 0)
+    return new Redis({ ...options, sentinels: [...location.sentinels], name: location.sentinelName });
   return new Redis(location.url!, options);
 }
 

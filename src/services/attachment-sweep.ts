@@ -54,7 +54,10 @@ export class AttachmentSweep {
       const count = await this.db.withTransaction(async (tx) => {
         const targets = await lockPurgeBatch(tx, this.store.kind, this.settings.deleteGraceSec, PURGE_BATCH);
         for (const target of targets) for (const key of target.keys) await this.store.delete(key);
-        await deleteRows(tx, targets.map((target) => target.id));
+        await deleteRows(
+          tx,
+          targets.map((target) => target.id),
+        );
         return targets.length;
       });
       purged += count;

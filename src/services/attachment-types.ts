@@ -21,7 +21,11 @@ export async function sniffContentType(head: Uint8Array, complete: boolean): Pro
   if (detected && !XML_TYPES.has(detected.mime)) return detected.mime;
   const text = decodeText(head, complete);
   if (text === undefined) return undefined;
-  const start = text.replace(/^\uFEFF/, '').trimStart().slice(0, 512).toLowerCase();
+  const start = text
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .slice(0, 512)
+    .toLowerCase();
   if (start.startsWith('<')) {
     if (text.toLowerCase().includes('<svg')) return 'image/svg+xml';
     if (/^<(!doctype html|html|head|body|script|iframe|meta|div|a\s)/.test(start)) return 'text/html';

@@ -52,7 +52,8 @@ export const publicAttachment = (attachment: Attachment) => ({
   createdAt: attachment.createdAt,
 });
 
-export const storeUnavailable = () => overloaded(STORE_RETRY_AFTER_SEC, 'Attachment storage is unavailable; retry shortly');
+export const storeUnavailable = () =>
+  overloaded(STORE_RETRY_AFTER_SEC, 'Attachment storage is unavailable; retry shortly');
 
 const quotaExceeded = (quotaBytes: number, usedBytes: number) =>
   new AppError('payload_too_large', 'This upload would exceed your attachment quota', { quotaBytes, usedBytes });
@@ -79,7 +80,10 @@ export class AttachmentsService {
     if (upload.size === 0) throw validationFailed('The file is empty');
     const contentType = await sniffContentType(upload.head, upload.size <= upload.head.length);
     if (!contentType || !this.settings.types.includes(contentType)) {
-      throw validationFailed('Files of this type are not accepted', { contentType: contentType ?? 'unknown', allowed: this.settings.types });
+      throw validationFailed('Files of this type are not accepted', {
+        contentType: contentType ?? 'unknown',
+        allowed: this.settings.types,
+      });
     }
     // Cheap early answer; the insert below decides under the quota lock.
     const used = await attachments.usedBytes(this.db.primary, userId);
@@ -95,14 +99,26 @@ export class AttachmentsService {
       const created = await this.db.withTransaction((tx) =>
         attachments.insertWithinQuota(
           tx,
-          { uploaderId: userId, name: upload.name, size: upload.size, contentType, sha256: upload.sha256, store: this.store.kind, storageKey },
+          {
+            uploaderId: userId,
+            name: upload.name,
+            size: upload.size,
+            contentType,
+            sha256: upload.sha256,
+            store: this.store.kind,
+            storageKey,
+          },
           this.settings.quotaBytes,
         ),
       );
       if (!created) throw quotaExceeded(this.settings.quotaBytes, await attachments.usedBytes(this.db.primary, userId));
       return created;
     } catch (error) {
-      await this.store.delete(storageKey).catch((cause: unknown) => this.log.warn({ err: cause, storageKey }, 'could not remove the object of a failed upload'));
+      await this.store
+        .delete(storageKey)
+        .catch((cause: unknown) =>
+          this.log.warn({ err: cause, storageKey }, 'could not remove the object of a failed upload'),
+        );
       throw error;
     }
   }
@@ -136,7 +152,10 @@ export class AttachmentsService {
   }
 
   /** Remote stores: a signed URL that serves the object with these headers. */
-  async signedUrl(key: string, response: { contentType: string; contentDisposition: string; cacheControl: string }): Promise<string> {
+  async signedUrl(
+    key: string,
+    response: { contentType: string; contentDisposition: string; cacheControl: string },
+  ): Promise<string> {
     try {
       return await this.store.signedUrl(key, { ...response, ttlSec: this.settings.signedUrlTtlSec });
     } catch (error) {
@@ -149,20 +168,28 @@ export class AttachmentsService {
    * have one; a source over ATTACHMENT_MAX_INPUT_PIXELS or one that does not decode is a 400.
    */
   async thumbnailKey(attachment: Attachment): Promise<string> {
-    if (!RASTER_IMAGE_TYPES.has(attachment.contentType)) throw validationFailed('Only images have thumbnails', { contentType: attachment.contentType });
+    if (!RASTER_IMAGE_TYPES.has(attachment.contentType))
+      throw validationFailed('Only images have thumbnails', { contentType: attachment.contentType });
     if (attachment.thumbnailKey) return attachment.thumbnailKey;
     const admission = this.workerPool.admissionError();
     if (admission) throw admission;
     const { file, cleanup } = await this.sourceFile(attachment);
     let output;
     try {
-      output = await this.workerPool.run(TASKS.makeThumbnail, { file, maxSidePx: this.settings.thumbnailPx, maxInputPixels: this.settings.maxInputPixels });
+      output = await this.workerPool.run(TASKS.makeThumbnail, {
+        file,
+        maxSidePx: this.settings.thumbnailPx,
+        maxInputPixels: this.settings.maxInputPixels,
+      });
     } finally {
       await cleanup();
     }
     if (!output.ok) {
       throw output.reason === 'too_many_pixels'
-        ? validationFailed(`The image has more than the ${this.settings.maxInputPixels} pixels a thumbnail is made from`, { maxInputPixels: this.settings.maxInputPixels })
+        ? validationFailed(
+            `The image has more than the ${this.settings.maxInputPixels} pixels a thumbnail is made from`,
+            { maxInputPixels: this.settings.maxInputPixels },
+          )
         : validationFailed('The image could not be decoded');
     }
     // Deterministic: two requests racing to make it write the same object.
@@ -191,7 +218,8 @@ export class AttachmentsService {
   /** A local path the worker can read the original from: the object itself on disk, else a temporary copy. */
   private async sourceFile(attachment: Attachment): Promise<{ file: string; cleanup: () => Promise<void> }> {
     const inner = this.store.inner;
-    if (inner instanceof LocalStore) return { file: inner.pathOf(attachment.storageKey), cleanup: async () => undefined };
+    if (inner instanceof LocalStore)
+      return { file: inner.pathOf(attachment.storageKey), cleanup: async () => undefined };
     const file = path.join(this.incomingDir, `${randomUUID()}.thumbnail-source`);
     const cleanup = () => rm(file, { force: true }).then(noop, noop);
     try {
@@ -205,7 +233,13 @@ export class AttachmentsService {
 
   private unavailable(error: unknown): AppError {
     if (error instanceof AppError) return error;
-    this.log.warn({ err: error instanceof StoreUnavailable ? error.cause : error, op: error instanceof StoreUnavailable ? error.op : undefined }, 'attachment store call failed');
+    this.log.warn(
+      {
+        err: error instanceof StoreUnavailable ? error.cause : error,
+        op: error instanceof StoreUnavailable ? error.op : undefined,
+      },
+      'attachment store call failed',
+    );
     return storeUnavailable();
   }
 }

@@ -86,7 +86,12 @@ export class AuthService {
         return { reused: true as const, familyId: stored.familyId };
       }
       await refreshTokens.markSpent(tx, stored.id);
-      return { reused: false as const, userId: stored.userId, familyId: stored.familyId, refreshToken: await this.storeRefreshToken(tx, stored.familyId) };
+      return {
+        reused: false as const,
+        userId: stored.userId,
+        familyId: stored.familyId,
+        refreshToken: await this.storeRefreshToken(tx, stored.familyId),
+      };
     });
     if (outcome === 'invalid') throw unauthorized(BAD_REFRESH);
     if (outcome.reused) {
@@ -115,9 +120,17 @@ export class AuthService {
     return user;
   }
 
-  private async storeRefreshToken(tx: Parameters<typeof refreshTokens.insertToken>[0], familyId: string): Promise<string> {
+  private async storeRefreshToken(
+    tx: Parameters<typeof refreshTokens.insertToken>[0],
+    familyId: string,
+  ): Promise<string> {
     const refreshToken = newRefreshToken();
-    await refreshTokens.insertToken(tx, familyId, hashRefreshToken(refreshToken), new Date(Date.now() + this.refreshTtlMs));
+    await refreshTokens.insertToken(
+      tx,
+      familyId,
+      hashRefreshToken(refreshToken),
+      new Date(Date.now() + this.refreshTtlMs),
+    );
     return refreshToken;
   }
 

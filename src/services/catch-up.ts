@@ -48,7 +48,11 @@ export class CatchUp {
     const wanted = Object.entries(request.cursors).map(([conversationId, after]) => ({ conversationId, after }));
     return this.db.withTransaction(async (tx) => {
       await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-      const unread = await unreadCountsOf(tx, userId, wanted.map((cursor) => cursor.conversationId));
+      const unread = await unreadCountsOf(
+        tx,
+        userId,
+        wanted.map((cursor) => cursor.conversationId),
+      );
       if (unread.size !== wanted.length) throw notFound('Conversation');
       const found = wanted.length > 0 ? await listAfterCursors(tx, userId, wanted, this.pageSize + 1) : [];
       // Cut at the page size and at the byte budget: the tail goes, so each conversation's messages stay gap-free
@@ -93,7 +97,11 @@ function withinBudget<T>(items: T[], messageOf: (item: T) => Message, budget: { 
  * The token after a page of changes cut inside conversation `last`: conversations ordered before it were
  * delivered up to their counters, `last` up to its last change delivered, those after it not at all.
  */
-function countersAfterCut(since: ChangeCounters, counters: ChangeCounters, last: { message: Message; changeSeq: number }): ChangeCounters {
+function countersAfterCut(
+  since: ChangeCounters,
+  counters: ChangeCounters,
+  last: { message: Message; changeSeq: number },
+): ChangeCounters {
   const cut = BigInt(last.message.conversationId);
   const next: ChangeCounters = new Map();
   for (const [conversationId, counter] of counters) {

@@ -35,17 +35,23 @@ export class ChangesTokens {
 
   /** The counters of a token issued to `userId`; anything else is a 400. */
   read(userId: string, token: string): ChangeCounters {
-    const invalid = () => validationFailed('changesSince is not a token this server issued to you', { fields: { changesSince: 'invalid token' } });
+    const invalid = () =>
+      validationFailed('changesSince is not a token this server issued to you', {
+        fields: { changesSince: 'invalid token' },
+      });
     const [bodyText, signatureText, extra] = token.split('.');
     if (!bodyText || !signatureText || extra !== undefined) throw invalid();
     const body = Buffer.from(bodyText, 'base64url');
     const signature = Buffer.from(signatureText, 'base64url');
     // Canonical encodings only: base64 decoding ignores stray characters and spare bits, so one token has one spelling.
     const canonical = body.toString('base64url') === bodyText && signature.toString('base64url') === signatureText;
-    if (!canonical || signature.length !== SIGNATURE_BYTES || !timingSafeEqual(signature, this.sign(body))) throw invalid();
+    if (!canonical || signature.length !== SIGNATURE_BYTES || !timingSafeEqual(signature, this.sign(body)))
+      throw invalid();
     let payload: z.infer<typeof payloadSchema>;
     try {
-      payload = payloadSchema.parse(JSON.parse(inflateRawSync(body, { maxOutputLength: MAX_PAYLOAD_BYTES }).toString()));
+      payload = payloadSchema.parse(
+        JSON.parse(inflateRawSync(body, { maxOutputLength: MAX_PAYLOAD_BYTES }).toString()),
+      );
     } catch {
       throw invalid();
     }

@@ -21,11 +21,19 @@ export class ConversationsService {
 
   /** Returns the existing direct conversation between the two users rather than creating a second one. */
   async openDirect(userId: string, otherUserId: string): Promise<{ conversation: Conversation; created: boolean }> {
-    if (otherUserId === userId) throw validationFailed('A direct conversation needs another user', { fields: { userId: 'must not be yourself' } });
+    if (otherUserId === userId)
+      throw validationFailed('A direct conversation needs another user', {
+        fields: { userId: 'must not be yourself' },
+      });
     if (!(await findUserById(this.db.primary, otherUserId))) throw notFound('User');
     const key = conversations.directKey(userId, otherUserId);
     const createdId = await this.db.withTransaction(async (tx) => {
-      const id = await conversations.insertConversation(tx, { kind: 'direct', title: null, directKey: key, createdBy: userId });
+      const id = await conversations.insertConversation(tx, {
+        kind: 'direct',
+        title: null,
+        directKey: key,
+        createdBy: userId,
+      });
       if (id) await conversations.addMembers(tx, id, [userId, otherUserId]);
       return id;
     });
@@ -40,10 +48,17 @@ export class ConversationsService {
     const members = [...new Set([userId, ...memberIds])];
     const existing = await countExistingUsers(this.db.primary, members);
     if (existing !== members.length) {
-      throw validationFailed('Some members do not exist', { fields: { memberIds: 'every id must be an existing user' } });
+      throw validationFailed('Some members do not exist', {
+        fields: { memberIds: 'every id must be an existing user' },
+      });
     }
     const id = await this.db.withTransaction(async (tx) => {
-      const created = await conversations.insertConversation(tx, { kind: 'group', title, directKey: null, createdBy: userId });
+      const created = await conversations.insertConversation(tx, {
+        kind: 'group',
+        title,
+        directKey: null,
+        createdBy: userId,
+      });
       await conversations.addMembers(tx, created!, members);
       await conversations.setRole(tx, created!, userId, 'owner');
       return created!;
@@ -76,11 +91,18 @@ export class ConversationsService {
    * (absent on the last page). A listing tolerates replica lag, except behind the user's own last write
    * (read-your-writes.ts).
    */
-  async list(userId: string, page: { limit: number; before?: string }): Promise<{ conversations: conversations.ConversationSummary[]; next?: string }> {
+  async list(
+    userId: string,
+    page: { limit: number; before?: string },
+  ): Promise<{ conversations: conversations.ConversationSummary[]; next?: string }> {
     const before = page.before === undefined ? undefined : readListCursor(page.before);
     const fence = await this.fences?.fenceOf(userId);
-    const found = await this.db.read(fence?.lsn, (db) => conversations.listConversationsOf(db, userId, { limit: page.limit, before }));
-    return found.nextBefore === undefined ? { conversations: found.conversations } : { conversations: found.conversations, next: listCursor(found.nextBefore) };
+    const found = await this.db.read(fence?.lsn, (db) =>
+      conversations.listConversationsOf(db, userId, { limit: page.limit, before }),
+    );
+    return found.nextBefore === undefined
+      ? { conversations: found.conversations }
+      : { conversations: found.conversations, next: listCursor(found.nextBefore) };
   }
 
   async addMember(actorId: string, conversationId: string, userId: string): Promise<Conversation> {
@@ -104,14 +126,19 @@ export class ConversationsService {
       if (!targetRole) throw notFound('Member');
       if (userId !== actorId) {
         requireManager(actorRole, 'remove members');
-        if (targetRole !== 'member' && actorRole !== 'owner') throw forbidden('Only the owner removes an admin or the owner');
+        if (targetRole !== 'member' && actorRole !== 'owner')
+          throw forbidden('Only the owner removes an admin or the owner');
       }
       await conversations.removeMember(tx, conversationId, userId);
       if (targetRole === 'owner') await conversations.promoteHeir(tx, conversationId);
     });
     // The remaining members' view, read from the primary after the commit (the actor may have just left).
     const remaining = await conversations.findConversationById(this.db.primary, conversationId);
-    this.broadcaster.memberRemoved(conversationId, userId, remaining && remaining.members.length > 0 ? remaining : undefined);
+    this.broadcaster.memberRemoved(
+      conversationId,
+      userId,
+      remaining && remaining.members.length > 0 ? remaining : undefined,
+    );
     await this.fences?.wrote(actorId);
   }
 

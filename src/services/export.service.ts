@@ -44,8 +44,10 @@ export class ConversationExportService {
    * client as proper HTTP errors; later failures end the stream with an error.
    */
   async open(userId: string, conversationId: string): Promise<Readable> {
-    if (this.exporting.has(userId)) throw rateLimited(EXPORT_RETRY_AFTER_SEC, 'One export at a time: wait for the current one to finish');
-    if (this.exporting.size >= this.maxConcurrent) throw overloaded(EXPORT_RETRY_AFTER_SEC, 'Too many exports are running; try again shortly');
+    if (this.exporting.has(userId))
+      throw rateLimited(EXPORT_RETRY_AFTER_SEC, 'One export at a time: wait for the current one to finish');
+    if (this.exporting.size >= this.maxConcurrent)
+      throw overloaded(EXPORT_RETRY_AFTER_SEC, 'Too many exports are running; try again shortly');
     this.exporting.add(userId);
     const done = () => this.exporting.delete(userId);
     let first: IteratorResult<Buffer>;
@@ -81,7 +83,8 @@ export class ConversationExportService {
 
   /** Gzip members in seq order; reads the next page while the pool compresses the current one. */
   private async *pages(db: Queryable, conversationId: string, upToSeq: number): AsyncGenerator<Buffer> {
-    const read = (afterSeq: number) => messages.listExportPage(db, conversationId, { afterSeq, upToSeq, limit: this.pageSize });
+    const read = (afterSeq: number) =>
+      messages.listExportPage(db, conversationId, { afterSeq, upToSeq, limit: this.pageSize });
     let rows = await read(0);
     let started = false;
     for (;;) {

@@ -5,7 +5,9 @@ import { AppError, overloaded } from '../core/errors.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { isRedisUnavailable } from '../redis/unavailable.js';
 
-/** How long a client should wait before retrying while the database or Redis is unreachable: a restart takes seconds. */
+/**
+ * How long a client should wait before retrying while the database or Redis is unreachable: a restart takes seconds.
+ */
 const RETRY_AFTER_SEC = 2;
 
 export const INTERNAL_MESSAGE = 'Something went wrong on our side';
@@ -18,7 +20,10 @@ export function publicError(error: unknown): { error: AppError; unexpected: bool
   }
   // Only what needs Redis gets here (a cookie session's lookup): limits and presence fall back without it.
   if (isRedisUnavailable(error)) {
-    return { error: overloaded(RETRY_AFTER_SEC, 'Sessions are unavailable, try again shortly or use a bearer token'), unexpected: false };
+    return {
+      error: overloaded(RETRY_AFTER_SEC, 'Sessions are unavailable, try again shortly or use a bearer token'),
+      unexpected: false,
+    };
   }
   return { error: new AppError('internal', INTERNAL_MESSAGE), unexpected: true };
 }

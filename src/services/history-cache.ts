@@ -66,7 +66,8 @@ export class HistoryCache {
     private readonly settings: HistoryCacheSettings,
     private readonly load: WindowLoader,
   ) {
-    if (settings.conversations > 0) this.entries = new LRUCache({ max: settings.conversations, ttl: settings.maxAgeMs });
+    if (settings.conversations > 0)
+      this.entries = new LRUCache({ max: settings.conversations, ttl: settings.maxAgeMs });
   }
 
   get enabled(): boolean {
@@ -96,7 +97,10 @@ export class HistoryCache {
    */
   page(userId: string, conversationId: string, query: HistoryPageQuery, fence?: Fence): string | undefined {
     const entry = this.live ? this.entries?.get(conversationId) : undefined;
-    const json = entry && !fence?.unknown && (fence?.seq ?? 0) <= entry.lastSeq && entry.members.has(userId) ? servePage(entry, query) : undefined;
+    const json =
+      entry && !fence?.unknown && (fence?.seq ?? 0) <= entry.lastSeq && entry.members.has(userId)
+        ? servePage(entry, query)
+        : undefined;
     if (json === undefined) this.counts.misses += 1;
     else this.counts.hits += 1;
     return json;
@@ -104,7 +108,13 @@ export class HistoryCache {
 
   /** Whether loading this conversation now would let page() answer the query (only latest pages trigger loads). */
   shouldLoad(conversationId: string, query: HistoryPageQuery): boolean {
-    return this.live && this.entries !== undefined && query.before === undefined && query.after === undefined && !this.entries.has(conversationId);
+    return (
+      this.live &&
+      this.entries !== undefined &&
+      query.before === undefined &&
+      query.after === undefined &&
+      !this.entries.has(conversationId)
+    );
   }
 
   /** Loads the conversation (one load at a time per conversation; concurrent callers share it). */
@@ -153,7 +163,13 @@ export class HistoryCache {
   }
 
   stats(): HistoryCacheStats {
-    return { enabled: this.enabled, live: this.live, conversations: this.entries?.size ?? 0, ...this.counts, invalidations: { ...this.invalidations } };
+    return {
+      enabled: this.enabled,
+      live: this.live,
+      conversations: this.entries?.size ?? 0,
+      ...this.counts,
+      invalidations: { ...this.invalidations },
+    };
   }
 
   private touchLoad(conversationId: string): void {
@@ -173,7 +189,13 @@ export class HistoryCache {
 
 function toEntry(window: HistoryWindow): Entry {
   const messages = window.messages.map((message) => JSON.stringify(message));
-  return { members: new Set(window.memberIds), messages, firstSeq: window.lastSeq - messages.length + 1, lastSeq: window.lastSeq, latest: new Map() };
+  return {
+    members: new Set(window.memberIds),
+    messages,
+    firstSeq: window.lastSeq - messages.length + 1,
+    lastSeq: window.lastSeq,
+    latest: new Map(),
+  };
 }
 
 /** The page when the window holds all of it (a window starting at seq 1 holds the whole conversation). */

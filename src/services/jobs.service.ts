@@ -39,9 +39,15 @@ export class JobsService {
     const job = await jobs.createExportJob(this.db.primary, userId, conversationId);
     if (!job) {
       const running = await jobs.findRunningExportOf(this.db.primary, userId);
-      throw new AppError('conflict', 'One export at a time: wait for the current one to finish', running ? { jobId: running.id } : undefined);
+      throw new AppError(
+        'conflict',
+        'One export at a time: wait for the current one to finish',
+        running ? { jobId: running.id } : undefined,
+      );
     }
-    await this.enqueueExport(job.id).catch((error: unknown) => this.log.warn({ err: error, jobId: job.id }, 'export not queued now; the relay will queue it'));
+    await this.enqueueExport(job.id).catch((error: unknown) =>
+      this.log.warn({ err: error, jobId: job.id }, 'export not queued now; the relay will queue it'),
+    );
     return view(job);
   }
 

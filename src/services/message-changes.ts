@@ -27,7 +27,8 @@ export class MessageChanges {
       if (message.senderId !== actorId) throw forbidden('Only the sender edits a message');
       if (message.deletedAt) throw conflict('The message was deleted');
       const window = this.settings.editWindowSec;
-      if (window > 0 && target.ageSec > window) throw forbidden(`Messages can be edited for ${window} seconds after sending`);
+      if (window > 0 && target.ageSec > window)
+        throw forbidden(`Messages can be edited for ${window} seconds after sending`);
       return { kind: 'edit', body };
     });
   }
@@ -36,7 +37,8 @@ export class MessageChanges {
   async delete(actorId: string, conversationId: string, seq: number): Promise<void> {
     await this.change(actorId, conversationId, seq, (target, message) => {
       const moderator = target.kind === 'group' && (target.role === 'owner' || target.role === 'admin');
-      if (message.senderId !== actorId && !moderator) throw forbidden('Only the sender or a group owner or admin deletes a message');
+      if (message.senderId !== actorId && !moderator)
+        throw forbidden('Only the sender or a group owner or admin deletes a message');
       return message.deletedAt ? undefined : { kind: 'delete' };
     });
   }

@@ -61,7 +61,9 @@ export class MessagesService {
       }
       if (cached !== undefined) return cached;
     }
-    const json = await this.db.read(fence?.lsn, (db) => messages.historyPageJson(db, { ...page, conversationId, userId }));
+    const json = await this.db.read(fence?.lsn, (db) =>
+      messages.historyPageJson(db, { ...page, conversationId, userId }),
+    );
     if (json === undefined) throw notFound('Conversation');
     return json;
   }

@@ -46,7 +46,9 @@ interface LocalFence {
   seqs: Map<string, number>;
 }
 
-type FenceRedis = Redis & { raiseFence(lsnKey: string, seqKey: string, lsnBytes: string, seq: string, ttlMs: number): Promise<unknown> };
+type FenceRedis = Redis & {
+  raiseFence(lsnKey: string, seqKey: string, lsnBytes: string, seq: string, ttlMs: number): Promise<unknown>;
+};
 
 export class ReadYourWrites {
   private readonly local: LRUCache<string, LocalFence>;
@@ -78,7 +80,13 @@ export class ReadYourWrites {
     if (!this.redis || (lsnBytes === undefined && !sent)) return;
     // A failed write here is not the user's write failing: it is logged, and the write is answered.
     await this.redis
-      .raiseFence(lsnKey(userId), seqKey(userId, sent?.conversationId ?? '-'), lsnBytes === undefined ? '' : String(lsnBytes), sent ? String(sent.seq) : '', this.ttlMs)
+      .raiseFence(
+        lsnKey(userId),
+        seqKey(userId, sent?.conversationId ?? '-'),
+        lsnBytes === undefined ? '' : String(lsnBytes),
+        sent ? String(sent.seq) : '',
+        this.ttlMs,
+      )
       .catch((error: unknown) => this.log.warn({ err: error, userId }, 'read-your-writes fence not shared'));
   }
 
@@ -90,7 +98,10 @@ export class ReadYourWrites {
     try {
       return lsnToBytes(await this.db.walPositionAfterCommit());
     } catch (error) {
-      this.log.warn({ err: error, userId }, 'WAL position unknown after a write: this user reads the primary for a while');
+      this.log.warn(
+        { err: error, userId },
+        'WAL position unknown after a write: this user reads the primary for a while',
+      );
       return lsnToBytes(UNKNOWN_FENCE.lsn!);
     }
   }

@@ -37,7 +37,9 @@ export class SearchService {
   async useLanguage(language: string): Promise<void> {
     if (!(await setSearchLanguage(this.db.primary, language))) return;
     this.log.warn({ language }, 'search language changed: re-indexing stored messages');
-    this.reindexing = this.reindexAll().catch((error: unknown) => this.log.error({ err: error }, 'search re-index failed'));
+    this.reindexing = this.reindexAll().catch((error: unknown) =>
+      this.log.error({ err: error }, 'search re-index failed'),
+    );
   }
 
   async close(): Promise<void> {
@@ -49,8 +51,15 @@ export class SearchService {
     const after = request.before === undefined ? undefined : readCursor(request.before);
     // On a replica in rotation (the primary when none is, or when the replica fails to answer).
     const hits = await this.db.read(undefined, async (reader) => {
-      if (request.conversationId !== undefined && !(await isMember(reader, request.conversationId, userId))) throw notFound('Conversation');
-      return searchMessages(reader, { userId, text: request.q, conversationId: request.conversationId, limit: request.limit + 1, after });
+      if (request.conversationId !== undefined && !(await isMember(reader, request.conversationId, userId)))
+        throw notFound('Conversation');
+      return searchMessages(reader, {
+        userId,
+        text: request.q,
+        conversationId: request.conversationId,
+        limit: request.limit + 1,
+        after,
+      });
     });
     const page = hits.slice(0, request.limit);
     const messages = page.map((hit) => ({ ...hit.message, snippet: hit.snippet }));
@@ -68,12 +77,20 @@ export class SearchService {
   }
 }
 
-const cursorOf = (hit: SearchHit): string => Buffer.from(JSON.stringify([hit.rank, hit.message.id])).toString('base64url');
+const cursorOf = (hit: SearchHit): string =>
+  Buffer.from(JSON.stringify([hit.rank, hit.message.id])).toString('base64url');
 
 function readCursor(cursor: string): { rank: string; id: string } {
   try {
     const [rank, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
-    if (typeof rank === 'string' && Number.isFinite(Number(rank)) && typeof id === 'string' && /^[1-9]\d{0,18}$/.test(id) && BigInt(id) < 2n ** 63n) return { rank, id };
+    if (
+      typeof rank === 'string' &&
+      Number.isFinite(Number(rank)) &&
+      typeof id === 'string' &&
+      /^[1-9]\d{0,18}$/.test(id) &&
+      BigInt(id) < 2n ** 63n
+    )
+      return { rank, id };
   } catch {
     // refused below
   }

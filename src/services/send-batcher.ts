@@ -61,7 +61,8 @@ export const SEND_LOCK = 7301;
 const NO_FAILURE = Symbol('no failure');
 
 /** A sender's clientMsgId: what makes a send idempotent. */
-const sendKey = ({ senderId, clientMsgId }: { senderId: string; clientMsgId: string }) => `${senderId}\u0000${clientMsgId}`;
+const sendKey = ({ senderId, clientMsgId }: { senderId: string; clientMsgId: string }) =>
+  `${senderId}\u0000${clientMsgId}`;
 
 export class SendBatcher {
   private queue: Pending[] = [];
@@ -77,7 +78,9 @@ export class SendBatcher {
 
   submit(input: SendInput): Promise<SendOutcome> {
     if (this.queue.length >= this.settings.maxQueued) {
-      return Promise.reject(overloaded(QUEUE_FULL_RETRY_AFTER_SEC, 'Too many messages are waiting to be stored; retry shortly'));
+      return Promise.reject(
+        overloaded(QUEUE_FULL_RETRY_AFTER_SEC, 'Too many messages are waiting to be stored; retry shortly'),
+      );
     }
     return new Promise<SendOutcome>((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
@@ -182,33 +185,41 @@ export class SendBatcher {
   private async storeTogether(valid: Pending[]): Promise<unknown> {
     let failure: unknown = NO_FAILURE;
     try {
-      await this.db.withSessionLocks(SEND_LOCK, valid.map((pending) => pending.input.conversationId), async (client) => {
-        let stored: Message[];
-        try {
-          stored = await insertBatch(client, valid.map((pending) => pending.input), { outbox: this.settings.notificationOutbox });
-        } catch (error) {
-          // Nothing was stored (one statement). Typically a clientMsgId committed meanwhile by another process.
-          failure = error;
-          return;
-        }
-        const byKey = new Map(stored.map((message) => [sendKey(message), message]));
-        // Stored whatever happens next; a failed announcement is caught up by sync.
-        await Promise.resolve(this.broadcaster.messagesCreated(stored)).catch(() => undefined);
-        const missed: Pending[] = [];
-        for (const pending of valid) {
-          const message = byKey.get(sendKey(pending.input));
-          if (message) pending.resolve({ message, created: true });
-          else missed.push(pending);
-        }
-        // Nothing stored means not a member, a used clientMsgId or attachments that cannot be claimed; find out
-        // which, still under the locks.
-        const repeated: Array<{ pending: Pending; message: Message }> = [];
-        for (const pending of missed) {
-          const message = await this.explainMiss(client, pending);
-          if (message) repeated.push({ pending, message });
-        }
-        await this.announceAgain(repeated);
-      });
+      await this.db.withSessionLocks(
+        SEND_LOCK,
+        valid.map((pending) => pending.input.conversationId),
+        async (client) => {
+          let stored: Message[];
+          try {
+            stored = await insertBatch(
+              client,
+              valid.map((pending) => pending.input),
+              { outbox: this.settings.notificationOutbox },
+            );
+          } catch (error) {
+            // Nothing was stored (one statement). Typically a clientMsgId committed meanwhile by another process.
+            failure = error;
+            return;
+          }
+          const byKey = new Map(stored.map((message) => [sendKey(message), message]));
+          // Stored whatever happens next; a failed announcement is caught up by sync.
+          await Promise.resolve(this.broadcaster.messagesCreated(stored)).catch(() => undefined);
+          const missed: Pending[] = [];
+          for (const pending of valid) {
+            const message = byKey.get(sendKey(pending.input));
+            if (message) pending.resolve({ message, created: true });
+            else missed.push(pending);
+          }
+          // Nothing stored means not a member, a used clientMsgId or attachments that cannot be claimed; find out
+          // which, still under the locks.
+          const repeated: Array<{ pending: Pending; message: Message }> = [];
+          for (const pending of missed) {
+            const message = await this.explainMiss(client, pending);
+            if (message) repeated.push({ pending, message });
+          }
+          await this.announceAgain(repeated);
+        },
+      );
     } catch (error) {
       // Lock, unlock or connection trouble: whoever is still waiting fails with it (a settled promise ignores it).
       for (const pending of valid) pending.reject(error);
@@ -228,7 +239,9 @@ export class SendBatcher {
       if (existing) return existing;
       const unclaimable = await unclaimableAttachments(client, senderId, pending.input.attachmentIds ?? []);
       if (unclaimable.length > 0) {
-        throw validationFailed('attachmentIds must name your own uploads that are not attached to a message yet', { attachmentIds: unclaimable });
+        throw validationFailed('attachmentIds must name your own uploads that are not attached to a message yet', {
+          attachmentIds: unclaimable,
+        });
       }
       // The sender was not a member when the batch statement ran and is one again now (removed and added back in
       // between: the soak benchmark found it, answered 500). Their send gets another go, once; it runs after this
@@ -253,8 +266,11 @@ export class SendBatcher {
     const inSeqOrder = repeated
       .filter(({ pending, message }) => message.conversationId === pending.input.conversationId)
       .map(({ message }) => message)
-      .sort((a, b) => (a.conversationId === b.conversationId ? a.seq - b.seq : a.conversationId < b.conversationId ? -1 : 1));
-    if (inSeqOrder.length > 0) await Promise.resolve(this.broadcaster.messagesCreated(inSeqOrder)).catch(() => undefined);
+      .sort((a, b) =>
+        a.conversationId === b.conversationId ? a.seq - b.seq : a.conversationId < b.conversationId ? -1 : 1,
+      );
+    if (inSeqOrder.length > 0)
+      await Promise.resolve(this.broadcaster.messagesCreated(inSeqOrder)).catch(() => undefined);
     for (const { pending, message } of repeated) pending.resolve({ message, created: false });
   }
 }

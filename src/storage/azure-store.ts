@@ -15,17 +15,23 @@ export class AzureStore implements ObjectStore {
 
   constructor(settings: AzureSettings) {
     // No retries: the service times every call itself (ATTACHMENT_STORE_TIMEOUT_MS).
-    const service = BlobServiceClient.fromConnectionString(settings.connectionString, { retryOptions: { maxTries: 1 } });
+    const service = BlobServiceClient.fromConnectionString(settings.connectionString, {
+      retryOptions: { maxTries: 1 },
+    });
     this.container = service.getContainerClient(settings.container);
   }
 
   async putFile(key: string, file: string, meta: { contentType: string }, signal: AbortSignal): Promise<void> {
     // A block blob is committed as a whole by its last call: until then nothing is visible under the key.
-    await this.container.getBlockBlobClient(key).uploadFile(file, { blobHTTPHeaders: { blobContentType: meta.contentType }, abortSignal: signal });
+    await this.container
+      .getBlockBlobClient(key)
+      .uploadFile(file, { blobHTTPHeaders: { blobContentType: meta.contentType }, abortSignal: signal });
   }
 
   async putBytes(key: string, bytes: Uint8Array, contentType: string, signal: AbortSignal): Promise<void> {
-    await this.container.getBlockBlobClient(key).uploadData(bytes, { blobHTTPHeaders: { blobContentType: contentType }, abortSignal: signal });
+    await this.container
+      .getBlockBlobClient(key)
+      .uploadData(bytes, { blobHTTPHeaders: { blobContentType: contentType }, abortSignal: signal });
   }
 
   async read(key: string, range: ByteRange | undefined, signal: AbortSignal): Promise<Readable> {

@@ -6,7 +6,9 @@ import type { Config } from '../config.js';
 import { LocalStore } from './local-store.js';
 import type { ObjectStore } from './object-store.js';
 
-export async function createObjectStore(settings: Config['attachments']): Promise<{ store: ObjectStore; incomingDir: string }> {
+export async function createObjectStore(
+  settings: Config['attachments'],
+): Promise<{ store: ObjectStore; incomingDir: string }> {
   const incomingDir = path.resolve(settings.dir, 'incoming');
   await mkdir(incomingDir, { recursive: true });
   // The cloud SDKs are loaded only when used: together they add tens of MB of heap to every process (and a full

@@ -2,7 +2,13 @@
 // Path-style addressing whenever an endpoint is given: S3-compatible servers rarely resolve bucket subdomains.
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ByteRange, ObjectStore, SignedResponse } from './object-store.js';
 
@@ -22,7 +28,9 @@ export class S3Store implements ObjectStore {
     this.client = new S3Client({
       region: settings.region,
       ...(settings.endpoint ? { endpoint: settings.endpoint, forcePathStyle: true } : {}),
-      ...(settings.accessKey && settings.secretKey ? { credentials: { accessKeyId: settings.accessKey, secretAccessKey: settings.secretKey } } : {}),
+      ...(settings.accessKey && settings.secretKey
+        ? { credentials: { accessKeyId: settings.accessKey, secretAccessKey: settings.secretKey } }
+        : {}),
       // Checksums only where S3 requires them: the SDK's default (aws-chunked bodies with a trailing CRC) is not
       // understood by every S3-compatible server.
       requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -32,27 +40,47 @@ export class S3Store implements ObjectStore {
     });
   }
 
-  async putFile(key: string, file: string, meta: { contentType: string; size: number }, signal: AbortSignal): Promise<void> {
+  async putFile(
+    key: string,
+    file: string,
+    meta: { contentType: string; size: number },
+    signal: AbortSignal,
+  ): Promise<void> {
     await this.client.send(
-      new PutObjectCommand({ Bucket: this.settings.bucket, Key: key, Body: createReadStream(file), ContentLength: meta.size, ContentType: meta.contentType }),
+      new PutObjectCommand({
+        Bucket: this.settings.bucket,
+        Key: key,
+        Body: createReadStream(file),
+        ContentLength: meta.size,
+        ContentType: meta.contentType,
+      }),
       { abortSignal: signal },
     );
   }
 
   async putBytes(key: string, bytes: Uint8Array, contentType: string, signal: AbortSignal): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key: key, Body: bytes, ContentType: contentType }), { abortSignal: signal });
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.settings.bucket, Key: key, Body: bytes, ContentType: contentType }),
+      { abortSignal: signal },
+    );
   }
 
   async read(key: string, range: ByteRange | undefined, signal: AbortSignal): Promise<Readable> {
     const answer = await this.client.send(
-      new GetObjectCommand({ Bucket: this.settings.bucket, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
+      new GetObjectCommand({
+        Bucket: this.settings.bucket,
+        Key: key,
+        ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+      }),
       { abortSignal: signal },
     );
     return answer.Body as Readable;
   }
 
   async delete(key: string, signal: AbortSignal): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: key }), { abortSignal: signal });
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: key }), {
+      abortSignal: signal,
+    });
   }
 
   signedUrl(key: string, response: SignedResponse): Promise<string> {

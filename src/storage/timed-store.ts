@@ -64,7 +64,8 @@ export class TimedStore {
     const started = performance.now();
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
-    const observe = (outcome: string) => this.latency.observe({ store: this.kind, op, outcome }, (performance.now() - started) / 1000);
+    const observe = (outcome: string) =>
+      this.latency.observe({ store: this.kind, op, outcome }, (performance.now() - started) / 1000);
     try {
       const deadline = new Promise<never>((_, reject) => {
         controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true });

@@ -44,17 +44,24 @@ function errorFrom(response: Response, parsed: unknown): ApiError {
   const error = (parsed as ErrorBody | undefined)?.error;
   if (error?.message) {
     const retry = response.headers.get('Retry-After');
-    const suffix = retry && (error.code === 'rate_limited' || error.code === 'overloaded') ? ` Try again in ${retry} s.` : '';
+    const suffix =
+      retry && (error.code === 'rate_limited' || error.code === 'overloaded') ? ` Try again in ${retry} s.` : '';
     return new ApiError(sentence(withFields(error.message, error.details)) + suffix, error.code, response.status);
   }
-  return new ApiError(`Parley answered ${response.status} ${response.statusText || ''}`.trim() + '.', 'http', response.status);
+  return new ApiError(
+    `Parley answered ${response.status} ${response.statusText || ''}`.trim() + '.',
+    'http',
+    response.status,
+  );
 }
 
 /** validation_failed names the fields: "Request is invalid: password must be at least 8 characters". */
 function withFields(message: string, details: unknown): string {
   const fields = (details as { fields?: Record<string, string> } | undefined)?.fields;
   if (!fields || Object.keys(fields).length === 0) return message;
-  return `${message}: ${Object.entries(fields).map(([field, problem]) => `${field} ${problem}`).join('; ')}`;
+  return `${message}: ${Object.entries(fields)
+    .map(([field, problem]) => `${field} ${problem}`)
+    .join('; ')}`;
 }
 
 /** Server messages are sentences without a final stop now and then; shown to people, they end with one. */
@@ -63,7 +70,8 @@ export const sentence = (text: string): string => (/[.!?]$/.test(text) ? text : 
 export const api = {
   register: (username: string, password: string, displayName?: string) =>
     call<{ user: User }>('POST', '/api/auth/register', { username, password, ...(displayName ? { displayName } : {}) }),
-  login: (username: string, password: string) => call<{ user: User }>('POST', '/api/auth/login', { username, password }),
+  login: (username: string, password: string) =>
+    call<{ user: User }>('POST', '/api/auth/login', { username, password }),
   logout: () => call<void>('POST', '/api/auth/logout'),
   me: () => call<{ user: User }>('GET', '/api/me'),
   searchUsers: (q: string) => call<{ users: User[] }>('GET', `/api/users?q=${encodeURIComponent(q)}`),
@@ -74,19 +82,26 @@ export const api = {
       `/api/conversations?limit=50${before ? `&before=${encodeURIComponent(before)}` : ''}`,
     ),
   conversation: (id: string) => call<{ conversation: Conversation }>('GET', `/api/conversations/${id}`),
-  openDirect: (userId: string) => call<{ conversation: Conversation }>('POST', '/api/conversations', { kind: 'direct', userId }),
+  openDirect: (userId: string) =>
+    call<{ conversation: Conversation }>('POST', '/api/conversations', { kind: 'direct', userId }),
   createGroup: (title: string, memberIds: string[]) =>
     call<{ conversation: Conversation }>('POST', '/api/conversations', { kind: 'group', title, memberIds }),
-  addMember: (id: string, userId: string) => call<{ conversation: Conversation }>('POST', `/api/conversations/${id}/members`, { userId }),
+  addMember: (id: string, userId: string) =>
+    call<{ conversation: Conversation }>('POST', `/api/conversations/${id}/members`, { userId }),
   removeMember: (id: string, userId: string) => call<void>('DELETE', `/api/conversations/${id}/members/${userId}`),
   setRole: (id: string, userId: string, role: string) =>
     call<{ conversation: Conversation }>('PATCH', `/api/conversations/${id}/members/${userId}`, { role }),
   /** Newest first, `before` a seq. */
   history: (id: string, before?: number) =>
-    call<{ messages: Message[] }>('GET', `/api/conversations/${id}/messages?limit=50${before ? `&before=${before}` : ''}`),
+    call<{ messages: Message[] }>(
+      'GET',
+      `/api/conversations/${id}/messages?limit=50${before ? `&before=${before}` : ''}`,
+    ),
   /** Own messages only; answers the edited message (`message:updated` brings it to the other windows). */
-  editMessage: (id: string, seq: number, body: string) => call<{ message: Message }>('PATCH', `/api/conversations/${id}/messages/${seq}`, { body }),
+  editMessage: (id: string, seq: number, body: string) =>
+    call<{ message: Message }>('PATCH', `/api/conversations/${id}/messages/${seq}`, { body }),
   /** Own messages, or anyone's for a group's owner and admins; leaves a tombstone. */
   deleteMessage: (id: string, seq: number) => call<void>('DELETE', `/api/conversations/${id}/messages/${seq}`),
-  presence: (userIds: string[]) => call<{ presence: Record<string, Presence> }>('GET', `/api/presence?userIds=${userIds.join(',')}`),
+  presence: (userIds: string[]) =>
+    call<{ presence: Record<string, Presence> }>('GET', `/api/presence?userIds=${userIds.join(',')}`),
 };

@@ -16,7 +16,10 @@ const BANNER_TEXT: Record<Banner, string> = {
   restarting: 'Server restarting: reconnecting…',
 };
 
-export function chatScreen(store: ChatStore, onSignedOut: (notice?: string) => void): { element: HTMLElement; stop(): void } {
+export function chatScreen(
+  store: ChatStore,
+  onSignedOut: (notice?: string) => void,
+): { element: HTMLElement; stop(): void } {
   const me = store.me!;
   const alerts = h('p', { class: 'notice', role: 'alert' });
   let alertTimer: ReturnType<typeof setTimeout> | undefined;
@@ -106,19 +109,34 @@ export function chatScreen(store: ChatStore, onSignedOut: (notice?: string) => v
     store.reset();
     onSignedOut(text);
   };
-  const signOut = h('button', { type: 'button', class: 'secondary', onclick: async () => {
-    try {
-      await api.logout();
-      stopAndLeave();
-    } catch (error) {
-      notice(error instanceof Error ? error.message : 'Signing out failed.');
-    }
-  } }, 'Sign out');
+  const signOut = h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary',
+      onclick: async () => {
+        try {
+          await api.logout();
+          stopAndLeave();
+        } catch (error) {
+          notice(error instanceof Error ? error.message : 'Signing out failed.');
+        }
+      },
+    },
+    'Sign out',
+  );
 
   const element = h(
     'div',
     { class: 'app' },
-    h('header', { class: 'top' }, h('h1', {}, 'Parley'), banner, h('p', { class: 'me' }, `Signed in as ${nameOf(me)}`), signOut),
+    h(
+      'header',
+      { class: 'top' },
+      h('h1', {}, 'Parley'),
+      banner,
+      h('p', { class: 'me' }, `Signed in as ${nameOf(me)}`),
+      signOut,
+    ),
     alerts,
     layout,
   );

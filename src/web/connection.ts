@@ -104,23 +104,25 @@ export class Connection {
   private send(item: Pending): void {
     this.outbox.mark(item, 'sending');
     const payload = { conversationId: item.conversationId, body: item.body, clientMsgId: item.clientMsgId };
-    this.socket.timeout(ACK_TIMEOUT_MS).emit('message:send', payload, (timedOut: Error | null, ack?: Ack<{ message: Message }>) => {
-      if (timedOut || !ack) {
-        // Dropped, or no answer in time: send again with the same clientMsgId once connected.
-        this.outbox.mark(item, 'queued');
-        this.retrySoon();
-      } else if (ack.ok) {
-        this.take(ack.message);
-        this.outbox.settle(item.clientMsgId);
-        this.pump();
-      } else if (ack.error.code === 'rate_limited' || ack.error.code === 'overloaded') {
-        this.outbox.mark(item, 'queued');
-        this.retrySoon();
-      } else {
-        this.outbox.mark(item, 'failed', sentence(ack.error.message));
-        this.pump();
-      }
-    });
+    this.socket
+      .timeout(ACK_TIMEOUT_MS)
+      .emit('message:send', payload, (timedOut: Error | null, ack?: Ack<{ message: Message }>) => {
+        if (timedOut || !ack) {
+          // Dropped, or no answer in time: send again with the same clientMsgId once connected.
+          this.outbox.mark(item, 'queued');
+          this.retrySoon();
+        } else if (ack.ok) {
+          this.take(ack.message);
+          this.outbox.settle(item.clientMsgId);
+          this.pump();
+        } else if (ack.error.code === 'rate_limited' || ack.error.code === 'overloaded') {
+          this.outbox.mark(item, 'queued');
+          this.retrySoon();
+        } else {
+          this.outbox.mark(item, 'failed', sentence(ack.error.message));
+          this.pump();
+        }
+      });
   }
 
   private retrySoon(): void {
@@ -133,7 +135,8 @@ export class Connection {
     socket.on('connect', () => void this.catchUp());
     socket.on('disconnect', (reason) => {
       this.generation += 1;
-      if (this.store.me) this.store.setPresence(this.store.me.id, { status: 'offline', lastSeenAt: new Date().toISOString() });
+      if (this.store.me)
+        this.store.setPresence(this.store.me.id, { status: 'offline', lastSeenAt: new Date().toISOString() });
       if (reason === 'io server disconnect') void this.serverClosed();
       else if (reason !== 'io client disconnect') this.setBanner(navigator.onLine ? 'connecting' : 'offline');
     });
@@ -144,23 +147,30 @@ export class Connection {
     socket.on('message:new', ({ message }: { message: Message }) => void this.arrived(message));
     // v2 (edit and delete): the changed message replaces the held copy.
     socket.on('message:updated', ({ message }: { message: Message }) => this.take(message));
-    socket.on('typing', ({ conversationId, userId, isTyping }: { conversationId: string; userId: string; isTyping: boolean }) =>
-      this.store.typing(conversationId, userId, isTyping),
+    socket.on(
+      'typing',
+      ({ conversationId, userId, isTyping }: { conversationId: string; userId: string; isTyping: boolean }) =>
+        this.store.typing(conversationId, userId, isTyping),
     );
     socket.on('read', ({ conversationId, userId, seq }: { conversationId: string; userId: string; seq: number }) =>
       this.store.read(conversationId, userId, seq),
     );
-    socket.on('presence', ({ userId, status, lastSeenAt }: { userId: string } & Presence) => this.store.setPresence(userId, { status, lastSeenAt }));
+    socket.on('presence', ({ userId, status, lastSeenAt }: { userId: string } & Presence) =>
+      this.store.setPresence(userId, { status, lastSeenAt }),
+    );
     socket.on('conversation:new', ({ conversation }: { conversation: Conversation }) => {
       const known = this.store.conversations.has(conversation.id);
       this.store.upsert(conversation);
       // The creator (owner) hears of the group too, sometimes before its own POST answers: no news to them.
       const mine = conversation.members.find((member) => member.id === this.store.me?.id);
-      if (!known && conversation.kind === 'group' && mine?.role !== 'owner') this.events.notice(`You were added to ${this.store.titleOf(conversation)}.`);
+      if (!known && conversation.kind === 'group' && mine?.role !== 'owner')
+        this.events.notice(`You were added to ${this.store.titleOf(conversation)}.`);
       void this.lookUpPresence(conversation.members.map((member) => member.id));
     });
     // A member list changed (v2 servers may announce it to every member; v1 tells only the added or removed user).
-    socket.on('conversation:updated', ({ conversation }: { conversation: Conversation }) => this.store.upsert(conversation));
+    socket.on('conversation:updated', ({ conversation }: { conversation: Conversation }) =>
+      this.store.upsert(conversation),
+    );
     socket.on('conversation:removed', ({ conversationId }: { conversationId: string }) => {
       const state = this.store.conversations.get(conversationId);
       if (state) this.events.notice(`You are no longer a member of ${this.store.titleOf(state.conversation)}.`);
@@ -187,7 +197,8 @@ export class Connection {
       return;
     }
     this.take(message);
-    if (!state.conversation.members.some((member) => member.id === message.senderId)) await this.refreshConversation(message.conversationId);
+    if (!state.conversation.members.some((member) => member.id === message.senderId))
+      await this.refreshConversation(message.conversationId);
   }
 
   private take(message: Message): void {
@@ -224,7 +235,8 @@ export class Connection {
       if (error instanceof ApiError && error.status === 401) return this.events.signedOut();
       // A restart in progress fails a request or two: say so only when it keeps failing.
       this.failedCatchUps += 1;
-      if (this.failedCatchUps >= CATCH_UP_ATTEMPTS_BEFORE_NOTICE) this.events.notice(error instanceof Error ? error.message : 'Catching up failed.');
+      if (this.failedCatchUps >= CATCH_UP_ATTEMPTS_BEFORE_NOTICE)
+        this.events.notice(error instanceof Error ? error.message : 'Catching up failed.');
       // Try the whole catch-up again on a fresh connection.
       this.setBanner('connecting');
       this.socket.disconnect();
@@ -265,7 +277,10 @@ export class Connection {
           let more = true;
           let cursors = Object.fromEntries(ids.slice(start, start + SYNC_CHUNK));
           while (more) {
-            const ack = (await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('sync', { cursors })) as Ack<{ messages: Message[]; more?: boolean }>;
+            const ack = (await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('sync', { cursors })) as Ack<{
+              messages: Message[];
+              more?: boolean;
+            }>;
             if (!ack.ok) {
               // A conversation we were removed from meanwhile: drop it, then sync again.
               if (ack.error.code === 'not_found') {
@@ -277,10 +292,13 @@ export class Connection {
             }
             for (const message of ack.messages) this.take(message);
             more = ack.more === true;
-            cursors = Object.fromEntries(Object.keys(cursors).map((id) => [id, this.store.conversations.get(id)?.seenSeq ?? 0]));
+            cursors = Object.fromEntries(
+              Object.keys(cursors).map((id) => [id, this.store.conversations.get(id)?.seenSeq ?? 0]),
+            );
           }
         }
-        // Bounded: a server that kept contradicting itself would otherwise hold the client here; the next connect retries.
+        // Bounded: a server that kept contradicting itself would otherwise hold the client here; the next connect
+        // retries.
       } while (this.resyncWanted && ++rounds < MAX_SYNC_ROUNDS);
     } finally {
       this.syncing = false;

@@ -27,7 +27,13 @@ export class Outbox {
   }
 
   add(conversationId: string, body: string): Pending {
-    const item: Pending = { clientMsgId: crypto.randomUUID(), conversationId, body, createdAt: new Date().toISOString(), state: 'queued' };
+    const item: Pending = {
+      clientMsgId: crypto.randomUUID(),
+      conversationId,
+      body,
+      createdAt: new Date().toISOString(),
+      state: 'queued',
+    };
     this.items.push(item);
     this.changed(conversationId);
     return item;
@@ -40,7 +46,8 @@ export class Outbox {
   /** The next message of each conversation to send: one at a time per conversation keeps the typed order. */
   ready(): Pending[] {
     const heads = new Map<string, Pending>();
-    for (const item of this.items) if (!heads.has(item.conversationId) && item.state !== 'failed') heads.set(item.conversationId, item);
+    for (const item of this.items)
+      if (!heads.has(item.conversationId) && item.state !== 'failed') heads.set(item.conversationId, item);
     return [...heads.values()].filter((item) => item.state === 'queued');
   }
 
@@ -70,7 +77,10 @@ export class Outbox {
 
 function load(owner: string): Pending[] {
   try {
-    const saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? 'null') as { owner: string; items: Pending[] } | null;
+    const saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? 'null') as {
+      owner: string;
+      items: Pending[];
+    } | null;
     return saved?.owner === owner ? saved.items : [];
   } catch {
     return [];

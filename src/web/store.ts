@@ -61,7 +61,8 @@ export class ChatStore {
     if (known) {
       known.conversation = { ...known.conversation, ...conversation };
       if (conversation.unread !== undefined && !this.isOpen(conversation.id)) known.unread = conversation.unread;
-      if (conversation.lastMessage && (known.lastMessage?.seq ?? 0) < conversation.lastMessage.seq) known.lastMessage = conversation.lastMessage;
+      if (conversation.lastMessage && (known.lastMessage?.seq ?? 0) < conversation.lastMessage.seq)
+        known.lastMessage = conversation.lastMessage;
       this.emit({ kind: 'conversation', id: conversation.id });
       return known;
     }
@@ -180,7 +181,8 @@ export class ChatStore {
   /** Members of every conversation but the user, for presence look-ups. */
   contacts(): string[] {
     const ids = new Set<string>();
-    for (const state of this.conversations.values()) for (const member of state.conversation.members) ids.add(member.id);
+    for (const state of this.conversations.values())
+      for (const member of state.conversation.members) ids.add(member.id);
     if (this.me) ids.delete(this.me.id);
     return [...ids];
   }

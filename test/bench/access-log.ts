@@ -15,7 +15,11 @@ import { freePort } from '../support/processes.js';
 import { createTestServices, dropTestServices, testEnv } from '../support/services.js';
 
 const { values } = parseArgs({
-  options: { duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '20' }, rounds: { type: 'string', default: '3' } },
+  options: {
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '20' },
+    rounds: { type: 'string', default: '3' },
+  },
 });
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -31,7 +35,10 @@ async function start(name: string, dir: string, env: Record<string, string>): Pr
   const log = path.join(dir, `${name}.log`);
   const fd = openSync(log, 'a');
   const child = fork(path.join(ROOT, 'dist/main.js'), [], {
-    env: { PATH: process.env.PATH ?? '', ...testEnv({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env }) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...testEnv({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env }),
+    },
     stdio: ['ignore', fd, fd, 'ipc'],
   });
   closeSync(fd);
@@ -73,7 +80,8 @@ async function main(): Promise<void> {
       for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
         const result = await run(server, Number(values.duration));
         rps.get(server.name)!.push(Math.round(result.requests.average));
-        if (result.non2xx + result.errors + result.timeouts > 0) bad.push(`${server.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+        if (result.non2xx + result.errors + result.timeouts > 0)
+          bad.push(`${server.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
       }
     }
     const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
@@ -81,7 +89,13 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${table(
         ['server', 'req/s per round', 'median req/s', 'vs ACCESS_LOG=false', 'log bytes'],
-        servers.map((s) => [s.name, rps.get(s.name)!.join(', '), median(rps.get(s.name)!), (median(rps.get(s.name)!) / off).toFixed(2), statSync(s.log).size]),
+        servers.map((s) => [
+          s.name,
+          rps.get(s.name)!.join(', '),
+          median(rps.get(s.name)!),
+          (median(rps.get(s.name)!) / off).toFixed(2),
+          statSync(s.log).size,
+        ]),
       )}\n${bad.length > 0 ? `problems: ${bad.join('; ')}\n` : ''}`,
     );
   } finally {

@@ -50,15 +50,28 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS + 2 });
 
 function post(url: string, token: string, body: Buffer, contentType: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': String(body.length), authorization: `Bearer ${token}` } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        if (response.statusCode !== 201) return reject(new Error(`upload answered ${response.statusCode}: ${text.slice(0, 200)}`));
-        resolve((JSON.parse(text) as { attachment: { id: string } }).attachment.id);
-      });
-    });
+    const request = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': contentType,
+          'content-length': String(body.length),
+          authorization: `Bearer ${token}`,
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if (response.statusCode !== 201)
+            return reject(new Error(`upload answered ${response.statusCode}: ${text.slice(0, 200)}`));
+          resolve((JSON.parse(text) as { attachment: { id: string } }).attachment.id);
+        });
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });
@@ -70,7 +83,9 @@ function download(url: string, token: string): Promise<number> {
       .get(url, { agent, headers: { authorization: `Bearer ${token}` } }, (response) => {
         let bytes = 0;
         response.on('data', (chunk: Buffer) => (bytes += chunk.length));
-        response.on('end', () => (response.statusCode === 200 ? resolve(bytes) : reject(new Error(`download answered ${response.statusCode}`))));
+        response.on('end', () =>
+          response.statusCode === 200 ? resolve(bytes) : reject(new Error(`download answered ${response.statusCode}`)),
+        );
       })
       .on('error', reject);
   });
@@ -85,7 +100,9 @@ function pollLiveness(url: string): { stop(): Promise<number[]> } {
     while (running) {
       const started = performance.now();
       await new Promise<void>((resolve) => {
-        http.get(`${url}/health/live`, { agent: probe }, (response) => response.resume().on('end', () => resolve())).on('error', () => resolve());
+        http
+          .get(`${url}/health/live`, { agent: probe }, (response) => response.resume().on('end', () => resolve()))
+          .on('error', () => resolve());
       });
       latencies.push(performance.now() - started);
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -107,7 +124,8 @@ async function runRound(target: Target, body: Buffer, contentType: string): Prom
   let started = performance.now();
   await Promise.all(
     Array.from({ length: CLIENTS }, async (_, client) => {
-      for (let n = 0; n < FILES_PER_CLIENT; n++) ids.push({ client, id: await post(target.url + target.uploadPath, target.tokens[client]!, body, contentType) });
+      for (let n = 0; n < FILES_PER_CLIENT; n++)
+        ids.push({ client, id: await post(target.url + target.uploadPath, target.tokens[client]!, body, contentType) });
     }),
   );
   const uploadSeconds = (performance.now() - started) / 1000;
@@ -117,7 +135,8 @@ async function runRound(target: Target, body: Buffer, contentType: string): Prom
   let downloaded = 0;
   await Promise.all(
     Array.from({ length: CLIENTS }, async (_, client) => {
-      for (const { id } of ids.filter((entry) => entry.client === client)) downloaded += await download(target.url + target.downloadPath(id), target.tokens[client]!);
+      for (const { id } of ids.filter((entry) => entry.client === client))
+        downloaded += await download(target.url + target.downloadPath(id), target.tokens[client]!);
     }),
   );
   const downloadSeconds = (performance.now() - started) / 1000;
@@ -144,11 +163,20 @@ async function main(): Promise<void> {
   const sink = fork(SINK, [String(sinkPort), sinkDir], { stdio: 'ignore' });
   try {
     await new Promise<void>((resolve) => sink.once('message', () => resolve()));
-    const parley = await startServer({ ATTACHMENTS_DIR: parleyDir, ATTACHMENT_QUOTA_MB: '100000', ACCESS_LOG: 'false', LOG_LEVEL: 'warn' });
+    const parley = await startServer({
+      ATTACHMENTS_DIR: parleyDir,
+      ATTACHMENT_QUOTA_MB: '100000',
+      ACCESS_LOG: 'false',
+      LOG_LEVEL: 'warn',
+    });
     const accounts: Account[] = [];
     for (let i = 0; i < CLIENTS; i++) accounts.push(await register(parley.url));
     // Text of random letters: accepted (text/plain) and as incompressible as it gets for text.
-    const file = Buffer.from(randomBytes(Math.ceil((FILE_BYTES * 3) / 4)).toString('base64').slice(0, FILE_BYTES));
+    const file = Buffer.from(
+      randomBytes(Math.ceil((FILE_BYTES * 3) / 4))
+        .toString('base64')
+        .slice(0, FILE_BYTES),
+    );
     const { body, contentType } = multipart([{ name: 'bench.txt', bytes: file }]);
     const targets: Target[] = [
       {
@@ -173,7 +201,9 @@ async function main(): Promise<void> {
       },
     ];
     console.log(machineLine());
-    console.log(`${CLIENTS} clients x ${FILES_PER_CLIENT} files of ${FILE_BYTES / 1e6} MB per round, ${ROUNDS} rounds, baseline and Parley alternating`);
+    console.log(
+      `${CLIENTS} clients x ${FILES_PER_CLIENT} files of ${FILE_BYTES / 1e6} MB per round, ${ROUNDS} rounds, baseline and Parley alternating`,
+    );
     // Warm-up, not counted: JIT, connections, the first writes of each server.
     for (const target of targets) {
       const id = await post(target.url + target.uploadPath, target.tokens[0]!, body, contentType);
@@ -185,19 +215,30 @@ async function main(): Promise<void> {
       for (const target of targets) {
         const result = await runRound(target, body, contentType);
         results.get(target.name)!.push(result);
-        console.log(`round ${round + 1} ${target.name.padEnd(15)} upload ${result.uploadMBps.toFixed(0).padStart(5)} MB/s  download ${result.downloadMBps.toFixed(0).padStart(5)} MB/s  /health/live p99 ${result.liveP99Ms.toFixed(1)} ms (max ${result.liveMaxMs.toFixed(1)}, ${result.liveSamples} samples)`);
+        console.log(
+          `round ${round + 1} ${target.name.padEnd(15)} upload ${result.uploadMBps.toFixed(0).padStart(5)} MB/s  download ${result.downloadMBps.toFixed(0).padStart(5)} MB/s  /health/live p99 ${result.liveP99Ms.toFixed(1)} ms (max ${result.liveMaxMs.toFixed(1)}, ${result.liveSamples} samples)`,
+        );
       }
     }
     const median = (name: string, pick: (round: Round) => number) => {
-      const values = results.get(name)!.map(pick).sort((a, b) => a - b);
+      const values = results
+        .get(name)!
+        .map(pick)
+        .sort((a, b) => a - b);
       return values[Math.floor(values.length / 2)]!;
     };
     const [bare, ours] = targets.map((target) => target.name) as [string, string];
     const up = median(ours, (r) => r.uploadMBps) / median(bare, (r) => r.uploadMBps);
     const down = median(ours, (r) => r.downloadMBps) / median(bare, (r) => r.downloadMBps);
-    console.log(`median: upload Parley ${median(ours, (r) => r.uploadMBps).toFixed(0)} MB/s vs bare ${median(bare, (r) => r.uploadMBps).toFixed(0)} MB/s = ${up.toFixed(2)}x (target >= 0.8)`);
-    console.log(`median: download Parley ${median(ours, (r) => r.downloadMBps).toFixed(0)} MB/s vs bare ${median(bare, (r) => r.downloadMBps).toFixed(0)} MB/s = ${down.toFixed(2)}x`);
-    console.log(`median: /health/live p99 during uploads: Parley ${median(ours, (r) => r.liveP99Ms).toFixed(1)} ms (target <= 50), bare ${median(bare, (r) => r.liveP99Ms).toFixed(1)} ms`);
+    console.log(
+      `median: upload Parley ${median(ours, (r) => r.uploadMBps).toFixed(0)} MB/s vs bare ${median(bare, (r) => r.uploadMBps).toFixed(0)} MB/s = ${up.toFixed(2)}x (target >= 0.8)`,
+    );
+    console.log(
+      `median: download Parley ${median(ours, (r) => r.downloadMBps).toFixed(0)} MB/s vs bare ${median(bare, (r) => r.downloadMBps).toFixed(0)} MB/s = ${down.toFixed(2)}x`,
+    );
+    console.log(
+      `median: /health/live p99 during uploads: Parley ${median(ours, (r) => r.liveP99Ms).toFixed(1)} ms (target <= 50), bare ${median(bare, (r) => r.liveP99Ms).toFixed(1)} ms`,
+    );
   } finally {
     sink.kill('SIGINT');
     agent.destroy();

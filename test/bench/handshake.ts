@@ -28,7 +28,10 @@ async function memory(server: ServerProcess): Promise<{ rss: number; heapUsed: n
 }
 
 /** Opens SOCKETS sockets one after another, timing each, and reads the server's memory before and with them open. */
-async function run(server: ServerProcess, who: Account): Promise<{ p50: number; p99: number; heapPerSocketKb: number; rssPerSocketKb: number }> {
+async function run(
+  server: ServerProcess,
+  who: Account,
+): Promise<{ p50: number; p99: number; heapPerSocketKb: number; rssPerSocketKb: number }> {
   const before = await memory(server);
   const times: number[] = [];
   for (let i = 0; i < SOCKETS; i++) {
@@ -56,7 +59,10 @@ async function main(): Promise<void> {
     const [many, few] = await Promise.all([register(bounded.url), register(bounded.url)]);
     const db = new pg.Client({ connectionString: testDatabaseUrl() });
     await db.connect();
-    for (const [who, count] of [[many, MANY], [few, FEW]] as const) {
+    for (const [who, count] of [
+      [many, MANY],
+      [few, FEW],
+    ] as const) {
       await db.query(
         `WITH c AS (INSERT INTO conversations (kind, title, created_by) SELECT 'group', 'c' || g, $1 FROM generate_series(1, $2) g RETURNING id)
          INSERT INTO conversation_members (conversation_id, user_id, role) SELECT id, $1, 'owner' FROM c`,
@@ -71,14 +77,19 @@ async function main(): Promise<void> {
       { label: `${MANY} conversations, unbounded (all joined)`, server: unbounded, who: many },
     ];
     const results = new Map(cases.map((c) => [c.label, [] as Awaited<ReturnType<typeof run>>[]]));
-    for (let round = 0; round < ROUNDS; round++) for (const c of cases) results.get(c.label)!.push(await run(c.server, c.who));
+    for (let round = 0; round < ROUNDS; round++)
+      for (const c of cases) results.get(c.label)!.push(await run(c.server, c.who));
     const baseline = median(results.get(cases[0]!.label)!.map((r) => r.p50));
     console.log(`${SOCKETS} sockets held per case, ${ROUNDS} rounds interleaved, medians over rounds\n`);
-    console.log('| case | connect p50 ms | connect p99 ms | p50 vs baseline | heap KB per socket | RSS KB per socket |\n| --- | --- | --- | --- | --- | --- |');
+    console.log(
+      '| case | connect p50 ms | connect p99 ms | p50 vs baseline | heap KB per socket | RSS KB per socket |\n| --- | --- | --- | --- | --- | --- |',
+    );
     for (const c of cases) {
       const rs = results.get(c.label)!;
       const p50 = median(rs.map((r) => r.p50));
-      console.log(`| ${c.label} | ${p50.toFixed(1)} | ${median(rs.map((r) => r.p99)).toFixed(1)} | ${(p50 / baseline).toFixed(2)} | ${median(rs.map((r) => r.heapPerSocketKb)).toFixed(0)} | ${median(rs.map((r) => r.rssPerSocketKb)).toFixed(0)} |`);
+      console.log(
+        `| ${c.label} | ${p50.toFixed(1)} | ${median(rs.map((r) => r.p99)).toFixed(1)} | ${(p50 / baseline).toFixed(2)} | ${median(rs.map((r) => r.heapPerSocketKb)).toFixed(0)} | ${median(rs.map((r) => r.rssPerSocketKb)).toFixed(0)} |`,
+      );
     }
   } finally {
     closeAllClients();

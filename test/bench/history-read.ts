@@ -40,7 +40,10 @@ interface Target {
 }
 
 function spawnTarget(args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, args, {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   if (PIN) child.once('spawn', () => pin(child.pid!, SERVER_CPU));
   return child;
 }
@@ -66,7 +69,20 @@ const parleyEnv = (overrides: Record<string, string>) =>
     ...overrides,
   });
 
-const unmeasured = (target: string): HttpRow => ({ target, endpoint: '-', rps: NaN, avg: NaN, p50: NaN, p95: NaN, p99: NaN, cpu: NaN, cpuUsPerRequest: NaN, rssMb: NaN, errors: 0, non2xx: 0 });
+const unmeasured = (target: string): HttpRow => ({
+  target,
+  endpoint: '-',
+  rps: NaN,
+  avg: NaN,
+  p50: NaN,
+  p95: NaN,
+  p99: NaN,
+  cpu: NaN,
+  cpuUsPerRequest: NaN,
+  rssMb: NaN,
+  errors: 0,
+  non2xx: 0,
+});
 
 async function main(): Promise<void> {
   await createTestServices();
@@ -79,21 +95,40 @@ async function main(): Promise<void> {
     targets.push(await start('Parley, cache off (cold)', parley, parleyEnv({ HISTORY_CACHE_CONVERSATIONS: '0' })));
     targets.push(await start('Parley, cache on (hot)', parley, parleyEnv({})));
     const peerEnv = { DATABASE_URL: testEnv().DATABASE_URL!, JWT_SECRET };
-    targets.push(await start('fastify peer, same SQL (json_agg)', [...serverNodeArgs(), '--import', 'tsx', path.join(PEERS, 'fastify-same-sql.ts')], peerEnv));
-    targets.push(await start('fastify peer, typical two queries', [...serverNodeArgs(), '--import', 'tsx', path.join(PEERS, 'fastify-two-queries.ts')], peerEnv));
+    targets.push(
+      await start(
+        'fastify peer, same SQL (json_agg)',
+        [...serverNodeArgs(), '--import', 'tsx', path.join(PEERS, 'fastify-same-sql.ts')],
+        peerEnv,
+      ),
+    );
+    targets.push(
+      await start(
+        'fastify peer, typical two queries',
+        [...serverNodeArgs(), '--import', 'tsx', path.join(PEERS, 'fastify-two-queries.ts')],
+        peerEnv,
+      ),
+    );
 
     // The data: one group, 60 messages of ~100 characters, read 50 at a time (newest first).
     const base = targets[0]!.url;
     const owner = await register(base);
     const conversationId = await createGroup(base, owner, [await register(base)]);
     for (let i = 0; i < 60; i += 1)
-      await request(base, 'POST', `/api/conversations/${conversationId}/messages`, { token: owner.accessToken, body: { body: `message ${i} `.repeat(8), clientMsgId: `bench-${i}` } });
+      await request(base, 'POST', `/api/conversations/${conversationId}/messages`, {
+        token: owner.accessToken,
+        body: { body: `message ${i} `.repeat(8), clientMsgId: `bench-${i}` },
+      });
     const page = `/api/conversations/${conversationId}/messages?limit=50`;
     // Same page everywhere: every target answers the same 50 messages (byte size may differ: PostgreSQL's JSON spacing).
     const reference = await request(base, 'GET', page, { token: owner.accessToken });
     for (const target of targets) {
       const reply = await request(target.url, 'GET', page, { token: owner.accessToken });
-      if (reply.status !== 200 || JSON.stringify(reply.body) !== JSON.stringify(reference.body) || reply.body.messages.length !== 50)
+      if (
+        reply.status !== 200 ||
+        JSON.stringify(reply.body) !== JSON.stringify(reference.body) ||
+        reply.body.messages.length !== 50
+      )
         throw new Error(`${target.name} answered ${reply.status} with a different page`);
     }
 
@@ -102,13 +137,26 @@ async function main(): Promise<void> {
     const headers = { authorization: `Bearer ${owner.accessToken}` };
     for (let round = 0; round < ROUNDS; round += 1)
       for (const target of measured) {
-        const row = await measure(target.name, 'GET 50 messages (auth)', { url: target.url + page, headers, connections: CONNECTIONS, durationSec: DURATION }, () => [target.child.pid!]);
+        const row = await measure(
+          target.name,
+          'GET 50 messages (auth)',
+          { url: target.url + page, headers, connections: CONNECTIONS, durationSec: DURATION },
+          () => [target.child.pid!],
+        );
         runs.set(target.name, [...(runs.get(target.name) ?? []), row]);
       }
-    for (const target of targets) rows.push(runs.has(target.name) ? median(runs.get(target.name)!) : unmeasured(target.name));
+    for (const target of targets)
+      rows.push(runs.has(target.name) ? median(runs.get(target.name)!) : unmeasured(target.name));
   } finally {
     for (const target of targets) target.child.kill('SIGINT');
-    await Promise.all(targets.map((target) => new Promise((resolve) => (target.child.exitCode !== null ? resolve(null) : target.child.once('exit', resolve)))));
+    await Promise.all(
+      targets.map(
+        (target) =>
+          new Promise((resolve) =>
+            target.child.exitCode !== null ? resolve(null) : target.child.once('exit', resolve),
+          ),
+      ),
+    );
     await dropTestServices();
   }
 
@@ -120,7 +168,21 @@ async function main(): Promise<void> {
     hotP99Ms: { value: hot.p99, goal: 20, met: hot.p99 <= 20 },
   };
   const print = table(
-    ['target', 'req/s', 'vs same-SQL peer', 'vs typical peer', 'avg ms', 'p50 ms', 'p95 ms', 'p99 ms', 'CPU %', 'CPU us/req', 'RSS MB', 'errors', 'non-2xx'],
+    [
+      'target',
+      'req/s',
+      'vs same-SQL peer',
+      'vs typical peer',
+      'avg ms',
+      'p50 ms',
+      'p95 ms',
+      'p99 ms',
+      'CPU %',
+      'CPU us/req',
+      'RSS MB',
+      'errors',
+      'non-2xx',
+    ],
     rows.map((row) => [
       row.target,
       row.rps,
@@ -144,7 +206,15 @@ async function main(): Promise<void> {
       `hot ${targetsMet.hotVsTypical.ratio.toFixed(2)}x the typical peer (>= 2.0: ${targetsMet.hotVsTypical.met ? 'met' : 'MISSED'}), ` +
       `p99 ${hot.p99} ms (<= 20: ${targetsMet.hotP99Ms.met ? 'met' : 'MISSED'})\n`,
   );
-  if (values.json) writeFileSync(values.json, JSON.stringify({ benchmark: 'history-read', command, started, machine: machineLine(), pinned: PIN, rows, targets: targetsMet }, null, 2));
+  if (values.json)
+    writeFileSync(
+      values.json,
+      JSON.stringify(
+        { benchmark: 'history-read', command, started, machine: machineLine(), pinned: PIN, rows, targets: targetsMet },
+        null,
+        2,
+      ),
+    );
 }
 
 main().catch((error: unknown) => {

@@ -42,8 +42,13 @@ async function main(): Promise<void> {
   let cluster: Cluster | undefined;
   const rows: HttpRow[] = [];
   const started = new Date().toISOString();
-  const measure = (target: string, endpoint: string, url: string, headers: Record<string, string>, pids: () => number[]) =>
-    measureLoad(target, endpoint, { url, headers, connections: CONNECTIONS, durationSec: DURATION }, pids);
+  const measure = (
+    target: string,
+    endpoint: string,
+    url: string,
+    headers: Record<string, string>,
+    pids: () => number[],
+  ) => measureLoad(target, endpoint, { url, headers, connections: CONNECTIONS, durationSec: DURATION }, pids);
   try {
     const barePort = await freePort();
     const bare = startBare(barePort);
@@ -57,7 +62,12 @@ async function main(): Promise<void> {
     // The single process runs with the same production environment the cluster gets from PM2.
     cluster = await startCluster();
     const singlePort = await freePort();
-    const single = startSingle({ ...cluster.env, PORT: String(singlePort), NODE_APP_INSTANCE: 'single', MAX_WORKERS: undefined });
+    const single = startSingle({
+      ...cluster.env,
+      PORT: String(singlePort),
+      NODE_APP_INSTANCE: 'single',
+      MAX_WORKERS: undefined,
+    });
     children.push(single);
     await ready(single);
     const singleUrl = `http://127.0.0.1:${singlePort}`;
@@ -65,11 +75,17 @@ async function main(): Promise<void> {
     const owner = await register(singleUrl);
     const conversationId = await createGroup(singleUrl, owner, [await register(singleUrl)]);
     for (let i = 0; i < 60; i += 1)
-      await requestFresh(`${singleUrl}/api/conversations/${conversationId}/messages`, 'POST', { body: `message ${i} `.repeat(8), clientMsgId: `bench-${i}` }, owner.accessToken);
+      await requestFresh(
+        `${singleUrl}/api/conversations/${conversationId}/messages`,
+        'POST',
+        { body: `message ${i} `.repeat(8), clientMsgId: `bench-${i}` },
+        owner.accessToken,
+      );
     const auth = { authorization: `Bearer ${owner.accessToken}` };
     const history = `/api/conversations/${conversationId}/messages?limit=50`;
     const check = await requestFresh(singleUrl + history, 'GET', undefined, owner.accessToken);
-    if (check.status !== 200 || check.body.messages.length !== 50) throw new Error(`history read returned ${check.status}`);
+    if (check.status !== 200 || check.body.messages.length !== 50)
+      throw new Error(`history read returned ${check.status}`);
 
     // In cluster mode the PM2 daemon is the cluster primary that accepts and hands out connections: its CPU counts.
     const daemonPid = Number(readFileSync(path.join(cluster.home, 'pm2.pid'), 'utf8'));
@@ -99,9 +115,24 @@ async function main(): Promise<void> {
   }
 
   const bare = rows[0]!;
-  const single = (endpoint: string) => rows.find((row) => row.target === 'parley, 1 process' && row.endpoint === endpoint)!;
+  const single = (endpoint: string) =>
+    rows.find((row) => row.target === 'parley, 1 process' && row.endpoint === endpoint)!;
   const print = table(
-    ['target', 'endpoint', 'req/s', 'vs bare', 'throughput increase', 'avg ms', 'p50 ms', 'p95 ms', 'p99 ms', 'CPU %', 'RSS MB', 'errors', 'non-2xx'],
+    [
+      'target',
+      'endpoint',
+      'req/s',
+      'vs bare',
+      'throughput increase',
+      'avg ms',
+      'p50 ms',
+      'p95 ms',
+      'p99 ms',
+      'CPU %',
+      'RSS MB',
+      'errors',
+      'non-2xx',
+    ],
     rows.map((row) => [
       row.target,
       row.endpoint,
@@ -124,8 +155,14 @@ async function main(): Promise<void> {
       `autocannon runs in this process on the same cores; each row is the median of ${ROUNDS} interleaved runs; CPU % is of one core, summed over the server's processes (cluster: workers + PM2 daemon)\n\n${print}\n`,
   );
   const live = single('/health/live');
-  process.stdout.write(`\ntarget (1 process): /health/live ${(live.rps / bare.rps).toFixed(2)} of bare (>= 0.65: ${live.rps / bare.rps >= 0.65 ? 'met' : 'MISSED'})\n`);
-  if (values.json) writeFileSync(values.json, JSON.stringify({ benchmark: 'http', command, started, machine: machineLine(), rows }, null, 2));
+  process.stdout.write(
+    `\ntarget (1 process): /health/live ${(live.rps / bare.rps).toFixed(2)} of bare (>= 0.65: ${live.rps / bare.rps >= 0.65 ? 'met' : 'MISSED'})\n`,
+  );
+  if (values.json)
+    writeFileSync(
+      values.json,
+      JSON.stringify({ benchmark: 'http', command, started, machine: machineLine(), rows }, null, 2),
+    );
 }
 
 main().catch((error: unknown) => {

@@ -27,7 +27,13 @@ import {
 import { workerThreadsPerInstance } from '../../src/ops/capacity.js';
 import { register } from '../support/client.js';
 import { freePort, serverNodeArgs } from '../support/processes.js';
-import { HEALTH_DETAIL, TEST_HEALTH_TOKEN, createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../support/services.js';
+import {
+  HEALTH_DETAIL,
+  TEST_HEALTH_TOKEN,
+  createTestDatabase,
+  dropTestDatabase,
+  testDatabaseUrl,
+} from '../support/services.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_SEC ?? 15) * 1000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -57,7 +63,9 @@ const ALL_MODES: Mode[] = [
   { label: 'pool (default)', hashing: 'pool', env: { PASSWORD_HASHING: 'pool' } },
   { label: 'pool no-backoff', hashing: 'pool', env: { PASSWORD_HASHING: 'pool' }, noBackoff: true },
 ];
-const MODES = process.env.BENCH_MODES ? ALL_MODES.filter((mode) => process.env.BENCH_MODES!.split(',').includes(mode.label)) : ALL_MODES;
+const MODES = process.env.BENCH_MODES
+  ? ALL_MODES.filter((mode) => process.env.BENCH_MODES!.split(',').includes(mode.label))
+  : ALL_MODES;
 
 interface ModeResult {
   mode: Mode;
@@ -84,7 +92,6 @@ const percentile = (values: number[], p: number): number => {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 };
 
-
 /** Time for one hash on this thread, sequentially, with no server running: the unit of the pool's ceiling. */
 function msPerHashOnOneThread(): number {
   const hash = hashPasswordBlocking({ password: PASSWORD, cost: COST });
@@ -104,7 +111,10 @@ async function msPerHashSideBySide(parallel: number): Promise<number> {
   return (performance.now() - started) / (SINGLE_THREAD_SAMPLES * parallel);
 }
 
-async function startServer(mode: Mode, databaseUrl: string): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
+async function startServer(
+  mode: Mode,
+  databaseUrl: string,
+): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
   const port = await freePort();
   const child = spawn(process.execPath, [...serverNodeArgs(), 'dist/main.js'], {
     cwd: ROOT,
@@ -131,7 +141,10 @@ async function startServer(mode: Mode, databaseUrl: string): Promise<{ url: stri
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
-    const ready = await fetch(`${url}/health/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return { url, child, stderr: () => stderr };
     if (Date.now() > deadline) throw new Error(`server not ready after 20 s: ${stderr}`);
     await sleep(100);
@@ -148,7 +161,12 @@ async function stopServer(child: ChildProcess): Promise<void> {
 }
 
 async function post(url: string, body: unknown, signal?: AbortSignal): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal,
+  });
 }
 
 async function runMode(mode: Mode, databaseUrl: string): Promise<ModeResult> {
@@ -157,8 +175,11 @@ async function runMode(mode: Mode, databaseUrl: string): Promise<ModeResult> {
     const username = `storm_${mode.hashing}_${randomBytes(3).toString('hex')}`;
     await register(server.url, username, PASSWORD);
     const poolStats = async () =>
-      ((await (await fetch(`${server.url}/health`, { headers: HEALTH_DETAIL })).json()) as { workerPool: { maxThreads: number; meanRunMs: number; utilization: number } })
-        .workerPool;
+      (
+        (await (await fetch(`${server.url}/health`, { headers: HEALTH_DETAIL })).json()) as {
+          workerPool: { maxThreads: number; meanRunMs: number; utilization: number };
+        }
+      ).workerPool;
     const threads = (await poolStats()).maxThreads;
 
     const stopAt = performance.now() + DURATION_MS;
@@ -184,12 +205,15 @@ async function runMode(mode: Mode, databaseUrl: string): Promise<ModeResult> {
           else if (reply.status === 503) {
             overloaded++;
             if (!mode.noBackoff) {
-              await sleep(Number(reply.headers.get('retry-after') ?? 1) * 1000, undefined, { signal: windowClosed }).catch(() => undefined);
+              await sleep(Number(reply.headers.get('retry-after') ?? 1) * 1000, undefined, {
+                signal: windowClosed,
+              }).catch(() => undefined);
             }
           } else otherFailures[reply.status] = (otherFailures[reply.status] ?? 0) + 1;
         } catch (error) {
           if (windowClosed.aborted) return;
-          otherFailures[`network: ${(error as Error).message}`] = (otherFailures[`network: ${(error as Error).message}`] ?? 0) + 1;
+          otherFailures[`network: ${(error as Error).message}`] =
+            (otherFailures[`network: ${(error as Error).message}`] ?? 0) + 1;
         }
       }
     };
@@ -239,10 +263,18 @@ const median = (values: number[]) => percentile(values, 50);
 const ceilingOf = (threads: number, hashMs: number) => (threads * 1000) / hashMs;
 
 function printRounds(rounds: Round[], threads: number): void {
-  console.log(`\nmachine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}; shared with other engineers' test runs, noisy`);
-  console.log(`storm: ${CONCURRENCY} concurrent login clients, ${DURATION_MS / 1000} s per mode, ${rounds.length} rounds with the modes interleaved; /health/live probed every ${PROBE_INTERVAL_MS} ms`);
-  console.log(`scrypt cost ${COST}; ceiling = pool threads (${threads}) / time per hash on one thread, measured before the round with no server running;`);
-  console.log(`"2-way" = hashes/s with ${threads} side by side, same conditions ("of 2-way": logins/s against it); in-storm ceiling = threads / the pool's own mean time per task during the storm;`);
+  console.log(
+    `\nmachine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}; shared with other engineers' test runs, noisy`,
+  );
+  console.log(
+    `storm: ${CONCURRENCY} concurrent login clients, ${DURATION_MS / 1000} s per mode, ${rounds.length} rounds with the modes interleaved; /health/live probed every ${PROBE_INTERVAL_MS} ms`,
+  );
+  console.log(
+    `scrypt cost ${COST}; ceiling = pool threads (${threads}) / time per hash on one thread, measured before the round with no server running;`,
+  );
+  console.log(
+    `"2-way" = hashes/s with ${threads} side by side, same conditions ("of 2-way": logins/s against it); in-storm ceiling = threads / the pool's own mean time per task during the storm;`,
+  );
   console.log(`busy = the pool's utilization (share of thread time spent on tasks) over the server's life\n`);
   const rows = rounds.flatMap(({ round, hashMs, sideBySideHashMs, results }) =>
     results.map((r) => {
@@ -257,7 +289,9 @@ function printRounds(rounds: Round[], threads: number): void {
         '2-way/s': fixed(1000 / sideBySideHashMs, 2),
         'of 2-way': pooled ? `${fixed((100 * r.loginsPerSec * sideBySideHashMs) / 1000, 0)}%` : '-',
         'in-storm ms/hash': pooled ? fixed(r.meanRunMs) : '-',
-        'of in-storm ceiling': pooled ? `${fixed((100 * r.loginsPerSec) / ceilingOf(r.threads, r.meanRunMs), 0)}%` : '-',
+        'of in-storm ceiling': pooled
+          ? `${fixed((100 * r.loginsPerSec) / ceilingOf(r.threads, r.meanRunMs), 0)}%`
+          : '-',
         busy: pooled ? `${fixed(100 * r.utilization, 0)}%` : '-',
         '503s': r.overloaded,
         errors: Object.values(r.otherFailures).reduce((a, b) => a + b, 0),
@@ -271,15 +305,25 @@ function printRounds(rounds: Round[], threads: number): void {
   );
   console.table(rows);
   for (const { round, results } of rounds) {
-    for (const r of results) if (Object.keys(r.otherFailures).length > 0) console.log(`round ${round} ${r.mode.label} errors:`, r.otherFailures);
+    for (const r of results)
+      if (Object.keys(r.otherFailures).length > 0)
+        console.log(`round ${round} ${r.mode.label} errors:`, r.otherFailures);
   }
 
   console.log('\nmedians over the rounds:');
   const summary = MODES.map((mode) => {
-    const runs = rounds.map(({ hashMs, sideBySideHashMs, results }) => ({ hashMs, sideBySideHashMs, result: results.find((r) => r.mode === mode)! }));
+    const runs = rounds.map(({ hashMs, sideBySideHashMs, results }) => ({
+      hashMs,
+      sideBySideHashMs,
+      result: results.find((r) => r.mode === mode)!,
+    }));
     const ofCeiling = runs.map(({ hashMs, result }) => (100 * result.loginsPerSec) / ceilingOf(result.threads, hashMs));
-    const ofInStorm = runs.map(({ result }) => (100 * result.loginsPerSec) / ceilingOf(result.threads, result.meanRunMs));
-    const ofSideBySide = runs.map(({ sideBySideHashMs, result }) => (100 * result.loginsPerSec * sideBySideHashMs) / 1000);
+    const ofInStorm = runs.map(
+      ({ result }) => (100 * result.loginsPerSec) / ceilingOf(result.threads, result.meanRunMs),
+    );
+    const ofSideBySide = runs.map(
+      ({ sideBySideHashMs, result }) => (100 * result.loginsPerSec * sideBySideHashMs) / 1000,
+    );
     return {
       mode: mode.label,
       'logins/s': median(runs.map(({ result }) => result.loginsPerSec)),
@@ -305,19 +349,32 @@ function printRounds(rounds: Round[], threads: number): void {
   const storm = summary.find((m) => m.mode === 'pool no-backoff');
   if (storm && shipped !== storm) {
     const share = (100 * storm['logins/s']) / shipped['logins/s'];
-    console.log(`target, retry storm (no-backoff clients): /health/live p99 <= 50 ms: ${storm.liveP99 <= 50 ? 'met' : 'MISSED'} (median ${fixed(storm.liveP99)} ms)`);
-    console.log(`target, retry storm: logins/s >= 80% of well-behaved clients' (${fixed(shipped['logins/s'], 2)}/s): ${share >= 80 ? 'met' : 'MISSED'} (${fixed(share, 0)}%)`);
+    console.log(
+      `target, retry storm (no-backoff clients): /health/live p99 <= 50 ms: ${storm.liveP99 <= 50 ? 'met' : 'MISSED'} (median ${fixed(storm.liveP99)} ms)`,
+    );
+    console.log(
+      `target, retry storm: logins/s >= 80% of well-behaved clients' (${fixed(shipped['logins/s'], 2)}/s): ${share >= 80 ? 'met' : 'MISSED'} (${fixed(share, 0)}%)`,
+    );
   }
-  console.log(`target, ${shipped.mode}: /health/live p99 <= 50 ms: ${shipped.liveP99 <= 50 ? 'met' : 'MISSED'} (median ${fixed(shipped.liveP99)} ms)`);
+  console.log(
+    `target, ${shipped.mode}: /health/live p99 <= 50 ms: ${shipped.liveP99 <= 50 ? 'met' : 'MISSED'} (median ${fixed(shipped.liveP99)} ms)`,
+  );
   // "What the pool's threads can hash" read two ways: threads x one thread's rate (assumes the threads do not slow
   // each other down), and the rate measured with that many hashes running side by side, no server.
-  console.log(`target, ${shipped.mode}: logins/s within 20% of the ceiling (threads x one thread's rate): ${shipped.ofCeiling >= 80 ? 'met' : 'MISSED'} (median ${fixed(shipped.ofCeiling, 0)}% of it)`);
-  console.log(`target, ${shipped.mode}: logins/s within 20% of the threads' measured side-by-side rate: ${shipped.ofSideBySide >= 80 ? 'met' : 'MISSED'} (median ${fixed(shipped.ofSideBySide, 0)}% of it)`);
+  console.log(
+    `target, ${shipped.mode}: logins/s within 20% of the ceiling (threads x one thread's rate): ${shipped.ofCeiling >= 80 ? 'met' : 'MISSED'} (median ${fixed(shipped.ofCeiling, 0)}% of it)`,
+  );
+  console.log(
+    `target, ${shipped.mode}: logins/s within 20% of the threads' measured side-by-side rate: ${shipped.ofSideBySide >= 80 ? 'met' : 'MISSED'} (median ${fixed(shipped.ofSideBySide, 0)}% of it)`,
+  );
 }
 
 async function main(): Promise<void> {
   console.log('building dist/ ...');
-  execFileSync(process.execPath, [new URL('node_modules/typescript/bin/tsc', ROOT).pathname, '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [new URL('node_modules/typescript/bin/tsc', ROOT).pathname, '-p', 'tsconfig.json'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   await createTestDatabase();
   const databaseUrl = testDatabaseUrl();
   try {

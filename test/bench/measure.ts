@@ -32,19 +32,31 @@ export interface HttpRow {
 }
 
 /** CPU (percent of one core) and peak RSS of the given processes while `work` runs. */
-export async function sampled<T>(pids: () => number[], work: () => Promise<T>): Promise<{ result: T; cpu: number; cpuMs: number; seconds: number; rssMb: number }> {
+export async function sampled<T>(
+  pids: () => number[],
+  work: () => Promise<T>,
+): Promise<{ result: T; cpu: number; cpuMs: number; seconds: number; rssMb: number }> {
   const cpuMs = () => pids().reduce((sum, pid) => sum + processCpuMs(pid), 0);
   const startMs = cpuMs();
   const started = Date.now();
   let peakRss = 0;
   const timer = setInterval(() => {
-    peakRss = Math.max(peakRss, pids().reduce((sum, pid) => sum + rssKb(pid), 0));
+    peakRss = Math.max(
+      peakRss,
+      pids().reduce((sum, pid) => sum + rssKb(pid), 0),
+    );
   }, 250);
   const result = await work();
   clearInterval(timer);
   const seconds = (Date.now() - started) / 1000;
   const used = cpuMs() - startMs;
-  return { result, cpu: Math.round((used / 1000 / seconds) * 100), cpuMs: used, seconds, rssMb: Math.round(peakRss / 1024) };
+  return {
+    result,
+    cpu: Math.round((used / 1000 / seconds) * 100),
+    cpuMs: used,
+    seconds,
+    rssMb: Math.round(peakRss / 1024),
+  };
 }
 
 export interface Load {
@@ -66,8 +78,9 @@ export const quantile = (sorted: readonly number[], q: number): number =>
 export async function measure(target: string, endpoint: string, load: Load, pids: () => number[]): Promise<HttpRow> {
   const run = (duration: number, latencies?: number[]) =>
     new Promise<autocannon.Result>((resolve, reject) => {
-      const instance = autocannon({ url: load.url, connections: load.connections, duration, headers: load.headers ?? {} }, (error, result) =>
-        error ? reject(error) : resolve(result),
+      const instance = autocannon(
+        { url: load.url, connections: load.connections, duration, headers: load.headers ?? {} },
+        (error, result) => (error ? reject(error) : resolve(result)),
       );
       if (latencies) instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
     });

@@ -56,7 +56,11 @@ async function send(url: string, pair: Pair): Promise<{ ok: boolean }> {
 }
 
 /** Closed loop: `CONCURRENCY` senders, each sending again as soon as its last send was stored. */
-async function sendsPerSecond(url: string, pairs: Pair[], seconds: number): Promise<{ perSec: number; failed: number }> {
+async function sendsPerSecond(
+  url: string,
+  pairs: Pair[],
+  seconds: number,
+): Promise<{ perSec: number; failed: number }> {
   const until = Date.now() + seconds * 1_000;
   let done = 0;
   let failed = 0;
@@ -73,16 +77,24 @@ async function sendsPerSecond(url: string, pairs: Pair[], seconds: number): Prom
 }
 
 function startJobs(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...serverNodeArgs(), JOBS_MAIN], { env: { PATH: process.env.PATH ?? '', ...testEnv({ LOG_LEVEL: 'warn', ...env }) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, [...serverNodeArgs(), JOBS_MAIN], {
+    env: { PATH: process.env.PATH ?? '', ...testEnv({ LOG_LEVEL: 'warn', ...env }) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   return new Promise((resolve, reject) => {
     child.on('message', (message) => message === 'ready' && resolve(child));
     child.once('exit', (code) => reject(new Error(`jobs app exited with ${code}`)));
   });
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const table = (head: string[], rows: Array<Array<string | number>>) =>
-  [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+  [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
 
 async function main(): Promise<void> {
   await createTestServices();
@@ -90,7 +102,12 @@ async function main(): Promise<void> {
   let jobs: ChildProcess | undefined;
   try {
     const prefix = `${TEST_REDIS_PREFIX}bench:`;
-    const notify = { REDIS_PREFIX: prefix, NOTIFY_WEBHOOK_URL: receiver.url, NOTIFY_WEBHOOK_SECRET: WEBHOOK_SECRET, NOTIFY_DELAY_MS: '0' };
+    const notify = {
+      REDIS_PREFIX: prefix,
+      NOTIFY_WEBHOOK_URL: receiver.url,
+      NOTIFY_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      NOTIFY_DELAY_MS: '0',
+    };
     const servers: Record<'off' | 'on', ServerProcess> = {
       off: await startServer({ REDIS_PREFIX: prefix, LOG_LEVEL: 'warn', ACCESS_LOG: 'false' }),
       on: await startServer({ ...notify, LOG_LEVEL: 'warn', ACCESS_LOG: 'false' }),
@@ -110,10 +127,21 @@ async function main(): Promise<void> {
     const SIDES: Side[] = ['off', 'outbox only', 'on'];
     const urlOf = (side: Side) => (side === 'off' ? servers.off : servers.on);
     const rates: Record<Side, number[]> = { off: [], 'outbox only': [], on: [] };
-    const cpu: Record<Side, { api: number; jobs: number; sends: number }> = { off: { api: 0, jobs: 0, sends: 0 }, 'outbox only': { api: 0, jobs: 0, sends: 0 }, on: { api: 0, jobs: 0, sends: 0 } };
+    const cpu: Record<Side, { api: number; jobs: number; sends: number }> = {
+      off: { api: 0, jobs: 0, sends: 0 },
+      'outbox only': { api: 0, jobs: 0, sends: 0 },
+      on: { api: 0, jobs: 0, sends: 0 },
+    };
     const db = new pg.Client({ connectionString: testDatabaseUrl() });
     await db.connect();
-    const pending = async () => Number((await db.query('SELECT (SELECT count(*) FROM notification_outbox) + (SELECT count(*) FROM notification_deliveries) AS n')).rows[0].n);
+    const pending = async () =>
+      Number(
+        (
+          await db.query(
+            'SELECT (SELECT count(*) FROM notification_outbox) + (SELECT count(*) FROM notification_deliveries) AS n',
+          )
+        ).rows[0].n,
+      );
     let failed = 0;
     for (let round = 0; round < ROUNDS; round++) {
       // Alternating order, so a noisy moment on the shared machine does not always land on the same side.
@@ -173,7 +201,8 @@ async function main(): Promise<void> {
     const arrived = () => new Set(receiver.received.flatMap((r) => r.body.messages.map((m) => m.id)));
     while (Date.now() < deadline && [...createdAt.keys()].some((id) => !arrived().has(id))) await sleep(200);
     const lags: number[] = [];
-    for (const record of receiver.received) for (const m of record.body.messages) if (createdAt.has(m.id)) lags.push(record.at - createdAt.get(m.id)!);
+    for (const record of receiver.received)
+      for (const m of record.body.messages) if (createdAt.has(m.id)) lags.push(record.at - createdAt.get(m.id)!);
     lags.sort((a, b) => a - b);
     const missing = [...createdAt.keys()].filter((id) => !arrived().has(id)).length;
     const p99 = percentile(lags, 99);
@@ -190,8 +219,28 @@ async function main(): Promise<void> {
           Math.round((cpu[side].jobs * 1_000) / cpu[side].sends),
         ]),
       )}\n\n${table(
-        ['target rate', 'achieved sends/s', 'notified messages', 'lag p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'never delivered'],
-        [[RATE, achieved.toFixed(0), lags.length, percentile(lags, 50), percentile(lags, 95), p99, lags.at(-1) ?? NaN, missing]],
+        [
+          'target rate',
+          'achieved sends/s',
+          'notified messages',
+          'lag p50 ms',
+          'p95 ms',
+          'p99 ms',
+          'max ms',
+          'never delivered',
+        ],
+        [
+          [
+            RATE,
+            achieved.toFixed(0),
+            lags.length,
+            percentile(lags, 50),
+            percentile(lags, 95),
+            p99,
+            lags.at(-1) ?? NaN,
+            missing,
+          ],
+        ],
       )}\n\nsends/s on vs off: ${ratio.toFixed(2)} (>= 0.9: ${ratio >= 0.9 ? 'met' : 'MISSED'}); outbox only vs off: ${(mean(rates['outbox only']) / mean(rates.off)).toFixed(2)}; outbox lag p99 ${p99} ms at ${achieved.toFixed(0)} sends/s (< 1000 ms: ${p99 < 1_000 ? 'met' : 'MISSED'})` +
         `${failed > 0 ? `; ${failed} sends failed in the throughput rounds` : ''}\n`,
     );

@@ -25,7 +25,8 @@ export interface LoadReport {
   cpuMs: number;
 }
 
-export type FromLoad = { type: 'connected' } | { type: 'report'; report: LoadReport } | { type: 'error'; message: string };
+export type FromLoad =
+  { type: 'connected' } | { type: 'report'; report: LoadReport } | { type: 'error'; message: string };
 
 const reply = (message: FromLoad) => process.send!(message);
 let sockets: Socket[] = [];
@@ -39,7 +40,12 @@ const report: LoadReport = { deliveries: 0, sends: 0, failedSends: 0, latencies:
 async function connectAll(): Promise<void> {
   for (let start = 0; start < clients.length; start += 100) {
     const batch = clients.slice(start, start + 100).map((client) => {
-      const socket = io(client.url, { transports: ['websocket'], auth: client.auth, reconnection: false, forceNew: true });
+      const socket = io(client.url, {
+        transports: ['websocket'],
+        auth: client.auth,
+        reconnection: false,
+        forceNew: true,
+      });
       return new Promise<Socket>((resolve, reject) => {
         socket.once('connect', () => resolve(socket));
         socket.once('connect_error', reject);
@@ -68,7 +74,11 @@ function startSending(rate: number): void {
       counter += 1;
       socket
         .timeout(10_000)
-        .emitWithAck('message:send', { conversationId: clients[i]!.conversationId, body: String(sentAt), clientMsgId: `b${counter}-${tag}` })
+        .emitWithAck('message:send', {
+          conversationId: clients[i]!.conversationId,
+          body: String(sentAt),
+          clientMsgId: `b${counter}-${tag}`,
+        })
         .then(
           (ack: { ok: boolean }) => {
             if (!measuring) return;

@@ -75,7 +75,8 @@ interface Result {
   cpu: { load: number; servers: number; postgres: number; redis: number; machineBusy: number };
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 // CPU time from /proc (Linux), in ms: of given processes, of every process with a given name (postgres and redis
 // serve the other engineers' runs too on this shared machine), and of the whole machine (busy, all cores).
@@ -104,7 +105,9 @@ const cpuSnapshot = (pids: number[]) => ({
 const LOAD_SCRIPT = fileURLToPath(new URL('./realtime-load.ts', import.meta.url));
 
 /** Forks the load processes; process k gets the clients of every group g with g % procs == k. */
-async function startLoad(target: Target): Promise<{ procs: ChildProcess[]; send(message: ToLoad): void; reports(): Promise<LoadReport[]> }> {
+async function startLoad(
+  target: Target,
+): Promise<{ procs: ChildProcess[]; send(message: ToLoad): void; reports(): Promise<LoadReport[]> }> {
   const procs = Array.from({ length: LOAD_PROCS }, () =>
     fork(LOAD_SCRIPT, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
   );
@@ -112,7 +115,9 @@ async function startLoad(target: Target): Promise<{ procs: ChildProcess[]; send(
   if (PIN) for (const proc of procs) pin(proc.pid!, LOAD_CPU);
   const next = (proc: ChildProcess) =>
     new Promise<FromLoad>((resolve, reject) => {
-      proc.once('message', (message: FromLoad) => (message.type === 'error' ? reject(new Error(message.message)) : resolve(message)));
+      proc.once('message', (message: FromLoad) =>
+        message.type === 'error' ? reject(new Error(message.message)) : resolve(message),
+      );
       proc.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
     });
   const connected = procs.map(next);
@@ -120,7 +125,11 @@ async function startLoad(target: Target): Promise<{ procs: ChildProcess[]; send(
     const clients: LoadClient[] = [];
     for (let i = 0; i < CLIENTS; i++) {
       if (Math.floor(i / GROUP) % LOAD_PROCS !== k) continue;
-      clients.push({ url: target.urls[i % target.urls.length]!, auth: target.auth(i), conversationId: target.conversation(i) });
+      clients.push({
+        url: target.urls[i % target.urls.length]!,
+        auth: target.auth(i),
+        conversationId: target.conversation(i),
+      });
     }
     proc.send({ type: 'connect', clients } satisfies ToLoad);
   });
@@ -144,11 +153,14 @@ async function measure(target: Target): Promise<Result> {
   const load = await startLoad(target);
   await sleep(3000); // idle: let allocation settle
   const after = await Promise.all(target.urls.map((url) => target.memory(url)));
-  const delta = (pick: 'rss' | 'heapUsed') => after.reduce((sum, m, i) => sum + m[pick] - before[i]![pick], 0) / CLIENTS;
+  const delta = (pick: 'rss' | 'heapUsed') =>
+    after.reduce((sum, m, i) => sum + m[pick] - before[i]![pick], 0) / CLIENTS;
 
   // Each load process offers its share of RATE (in proportion to its clients).
   load.procs.forEach((proc, k) => {
-    const mine = Array.from({ length: CLIENTS }, (_, i) => i).filter((i) => Math.floor(i / GROUP) % LOAD_PROCS === k).length;
+    const mine = Array.from({ length: CLIENTS }, (_, i) => i).filter(
+      (i) => Math.floor(i / GROUP) % LOAD_PROCS === k,
+    ).length;
     proc.send({ type: 'send', rate: (RATE * mine) / CLIENTS } satisfies ToLoad);
   });
   await sleep(2000); // warm-up
@@ -190,11 +202,21 @@ async function measure(target: Target): Promise<Result> {
 async function parleyTarget(extraEnv: Record<string, string>): Promise<Target> {
   // A deep hashing queue: setup registers 50 users at a time, which the default queue (16) answers with 503. Every
   // client connects from 127.0.0.1 at once: the per-address cap on pending handshakes must let them all in.
-  const env = { SOCKET_EVENTS_PER_SEC: '1000', SOCKET_EVENTS_BURST: '1000', LOG_LEVEL: 'error', DB_POOL_MAX: values['db-pool'], PISCINA_MAX_QUEUE: '1000', SOCKET_PENDING_PER_IP: String(CLIENTS), ...extraEnv };
+  const env = {
+    SOCKET_EVENTS_PER_SEC: '1000',
+    SOCKET_EVENTS_BURST: '1000',
+    LOG_LEVEL: 'error',
+    DB_POOL_MAX: values['db-pool'],
+    PISCINA_MAX_QUEUE: '1000',
+    SOCKET_PENDING_PER_IP: String(CLIENTS),
+    ...extraEnv,
+  };
   const servers = await Promise.all([startServer(env), startServer(env)]);
   const accounts: Account[] = [];
   for (let start = 0; start < CLIENTS; start += 50) {
-    accounts.push(...(await Promise.all(Array.from({ length: Math.min(50, CLIENTS - start) }, () => register(servers[0]!.url)))));
+    accounts.push(
+      ...(await Promise.all(Array.from({ length: Math.min(50, CLIENTS - start) }, () => register(servers[0]!.url)))),
+    );
   }
   const conversations: string[] = [];
   for (let g = 0; g < CLIENTS / GROUP; g++) {
@@ -204,7 +226,12 @@ async function parleyTarget(extraEnv: Record<string, string>): Promise<Target> {
   return {
     urls: servers.map((s) => s.url),
     pids: servers.map((s) => s.child.pid!),
-    memory: async (url) => ((await (await fetch(`${url}/health`, { headers: HEALTH_DETAIL })).json()) as { memory: { rss: number; heapUsed: number } }).memory,
+    memory: async (url) =>
+      (
+        (await (await fetch(`${url}/health`, { headers: HEALTH_DETAIL })).json()) as {
+          memory: { rss: number; heapUsed: number };
+        }
+      ).memory,
     auth: (i) => ({ token: accounts[i]!.accessToken }),
     async serverSendMs() {
       let sum = 0;
@@ -250,7 +277,9 @@ async function main(): Promise<void> {
   try {
     const bare = await measure(await bareTarget());
     // Gracefully and waited for, so a server run with PARLEY_NODE_ARGS=--cpu-prof writes its profile.
-    await Promise.all(bareChildren.map((child) => new Promise((resolve) => child.once('exit', resolve).kill('SIGINT'))));
+    await Promise.all(
+      bareChildren.map((child) => new Promise((resolve) => child.once('exit', resolve).kill('SIGINT'))),
+    );
     const parleys: Array<[string, Result]> = [];
     for (const variant of VARIANTS) {
       parleys.push([variant.name, await measure(await parleyTarget(variant.env))]);
@@ -263,17 +292,24 @@ async function main(): Promise<void> {
       `| ${name} | ${r.sendsPerSec.toFixed(0)} | ${r.deliveriesPerSec.toFixed(0)} | ${(r.deliveriesPerSec / bare.deliveriesPerSec).toFixed(2)} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${ms(r.ackP99)} | ${r.failedSends} | ${kb(r.heapPerSocket)} | ${kb(r.rssPerSocket)} |`;
     const extra = values.env.length > 0 ? `, ${values.env.join(' ')}` : '';
     const layout = PIN ? `; servers, PostgreSQL and Redis pinned to CPU ${SERVER_CPU}, load to CPU ${LOAD_CPU}` : '';
-    console.log(`\n${CLIENTS} clients in ${LOAD_PROCS} load process(es), groups of ${GROUP}, 2 server processes (DB_POOL_MAX ${values['db-pool']}${extra}), offered ${RATE} sends/s for ${SECONDS} s${layout}\n`);
-    console.log('| server | sends/s | deliveries/s | vs bare | p50 ms | p95 ms | p99 ms | ack p99 ms | failed | heap KB/socket | RSS KB/socket |');
+    console.log(
+      `\n${CLIENTS} clients in ${LOAD_PROCS} load process(es), groups of ${GROUP}, 2 server processes (DB_POOL_MAX ${values['db-pool']}${extra}), offered ${RATE} sends/s for ${SECONDS} s${layout}\n`,
+    );
+    console.log(
+      '| server | sends/s | deliveries/s | vs bare | p50 ms | p95 ms | p99 ms | ack p99 ms | failed | heap KB/socket | RSS KB/socket |',
+    );
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     console.log(row('bare socket.io (no DB)', bare));
     for (const [name, result] of parleys) console.log(row(name, result));
     const cpu = (name: string, r: Result) =>
       `${name}: load ${r.cpu.load.toFixed(0)}%, servers ${r.cpu.servers.toFixed(0)}%, postgres ${r.cpu.postgres.toFixed(0)}%, redis ${r.cpu.redis.toFixed(0)}%, machine busy ${r.cpu.machineBusy.toFixed(0)}% of 200%`;
     console.log('\nCPU during the window (% of one core; postgres and redis summed machine-wide, approximate):');
-    for (const [name, result] of [['bare', bare] as [string, Result], ...parleys]) console.log(`  ${cpu(name, result)}`);
+    for (const [name, result] of [['bare', bare] as [string, Result], ...parleys])
+      console.log(`  ${cpu(name, result)}`);
     for (const [name, result] of parleys) {
-      console.log(`${name}: server-side mean message:send -> adapter ${result.serverSendMs?.toFixed(1)} ms (whole run, warm-up included); heap per socket vs bare ${(result.heapPerSocket / bare.heapPerSocket).toFixed(2)}`);
+      console.log(
+        `${name}: server-side mean message:send -> adapter ${result.serverSendMs?.toFixed(1)} ms (whole run, warm-up included); heap per socket vs bare ${(result.heapPerSocket / bare.heapPerSocket).toFixed(2)}`,
+      );
     }
   } finally {
     for (const child of [...bareChildren, ...loadChildren]) child.kill('SIGKILL');

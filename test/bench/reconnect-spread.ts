@@ -52,7 +52,8 @@ async function measure(cluster: Cluster, token: string, honour: boolean): Promis
 
 function describe(label: string, reconnects: number[]): string {
   const buckets = new Map<number, number>();
-  for (const ms of reconnects) buckets.set(Math.floor(ms / BUCKET_MS), (buckets.get(Math.floor(ms / BUCKET_MS)) ?? 0) + 1);
+  for (const ms of reconnects)
+    buckets.set(Math.floor(ms / BUCKET_MS), (buckets.get(Math.floor(ms / BUCKET_MS)) ?? 0) + 1);
   const peak = Math.max(...buckets.values());
   const at = (q: number) => reconnects[Math.min(reconnects.length - 1, Math.floor(q * reconnects.length))] ?? NaN;
   return `| ${label} | ${reconnects.length} | ${peak} | ${(at(0.95) - at(0.05)).toFixed(0)} ms | ${at(0.05).toFixed(0)}-${at(0.95).toFixed(0)} ms |`;
@@ -61,13 +62,21 @@ function describe(label: string, reconnects: number[]): string {
 async function main(): Promise<void> {
   await createTestServices();
   // Every socket comes from one address: the per-address cap on pending handshakes is lifted for the bench.
-  const cluster = await startCluster({ SOCKET_MAX_PER_USER: String(SOCKETS * 2), SOCKET_PENDING_PER_IP: String(SOCKETS), LOG_LEVEL: 'warn' });
+  const cluster = await startCluster({
+    SOCKET_MAX_PER_USER: String(SOCKETS * 2),
+    SOCKET_PENDING_PER_IP: String(SOCKETS),
+    LOG_LEVEL: 'warn',
+  });
   try {
     const account = await register(cluster.url);
     const plain = await measure(cluster, account.accessToken, false);
     const honouring = await measure(cluster, account.accessToken, true);
-    console.log(`\nnpx tsx test/bench/reconnect-spread.ts --sockets ${SOCKETS}  (${new Date().toISOString()}; machine shared)`);
-    console.log('\n| clients | reconnected | peak per 100 ms | span of the middle 90% | when (after the reload began) |');
+    console.log(
+      `\nnpx tsx test/bench/reconnect-spread.ts --sockets ${SOCKETS}  (${new Date().toISOString()}; machine shared)`,
+    );
+    console.log(
+      '\n| clients | reconnected | peak per 100 ms | span of the middle 90% | when (after the reload began) |',
+    );
     console.log('| --- | --- | --- | --- | --- |');
     console.log(describe("socket.io's default reconnection", plain));
     console.log(describe('parley/client (honours server:draining)', honouring));

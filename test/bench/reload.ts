@@ -15,7 +15,11 @@ import { createGroup, register } from '../support/client.js';
 import { createTestServices, dropTestServices } from '../support/services.js';
 
 const { values } = parseArgs({
-  options: { duration: { type: 'string', default: '12' }, connections: { type: 'string', default: '50' }, json: { type: 'string' } },
+  options: {
+    duration: { type: 'string', default: '12' },
+    connections: { type: 'string', default: '50' },
+    json: { type: 'string' },
+  },
 });
 const DURATION = Number(values.duration);
 const CONNECTIONS = Number(values.connections);
@@ -31,13 +35,25 @@ async function main(): Promise<void> {
     const owner = await register(cluster.url);
     const conversationId = await createGroup(cluster.url, owner, [await register(cluster.url)]);
     for (let i = 0; i < 50; i += 1)
-      await requestFresh(`${cluster.url}/api/conversations/${conversationId}/messages`, 'POST', { body: `message ${i} `.repeat(8), clientMsgId: `reload-${i}` }, owner.accessToken);
+      await requestFresh(
+        `${cluster.url}/api/conversations/${conversationId}/messages`,
+        'POST',
+        { body: `message ${i} `.repeat(8), clientMsgId: `reload-${i}` },
+        owner.accessToken,
+      );
     const url = `${cluster.url}/api/conversations/${conversationId}/messages?limit=50`;
     const headers = { authorization: `Bearer ${owner.accessToken}` };
     const daemonPid = Number(readFileSync(path.join(cluster.home, 'pm2.pid'), 'utf8'));
     // CPU is not reported: the reload replaces the workers whose CPU would be counted.
     const steady = [daemonPid, ...(await cluster.processes()).map((p) => p.pid)];
-    rows.push(await measure('PM2 cluster x2, steady', 'GET 50 messages (auth)', { url, headers, connections: CONNECTIONS, durationSec: DURATION }, () => steady));
+    rows.push(
+      await measure(
+        'PM2 cluster x2, steady',
+        'GET 50 messages (auth)',
+        { url, headers, connections: CONNECTIONS, durationSec: DURATION },
+        () => steady,
+      ),
+    );
     // The reload starts a second into the measured window, after the warm-up, and is timed.
     const reloading = (async () => {
       await sleep(2_000 + 1_000);
@@ -45,7 +61,14 @@ async function main(): Promise<void> {
       await cluster!.reload();
       reloadMs = Date.now() - begun;
     })();
-    rows.push(await measure('PM2 cluster x2, pm2 reload during the run', 'GET 50 messages (auth)', { url, headers, connections: CONNECTIONS, durationSec: DURATION }, () => steady));
+    rows.push(
+      await measure(
+        'PM2 cluster x2, pm2 reload during the run',
+        'GET 50 messages (auth)',
+        { url, headers, connections: CONNECTIONS, durationSec: DURATION },
+        () => steady,
+      ),
+    );
     await reloading;
   } finally {
     await cluster?.stop();
@@ -56,8 +79,14 @@ async function main(): Promise<void> {
     ['run', 'req/s', 'avg ms', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'non-2xx'],
     rows.map((row) => [row.target, row.rps, row.avg, row.p50, row.p95, row.p99, row.errors, row.non2xx]),
   );
-  process.stdout.write(`\n${command}  (${started})\nmachine: ${machineLine()}\nthe reload took ${reloadMs} ms (both workers replaced and ready)\n\n${print}\n`);
-  if (values.json) writeFileSync(values.json, JSON.stringify({ benchmark: 'reload', command, started, machine: machineLine(), reloadMs, rows }, null, 2));
+  process.stdout.write(
+    `\n${command}  (${started})\nmachine: ${machineLine()}\nthe reload took ${reloadMs} ms (both workers replaced and ready)\n\n${print}\n`,
+  );
+  if (values.json)
+    writeFileSync(
+      values.json,
+      JSON.stringify({ benchmark: 'reload', command, started, machine: machineLine(), reloadMs, rows }, null, 2),
+    );
 }
 
 main().catch((error: unknown) => {

@@ -39,7 +39,16 @@ const STEPS: Step[] = [
     id: 'history',
     title: 'Latest 50 messages: Parley (history cache off / on) against two fastify peers',
     script: 'history-read.ts',
-    args: (json) => ['--duration', quick ? '3' : '5', '--rounds', quick ? '1' : '3', '--connections', '50', '--json', json],
+    args: (json) => [
+      '--duration',
+      quick ? '3' : '5',
+      '--rounds',
+      quick ? '1' : '3',
+      '--connections',
+      '50',
+      '--json',
+      json,
+    ],
   },
   {
     id: 'http',
@@ -47,9 +56,25 @@ const STEPS: Step[] = [
     script: 'http.ts',
     args: (json) => ['--duration', quick ? '3' : '5', '--rounds', quick ? '1' : '2', '--json', json],
   },
-  { id: 'realtime', title: 'Chat fan-out against bare socket.io', script: 'realtime.ts', args: () => ['--clients', '200', '--rate', '3000', '--seconds', quick ? '5' : '10'] },
-  { id: 'login', title: 'Login storm', script: 'login-storm.ts', args: () => [], env: { BENCH_ROUNDS: '1', BENCH_DURATION_SEC: quick ? '5' : '10' } },
-  { id: 'reload', title: 'Reload under load', script: 'reload.ts', args: (json) => ['--duration', quick ? '8' : '12', '--json', json] },
+  {
+    id: 'realtime',
+    title: 'Chat fan-out against bare socket.io',
+    script: 'realtime.ts',
+    args: () => ['--clients', '200', '--rate', '3000', '--seconds', quick ? '5' : '10'],
+  },
+  {
+    id: 'login',
+    title: 'Login storm',
+    script: 'login-storm.ts',
+    args: () => [],
+    env: { BENCH_ROUNDS: '1', BENCH_DURATION_SEC: quick ? '5' : '10' },
+  },
+  {
+    id: 'reload',
+    title: 'Reload under load',
+    script: 'reload.ts',
+    args: (json) => ['--duration', quick ? '8' : '12', '--json', json],
+  },
   { id: 'topology', title: 'Past one host: the topology run', script: 'topology.ts', args: () => [], optional: true },
 ];
 
@@ -66,11 +91,26 @@ function runStep(step: Step, dir: string): Promise<Outcome> {
   const file = path.join(HERE, step.script);
   const json = path.join(dir, `${step.id}.json`);
   const args = step.args(json);
-  const command = `${Object.entries(step.env ?? {}).map(([k, v]) => `${k}=${v} `).join('')}npx tsx test/bench/${step.script} ${args.filter((arg) => arg !== json && arg !== '--json').join(' ')}`.trim();
-  if (!existsSync(file)) return Promise.resolve({ step, command, ok: true, output: '', skipped: `not on this branch (test/bench/${step.script})` });
+  const command = `${Object.entries(step.env ?? {})
+    .map(([k, v]) => `${k}=${v} `)
+    .join(
+      '',
+    )}npx tsx test/bench/${step.script} ${args.filter((arg) => arg !== json && arg !== '--json').join(' ')}`.trim();
+  if (!existsSync(file))
+    return Promise.resolve({
+      step,
+      command,
+      ok: true,
+      output: '',
+      skipped: `not on this branch (test/bench/${step.script})`,
+    });
   process.stdout.write(`\n=== ${step.title}\n$ ${command}\n`);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TSX, file, ...args], { cwd: ROOT, env: { ...process.env, ...step.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [TSX, file, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...step.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     const keep = (chunk: Buffer) => {
       process.stdout.write(chunk);
@@ -94,7 +134,9 @@ function printedTables(output: string): string {
   if (boxes.length > 0) return `\`\`\`\n${boxes.join('\n')}\n\`\`\`\n\n${kept.join('\n')}`;
   if (kept.length === 0) return `\`\`\`\n${lines.slice(-40).join('\n')}\n\`\`\``;
   // A blank line wherever text and table meet, so each table renders on its own.
-  return kept.map((line, i) => (i > 0 && line.startsWith('|') !== kept[i - 1]!.startsWith('|') ? `\n${line}` : line)).join('\n');
+  return kept
+    .map((line, i) => (i > 0 && line.startsWith('|') !== kept[i - 1]!.startsWith('|') ? `\n${line}` : line))
+    .join('\n');
 }
 
 function chart(name: string, svg: string): string {
@@ -104,7 +146,10 @@ function chart(name: string, svg: string): string {
 
 function historySection(outcome: Outcome): string {
   const rows = outcome.json!.rows;
-  const targets = outcome.json!.targets as Record<string, { ratio?: number; value?: number; goal: number; met: boolean }>;
+  const targets = outcome.json!.targets as Record<
+    string,
+    { ratio?: number; value?: number; goal: number; met: boolean }
+  >;
   const groups = rows.map((row) => row.target);
   const lines = [
     printedTables(outcome.output),
@@ -112,13 +157,36 @@ function historySection(outcome: Outcome): string {
     table(
       ['target', 'goal', 'measured', 'status'],
       [
-        ['cold (cache off) vs same-SQL fastify peer', '>= 1.0x', `${targets.coldVsSameSql!.ratio!.toFixed(2)}x`, targets.coldVsSameSql!.met ? 'met' : '**missed**'],
-        ['hot (cache on) vs typical fastify peer', '>= 2.0x', `${targets.hotVsTypical!.ratio!.toFixed(2)}x`, targets.hotVsTypical!.met ? 'met' : '**missed**'],
-        ['hot p99 at 50 connections', '<= 20 ms', `${targets.hotP99Ms!.value} ms`, targets.hotP99Ms!.met ? 'met' : '**missed**'],
+        [
+          'cold (cache off) vs same-SQL fastify peer',
+          '>= 1.0x',
+          `${targets.coldVsSameSql!.ratio!.toFixed(2)}x`,
+          targets.coldVsSameSql!.met ? 'met' : '**missed**',
+        ],
+        [
+          'hot (cache on) vs typical fastify peer',
+          '>= 2.0x',
+          `${targets.hotVsTypical!.ratio!.toFixed(2)}x`,
+          targets.hotVsTypical!.met ? 'met' : '**missed**',
+        ],
+        [
+          'hot p99 at 50 connections',
+          '<= 20 ms',
+          `${targets.hotP99Ms!.value} ms`,
+          targets.hotP99Ms!.met ? 'met' : '**missed**',
+        ],
       ],
     ),
     '',
-    chart('history-throughput.svg', barChart({ title: 'Latest 50 messages: req/s per target (median round)', unit: 'req/s', groups, series: [{ name: 'req/s', values: rows.map((r) => r.rps) }] })),
+    chart(
+      'history-throughput.svg',
+      barChart({
+        title: 'Latest 50 messages: req/s per target (median round)',
+        unit: 'req/s',
+        groups,
+        series: [{ name: 'req/s', values: rows.map((r) => r.rps) }],
+      }),
+    ),
     chart(
       'history-latency.svg',
       barChart({
@@ -143,7 +211,15 @@ function httpSection(outcome: Outcome): string {
   return [
     printedTables(outcome.output),
     '',
-    chart('http-throughput.svg', barChart({ title: 'HTTP: req/s per target', unit: 'req/s', groups: rows.map((r) => `${r.target} ${r.endpoint}`), series: [{ name: 'req/s', values: rows.map((r) => r.rps) }] })),
+    chart(
+      'http-throughput.svg',
+      barChart({
+        title: 'HTTP: req/s per target',
+        unit: 'req/s',
+        groups: rows.map((r) => `${r.target} ${r.endpoint}`),
+        series: [{ name: 'req/s', values: rows.map((r) => r.rps) }],
+      }),
+    ),
     chart(
       'http-scaling.svg',
       barChart({
@@ -151,8 +227,20 @@ function httpSection(outcome: Outcome): string {
         unit: 'req/s',
         groups: ['/health/live', 'GET 50 messages'],
         series: [
-          { name: '1 process', values: [live.find((r) => r.target.includes('1 process'))?.rps ?? NaN, read.find((r) => r.target.includes('1 process'))?.rps ?? NaN] },
-          { name: 'PM2 cluster', values: [live.find((r) => r.target.includes('cluster'))?.rps ?? NaN, read.find((r) => r.target.includes('cluster'))?.rps ?? NaN] },
+          {
+            name: '1 process',
+            values: [
+              live.find((r) => r.target.includes('1 process'))?.rps ?? NaN,
+              read.find((r) => r.target.includes('1 process'))?.rps ?? NaN,
+            ],
+          },
+          {
+            name: 'PM2 cluster',
+            values: [
+              live.find((r) => r.target.includes('cluster'))?.rps ?? NaN,
+              read.find((r) => r.target.includes('cluster'))?.rps ?? NaN,
+            ],
+          },
         ],
       }),
     ),
@@ -175,7 +263,8 @@ function httpSection(outcome: Outcome): string {
 function section(outcome: Outcome): string {
   const head = `## ${outcome.step.title}\n\n\`${outcome.command}\`\n`;
   if (outcome.skipped) return `${head}\nNot run: ${outcome.skipped}.\n`;
-  if (!outcome.ok) return `${head}\n**The run failed**; its last output:\n\n\`\`\`\n${outcome.output.split('\n').slice(-30).join('\n')}\n\`\`\`\n`;
+  if (!outcome.ok)
+    return `${head}\n**The run failed**; its last output:\n\n\`\`\`\n${outcome.output.split('\n').slice(-30).join('\n')}\n\`\`\`\n`;
   if (outcome.step.id === 'history' && outcome.json) return `${head}\n${historySection(outcome)}\n`;
   if (outcome.step.id === 'http' && outcome.json) return `${head}\n${httpSection(outcome)}\n`;
   return `${head}\n${printedTables(outcome.output)}\n`;
@@ -196,7 +285,10 @@ async function main(): Promise<void> {
   const previous = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : '';
   const at = previous.indexOf(`\n${HISTORY_HEADING}\n`);
   const history = at >= 0 ? previous.slice(at + 1) : `${HISTORY_HEADING}\n`;
-  const load = os.loadavg().map((value) => value.toFixed(1)).join(' ');
+  const load = os
+    .loadavg()
+    .map((value) => value.toFixed(1))
+    .join(' ');
   const report = [
     '# Parley benchmark report',
     '',

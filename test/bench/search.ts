@@ -32,7 +32,10 @@ async function load(db: pg.Client, searcher: Account, other: Account): Promise<s
     `INSERT INTO conversations (kind, title, created_by, last_seq) SELECT 'group', 'c' || g, $1, $2 FROM generate_series(1, $3) g`,
     [other.user.id, PER_CONVERSATION, CONVERSATIONS],
   );
-  await db.query(`INSERT INTO conversation_members (conversation_id, user_id, role) SELECT id, $1, 'owner' FROM conversations`, [other.user.id]);
+  await db.query(
+    `INSERT INTO conversation_members (conversation_id, user_id, role) SELECT id, $1, 'owner' FROM conversations`,
+    [other.user.id],
+  );
   // The searcher's 50 conversations are spread over the id range.
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO conversation_members (conversation_id, user_id)
@@ -53,11 +56,18 @@ async function load(db: pg.Client, searcher: Account, other: Account): Promise<s
   await db.query('CREATE INDEX messages_search_idx ON messages USING gin (search_vector) WHERE deleted_at IS NULL');
   await db.query('ANALYZE');
   const { rows: count } = await db.query<{ n: string }>('SELECT count(*) AS n FROM messages');
-  console.log(`loaded ${count[0]!.n} messages in ${((loaded - started) / 1000).toFixed(1)} s, GIN index and ANALYZE in ${((performance.now() - loaded) / 1000).toFixed(1)} s`);
+  console.log(
+    `loaded ${count[0]!.n} messages in ${((loaded - started) / 1000).toFixed(1)} s, GIN index and ANALYZE in ${((performance.now() - loaded) / 1000).toFixed(1)} s`,
+  );
   return rows.map((row) => row.id);
 }
 
-async function measure(url: string, who: Account, path: string, concurrency: number): Promise<{ p50: number; p99: number; max: number; hits: number }> {
+async function measure(
+  url: string,
+  who: Account,
+  path: string,
+  concurrency: number,
+): Promise<{ p50: number; p99: number; max: number; hits: number }> {
   const latencies: number[] = [];
   let hits = 0;
   const worker = async (count: number) => {
@@ -88,7 +98,9 @@ async function main(): Promise<void> {
          FROM unnest(ARRAY['w0', 'w40', 'w4000']) w, messages m WHERE m.conversation_id = ANY($1::bigint[]) GROUP BY w ORDER BY w`,
       [mine],
     );
-    console.log(`the searcher's ${mine.length} conversations hold ${mine.length * PER_CONVERSATION} messages; share containing each word: ${rows.map((r) => `${r.word} ${r.share}%`).join(', ')}`);
+    console.log(
+      `the searcher's ${mine.length} conversations hold ${mine.length * PER_CONVERSATION} messages; share containing each word: ${rows.map((r) => `${r.word} ${r.share}%`).join(', ')}`,
+    );
     const cases = [
       { label: 'baseline: history page (20)', path: `/api/conversations/${mine[0]}/messages?limit=20` },
       { label: 'search w0 (common)', path: '/api/search/messages?q=w0' },
@@ -98,13 +110,17 @@ async function main(): Promise<void> {
     ];
     const first = await request(server.url, 'GET', '/api/search/messages?q=w40', { token: searcher.accessToken });
     cases[4]!.path = `/api/search/messages?q=w40&before=${first.body.next}`;
-    console.log('\n| case | concurrency | results | p50 ms | p99 ms | max ms | p99 vs baseline |\n| --- | --- | --- | --- | --- | --- | --- |');
+    console.log(
+      '\n| case | concurrency | results | p50 ms | p99 ms | max ms | p99 vs baseline |\n| --- | --- | --- | --- | --- | --- | --- |',
+    );
     for (const concurrency of [1, 4]) {
       let baseline = 0;
       for (const { label, path } of cases) {
         const result = await measure(server.url, searcher, path, concurrency);
         if (!baseline) baseline = result.p99;
-        console.log(`| ${label} | ${concurrency} | ${result.hits} | ${result.p50.toFixed(1)} | ${result.p99.toFixed(1)} | ${result.max.toFixed(1)} | ${(result.p99 / baseline).toFixed(2)} |`);
+        console.log(
+          `| ${label} | ${concurrency} | ${result.hits} | ${result.p50.toFixed(1)} | ${result.p99.toFixed(1)} | ${result.max.toFixed(1)} | ${(result.p99 / baseline).toFixed(2)} |`,
+        );
       }
     }
     const plan = await db.query(

@@ -53,7 +53,14 @@ function call(cluster: Cluster, method: string, path: string, token: string, bod
   return new Promise((resolve) => {
     const req = http.request(
       `${cluster.url}${path}`,
-      { method, agent, headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) } },
+      {
+        method,
+        agent,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+        },
+      },
       (res) => {
         res.resume();
         res.on('end', () => {
@@ -65,7 +72,11 @@ function call(cluster: Cluster, method: string, path: string, token: string, bod
     );
     // A reused keep-alive socket closed by a reloading worker: the one failure a client may retry safely.
     req.on('error', (error: NodeJS.ErrnoException) => {
-      count(req.reusedSocket && error.code === 'ECONNRESET' ? 'reset on reused socket' : `error ${error.code ?? error.message}`);
+      count(
+        req.reusedSocket && error.code === 'ECONNRESET'
+          ? 'reset on reused socket'
+          : `error ${error.code ?? error.message}`,
+      );
       resolve(0);
     });
     req.end(payload);
@@ -96,16 +107,28 @@ async function main(): Promise<void> {
   // Access tokens outlive the run: the soak measures serving, not token refresh (a 15-minute TTL turned every
   // request after minute 15 into a 401 in the first run).
   const ttlSec = String(Math.ceil(DURATION_MS / 1000) + 600);
-  const cluster = await startCluster({ LOG_LEVEL: 'warn', SOCKET_EVENTS_PER_SEC: '50', SOCKET_MAX_PER_USER: '20', ACCESS_TOKEN_TTL_SEC: ttlSec });
+  const cluster = await startCluster({
+    LOG_LEVEL: 'warn',
+    SOCKET_EVENTS_PER_SEC: '50',
+    SOCKET_MAX_PER_USER: '20',
+    ACCESS_TOKEN_TTL_SEC: ttlSec,
+  });
   const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
   await admin.connect();
   const dbConnections = async () =>
-    Number((await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [TEST_DATABASE_NAME])).rows[0]!.n);
+    Number(
+      (
+        await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [
+          TEST_DATABASE_NAME,
+        ])
+      ).rows[0]!.n,
+    );
   try {
     const accounts: Account[] = [];
     for (let i = 0; i < Math.max(USERS, 4); i++) accounts.push(await register(cluster.url));
     const groups: string[] = [];
-    for (let g = 0; g < accounts.length / 4; g++) groups.push(await createGroup(cluster.url, accounts[g * 4]!, accounts.slice(g * 4 + 1, g * 4 + 4)));
+    for (let g = 0; g < accounts.length / 4; g++)
+      groups.push(await createGroup(cluster.url, accounts[g * 4]!, accounts.slice(g * 4 + 1, g * 4 + 4)));
     const groupOf = (i: number) => groups[Math.floor(i / 4) % groups.length]!;
     const started = Date.now();
     const running = () => Date.now() - started < DURATION_MS;
@@ -121,7 +144,10 @@ async function main(): Promise<void> {
       for (let n = 0; running(); n++) {
         await call(cluster, 'GET', '/api/conversations', me.accessToken);
         await call(cluster, 'GET', `/api/conversations/${id}/messages?limit=50`, me.accessToken);
-        const sent = await call(cluster, 'POST', `/api/conversations/${id}/messages`, me.accessToken, { body: `soak ${i}-${n}`, clientMsgId: `soak-${i}-${n}-${started}` });
+        const sent = await call(cluster, 'POST', `/api/conversations/${id}/messages`, me.accessToken, {
+          body: `soak ${i}-${n}`,
+          clientMsgId: `soak-${i}-${n}-${started}`,
+        });
         if (sent === 201) await call(cluster, 'POST', `/api/conversations/${id}/read`, me.accessToken, { seq: 1 });
         await sleep(100);
       }
@@ -142,7 +168,11 @@ async function main(): Promise<void> {
             continue;
           }
         }
-        const ack = await emitAck(socket, 'message:send', { conversationId: id, body: `socket ${i}-${n}`, clientMsgId: `sock-${i}-${n}-${started}` }).catch(() => undefined);
+        const ack = await emitAck(socket, 'message:send', {
+          conversationId: id,
+          body: `socket ${i}-${n}`,
+          clientMsgId: `sock-${i}-${n}-${started}`,
+        }).catch(() => undefined);
         if (ack?.ok) socketsSent++;
         else socketsFailed++;
         await sleep(1000);
@@ -153,7 +183,9 @@ async function main(): Promise<void> {
       const [owner, member] = [accounts[0]!, accounts[1]!];
       while (running()) {
         await call(cluster, 'DELETE', `/api/conversations/${groups[0]}/members/${member.user.id}`, owner.accessToken);
-        await call(cluster, 'POST', `/api/conversations/${groups[0]}/members`, owner.accessToken, { userId: member.user.id });
+        await call(cluster, 'POST', `/api/conversations/${groups[0]}/members`, owner.accessToken, {
+          userId: member.user.id,
+        });
         await sleep(10_000);
       }
     };
@@ -162,7 +194,14 @@ async function main(): Promise<void> {
         for (const p of await cluster.processes()) {
           if (p.status !== 'online' || p.pid <= 0) continue;
           const heap = Number((p.metrics['Heap used']?.value as string | number | undefined) ?? NaN);
-          samples.push({ at: Date.now() - started, pmId: p.pmId, pid: p.pid, heapMb: heap, rssMb: rssKb(p.pid) / 1024, fds: fdsOf(p.pid) });
+          samples.push({
+            at: Date.now() - started,
+            pmId: p.pmId,
+            pid: p.pid,
+            heapMb: heap,
+            rssMb: rssKb(p.pid) / 1024,
+            fds: fdsOf(p.pid),
+          });
         }
         dbSamples.push({ at: Date.now() - started, n: await dbConnections() });
         await sleep(SAMPLE_EVERY_MS);
@@ -196,18 +235,32 @@ async function main(): Promise<void> {
   }
 }
 
-function report(run: { samples: Sample[]; dbSamples: Array<{ at: number; n: number }>; reloads: number; socketsSent: number; socketsFailed: number }): void {
+function report(run: {
+  samples: Sample[];
+  dbSamples: Array<{ at: number; n: number }>;
+  reloads: number;
+  socketsSent: number;
+  socketsFailed: number;
+}): void {
   const total = [...statuses.values()].reduce((a, b) => a + b, 0);
   const fiveXx = [...statuses].filter(([key]) => key.startsWith('5')).reduce((a, [, n]) => a + n, 0);
   const sorted = [...latencies].sort((a, b) => a - b);
   const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
-  console.log(`\nnpx tsx test/bench/soak.ts --minutes ${values.minutes} --reload-every ${values['reload-every']} --users ${USERS} --sockets ${SOCKETS}  (${new Date().toISOString()})`);
+  console.log(
+    `\nnpx tsx test/bench/soak.ts --minutes ${values.minutes} --reload-every ${values['reload-every']} --users ${USERS} --sockets ${SOCKETS}  (${new Date().toISOString()})`,
+  );
   console.log(`machine shared with other developers' runs; ${run.reloads} pm2 reloads\n`);
   console.log(`HTTP requests: ${total}; by outcome: ${JSON.stringify(Object.fromEntries(statuses))}`);
-  console.log(`5xx: ${fiveXx} = ${((100 * fiveXx) / Math.max(1, total)).toFixed(4)}% (threshold < 0.025%: ${fiveXx / Math.max(1, total) < 0.00025 ? 'met' : 'MISSED'})`);
-  console.log(`latency ms: p50 ${p(0.5).toFixed(1)}, p95 ${p(0.95).toFixed(1)}, p99 ${p(0.99).toFixed(1)} (threshold p99 < 2000: ${p(0.99) < 2000 ? 'met' : 'MISSED'})`);
+  console.log(
+    `5xx: ${fiveXx} = ${((100 * fiveXx) / Math.max(1, total)).toFixed(4)}% (threshold < 0.025%: ${fiveXx / Math.max(1, total) < 0.00025 ? 'met' : 'MISSED'})`,
+  );
+  console.log(
+    `latency ms: p50 ${p(0.5).toFixed(1)}, p95 ${p(0.95).toFixed(1)}, p99 ${p(0.99).toFixed(1)} (threshold p99 < 2000: ${p(0.99) < 2000 ? 'met' : 'MISSED'})`,
+  );
   console.log(`socket sends acked: ${run.socketsSent}, failed or unacked: ${run.socketsFailed}\n`);
-  console.log('| instance | process lifetimes | heap slope MB/min (max over lifetimes, after warm-up) | RSS slope MB/min | fds first -> last (last lifetime) |');
+  console.log(
+    '| instance | process lifetimes | heap slope MB/min (max over lifetimes, after warm-up) | RSS slope MB/min | fds first -> last (last lifetime) |',
+  );
   console.log('| --- | --- | --- | --- | --- |');
   for (const pmId of [...new Set(run.samples.map((s) => s.pmId))].sort()) {
     const mine = run.samples.filter((s) => s.pmId === pmId);
@@ -220,10 +273,14 @@ function report(run: { samples: Sample[]; dbSamples: Array<{ at: number; n: numb
     const heap = slopes((s) => s.heapMb);
     const rss = slopes((s) => s.rssMb);
     const last = lifetimes.at(-1)!;
-    console.log(`| ${pmId} | ${lifetimes.length} | ${heap.length ? Math.max(...heap).toFixed(2) : 'n/a'} | ${rss.length ? Math.max(...rss).toFixed(2) : 'n/a'} | ${last[0]!.fds} -> ${last.at(-1)!.fds} |`);
+    console.log(
+      `| ${pmId} | ${lifetimes.length} | ${heap.length ? Math.max(...heap).toFixed(2) : 'n/a'} | ${rss.length ? Math.max(...rss).toFixed(2) : 'n/a'} | ${last[0]!.fds} -> ${last.at(-1)!.fds} |`,
+    );
   }
   const db = run.dbSamples.filter((s) => s.at >= WARM_UP_MS);
-  console.log(`\ndatabase connections after warm-up: min ${Math.min(...db.map((s) => s.n))}, max ${Math.max(...db.map((s) => s.n))}, slope ${slopePerMinute(db.map((s) => ({ x: s.at, y: s.n }))).toFixed(2)}/min`);
+  console.log(
+    `\ndatabase connections after warm-up: min ${Math.min(...db.map((s) => s.n))}, max ${Math.max(...db.map((s) => s.n))}, slope ${slopePerMinute(db.map((s) => ({ x: s.at, y: s.n }))).toFixed(2)}/min`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -12,7 +12,8 @@ export interface ChartInput {
 
 const COLOURS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948'];
 const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const label = (value: number) => (!Number.isFinite(value) ? '-' : value >= 100 ? Math.round(value).toString() : value.toFixed(1));
+const label = (value: number) =>
+  !Number.isFinite(value) ? '-' : value >= 100 ? Math.round(value).toString() : value.toFixed(1);
 
 export function barChart(input: ChartInput): string {
   const width = 760;
@@ -35,24 +36,42 @@ export function barChart(input: ChartInput): string {
   ];
   for (let tick = 0; tick <= 4; tick += 1) {
     const value = (max / 1.15) * (tick / 4);
-    parts.push(`<line x1="${left}" y1="${y(value)}" x2="${width - 20}" y2="${y(value)}" stroke="#ddd"/>`, `<text x="${left - 4}" y="${y(value) + 4}" text-anchor="end">${label(value)}</text>`);
+    parts.push(
+      `<line x1="${left}" y1="${y(value)}" x2="${width - 20}" y2="${y(value)}" stroke="#ddd"/>`,
+      `<text x="${left - 4}" y="${y(value) + 4}" text-anchor="end">${label(value)}</text>`,
+    );
   }
   input.groups.forEach((group, g) => {
     const start = left + g * groupWidth + (groupWidth - barWidth * input.series.length) / 2;
     input.series.forEach((series, s) => {
       const value = series.values[g] ?? NaN;
       const x = start + s * barWidth;
-      if (Number.isFinite(value)) parts.push(`<rect x="${x}" y="${y(value)}" width="${barWidth - 2}" height="${top + plotHeight - y(value)}" fill="${COLOURS[s % COLOURS.length]}"/>`);
-      parts.push(`<text x="${x + barWidth / 2 - 1}" y="${(Number.isFinite(value) ? y(value) : top + plotHeight) - 3}" text-anchor="middle" font-size="10">${label(value)}</text>`);
+      if (Number.isFinite(value))
+        parts.push(
+          `<rect x="${x}" y="${y(value)}" width="${barWidth - 2}" height="${top + plotHeight - y(value)}" fill="${COLOURS[s % COLOURS.length]}"/>`,
+        );
+      parts.push(
+        `<text x="${x + barWidth / 2 - 1}" y="${(Number.isFinite(value) ? y(value) : top + plotHeight) - 3}" text-anchor="middle" font-size="10">${label(value)}</text>`,
+      );
     });
     const words = group.split(' ');
-    const lines = [words.slice(0, Math.ceil(words.length / 2)).join(' '), words.slice(Math.ceil(words.length / 2)).join(' ')];
-    lines.forEach((line, i) => parts.push(`<text x="${left + g * groupWidth + groupWidth / 2}" y="${top + plotHeight + 16 + i * 13}" text-anchor="middle">${escape(line)}</text>`));
+    const lines = [
+      words.slice(0, Math.ceil(words.length / 2)).join(' '),
+      words.slice(Math.ceil(words.length / 2)).join(' '),
+    ];
+    lines.forEach((line, i) =>
+      parts.push(
+        `<text x="${left + g * groupWidth + groupWidth / 2}" y="${top + plotHeight + 16 + i * 13}" text-anchor="middle">${escape(line)}</text>`,
+      ),
+    );
   });
   if (input.series.length > 1)
     input.series.forEach((series, s) => {
       const x = left + s * 110;
-      parts.push(`<rect x="${x}" y="${height - 22}" width="12" height="12" fill="${COLOURS[s % COLOURS.length]}"/>`, `<text x="${x + 16}" y="${height - 12}">${escape(series.name)}</text>`);
+      parts.push(
+        `<rect x="${x}" y="${height - 22}" width="12" height="12" fill="${COLOURS[s % COLOURS.length]}"/>`,
+        `<text x="${x + 16}" y="${height - 12}">${escape(series.name)}</text>`,
+      );
     });
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;

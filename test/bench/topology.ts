@@ -14,7 +14,11 @@ import { startTopology, type Topology } from '../../deploy/topology/topology.js'
 import { createGroup, register, request } from '../support/client.js';
 
 const { values } = parseArgs({
-  options: { duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '50' }, instances: { type: 'string', default: '2' } },
+  options: {
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '50' },
+    instances: { type: 'string', default: '2' },
+  },
 });
 const DURATION = Number(values.duration);
 const CONNECTIONS = Number(values.connections);
@@ -34,10 +38,24 @@ async function cannon(url: string, headers: Record<string, string>, duration: nu
   return autocannon({ url, connections: CONNECTIONS, duration, headers });
 }
 
-async function measure(hosts: number, endpoint: string, via: string, url: string, headers: Record<string, string>): Promise<Row> {
+async function measure(
+  hosts: number,
+  endpoint: string,
+  via: string,
+  url: string,
+  headers: Record<string, string>,
+): Promise<Row> {
   await cannon(url, headers, 2); // warm-up: JIT, pools, nginx's upstream connections
   const result = await cannon(url, headers, DURATION);
-  return { hosts, endpoint, via, rps: Math.round(result.requests.average), p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
+  return {
+    hosts,
+    endpoint,
+    via,
+    rps: Math.round(result.requests.average),
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
 }
 
 async function run(hostCount: number): Promise<Row[]> {
@@ -47,7 +65,12 @@ async function run(hostCount: number): Promise<Row[]> {
     hosts: hostCount,
     instances: INSTANCES,
     port: 0,
-    env: { PASSWORD_HASH_COST: '10', RATE_LIMIT_AUTH_PER_MIN: '1000000', RATE_LIMIT_API_PER_MIN: '100000000', LOG_LEVEL: 'warn' },
+    env: {
+      PASSWORD_HASH_COST: '10',
+      RATE_LIMIT_AUTH_PER_MIN: '1000000',
+      RATE_LIMIT_API_PER_MIN: '100000000',
+      LOG_LEVEL: 'warn',
+    },
   });
   try {
     const nginx = topology.nginx.url;
@@ -55,11 +78,17 @@ async function run(hostCount: number): Promise<Row[]> {
     const reader = await register(nginx);
     const conversationId = await createGroup(nginx, reader, []);
     for (let i = 0; i < 50; i += 1)
-      await request(nginx, 'POST', `/api/conversations/${conversationId}/messages`, { token: reader.accessToken, body: { body: `message ${i}`, clientMsgId: `bench-${i}` } });
+      await request(nginx, 'POST', `/api/conversations/${conversationId}/messages`, {
+        token: reader.accessToken,
+        body: { body: `message ${i}`, clientMsgId: `bench-${i}` },
+      });
     const history = `/api/conversations/${conversationId}/messages?limit=50`;
     const auth = { authorization: `Bearer ${reader.accessToken}` };
     const rows: Row[] = [];
-    for (const [endpoint, pathname, headers] of [['/health/live', '/health/live', {}], ['history (50)', history, auth]] as const) {
+    for (const [endpoint, pathname, headers] of [
+      ['/health/live', '/health/live', {}],
+      ['history (50)', history, auth],
+    ] as const) {
       rows.push(await measure(hostCount, endpoint, 'direct to host-1 PM2', direct + pathname, headers));
       rows.push(await measure(hostCount, endpoint, 'nginx', nginx + pathname, headers));
     }
@@ -70,7 +99,8 @@ async function run(hostCount: number): Promise<Row[]> {
 }
 
 const rows = [...(await run(1)), ...(await run(2))];
-const directOf = (row: Row) => rows.find((r) => r.hosts === row.hosts && r.endpoint === row.endpoint && r.via !== 'nginx')!;
+const directOf = (row: Row) =>
+  rows.find((r) => r.hosts === row.hosts && r.endpoint === row.endpoint && r.via !== 'nginx')!;
 const oneHostNginx = (row: Row) => rows.find((r) => r.hosts === 1 && r.endpoint === row.endpoint && r.via === 'nginx')!;
 console.log(
   `\n${os.cpus().length} cores, ${INSTANCES} PM2 instances per host, ${CONNECTIONS} connections, ${DURATION} s per figure (after 2 s warm-up)\n`,

@@ -53,10 +53,15 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     expect(csp).to.include("default-src 'none'").and.include("script-src 'self'").and.include("connect-src 'self'");
     expect(csp).not.to.match(/unsafe-inline|unsafe-eval|\*/);
     expect(index.headers['x-content-type-options']).to.equal('nosniff');
-    const again = await fetchRaw(`${cluster.url}/`, { 'accept-encoding': 'identity', 'if-none-match': String(index.headers.etag) });
+    const again = await fetchRaw(`${cluster.url}/`, {
+      'accept-encoding': 'identity',
+      'if-none-match': String(index.headers.etag),
+    });
     expect(again.status).to.equal(304);
 
-    const assets = [...index.body.toString('utf8').matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((match) => match[1]!);
+    const assets = [...index.body.toString('utf8').matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map(
+      (match) => match[1]!,
+    );
     expect(assets.some((asset) => asset.endsWith('.js'))).to.equal(true);
     expect(assets.some((asset) => asset.endsWith('.css'))).to.equal(true);
     for (const asset of assets) {
@@ -65,10 +70,16 @@ describe('Web client in Chromium against a PM2 cluster', function () {
       expect(plain.status).to.equal(200);
       expect(plain.headers['cache-control']).to.equal('public, max-age=31536000, immutable');
       expect(plain.headers['content-type']).to.equal(
-        { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml' }[asset.split('.').pop()!],
+        { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml' }[
+          asset.split('.').pop()!
+        ],
       );
       expect(plain.headers.vary).to.include('Accept-Encoding');
-      for (const [accept, encoding] of [['br, gzip', 'br'], ['gzip', 'gzip'], ['gzip;q=0.5, br;q=0.1', 'gzip']]) {
+      for (const [accept, encoding] of [
+        ['br, gzip', 'br'],
+        ['gzip', 'gzip'],
+        ['gzip;q=0.5, br;q=0.1', 'gzip'],
+      ]) {
         const packed = await fetchRaw(cluster.url + asset, { 'accept-encoding': accept! });
         expect(packed.headers['content-encoding'], `${asset} for ${accept}`).to.equal(encoding);
         expect(packed.decoded().equals(plain.body), `${asset} ${encoding} decodes to the file`).to.equal(true);
@@ -95,7 +106,9 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     await bob.register('bob', 'Bob');
     await onDifferentInstances(cluster, bob);
     // Chromium asks for `gzip, deflate, br, zstd`: it gets the brotli copies.
-    expect([...alice.assetEncodings.values()]).to.have.length.above(1).and.satisfy((encodings: unknown[]) => encodings.every((value) => value === 'br'));
+    expect([...alice.assetEncodings.values()])
+      .to.have.length.above(1)
+      .and.satisfy((encodings: unknown[]) => encodings.every((value) => value === 'br'));
 
     await alice.messageDirect('bob', 'Bob');
     // Bob's window learns of the new conversation from the server.
@@ -105,8 +118,12 @@ describe('Web client in Chromium against a PM2 cluster', function () {
 
     const sentAt = Date.now();
     await alice.send('Hello Bob, this is Alice.');
-    await bob.page.locator('.log article[data-seq] .body', { hasText: 'Hello Bob, this is Alice.' }).waitFor({ timeout: 5_000 });
-    console.log(`      delivery, typed in one window to shown in the other (another PM2 instance): ${Date.now() - sentAt} ms`);
+    await bob.page
+      .locator('.log article[data-seq] .body', { hasText: 'Hello Bob, this is Alice.' })
+      .waitFor({ timeout: 5_000 });
+    console.log(
+      `      delivery, typed in one window to shown in the other (another PM2 instance): ${Date.now() - sentAt} ms`,
+    );
 
     // Bob has it open and visible, so he has read it: Alice sees it.
     await alice.page.locator('.seen', { hasText: 'Seen by Bob' }).waitFor();
@@ -126,7 +143,11 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     await alice.page.locator('#conversation-title [data-status="online"]').waitFor();
     await bob.page.locator('#conversation-title [data-status="online"]').waitFor();
 
-    expect((await alice.shown()).map((shown) => shown.body)).to.deep.equal(['Hello Bob, this is Alice.', 'Hi Alice!\nTwo lines.', 'first line\nsecond line']);
+    expect((await alice.shown()).map((shown) => shown.body)).to.deep.equal([
+      'Hello Bob, this is Alice.',
+      'Hi Alice!\nTwo lines.',
+      'first line\nsecond line',
+    ]);
     expect(await layoutShift(bob), 'layout shift while messages arrived').to.equal(0);
     await alice.page.screenshot({ path: path.join(SCREENSHOTS, 'conversation.png') });
     expectNoConsoleErrors(alice, bob);
@@ -140,7 +161,10 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     const reload = cluster.reload().then(() => (reloaded = true));
     // Both keep typing for as long as the reload runs (bounded), one message each per round.
     for (let round = 0; round < 40 && (!reloaded || round < 6); round += 1) {
-      for (const [who, page] of [['alice', alice], ['bob', bob]] as const) {
+      for (const [who, page] of [
+        ['alice', alice],
+        ['bob', bob],
+      ] as const) {
         const body = `${who} during reload ${round}`;
         await page.send(body);
         sent.push(body);
@@ -149,14 +173,21 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     }
     await reload;
     const after = (await cluster.processes()).map((process) => process.pid);
-    expect(after.filter((pid) => before.includes(pid)), 'every worker was replaced').to.deep.equal([]);
+    expect(
+      after.filter((pid) => before.includes(pid)),
+      'every worker was replaced',
+    ).to.deep.equal([]);
 
     for (const page of [alice, bob]) {
       await page.waitConnected(30_000);
       await eventually(async () => {
         expect(await page.pendingCount()).to.equal(0);
         const shown = await page.shown();
-        for (const body of sent) expect(shown.filter((message) => message.body === body), body).to.have.length(1);
+        for (const body of sent)
+          expect(
+            shown.filter((message) => message.body === body),
+            body,
+          ).to.have.length(1);
       }, 30_000);
     }
     for (const page of [alice, bob]) {
@@ -184,13 +215,21 @@ describe('Web client in Chromium against a PM2 cluster', function () {
 
     await eventually(async () => {
       const aliceSees = await alice.shown();
-      for (const body of typed) expect(aliceSees.filter((message) => message.body === body), body).to.have.length(1);
+      for (const body of typed)
+        expect(
+          aliceSees.filter((message) => message.body === body),
+          body,
+        ).to.have.length(1);
       expect(await bob.pendingCount()).to.equal(0);
       expect((await bob.shown()).filter((message) => message.body === 'while Bob was away')).to.have.length(1);
     });
     // The server stored each once, in the typed order.
-    const conversationId = await alice.page.locator('button.conversation[aria-current="true"]').getAttribute('data-conversation');
-    const history = (await (await alice.context.request.get(`${cluster.url}/api/conversations/${conversationId}/messages?limit=500`)).json()) as {
+    const conversationId = await alice.page
+      .locator('button.conversation[aria-current="true"]')
+      .getAttribute('data-conversation');
+    const history = (await (
+      await alice.context.request.get(`${cluster.url}/api/conversations/${conversationId}/messages?limit=500`)
+    ).json()) as {
       messages: Array<{ body: string; seq: number }>;
     };
     const stored = history.messages.filter((message) => typed.includes(message.body)).sort((a, b) => a.seq - b.seq);
@@ -199,7 +238,9 @@ describe('Web client in Chromium against a PM2 cluster', function () {
   });
 
   it('signing in and registering show the API’s errors as sentences; history pages upward from the newest 50', async () => {
-    const conversationId = await alice.page.locator('button.conversation[aria-current="true"]').getAttribute('data-conversation');
+    const conversationId = await alice.page
+      .locator('button.conversation[aria-current="true"]')
+      .getAttribute('data-conversation');
     // Enough history for two pages, sent over REST with Alice's session cookie.
     const held = (await alice.shown()).length;
     const total = Math.max(held, 50) + 14;
@@ -219,7 +260,9 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     await again.page.locator('form.auth [role="alert"]', { hasText: 'Invalid username or password.' }).waitFor();
     await again.page.getByLabel('Username').fill('No Such User!');
     await again.page.getByRole('button', { name: 'Create account' }).click();
-    await again.page.locator('form.auth [role="alert"]', { hasText: 'Request is invalid: username must be 3-32 characters' }).waitFor();
+    await again.page
+      .locator('form.auth [role="alert"]', { hasText: 'Request is invalid: username must be 3-32 characters' })
+      .waitFor();
     await again.page.getByLabel('Username').fill('alice');
     await again.page.getByLabel('Password').fill('correct horse battery');
     await signIn.click();
@@ -234,10 +277,16 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     await again.page.getByRole('log', { name: 'Messages' }).focus();
     await again.page.keyboard.press('Tab');
     expect(await again.page.evaluate('document.activeElement.textContent')).to.equal('Load earlier messages');
-    expect(await again.page.evaluate('getComputedStyle(document.activeElement).outlineStyle'), 'visible focus').to.equal('solid');
+    expect(
+      await again.page.evaluate('getComputedStyle(document.activeElement).outlineStyle'),
+      'visible focus',
+    ).to.equal('solid');
     await again.page.keyboard.press('Enter');
     await eventually(async () => expect(await again.shown()).to.deep.equal(await alice.shown()));
-    expect(await again.page.evaluate('document.activeElement.getAttribute("aria-label")'), 'focus stays in the log').to.equal('Messages');
+    expect(
+      await again.page.evaluate('document.activeElement.getAttribute("aria-label")'),
+      'focus stays in the log',
+    ).to.equal('Messages');
     expectSeqOrder(await again.shown());
     expect(await older.isHidden(), 'nothing older than seq 1').to.equal(true);
     await again.context.close();
@@ -277,18 +326,28 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     // Alice's list shows who is online, newcomers included.
     await alice.page.locator('.member-list [data-presence] + .name', { hasText: 'Carol' }).waitFor();
     await eventually(async () =>
-      expect(await alice.page.locator('.member-list li', { hasText: 'Carol' }).locator('[data-status]').getAttribute('data-status')).to.equal('online'),
+      expect(
+        await alice.page
+          .locator('.member-list li', { hasText: 'Carol' })
+          .locator('[data-status]')
+          .getAttribute('data-status'),
+      ).to.equal('online'),
     );
     await carol.send('Hello team, Carol here.');
-    for (const page of [alice, bob]) await page.page.locator('.log .body', { hasText: 'Hello team, Carol here.' }).waitFor();
+    for (const page of [alice, bob])
+      await page.page.locator('.log .body', { hasText: 'Hello team, Carol here.' }).waitFor();
     await eventually(async () =>
-      expect(await bob.page.locator('.log article', { hasText: 'Hello team, Carol here.' }).locator('.sender').textContent()).to.equal('Carol'),
+      expect(
+        await bob.page.locator('.log article', { hasText: 'Hello team, Carol here.' }).locator('.sender').textContent(),
+      ).to.equal('Carol'),
     );
     await alice.page.screenshot({ path: path.join(SCREENSHOTS, 'group.png') });
 
     // Carol edits her message by keyboard: Alice and Bob see the new text marked edited.
     const carolsMessage = (chat: ChatPage) => chat.page.locator('.log article', { hasText: 'Carol here' });
-    await carolsMessage(carol).getByRole('button', { name: /^Edit message/ }).focus();
+    await carolsMessage(carol)
+      .getByRole('button', { name: /^Edit message/ })
+      .focus();
     await carol.page.keyboard.press('Enter');
     await carol.page.getByLabel('Edit message', { exact: true }).waitFor();
     await carol.page.keyboard.press('ControlOrMeta+A');
@@ -299,11 +358,19 @@ describe('Web client in Chromium against a PM2 cluster', function () {
       await carolsMessage(page).locator('.meta', { hasText: '(edited)' }).waitFor();
     }
     // Bob, a plain member, may not delete Carol's message; Alice, the owner, may: every window shows the tombstone.
-    expect(await carolsMessage(bob).getByRole('button', { name: /^Delete message/ }).count()).to.equal(0);
-    await carolsMessage(alice).getByRole('button', { name: /^Delete message/ }).focus();
+    expect(
+      await carolsMessage(bob)
+        .getByRole('button', { name: /^Delete message/ })
+        .count(),
+    ).to.equal(0);
+    await carolsMessage(alice)
+      .getByRole('button', { name: /^Delete message/ })
+      .focus();
     await alice.page.keyboard.press('Enter');
     for (const page of [alice, bob, carol]) {
-      await eventually(async () => expect(await page.page.locator('.log .body.deleted', { hasText: 'Message deleted' }).count()).to.equal(1));
+      await eventually(async () =>
+        expect(await page.page.locator('.log .body.deleted', { hasText: 'Message deleted' }).count()).to.equal(1),
+      );
       expect(await page.page.locator('.log .body', { hasText: 'Carol here' }).count()).to.equal(0);
     }
 
@@ -339,7 +406,9 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     await phone.openConversation('Alice');
     // One pane at a time: the list is hidden, the conversation fits the width.
     expect(await phone.page.locator('nav.sidebar').isVisible()).to.equal(false);
-    const overflow = await phone.page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    const overflow = await phone.page.evaluate(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+    );
     expect(overflow, 'horizontal overflow at 360 px').to.equal(0);
     problems.push(...(await axe(phone, '360 px conversation')));
     await phone.page.screenshot({ path: path.join(SCREENSHOTS, 'phone.png') });
@@ -405,11 +474,18 @@ async function axe(chat: ChatPage, screen: string): Promise<string[]> {
     'axe.run(document).then((r) => ({ passes: r.passes.length, violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help })) }))',
   )) as { passes: number; violations: Array<{ id: string; impact: string; nodes: number; help: string }> };
   expect(result.passes, `axe checked rules on the ${screen} screen`).to.be.above(10);
-  const minor = result.violations.filter((violation) => violation.impact !== 'serious' && violation.impact !== 'critical');
-  if (minor.length > 0) console.log(`      axe, ${screen}: ${minor.map((violation) => `${violation.id} (${violation.impact})`).join(', ')}`);
+  const minor = result.violations.filter(
+    (violation) => violation.impact !== 'serious' && violation.impact !== 'critical',
+  );
+  if (minor.length > 0)
+    console.log(
+      `      axe, ${screen}: ${minor.map((violation) => `${violation.id} (${violation.impact})`).join(', ')}`,
+    );
   return result.violations
     .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-    .map((violation) => `${screen}: ${violation.id} (${violation.impact}, ${violation.nodes} elements): ${violation.help}`);
+    .map(
+      (violation) => `${screen}: ${violation.id} (${violation.impact}, ${violation.nodes} elements): ${violation.help}`,
+    );
 }
 
 /** Keeps every state the connection banner shows from now on. */
@@ -434,7 +510,8 @@ async function layoutShift(chat: ChatPage): Promise<number> {
 }
 
 function expectSeqOrder(shown: Shown[]): void {
-  for (let index = 1; index < shown.length; index += 1) expect(shown[index]!.seq, `seq after ${shown[index - 1]!.seq}`).to.equal(shown[index - 1]!.seq + 1);
+  for (let index = 1; index < shown.length; index += 1)
+    expect(shown[index]!.seq, `seq after ${shown[index - 1]!.seq}`).to.equal(shown[index - 1]!.seq + 1);
 }
 
 /** What the browser itself logs for expected events, not failures of the page. */
@@ -447,6 +524,8 @@ const EXPECTED_CONSOLE = [
 ];
 
 function expectNoConsoleErrors(...chats: ChatPage[]): void {
-  const errors = chats.flatMap((chat) => chat.consoleErrors).filter((text) => !EXPECTED_CONSOLE.some((pattern) => pattern.test(text)));
+  const errors = chats
+    .flatMap((chat) => chat.consoleErrors)
+    .filter((text) => !EXPECTED_CONSOLE.some((pattern) => pattern.test(text)));
   expect(errors).to.deep.equal([]);
 }

@@ -36,7 +36,10 @@ describe('Web client on the embedded default (npm start)', function () {
     await erin.openConversation('Dana');
     await erin.send('Hi Dana!');
     await dana.page.locator('.log .body', { hasText: 'Hi Dana!' }).waitFor();
-    expect((await dana.shown()).map((shown) => shown.body)).to.deep.equal(['Hi Erin, from the embedded default.', 'Hi Dana!']);
+    expect((await dana.shown()).map((shown) => shown.body)).to.deep.equal([
+      'Hi Erin, from the embedded default.',
+      'Hi Dana!',
+    ]);
     expect(await erin.shown()).to.deep.equal(await dana.shown());
   });
 });

@@ -20,11 +20,19 @@ function expectAllDelivered(receiver: WebhookReceiver, members: Account[], messa
   for (const member of members) {
     const delivered = receiver.deliveredTo(member.user.id);
     const got = new Set(delivered.flatMap((r) => r.body.messages.map((m) => m.id)));
-    expect([...messageIds].filter((id) => !got.has(id)), `messages never delivered to ${member.user.id}: ${JSON.stringify(receiver.received.filter((r) => r.body.userId === member.user.id).map((r) => [r.body.deliveryId, r.answered, r.body.messages.map((m) => m.id)]))}`).to.deep.equal([]);
+    expect(
+      [...messageIds].filter((id) => !got.has(id)),
+      `messages never delivered to ${member.user.id}: ${JSON.stringify(receiver.received.filter((r) => r.body.userId === member.user.id).map((r) => [r.body.deliveryId, r.answered, r.body.messages.map((m) => m.id)]))}`,
+    ).to.deep.equal([]);
   }
   const seen = new Set(receiver.received.map((r) => r.body.deliveryId));
-  const done = new Set(receiver.received.filter((r) => r.answered !== undefined && r.answered < 300).map((r) => r.body.deliveryId));
-  expect([...seen].filter((id) => !done.has(id)), 'delivery ids seen but never delivered').to.deep.equal([]);
+  const done = new Set(
+    receiver.received.filter((r) => r.answered !== undefined && r.answered < 300).map((r) => r.body.deliveryId),
+  );
+  expect(
+    [...seen].filter((id) => !done.has(id)),
+    'delivery ids seen but never delivered',
+  ).to.deep.equal([]);
   expect(receiver.received.every((r) => r.verified)).to.equal(true);
 }
 
@@ -89,8 +97,10 @@ describe('jobs: nothing lost across a killed jobs process or an empty Redis', fu
     await until(async () => (await pendingRowsOf(members, conversationId)) === 0, 60_000, 'every delivery done');
     expectAllDelivered(receiver, members, sent);
     const done = new Set(receiver.deliveredTo(members[0]!.user.id).map((r) => r.body.deliveryId));
-    for (const member of members.slice(1)) for (const r of receiver.deliveredTo(member.user.id)) done.add(r.body.deliveryId);
-    for (const id of inFlightAtKill) expect(done.has(id), `delivery ${id} cut by the kill was delivered again under the same id`).to.equal(true);
+    for (const member of members.slice(1))
+      for (const r of receiver.deliveredTo(member.user.id)) done.add(r.body.deliveryId);
+    for (const id of inFlightAtKill)
+      expect(done.has(id), `delivery ${id} cut by the kill was delivered again under the same id`).to.equal(true);
     // pm2 monit shows the queue's figures for the jobs app.
     const monit = (await jobs.process()).monit;
     expect(Object.keys(monit)).to.include.members(['Queue waiting', 'Queue active', 'Queue delayed', 'Queue failed']);
@@ -100,7 +110,11 @@ describe('jobs: nothing lost across a killed jobs process or an empty Redis', fu
     redis = await startOwnRedis();
     receiver = await startWebhookReceiver(WEBHOOK_SECRET);
     receiver.answer = () => ({ status: 200, delayMs: 300 });
-    const env = jobsEnv(receiver.url, { REDIS_URL: redis.url, REDIS_PREFIX: `${TEST_REDIS_PREFIX}empty:`, NOTIFY_DELAY_MS: '1500' });
+    const env = jobsEnv(receiver.url, {
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: `${TEST_REDIS_PREFIX}empty:`,
+      NOTIFY_DELAY_MS: '1500',
+    });
     api = await startTestApp(env);
     jobs = await startJobsUnderPm2(env);
     const { sender, members, conversationId } = await groupOf(6);
@@ -115,15 +129,20 @@ describe('jobs: nothing lost across a killed jobs process or an empty Redis', fu
     await redis.start();
     // Sent after the restart, too: written to the outbox whatever Redis holds.
     sent.push((await sendMessage(api.url, sender, conversationId, 'after the restart')).id);
-    await until(async () => (await pendingRowsOf(members, conversationId)) === 0, 60_000, 'every delivery done').catch(async (error) => {
-      throw new Error(`${(error as Error).message}\n${(await jobs!.log()).slice(-4000)}`);
-    });
+    await until(async () => (await pendingRowsOf(members, conversationId)) === 0, 60_000, 'every delivery done').catch(
+      async (error) => {
+        throw new Error(`${(error as Error).message}\n${(await jobs!.log()).slice(-4000)}`);
+      },
+    );
     expectAllDelivered(receiver, members, sent);
   });
 
   it('when the webhook URL is not http(s), or resolves to a private address in production, then the jobs app refuses to start with EX_CONFIG', async () => {
     const start = async (overrides: Record<string, string>) => {
-      const child = spawn(process.execPath, [JOBS_MAIN], { env: { PATH: process.env.PATH ?? '', ...testEnv({ NOTIFY_WEBHOOK_SECRET: WEBHOOK_SECRET, ...overrides }) }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+      const child = spawn(process.execPath, [JOBS_MAIN], {
+        env: { PATH: process.env.PATH ?? '', ...testEnv({ NOTIFY_WEBHOOK_SECRET: WEBHOOK_SECRET, ...overrides }) },
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      });
       let output = '';
       child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -141,12 +160,18 @@ describe('jobs: nothing lost across a killed jobs process or an empty Redis', fu
     expect(ftp.output).to.match(/NOTIFY_WEBHOOK_URL: must be an http or https URL/);
     const loopback = await start({ NODE_ENV: 'production', NOTIFY_WEBHOOK_URL: 'http://localhost:9/hooks' });
     expect(loopback.outcome).to.equal(78);
-    expect(loopback.output).to.match(/NOTIFY_WEBHOOK_URL: webhook host localhost resolves to (127\.0\.0\.1|::1), a loopback or private address/);
+    expect(loopback.output).to.match(
+      /NOTIFY_WEBHOOK_URL: webhook host localhost resolves to (127\.0\.0\.1|::1), a loopback or private address/,
+    );
     const privateLiteral = await start({ NODE_ENV: 'production', NOTIFY_WEBHOOK_URL: 'http://10.1.2.3/hooks' });
     expect(privateLiteral.outcome).to.equal(78);
     expect(privateLiteral.output).to.match(/10\.1\.2\.3/);
     // Allowed explicitly, the same URL starts.
-    const allowed = await start({ NODE_ENV: 'production', NOTIFY_WEBHOOK_URL: 'http://localhost:9/hooks', NOTIFY_ALLOW_PRIVATE: 'true' });
+    const allowed = await start({
+      NODE_ENV: 'production',
+      NOTIFY_WEBHOOK_URL: 'http://localhost:9/hooks',
+      NOTIFY_ALLOW_PRIVATE: 'true',
+    });
     expect(allowed.outcome, allowed.output).to.equal('ready');
   });
 });

@@ -15,7 +15,11 @@ describe('chaos: PostgreSQL restart under traffic', function () {
     cluster = await startPostgresCluster({ replicas: 0 });
     await cluster.createDatabase('parley_chaos');
     // The event budget is raised so the sender's pace, not the per-socket rate limit, decides what is refused.
-    server = await startServer({ DATABASE_URL: cluster.primary.url('parley_chaos'), SOCKET_EVENTS_PER_SEC: '1000', SOCKET_EVENTS_BURST: '1000' });
+    server = await startServer({
+      DATABASE_URL: cluster.primary.url('parley_chaos'),
+      SOCKET_EVENTS_PER_SEC: '1000',
+      SOCKET_EVENTS_BURST: '1000',
+    });
   });
   afterEach(function () {
     if (this.currentTest?.state === 'failed') console.log(`server output:\n${server.output().slice(-6000)}`);
@@ -29,7 +33,10 @@ describe('chaos: PostgreSQL restart under traffic', function () {
   it('when the database restarts, then requests get 503 with Retry-After (never 500), sockets stay, service returns within 5 s, and every acked message is stored once', async () => {
     const [alice, bob] = await Promise.all([register(server.url), register(server.url)]);
     const conversationId = await createGroup(server.url, alice, [bob]);
-    const [aliceSocket, bobSocket] = await Promise.all([connect(server.url, { token: alice.accessToken }), connect(server.url, { token: bob.accessToken })]);
+    const [aliceSocket, bobSocket] = await Promise.all([
+      connect(server.url, { token: alice.accessToken }),
+      connect(server.url, { token: bob.accessToken }),
+    ]);
     let disconnects = 0;
     for (const socket of [aliceSocket, bobSocket]) socket.on('disconnect', () => disconnects++);
 
@@ -65,21 +72,41 @@ describe('chaos: PostgreSQL restart under traffic', function () {
     await sleep(3_000);
     await cluster.primary.start();
     const restarted = Date.now();
-    await until(async () => (await request(server.url, 'GET', '/api/me', { token: bob.accessToken })).status === 200, 5_000, 'service back within 5 s of the database');
+    await until(
+      async () => (await request(server.url, 'GET', '/api/me', { token: bob.accessToken })).status === 200,
+      5_000,
+      'service back within 5 s of the database',
+    );
     const backAfterMs = Date.now() - restarted;
     await sleep(1_000);
     running = false;
     await loops;
 
-    const report = { statuses: Object.fromEntries(statuses), refusals: Object.fromEntries(refusals), acked: acked.length, backAfterMs };
+    const report = {
+      statuses: Object.fromEntries(statuses),
+      refusals: Object.fromEntries(refusals),
+      acked: acked.length,
+      backAfterMs,
+    };
     expect(server.child.exitCode, JSON.stringify(report)).to.equal(null);
-    expect([...statuses.keys()].every((status) => status === 200 || status === 503), JSON.stringify(report)).to.equal(true);
+    expect(
+      [...statuses.keys()].every((status) => status === 200 || status === 503),
+      JSON.stringify(report),
+    ).to.equal(true);
     expect(statuses.get(503) ?? 0, JSON.stringify(report)).to.be.above(0);
     expect([...retryAfters].every((value) => value !== null && Number(value) >= 1)).to.equal(true);
-    expect([...refusals.keys()].every((code) => code === 'overloaded'), JSON.stringify(report)).to.equal(true);
+    expect(
+      [...refusals.keys()].every((code) => code === 'overloaded'),
+      JSON.stringify(report),
+    ).to.equal(true);
     expect(disconnects).to.equal(0);
 
-    const history = await request(server.url, 'GET', `/api/conversations/${conversationId}/messages?after=0&limit=500`, { token: alice.accessToken });
+    const history = await request(
+      server.url,
+      'GET',
+      `/api/conversations/${conversationId}/messages?after=0&limit=500`,
+      { token: alice.accessToken },
+    );
     const storedIds = (history.body.messages as { id: string; seq: number }[]).map((m) => m.id);
     expect(new Set(storedIds).size).to.equal(storedIds.length);
     for (const id of acked) expect(storedIds, `acked ${id}`).to.include(id);

@@ -19,7 +19,8 @@ describe('chaos: Redis outage', function () {
     [a, b] = await Promise.all([startServer(env), startServer(env)]);
   });
   afterEach(function () {
-    if (this.currentTest?.state === 'failed') console.log(`server a:\n${a.output().slice(-4000)}\nserver b:\n${b.output().slice(-3000)}`);
+    if (this.currentTest?.state === 'failed')
+      console.log(`server a:\n${a.output().slice(-4000)}\nserver b:\n${b.output().slice(-3000)}`);
   });
   after(async () => {
     closeAllClients();
@@ -52,7 +53,9 @@ describe('chaos: Redis outage', function () {
     expect(byCookie.status).to.equal(503);
     expect(byCookie.headers.get('retry-after')).to.match(/^\d+$/);
     // Login issues tokens and says the session was skipped.
-    const login = await request(b.url, 'POST', '/api/auth/login', { body: { username: carol.user.username, password: 'correct horse' } });
+    const login = await request(b.url, 'POST', '/api/auth/login', {
+      body: { username: carol.user.username, password: 'correct horse' },
+    });
     expect(login.status).to.equal(200);
     expect(login.body.session).to.equal('unavailable');
     expect((await request(b.url, 'GET', '/api/me', { token: login.body.accessToken })).status).to.equal(200);
@@ -60,7 +63,11 @@ describe('chaos: Redis outage', function () {
     const ackedDuringOutage: string[] = [];
     for (let i = 0; i < 5; i++) {
       const started = Date.now();
-      const ack = await emitAck(aliceSocket, 'message:send', { conversationId, body: `outage ${i}`, clientMsgId: `outage-${i}` });
+      const ack = await emitAck(aliceSocket, 'message:send', {
+        conversationId,
+        body: `outage ${i}`,
+        clientMsgId: `outage-${i}`,
+      });
       expect(ack.ok, JSON.stringify(ack)).to.equal(true);
       expect(Date.now() - started, 'ack time during the outage').to.be.below(1000);
       ackedDuringOutage.push(ack.message.id);
@@ -68,7 +75,11 @@ describe('chaos: Redis outage', function () {
     // Still ready (a load balancer keeps it), and /health says what is missing.
     expect((await request(a.url, 'GET', '/health/ready')).status).to.equal(200);
     // Readiness answers are reused for HEALTH_CACHE_MS: the next fresh one says degraded.
-    await until(async () => (await request(a.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.status === 'degraded', 3_000, '/health degraded');
+    await until(
+      async () => (await request(a.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.status === 'degraded',
+      3_000,
+      '/health degraded',
+    );
     const health = await request(a.url, 'GET', '/health', { headers: HEALTH_DETAIL });
     expect(health.body.missing).to.deep.equal(['redis']);
     // New sockets still connect.
@@ -77,19 +88,43 @@ describe('chaos: Redis outage', function () {
 
     await redis.start();
     const back = Date.now();
-    await until(async () => (await request(a.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.status === 'ok', 10_000, 'a healthy again');
-    await until(async () => (await request(b.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.status === 'ok', 10_000, 'b healthy again');
+    await until(
+      async () => (await request(a.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.status === 'ok',
+      10_000,
+      'a healthy again',
+    );
+    await until(
+      async () => (await request(b.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.status === 'ok',
+      10_000,
+      'b healthy again',
+    );
     // What was acked during the outage reaches the other process's members live once Redis is back.
-    await until(() => ackedDuringOutage.every((id) => bobSaw.some((event) => event.message.id === id)), 10_000, 'outage messages delivered live');
+    await until(
+      () => ackedDuringOutage.every((id) => bobSaw.some((event) => event.message.id === id)),
+      10_000,
+      'outage messages delivered live',
+    );
     const after = await emitAck(aliceSocket, 'message:send', { conversationId, body: 'after', clientMsgId: 'after-1' });
-    await until(() => bobSaw.some((event) => event.message.id === after.message.id), 10_000, 'live fan-out after recovery');
+    await until(
+      () => bobSaw.some((event) => event.message.id === after.message.id),
+      10_000,
+      'live fan-out after recovery',
+    );
     expect((await request(a.url, 'GET', '/api/me', { cookie: (await register(a.url)).cookie })).status).to.equal(200);
     // Presence is counted again on an empty Redis: bob sees alice online.
-    await until(async () => (await request(a.url, 'GET', `/api/presence?userIds=${alice.user.id}`, { token: bob.accessToken })).body.presence?.[alice.user.id]?.status === 'online', 10_000, 'presence restored');
+    await until(
+      async () =>
+        (await request(a.url, 'GET', `/api/presence?userIds=${alice.user.id}`, { token: bob.accessToken })).body
+          .presence?.[alice.user.id]?.status === 'online',
+      10_000,
+      'presence restored',
+    );
     expect(bobDisconnects).to.equal(0);
     expect(Date.now() - back).to.be.below(15_000);
     // Every message stored once, in seq order.
-    const history = await request(a.url, 'GET', `/api/conversations/${conversationId}/messages?after=0`, { token: alice.accessToken });
+    const history = await request(a.url, 'GET', `/api/conversations/${conversationId}/messages?after=0`, {
+      token: alice.accessToken,
+    });
     expect(history.body.messages.map((m: { seq: number }) => m.seq)).to.deep.equal([1, 2, 3, 4, 5, 6]);
   });
 });

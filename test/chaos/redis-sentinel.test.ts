@@ -14,7 +14,12 @@ describe('chaos: Redis Sentinel failover', function () {
   let b: ServerProcess;
   before(async () => {
     group = await startSentinelGroup();
-    const env = { REDIS_URL: '', REDIS_SENTINELS: group.sentinels.join(','), REDIS_SENTINEL_NAME: SENTINEL_MASTER, REDIS_PREFIX: `sentinel:${Date.now()}:` };
+    const env = {
+      REDIS_URL: '',
+      REDIS_SENTINELS: group.sentinels.join(','),
+      REDIS_SENTINEL_NAME: SENTINEL_MASTER,
+      REDIS_PREFIX: `sentinel:${Date.now()}:`,
+    };
     [a, b] = await Promise.all([startServer(env), startServer(env)]);
   });
   afterEach(function () {
@@ -37,7 +42,11 @@ describe('chaos: Redis Sentinel failover', function () {
     let n = 0;
     const traffic = (async () => {
       while (running) {
-        const ack = await emitAck(aliceSocket, 'message:send', { conversationId, body: `m${n}`, clientMsgId: `sentinel-${n++}` }).catch(() => undefined);
+        const ack = await emitAck(aliceSocket, 'message:send', {
+          conversationId,
+          body: `m${n}`,
+          clientMsgId: `sentinel-${n++}`,
+        }).catch(() => undefined);
         if (ack?.ok) acked.push(ack.message.id);
         await sleep(50);
       }
@@ -45,21 +54,39 @@ describe('chaos: Redis Sentinel failover', function () {
     await sleep(500);
     const oldMaster = await group.currentMasterPort();
     await group.killMaster();
-    await until(async () => (await group.currentMasterPort().catch(() => oldMaster)) !== oldMaster, 30_000, 'Sentinel promoted the replica');
+    await until(
+      async () => (await group.currentMasterPort().catch(() => oldMaster)) !== oldMaster,
+      30_000,
+      'Sentinel promoted the replica',
+    );
     expect(await group.currentMasterPort()).to.equal(group.replicaPort);
     // Redis-backed work again on the new master: a cookie session written and read through both processes.
-    await until(async () => {
-      const carol = await register(a.url).catch(() => undefined);
-      return carol !== undefined && (await request(b.url, 'GET', '/api/me', { cookie: carol.cookie })).status === 200;
-    }, 20_000, 'sessions on the new master');
-    const marker = await emitAck(aliceSocket, 'message:send', { conversationId, body: 'after failover', clientMsgId: 'after-failover' });
-    await until(() => bobSaw.some((event) => event.message.id === marker.message.id), 20_000, 'live fan-out on the new master');
+    await until(
+      async () => {
+        const carol = await register(a.url).catch(() => undefined);
+        return carol !== undefined && (await request(b.url, 'GET', '/api/me', { cookie: carol.cookie })).status === 200;
+      },
+      20_000,
+      'sessions on the new master',
+    );
+    const marker = await emitAck(aliceSocket, 'message:send', {
+      conversationId,
+      body: 'after failover',
+      clientMsgId: 'after-failover',
+    });
+    await until(
+      () => bobSaw.some((event) => event.message.id === marker.message.id),
+      20_000,
+      'live fan-out on the new master',
+    );
     running = false;
     await traffic;
 
     expect(a.child.exitCode).to.equal(null);
     expect(b.child.exitCode).to.equal(null);
-    const history = await request(a.url, 'GET', `/api/conversations/${conversationId}/messages?after=0&limit=500`, { token: alice.accessToken });
+    const history = await request(a.url, 'GET', `/api/conversations/${conversationId}/messages?after=0&limit=500`, {
+      token: alice.accessToken,
+    });
     const stored = new Set((history.body.messages as { id: string }[]).map((m) => m.id));
     for (const id of [...acked, marker.message.id]) expect(stored.has(id), `acked ${id}`).to.equal(true);
     expect(stored.size).to.equal(history.body.messages.length);

@@ -27,11 +27,15 @@ function collect(socket: Socket, conversationId: string) {
   // Catch-up is paged: `more` asks for the next page from the new cursor.
   const sync = () => {
     const last = Math.max(0, ...[...seen.values()].map((m) => m.seq));
-    socket.emit('sync', { cursors: { [conversationId]: last } }, (reply: { ok: boolean; messages: Message[]; more?: boolean }) => {
-      if (!reply.ok) return;
-      reply.messages.forEach(add);
-      if (reply.more) sync();
-    });
+    socket.emit(
+      'sync',
+      { cursors: { [conversationId]: last } },
+      (reply: { ok: boolean; messages: Message[]; more?: boolean }) => {
+        if (!reply.ok) return;
+        reply.messages.forEach(add);
+        if (reply.more) sync();
+      },
+    );
   };
   socket.io.on('reconnect', sync);
   return seen;
@@ -42,7 +46,9 @@ async function sendUntilAcked(socket: Socket, conversationId: string, clientMsgI
   for (;;) {
     if (socket.connected) {
       try {
-        const reply = (await socket.timeout(3000).emitWithAck('message:send', { conversationId, body: clientMsgId, clientMsgId })) as {
+        const reply = (await socket
+          .timeout(3000)
+          .emitWithAck('message:send', { conversationId, body: clientMsgId, clientMsgId })) as {
           ok: boolean;
           message: Message;
         };
@@ -112,7 +118,8 @@ describe('PM2 cluster: chat across instances', () => {
     await sleep(2000);
 
     expect(acked.length).to.be.greaterThan(20);
-    for (const inbox of inboxes) expect(acked.filter((m) => !inbox.has(m.clientMsgId)).map((m) => m.clientMsgId)).to.deep.equal([]);
+    for (const inbox of inboxes)
+      expect(acked.filter((m) => !inbox.has(m.clientMsgId)).map((m) => m.clientMsgId)).to.deep.equal([]);
     const seqs = acked.map((m) => m.seq);
     expect(seqs).to.deep.equal([...seqs].sort((a, b) => a - b));
   });

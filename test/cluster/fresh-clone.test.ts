@@ -3,7 +3,17 @@
 // image's prune) that keeps the PM2 the tests ran. The checkout is this working tree's files without
 // node_modules or dist, copied to a temp dir.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +28,10 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The files a clone would have: tracked ones plus new ones not ignored (what the next commit holds). */
 function copyCheckout(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-clone-'));
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' })
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  })
     .split('\0')
     .filter((file) => file && existsSync(path.join(ROOT, file)));
   for (const file of files) {
@@ -46,7 +59,8 @@ async function healthWithin(url: string, timeoutMs: number, output: () => string
   throw new Error(`no healthy server at ${url} within ${timeoutMs} ms:\n${output().slice(-3000)}`);
 }
 
-const version = (dir: string, pkg: string) => JSON.parse(readFileSync(path.join(dir, 'node_modules', pkg, 'package.json'), 'utf8')).version as string;
+const version = (dir: string, pkg: string) =>
+  JSON.parse(readFileSync(path.join(dir, 'node_modules', pkg, 'package.json'), 'utf8')).version as string;
 
 describe('fresh clone: install and start as the operator types it', function () {
   this.timeout(400_000);
@@ -85,7 +99,10 @@ describe('fresh clone: install and start as the operator types it', function () 
     expect(install.code, install.output.slice(-3000)).to.equal(0);
     expect(existsSync(path.join(dir, 'dist', 'main.js')), 'prepare built dist/').to.equal(true);
     expect(readlinkSync(path.join(dir, 'node_modules', '.bin', 'pm2'))).to.equal(path.join('..', 'pm2', 'bin', 'pm2'));
-    expect(readFileSync(path.join(dir, 'node_modules', '@socket.io', 'sticky', 'index.js'), 'utf8'), 'the sticky patch applied').to.include('Parley patch');
+    expect(
+      readFileSync(path.join(dir, 'node_modules', '@socket.io', 'sticky', 'index.js'), 'utf8'),
+      'the sticky patch applied',
+    ).to.include('Parley patch');
     await expectClusterServes();
   });
 
@@ -93,11 +110,17 @@ describe('fresh clone: install and start as the operator types it', function () 
     const port = await freePort();
     writeFileSync(
       path.join(dir, '.env'),
-      Object.entries({ ...testEnv({ NODE_ENV: 'development', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }) })
+      Object.entries({
+        ...testEnv({ NODE_ENV: 'development', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }),
+      })
         .map(([name, value]) => `${name}=${value}`)
         .join('\n'),
     );
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(npm_|NODE_OPTIONS$|PORT$|HOST$|DATABASE_URL$|REDIS_|NODE_APP_INSTANCE$)/i.test(name)));
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([name]) => !/^(npm_|NODE_OPTIONS$|PORT$|HOST$|DATABASE_URL$|REDIS_|NODE_APP_INSTANCE$)/i.test(name),
+      ),
+    );
     // Its own process group, so the whole tree (npm, tsx watch, the server) is killed by this pid.
     const dev = spawn('npm', ['run', 'dev'], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';

@@ -29,7 +29,8 @@ describe('PM2 cluster: memory guard', () => {
 
   it('when a worker leaks past the restart mark, then the guard logs it, drains, exits and PM2 restarts it', async () => {
     const first = await cluster.processes();
-    const restartedIn = (list: typeof first) => list.filter((p) => p.restarts > 0 && !first.some((f) => f.pid === p.pid) && p.status === 'online');
+    const restartedIn = (list: typeof first) =>
+      list.filter((p) => p.restarts > 0 && !first.some((f) => f.pid === p.pid) && p.status === 'online');
     const restarted = restartedIn(await cluster.processesUntil((list) => restartedIn(list).length > 0, 60_000));
     expect(restarted, 'a worker was restarted').to.not.deep.equal([]);
 
@@ -37,12 +38,27 @@ describe('PM2 cluster: memory guard', () => {
       .outLog()
       .split('\n')
       .filter(Boolean)
-      .map((line) => JSON.parse(line) as { pid: number; msg: string; reason?: string; memory?: { rssMb: number }; restartMb?: number });
-    const guardLine = lines.find((line) => line.msg === 'memory guard: RSS above the restart mark; draining for a graceful restart');
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            pid: number;
+            msg: string;
+            reason?: string;
+            memory?: { rssMb: number };
+            restartMb?: number;
+          },
+      );
+    const guardLine = lines.find(
+      (line) => line.msg === 'memory guard: RSS above the restart mark; draining for a graceful restart',
+    );
     expect(guardLine, 'the guard logged why it restarted').to.not.equal(undefined);
     expect(guardLine!.restartMb).to.equal(231);
     expect(guardLine!.memory!.rssMb).to.be.at.least(231).and.below(272);
-    expect(lines.some((line) => line.pid === guardLine!.pid && line.msg === 'shutdown complete' && line.reason === 'memory guard')).to.equal(true);
+    expect(
+      lines.some(
+        (line) => line.pid === guardLine!.pid && line.msg === 'shutdown complete' && line.reason === 'memory guard',
+      ),
+    ).to.equal(true);
 
     // Neither backstop had to act: no max_memory_restart kill by PM2, no heap abort.
     const daemonLog = cluster.daemonLog();

@@ -13,7 +13,10 @@ describe('PM2 cluster: start failures', () => {
   it('when the production environment is invalid, then the workers exit with the reason logged and no restart loop', async () => {
     cluster = await startCluster({ JWT_SECRET: 'too-short' }, { expectOnline: false });
     const processes = await cluster.processesUntil((list) => list.every((p) => p.exitCode === 78), 20_000);
-    expect(processes.map((p) => p.exitCode), cluster.daemonLog().slice(-1500)).to.deep.equal([78, 78]);
+    expect(
+      processes.map((p) => p.exitCode),
+      cluster.daemonLog().slice(-1500),
+    ).to.deep.equal([78, 78]);
     // Past the first backoff delays (200 ms, then 300 ms...), a loop would have restarted them by now. PM2 7 shows
     // such a process as "waiting restart" when exp_backoff_restart_delay is set, yet schedules no restart.
     await sleep(3000);

@@ -12,7 +12,8 @@ const password = process.env.BOT_PASSWORD ?? 'echo bot password';
 
 const parley = new ParleyClient({ url });
 const me = await parley.rest.login({ username, password }).catch(async (error: unknown) => {
-  if (error instanceof ParleyApiError && error.status === 401) return parley.rest.register({ username, password, displayName: 'Echo bot' });
+  if (error instanceof ParleyApiError && error.status === 401)
+    return parley.rest.register({ username, password, displayName: 'Echo bot' });
   throw error;
 });
 

@@ -33,7 +33,10 @@ describe('access log', () => {
   it('when a request is served, then one info line has its method, route, url, status, duration, reqId and userId', async () => {
     const server = await startServer({ LOG_LEVEL: 'info' });
     const account = await register(server.url);
-    const me = await request(server.url, 'GET', `/api/conversations/123456/messages?limit=5`, { token: account.accessToken, headers: { 'x-request-id': 'trace-me-1' } });
+    const me = await request(server.url, 'GET', `/api/conversations/123456/messages?limit=5`, {
+      token: account.accessToken,
+      headers: { 'x-request-id': 'trace-me-1' },
+    });
     expect(me.status).to.equal(404);
     await request(server.url, 'GET', '/health/ready');
     await request(server.url, 'GET', '/metrics');
@@ -41,12 +44,22 @@ describe('access log', () => {
 
     const lines = requestLines(server);
     const line = lines.find((l) => l.reqId === 'trace-me-1')!;
-    expect(line).to.include({ level: INFO, method: 'GET', route: '/api/conversations/:id/messages', url: '/api/conversations/123456/messages?limit=5', status: 404, userId: account.user.id });
+    expect(line).to.include({
+      level: INFO,
+      method: 'GET',
+      route: '/api/conversations/:id/messages',
+      url: '/api/conversations/123456/messages?limit=5',
+      status: 404,
+      userId: account.user.id,
+    });
     expect(line.ms).to.be.a('number').and.at.least(0);
     const registered = lines.find((l) => l.route === '/api/auth/register')!;
     expect(registered).to.include({ level: INFO, method: 'POST', status: 201 });
     expect(registered.reqId).to.match(/^[0-9a-f-]{36}$/);
-    expect(lines.filter((l) => l.url === '/health/ready' || l.url === '/metrics'), 'probes and scrapes stay at debug').to.deep.equal([]);
+    expect(
+      lines.filter((l) => l.url === '/health/ready' || l.url === '/metrics'),
+      'probes and scrapes stay at debug',
+    ).to.deep.equal([]);
   });
 
   it('when ACCESS_LOG=false, then requests write no info line', async () => {

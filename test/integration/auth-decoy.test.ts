@@ -17,7 +17,14 @@ describe('login of unknown users when hashing is refused', () => {
       hash: (password) => (++hashes === 1 ? Promise.reject(overloaded(1)) : real.hash(password)),
       verify: real.verify,
     };
-    const auth = new AuthService(app.parley.db, refusesFirstHash, app.parley.tokens, app.parley.revocations, 86_400_000, app.parley.log);
+    const auth = new AuthService(
+      app.parley.db,
+      refusesFirstHash,
+      app.parley.tokens,
+      app.parley.revocations,
+      86_400_000,
+      app.parley.log,
+    );
     const outcome = (username: string) =>
       auth.login({ username, password: 'whatever1' }).then(
         () => 'logged in',

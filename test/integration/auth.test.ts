@@ -20,7 +20,10 @@ describe('accounts', () => {
       expect(reply.body.refreshToken).to.be.a('string');
       expect(reply.body.user).to.not.have.property('passwordHash');
       const setCookie = reply.headers.getSetCookie().join('\n');
-      expect(setCookie).to.match(/parley\.sid=/).and.to.match(/httponly/i).and.to.match(/samesite=lax/i);
+      expect(setCookie)
+        .to.match(/parley\.sid=/)
+        .and.to.match(/httponly/i)
+        .and.to.match(/samesite=lax/i);
     });
 
     it('when the username is taken, then 409 conflict', async () => {
@@ -78,23 +81,33 @@ describe('accounts', () => {
   describe('refresh', () => {
     it('when a refresh token is used, then a new pair comes back and the old token is spent', async () => {
       const account = await register(app.url);
-      const first = await request(app.url, 'POST', '/api/auth/refresh', { body: { refreshToken: account.refreshToken } });
+      const first = await request(app.url, 'POST', '/api/auth/refresh', {
+        body: { refreshToken: account.refreshToken },
+      });
       expect(first.status).to.equal(200);
       expect(first.body.refreshToken).to.not.equal(account.refreshToken);
       const me = await request(app.url, 'GET', '/api/me', { token: first.body.accessToken });
       expect(me.status).to.equal(200);
-      const second = await request(app.url, 'POST', '/api/auth/refresh', { body: { refreshToken: first.body.refreshToken } });
+      const second = await request(app.url, 'POST', '/api/auth/refresh', {
+        body: { refreshToken: first.body.refreshToken },
+      });
       expect(second.status).to.equal(200);
     });
 
     it('when a spent token is presented again, then 401 and its whole family is revoked', async () => {
       const account = await register(app.url);
-      const rotated = await request(app.url, 'POST', '/api/auth/refresh', { body: { refreshToken: account.refreshToken } });
+      const rotated = await request(app.url, 'POST', '/api/auth/refresh', {
+        body: { refreshToken: account.refreshToken },
+      });
       expect(rotated.status).to.equal(200);
-      const replay = await request(app.url, 'POST', '/api/auth/refresh', { body: { refreshToken: account.refreshToken } });
+      const replay = await request(app.url, 'POST', '/api/auth/refresh', {
+        body: { refreshToken: account.refreshToken },
+      });
       expect(replay.status).to.equal(401);
       // The legitimate holder's newer token dies with the family.
-      const newer = await request(app.url, 'POST', '/api/auth/refresh', { body: { refreshToken: rotated.body.refreshToken } });
+      const newer = await request(app.url, 'POST', '/api/auth/refresh', {
+        body: { refreshToken: rotated.body.refreshToken },
+      });
       expect(newer.status).to.equal(401);
       expect(newer.body.error.code).to.equal('unauthorized');
     });
@@ -102,13 +115,17 @@ describe('accounts', () => {
     it('when one token is refreshed twice at once, then exactly one succeeds', async () => {
       const account = await register(app.url);
       const replies = await Promise.all(
-        [1, 2].map(() => request(app.url, 'POST', '/api/auth/refresh', { body: { refreshToken: account.refreshToken } })),
+        [1, 2].map(() =>
+          request(app.url, 'POST', '/api/auth/refresh', { body: { refreshToken: account.refreshToken } }),
+        ),
       );
       expect(replies.map((reply) => reply.status).sort()).to.deep.equal([200, 401]);
     });
 
     it('when the token is unknown or missing, then 401 or 400', async () => {
-      expect((await request(app.url, 'POST', '/api/auth/refresh', { body: { refreshToken: 'nope' } })).status).to.equal(401);
+      expect((await request(app.url, 'POST', '/api/auth/refresh', { body: { refreshToken: 'nope' } })).status).to.equal(
+        401,
+      );
       expect((await request(app.url, 'POST', '/api/auth/refresh', { body: {} })).status).to.equal(400);
     });
   });
@@ -135,7 +152,12 @@ describe('accounts', () => {
       const [header, payload] = account.accessToken.split('.');
       const forged = `${header}.${payload}.${'A'.repeat(43)}`;
       const none = Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url');
-      for (const options of [{}, { headers: { authorization: 'Token abc' } }, { token: forged }, { token: `${none}.${payload}.` }]) {
+      for (const options of [
+        {},
+        { headers: { authorization: 'Token abc' } },
+        { token: forged },
+        { token: `${none}.${payload}.` },
+      ]) {
         const reply = await request(app.url, 'GET', '/api/me', options);
         expect(reply.status, JSON.stringify(options)).to.equal(401);
         expect(reply.body.error.code).to.equal('unauthorized');
@@ -162,14 +184,18 @@ describe('accounts', () => {
       const reply = await request(app.url, 'POST', '/api/auth/logout', { cookie: account.cookie });
       expect(reply.status).to.equal(204);
       expect((await request(app.url, 'GET', '/api/me', { cookie: account.cookie })).status).to.equal(401);
-      const refresh = await request(app.url, 'POST', '/api/auth/refresh', { body: { refreshToken: account.refreshToken } });
+      const refresh = await request(app.url, 'POST', '/api/auth/refresh', {
+        body: { refreshToken: account.refreshToken },
+      });
       expect(refresh.status).to.equal(401);
     });
 
     it('when logged out with a Bearer token, then that token family can no longer refresh', async () => {
       const account = await register(app.url);
       expect((await request(app.url, 'POST', '/api/auth/logout', { token: account.accessToken })).status).to.equal(204);
-      const refresh = await request(app.url, 'POST', '/api/auth/refresh', { body: { refreshToken: account.refreshToken } });
+      const refresh = await request(app.url, 'POST', '/api/auth/refresh', {
+        body: { refreshToken: account.refreshToken },
+      });
       expect(refresh.status).to.equal(401);
     });
   });

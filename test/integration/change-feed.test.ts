@@ -9,7 +9,13 @@ import { serverSuite } from '../support/server-suite.js';
 import { testDatabaseUrl } from '../support/services.js';
 import { connect, emitAck, sleep } from '../support/sockets.js';
 
-async function sendMany(url: string, sender: Account, conversationId: string, count: number, tag: string): Promise<Array<{ id: string; seq: number }>> {
+async function sendMany(
+  url: string,
+  sender: Account,
+  conversationId: string,
+  count: number,
+  tag: string,
+): Promise<Array<{ id: string; seq: number }>> {
   const sent: Array<{ id: string; seq: number }> = [];
   for (let start = 0; start < count; start += 25) {
     const replies = await Promise.all(
@@ -49,7 +55,14 @@ async function databaseView(conversationIds: string[]): Promise<Map<string, View
 
 const comparable = (view: Map<string, ViewMessage>) =>
   [...view.values()]
-    .map(({ id, conversationId, seq, body, editedAt, deletedAt }) => ({ id, conversationId, seq, body, editedAt, deletedAt }))
+    .map(({ id, conversationId, seq, body, editedAt, deletedAt }) => ({
+      id,
+      conversationId,
+      seq,
+      body,
+      editedAt,
+      deletedAt,
+    }))
     .sort((a, b) => Number(a.id) - Number(b.id));
 
 describe('change feed: sync with changesSince', function () {
@@ -62,7 +75,11 @@ describe('change feed: sync with changesSince', function () {
     const first = await createGroup(servers.a.url, alice, [bob]);
     const second = await createGroup(servers.a.url, alice, [bob]);
     const third = await createGroup(servers.a.url, alice, [bob]);
-    const [m1, m2, m3] = [await sendMany(servers.a.url, alice, first, 3, 'f'), await sendMany(servers.a.url, alice, second, 2, 's'), await sendMany(servers.a.url, alice, third, 1, 't')];
+    const [m1, m2, m3] = [
+      await sendMany(servers.a.url, alice, first, 3, 'f'),
+      await sendMany(servers.a.url, alice, second, 2, 's'),
+      await sendMany(servers.a.url, alice, third, 1, 't'),
+    ];
     const view = new ChatView([first, second, third]);
     const bobA = await connect(servers.a.url, { token: bob.accessToken });
     const baseline = await view.sync(bobA);
@@ -91,7 +108,7 @@ describe('change feed: sync with changesSince', function () {
     expect(comparable(view.messages)).to.deep.equal(comparable(await databaseView([first, second, third])));
   });
 
-  it('when changesSince is forged, garbage, or another user\'s, then validation_failed and nothing else; the socket stays usable', async () => {
+  it("when changesSince is forged, garbage, or another user's, then validation_failed and nothing else; the socket stays usable", async () => {
     const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);
     const group = await createGroup(servers.a.url, alice, [bob]);
     await sendMany(servers.a.url, alice, group, 1, 'x');
@@ -100,7 +117,15 @@ describe('change feed: sync with changesSince', function () {
     const aliceToken = (await emitAck(aliceA, 'sync', { cursors: { [group]: 0 } })).changesToken as string;
     const [body, signature] = aliceToken.split('.') as [string, string];
     const flip = (text: string) => (text[0] === 'A' ? 'B' : 'A') + text.slice(1);
-    for (const changesSince of [aliceToken, `${flip(body)}.${signature}`, `${body}.${flip(signature)}`, 'garbage', `${body}.`, `${body}.${signature}.x`, 'a'.repeat(5000)]) {
+    for (const changesSince of [
+      aliceToken,
+      `${flip(body)}.${signature}`,
+      `${body}.${flip(signature)}`,
+      'garbage',
+      `${body}.`,
+      `${body}.${signature}.x`,
+      'a'.repeat(5000),
+    ]) {
       const ack = await emitAck(bobA, 'sync', { cursors: { [group]: 0 }, changesSince });
       expect(ack.ok, changesSince.slice(0, 20)).to.equal(false);
       expect(ack.error.code).to.equal('validation_failed');
@@ -117,7 +142,11 @@ describe('change feed: sync with changesSince', function () {
   });
 
   it('when two processes edit and delete while a third client disconnects and reconnects repeatedly, then its view ends equal to the database', async () => {
-    const [alice, bob, carol] = await Promise.all([register(servers.a.url), register(servers.a.url), register(servers.a.url)]);
+    const [alice, bob, carol] = await Promise.all([
+      register(servers.a.url),
+      register(servers.a.url),
+      register(servers.a.url),
+    ]);
     const one = await createGroup(servers.a.url, alice, [bob, carol]);
     const two = await createGroup(servers.b.url, bob, [alice, carol]);
     const view = new ChatView([one, two]);
@@ -128,10 +157,15 @@ describe('change feed: sync with changesSince', function () {
       const mine: number[] = [];
       for (let i = 0; i < 40; i++) {
         const conversationId = i % 2 ? one : two;
-        const sent = await request(servers.a.url, 'POST', `/api/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { body: `alice ${i}`, clientMsgId: `a-${i}` } });
+        const sent = await request(servers.a.url, 'POST', `/api/conversations/${conversationId}/messages`, {
+          token: alice.accessToken,
+          body: { body: `alice ${i}`, clientMsgId: `a-${i}` },
+        });
         if (conversationId === one) mine.push(sent.body.message.seq);
-        if (i % 3 === 0 && mine.length > 0) await patch(servers.a.url, alice, one, mine[mine.length - 1]!, `alice ${i} edited`);
-        if (i % 4 === 0 && mine.length > 1) await patch(servers.a.url, alice, one, mine[0]!, `alice first edited at ${i}`);
+        if (i % 3 === 0 && mine.length > 0)
+          await patch(servers.a.url, alice, one, mine[mine.length - 1]!, `alice ${i} edited`);
+        if (i % 4 === 0 && mine.length > 1)
+          await patch(servers.a.url, alice, one, mine[0]!, `alice first edited at ${i}`);
         if (i % 7 === 0 && i > 0) await remove(servers.a.url, alice, one, Math.max(1, mine[mine.length - 1]! - 1));
       }
     })();
@@ -143,8 +177,14 @@ describe('change feed: sync with changesSince', function () {
         const conversationId = i % 2 ? two : one;
         const ack = await emitAck(bobB, 'message:send', { conversationId, body: `bob ${i}`, clientMsgId: `b-${i}` });
         if (conversationId === two) mine.push(ack.message.seq);
-        if (i % 3 === 0 && mine.length > 0) await emitAck(bobB, 'message:edit', { conversationId: two, seq: mine[mine.length - 1], body: `bob ${i} edited` });
-        if (i % 5 === 0 && mine.length > 2) await emitAck(bobB, 'message:delete', { conversationId: two, seq: mine[1] });
+        if (i % 3 === 0 && mine.length > 0)
+          await emitAck(bobB, 'message:edit', {
+            conversationId: two,
+            seq: mine[mine.length - 1],
+            body: `bob ${i} edited`,
+          });
+        if (i % 5 === 0 && mine.length > 2)
+          await emitAck(bobB, 'message:delete', { conversationId: two, seq: mine[1] });
         // Under the socket event budget (SOCKET_EVENTS_PER_SEC).
         await sleep(40);
       }
@@ -192,9 +232,16 @@ describe('change feed: paging', function () {
     const view = new ChatView([small, big]);
     const bobA = await connect(servers.a.url, { token: bob.accessToken });
     await view.sync(bobA);
-    for (const message of smallMessages) expect((await patch(servers.a.url, alice, small, message.seq, `small edited ${message.seq}`)).status).to.equal(200);
+    for (const message of smallMessages)
+      expect((await patch(servers.a.url, alice, small, message.seq, `small edited ${message.seq}`)).status).to.equal(
+        200,
+      );
     for (let start = 0; start < bigMessages.length; start += 25) {
-      await Promise.all(bigMessages.slice(start, start + 25).map((m) => remove(start % 50 ? servers.a.url : servers.b.url, alice, big, m.seq)));
+      await Promise.all(
+        bigMessages
+          .slice(start, start + 25)
+          .map((m) => remove(start % 50 ? servers.a.url : servers.b.url, alice, big, m.seq)),
+      );
     }
     const answers = await view.sync(bobA);
     expect(answers.map((a) => [a.changes.length, a.more])).to.deep.equal([

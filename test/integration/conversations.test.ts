@@ -20,7 +20,9 @@ describe('conversations', () => {
       const first = await as(dave, 'POST', '/api/conversations', { kind: 'direct', userId: erin.user.id });
       expect(first.status).to.equal(201);
       expect(first.body.conversation.kind).to.equal('direct');
-      expect(first.body.conversation.members.map((m: { id: string }) => m.id).sort()).to.deep.equal([dave.user.id, erin.user.id].sort());
+      expect(first.body.conversation.members.map((m: { id: string }) => m.id).sort()).to.deep.equal(
+        [dave.user.id, erin.user.id].sort(),
+      );
       const again = await as(erin, 'POST', '/api/conversations', { kind: 'direct', userId: dave.user.id });
       expect(again.status).to.equal(200);
       expect(again.body.conversation.id).to.equal(first.body.conversation.id);
@@ -37,7 +39,9 @@ describe('conversations', () => {
     });
 
     it('when opened with yourself or an unknown user, then 400 or 404', async () => {
-      expect((await as(alice, 'POST', '/api/conversations', { kind: 'direct', userId: alice.user.id })).status).to.equal(400);
+      expect(
+        (await as(alice, 'POST', '/api/conversations', { kind: 'direct', userId: alice.user.id })).status,
+      ).to.equal(400);
       const unknown = await as(alice, 'POST', '/api/conversations', { kind: 'direct', userId: '999999999' });
       expect(unknown.status).to.equal(404);
       expect(unknown.body.error.code).to.equal('not_found');
@@ -46,19 +50,31 @@ describe('conversations', () => {
 
   describe('group', () => {
     it('when created, then the creator and members belong to it', async () => {
-      const reply = await as(alice, 'POST', '/api/conversations', { kind: 'group', title: 'Team', memberIds: [bob.user.id] });
+      const reply = await as(alice, 'POST', '/api/conversations', {
+        kind: 'group',
+        title: 'Team',
+        memberIds: [bob.user.id],
+      });
       expect(reply.status).to.equal(201);
       expect(reply.body.conversation).to.include({ kind: 'group', title: 'Team' });
       expect(reply.body.conversation.members).to.have.length(2);
     });
 
     it('when a member id does not exist or the kind is unknown, then 400', async () => {
-      const unknownMember = await as(alice, 'POST', '/api/conversations', { kind: 'group', title: 'x', memberIds: ['999999999'] });
+      const unknownMember = await as(alice, 'POST', '/api/conversations', {
+        kind: 'group',
+        title: 'x',
+        memberIds: ['999999999'],
+      });
       expect(unknownMember.status).to.equal(400);
       expect(unknownMember.body.error.details.fields).to.have.property('memberIds');
       expect((await as(alice, 'POST', '/api/conversations', { kind: 'channel' })).status).to.equal(400);
-      expect((await as(alice, 'POST', '/api/conversations', { kind: 'group', memberIds: [] })).body.error.details.fields).to.have.property('title');
-      expect((await as(alice, 'POST', '/api/conversations', { kind: 'group', title: 't', memberIds: ['abc'] })).status).to.equal(400);
+      expect(
+        (await as(alice, 'POST', '/api/conversations', { kind: 'group', memberIds: [] })).body.error.details.fields,
+      ).to.have.property('title');
+      expect(
+        (await as(alice, 'POST', '/api/conversations', { kind: 'group', title: 't', memberIds: ['abc'] })).status,
+      ).to.equal(400);
     });
   });
 
@@ -70,7 +86,9 @@ describe('conversations', () => {
       expect(foreign.status).to.equal(404);
       expect(foreign.body).to.deep.equal(missing.body);
       expect((await as(carol, 'GET', `/api/conversations/${id}/messages`)).status).to.equal(404);
-      expect((await as(carol, 'POST', `/api/conversations/${id}/messages`, { body: 'hi', clientMsgId: 'x' })).status).to.equal(404);
+      expect(
+        (await as(carol, 'POST', `/api/conversations/${id}/messages`, { body: 'hi', clientMsgId: 'x' })).status,
+      ).to.equal(404);
       expect((await as(carol, 'POST', `/api/conversations/${id}/read`, { seq: 1 })).status).to.equal(404);
     });
 
@@ -85,14 +103,17 @@ describe('conversations', () => {
     it('when listing, then each conversation has members, its last message and the unread count', async () => {
       const [dave, erin] = await Promise.all([register(app.url), register(app.url)]);
       const id = await createGroup(app.url, dave, [erin], 'listing');
-      for (const n of [1, 2, 3]) await as(dave, 'POST', `/api/conversations/${id}/messages`, { body: `m${n}`, clientMsgId: `list-${n}` });
+      for (const n of [1, 2, 3])
+        await as(dave, 'POST', `/api/conversations/${id}/messages`, { body: `m${n}`, clientMsgId: `list-${n}` });
       const reply = await as(erin, 'GET', '/api/conversations');
       expect(reply.status).to.equal(200);
       const listed = reply.body.conversations.find((c: { id: string }) => c.id === id);
       expect(listed.members).to.have.length(2);
       expect(listed.lastMessage).to.include({ body: 'm3', seq: 3, senderId: dave.user.id });
       expect(listed.unread).to.equal(3);
-      const forSender = (await as(dave, 'GET', '/api/conversations')).body.conversations.find((c: { id: string }) => c.id === id);
+      const forSender = (await as(dave, 'GET', '/api/conversations')).body.conversations.find(
+        (c: { id: string }) => c.id === id,
+      );
       expect(forSender.unread).to.equal(0);
     });
   });
@@ -103,7 +124,9 @@ describe('conversations', () => {
       const added = await as(alice, 'POST', `/api/conversations/${id}/members`, { userId: carol.user.id });
       expect(added.status).to.equal(201);
       expect((await as(carol, 'GET', `/api/conversations/${id}`)).status).to.equal(200);
-      expect((await as(alice, 'POST', `/api/conversations/${id}/members`, { userId: carol.user.id })).status).to.equal(409);
+      expect((await as(alice, 'POST', `/api/conversations/${id}/members`, { userId: carol.user.id })).status).to.equal(
+        409,
+      );
       expect((await as(alice, 'DELETE', `/api/conversations/${id}/members/${carol.user.id}`)).status).to.equal(204);
       expect((await as(carol, 'GET', `/api/conversations/${id}`)).status).to.equal(404);
       expect((await as(alice, 'DELETE', `/api/conversations/${id}/members/${carol.user.id}`)).status).to.equal(404);
@@ -121,7 +144,9 @@ describe('conversations', () => {
 
     it('when a non-member tries to add someone, then 404', async () => {
       const id = await createGroup(app.url, alice, [bob]);
-      expect((await as(carol, 'POST', `/api/conversations/${id}/members`, { userId: carol.user.id })).status).to.equal(404);
+      expect((await as(carol, 'POST', `/api/conversations/${id}/members`, { userId: carol.user.id })).status).to.equal(
+        404,
+      );
     });
   });
 });

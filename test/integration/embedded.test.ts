@@ -33,7 +33,9 @@ describe('embedded default (no DATABASE_URL, no REDIS_URL)', function () {
     }
     const second = await startServer(env);
     try {
-      const login = await request(second.url, 'POST', '/api/auth/login', { body: { username: 'embedded_user', password: 'embedded password' } });
+      const login = await request(second.url, 'POST', '/api/auth/login', {
+        body: { username: 'embedded_user', password: 'embedded password' },
+      });
       expect(login.status).to.equal(200);
       expect(login.body.user.id).to.equal(account.user.id);
     } finally {
@@ -44,7 +46,12 @@ describe('embedded default (no DATABASE_URL, no REDIS_URL)', function () {
   it('when production has no DATABASE_URL, then it refuses to start, naming it', async () => {
     const run = promisify(execFile);
     const failure = await run(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH, NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(40), SESSION_SECRET: 's'.repeat(40) },
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'production',
+        JWT_SECRET: 'j'.repeat(40),
+        SESSION_SECRET: 's'.repeat(40),
+      },
     }).then(
       () => undefined,
       (error: { code: number; stderr: string }) => error,
@@ -57,7 +64,10 @@ describe('embedded default (no DATABASE_URL, no REDIS_URL)', function () {
 /** Runs the test command on one spec with `env` added and returns its output; the run must fail. */
 async function failingTestRun(env: Record<string, string>): Promise<string> {
   const run = promisify(execFile);
-  const failure = await run('npx', ['mocha', '--spec', 'test/unit/config.test.ts'], { cwd: ROOT, env: { ...process.env, ...env } }).then(
+  const failure = await run('npx', ['mocha', '--spec', 'test/unit/config.test.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+  }).then(
     () => undefined,
     (error: { stdout: string; stderr: string }) => error,
   );

@@ -60,16 +60,21 @@ describe('conversation export under pressure', () => {
     }
   });
 
-  const service = (runner: TaskRunner, maxConcurrent = 10) => new ConversationExportService(app.parley.db, runner, PAGE, maxConcurrent, app.parley.log);
+  const service = (runner: TaskRunner, maxConcurrent = 10) =>
+    new ConversationExportService(app.parley.db, runner, PAGE, maxConcurrent, app.parley.log);
 
   it('when the queue is full as an export starts, then the client gets 503 overloaded with Retry-After', async () => {
     const full = await fillPoolOfOne(app.parley.workerPool, 1_000);
-    const reply = await request(app.url, 'GET', `/api/conversations/${conversationId}/export`, { token: owner.accessToken });
+    const reply = await request(app.url, 'GET', `/api/conversations/${conversationId}/export`, {
+      token: owner.accessToken,
+    });
     await full.released;
     expect(reply.status).to.equal(503);
     expect(reply.headers.get('retry-after')).to.match(/^[1-9][0-9]*$/);
     expect(reply.body.error.code).to.equal('overloaded');
-    const after = await request(app.url, 'GET', `/api/conversations/${conversationId}/export`, { token: owner.accessToken });
+    const after = await request(app.url, 'GET', `/api/conversations/${conversationId}/export`, {
+      token: owner.accessToken,
+    });
     expect(after.status).to.equal(200);
   });
 
@@ -91,7 +96,10 @@ describe('conversation export under pressure', () => {
     const runner = failingOn(app, [1], () => new Error('first page blew up'));
     const failure = await service(runner)
       .open(owner.user.id, conversationId)
-      .then(() => undefined, (error: unknown) => error);
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
     expect(failure).to.be.instanceOf(Error);
     expect(failure).to.not.be.instanceOf(AppError);
     expect((await request(app.url, 'GET', '/health/live')).status).to.equal(200);
@@ -102,10 +110,16 @@ describe('conversation export under pressure', () => {
     const shared = await createGroup(app.url, owner, [other]);
     const exports = service(app.parley.workerPool, 1);
     const first = await exports.open(owner.user.id, shared);
-    const again = await exports.open(owner.user.id, shared).then(() => undefined, (error: AppError) => error);
+    const again = await exports.open(owner.user.id, shared).then(
+      () => undefined,
+      (error: AppError) => error,
+    );
     expect(again).to.include({ code: 'rate_limited' });
     expect(again?.retryAfterSec).to.be.at.least(1);
-    const crowded = await exports.open(other.user.id, shared).then(() => undefined, (error: AppError) => error);
+    const crowded = await exports.open(other.user.id, shared).then(
+      () => undefined,
+      (error: AppError) => error,
+    );
     expect(crowded).to.include({ code: 'overloaded' });
     await readAll(first);
     const next = await exports.open(other.user.id, shared);

@@ -23,7 +23,12 @@ const mb = (bytes: number) => bytes / 1024 / 1024;
 v8.setFlagsFromString('--expose-gc');
 const collectGarbage = vm.runInNewContext('gc') as () => void;
 
-async function insertBulkMessages(app: TestApp, conversationId: string, senderId: string, count: number): Promise<void> {
+async function insertBulkMessages(
+  app: TestApp,
+  conversationId: string,
+  senderId: string,
+  count: number,
+): Promise<void> {
   await app.parley.db.primary.query(
     `INSERT INTO messages (conversation_id, seq, sender_id, body, client_msg_id)
      SELECT $1::bigint, g, $2::bigint, 'message ' || g || ' ' || $4::text, 'bulk-' || $1::text || '-' || g FROM generate_series(1, $3::int) AS g`,
@@ -82,7 +87,9 @@ describe('conversation export memory', function () {
     }
     const heapGrowth = mb(peakHeap - baseline.heapUsed);
     const rssGrowth = mb(peakRss - baseline.rss);
-    console.log(`      export of ${MESSAGES}: heap +${heapGrowth.toFixed(1)} MB, rss +${rssGrowth.toFixed(1)} MB (peak over baseline, ${samples} samples)`);
+    console.log(
+      `      export of ${MESSAGES}: heap +${heapGrowth.toFixed(1)} MB, rss +${rssGrowth.toFixed(1)} MB (peak over baseline, ${samples} samples)`,
+    );
     expect(heapGrowth).to.be.below(MAX_HEAP_GROWTH_MB);
     expect(rssGrowth).to.be.below(MAX_RSS_GROWTH_MB);
   });

@@ -15,7 +15,9 @@ async function send(app: TestApp, account: Account, conversationId: string, body
 
 async function exportLines(app: TestApp, conversationId: string, account: Account) {
   const messages: any[] = [];
-  const read = await streamExport(app.url, conversationId, account.accessToken, (line) => messages.push(JSON.parse(line)));
+  const read = await streamExport(app.url, conversationId, account.accessToken, (line) =>
+    messages.push(JSON.parse(line)),
+  );
   return { ...read, messages };
 }
 
@@ -32,11 +34,14 @@ describe('conversation export', () => {
   it('when a member exports, then every message arrives as one NDJSON line, in seq order, as the API shows it', async () => {
     const conversationId = await createGroup(app.url, alice, [bob]);
     const sent = [];
-    for (const body of ['one', 'two', 'three "quoted"', 'four\nlines', 'five']) sent.push(await send(app, alice, conversationId, body));
+    for (const body of ['one', 'two', 'three "quoted"', 'four\nlines', 'five'])
+      sent.push(await send(app, alice, conversationId, body));
     const read = await exportLines(app, conversationId, bob);
     expect(read.status).to.equal(200);
     expect(read.headers['content-type']).to.equal('application/gzip');
-    expect(read.headers['content-disposition']).to.equal(`attachment; filename="conversation-${conversationId}.ndjson.gz"`);
+    expect(read.headers['content-disposition']).to.equal(
+      `attachment; filename="conversation-${conversationId}.ndjson.gz"`,
+    );
     expect(read.messages).to.deep.equal(sent);
     expect(read.messages.map((message) => message.seq)).to.deep.equal([1, 2, 3, 4, 5]);
   });
@@ -51,10 +56,14 @@ describe('conversation export', () => {
   it('when a non-member asks, then the answer is 404 not_found, as if the conversation did not exist', async () => {
     const conversationId = await createGroup(app.url, alice, [bob]);
     await send(app, alice, conversationId, 'secret');
-    const reply = await request(app.url, 'GET', `/api/conversations/${conversationId}/export`, { token: mallory.accessToken });
+    const reply = await request(app.url, 'GET', `/api/conversations/${conversationId}/export`, {
+      token: mallory.accessToken,
+    });
     expect(reply.status).to.equal(404);
     expect(reply.body.error.code).to.equal('not_found');
-    const missing = await request(app.url, 'GET', '/api/conversations/999999999/export', { token: mallory.accessToken });
+    const missing = await request(app.url, 'GET', '/api/conversations/999999999/export', {
+      token: mallory.accessToken,
+    });
     expect(missing.body).to.deep.equal(reply.body);
   });
 

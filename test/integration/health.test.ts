@@ -45,7 +45,9 @@ describe('health', () => {
       const reply = await request(app.url, 'GET', path);
       expect(reply.status).to.equal(200);
       expect(reply.headers.get('content-type')).to.match(/^text\/plain/);
-      expect(reply.body).to.match(/parley_http_request_duration_seconds_bucket\{[^}]*route="\/api\/me"[^}]*status="200"/);
+      expect(reply.body).to.match(
+        /parley_http_request_duration_seconds_bucket\{[^}]*route="\/api\/me"[^}]*status="200"/,
+      );
       expect(reply.body).to.match(/parley_db_pool_connections\{[^}]*pool="primary"/);
       expect(reply.body).to.match(/parley_db_pool_waiting\{/);
       expect(reply.body).to.match(/^nodejs_eventloop_lag_p99_seconds\{/m);
@@ -88,7 +90,12 @@ describe('health', () => {
   });
 
   it('when the database URL points nowhere, then the readiness ping answers false instead of hanging', async () => {
-    const dead = Database.connect('postgres://root@127.0.0.1:1/none', [], { max: 1, min: 0, idleTimeoutMs: 1000, connectTimeoutMs: 500, statementTimeoutMs: 1000 }, app.parley.log);
+    const dead = Database.connect(
+      'postgres://root@127.0.0.1:1/none',
+      [],
+      { max: 1, min: 0, idleTimeoutMs: 1000, connectTimeoutMs: 500, statementTimeoutMs: 1000 },
+      app.parley.log,
+    );
     try {
       expect(await dead.ping()).to.equal(false);
     } finally {

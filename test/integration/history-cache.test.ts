@@ -24,7 +24,18 @@ async function storedMessages(conversationId: string): Promise<Map<number, WireM
     return new Map(
       rows.map((row) => [
         Number(row.seq),
-        { id: row.id, conversationId: row.conversation_id, seq: Number(row.seq), senderId: row.sender_id, body: row.body, clientMsgId: row.client_msg_id, createdAt: row.created_at.toISOString(), editedAt: row.edited_at?.toISOString() ?? null, deletedAt: row.deleted_at?.toISOString() ?? null, attachments: row.attachments },
+        {
+          id: row.id,
+          conversationId: row.conversation_id,
+          seq: Number(row.seq),
+          senderId: row.sender_id,
+          body: row.body,
+          clientMsgId: row.client_msg_id,
+          createdAt: row.created_at.toISOString(),
+          editedAt: row.edited_at?.toISOString() ?? null,
+          deletedAt: row.deleted_at?.toISOString() ?? null,
+          attachments: row.attachments,
+        },
       ]),
     );
   } finally {
@@ -42,14 +53,21 @@ describe('hot-history cache: coherence across processes', function () {
   after(() => c?.stop('SIGKILL'));
 
   const latest = async (server: ServerProcess, reader: Account, id: string) => {
-    const reply = await request(server.url, 'GET', `/api/conversations/${id}/messages?limit=${LIMIT}`, { token: reader.accessToken });
+    const reply = await request(server.url, 'GET', `/api/conversations/${id}/messages?limit=${LIMIT}`, {
+      token: reader.accessToken,
+    });
     return reply;
   };
-  const cacheHits = async (server: ServerProcess) => (await request(server.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.historyCache.hits as number;
+  const cacheHits = async (server: ServerProcess) =>
+    (await request(server.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.historyCache.hits as number;
 
   it('when members send from two processes while others read on all three, then every page is a gap-free newest page of what is stored, never behind an event already delivered there', async () => {
     const all = [servers.a, servers.b, c];
-    const [alice, bob, carol] = await Promise.all([register(servers.a.url), register(servers.a.url), register(servers.a.url)]);
+    const [alice, bob, carol] = await Promise.all([
+      register(servers.a.url),
+      register(servers.a.url),
+      register(servers.a.url),
+    ]);
     const id = await createGroup(servers.a.url, alice, [bob, carol]);
     const hitsBefore = await Promise.all(all.map(cacheHits));
 
@@ -64,7 +82,8 @@ describe('hot-history cache: coherence across processes', function () {
         eventReads.push(
           latest(all[index]!, carol, id).then((reply) => {
             const top = reply.body.messages[0]?.seq ?? 0;
-            if (top < message.seq) lateReads.push(`process ${index}: seq ${message.seq} delivered, then a read topped at ${top}`);
+            if (top < message.seq)
+              lateReads.push(`process ${index}: seq ${message.seq} delivered, then a read topped at ${top}`);
             pages.push({ where: `after event on ${index}`, messages: reply.body.messages });
           }),
         );
@@ -73,11 +92,15 @@ describe('hot-history cache: coherence across processes', function () {
 
     const sender = async (server: ServerProcess, who: Account, tag: string) => {
       for (let i = 0; i < 40; i += 1) {
-        const reply = await request(server.url, 'POST', `/api/conversations/${id}/messages`, { token: who.accessToken, body: { body: `${tag}-${i}`, clientMsgId: `${tag}-${i}` } });
+        const reply = await request(server.url, 'POST', `/api/conversations/${id}/messages`, {
+          token: who.accessToken,
+          body: { body: `${tag}-${i}`, clientMsgId: `${tag}-${i}` },
+        });
         expect(reply.status).to.equal(201);
         // The writer reads its own write back on another process right away.
         const own = await latest(all[(i + 1) % 3]!, who, id);
-        if (!own.body.messages.some((m: WireMessage) => m.id === reply.body.message.id)) lateReads.push(`${tag}: own send ${reply.body.message.seq} missing from the next read`);
+        if (!own.body.messages.some((m: WireMessage) => m.id === reply.body.message.id))
+          lateReads.push(`${tag}: own send ${reply.body.message.seq} missing from the next read`);
         pages.push({ where: `own read ${tag}`, messages: own.body.messages });
       }
     };
@@ -105,34 +128,64 @@ describe('hot-history cache: coherence across processes', function () {
     expect(lateReads).to.deep.equal([]);
     // The cache answered on every process (otherwise this test would say nothing about it).
     const hitsAfter = await Promise.all(all.map(cacheHits));
-    hitsAfter.forEach((hits, index) => expect(hits, `cache hits on process ${index}`).to.be.greaterThan(hitsBefore[index]!));
+    hitsAfter.forEach((hits, index) =>
+      expect(hits, `cache hits on process ${index}`).to.be.greaterThan(hitsBefore[index]!),
+    );
     expect(pages.length).to.be.greaterThan(300);
   });
 
   it('when a member is removed on one process, then no process shows them a message sent after it; a member added elsewhere reads at once', async () => {
-    const [alice, bob, dave] = await Promise.all([register(servers.a.url), register(servers.a.url), register(servers.a.url)]);
+    const [alice, bob, dave] = await Promise.all([
+      register(servers.a.url),
+      register(servers.a.url),
+      register(servers.a.url),
+    ]);
     const id = await createGroup(servers.a.url, alice, [bob]);
-    await request(servers.a.url, 'POST', `/api/conversations/${id}/messages`, { token: alice.accessToken, body: { body: 'before', clientMsgId: 'before' } });
+    await request(servers.a.url, 'POST', `/api/conversations/${id}/messages`, {
+      token: alice.accessToken,
+      body: { body: 'before', clientMsgId: 'before' },
+    });
     // Every process caches the conversation with bob as a member.
     for (const server of [servers.a, servers.b, c]) expect((await latest(server, bob, id)).status).to.equal(200);
 
-    expect((await request(servers.a.url, 'DELETE', `/api/conversations/${id}/members/${bob.user.id}`, { token: alice.accessToken })).status).to.equal(204);
+    expect(
+      (
+        await request(servers.a.url, 'DELETE', `/api/conversations/${id}/members/${bob.user.id}`, {
+          token: alice.accessToken,
+        })
+      ).status,
+    ).to.equal(204);
     // The process that removed him refuses him at once: its own event reaches its cache before the 204.
     expect((await latest(servers.a, bob, id)).status).to.equal(404);
-    const after = await request(servers.b.url, 'POST', `/api/conversations/${id}/messages`, { token: alice.accessToken, body: { body: 'after', clientMsgId: 'after' } });
+    const after = await request(servers.b.url, 'POST', `/api/conversations/${id}/messages`, {
+      token: alice.accessToken,
+      body: { body: 'after', clientMsgId: 'after' },
+    });
     expect(after.status).to.equal(201);
     // Until a process has the removal's event it may still serve bob what he could already see, never more: the
     // removal precedes the later message in the adapter's stream. Then every process refuses him.
     for (const server of [servers.a, servers.b, c]) {
-      await until(async () => {
-        const reply = await latest(server, bob, id);
-        if (reply.status === 200) expect(reply.body.messages.map((m: WireMessage) => m.body)).to.deep.equal(['before']);
-        else expect(reply.status).to.equal(404);
-        return reply.status === 404;
-      }, 5_000, 'the removed member refused');
+      await until(
+        async () => {
+          const reply = await latest(server, bob, id);
+          if (reply.status === 200)
+            expect(reply.body.messages.map((m: WireMessage) => m.body)).to.deep.equal(['before']);
+          else expect(reply.status).to.equal(404);
+          return reply.status === 404;
+        },
+        5_000,
+        'the removed member refused',
+      );
     }
 
-    expect((await request(servers.b.url, 'POST', `/api/conversations/${id}/members`, { token: alice.accessToken, body: { userId: dave.user.id } })).status).to.equal(201);
+    expect(
+      (
+        await request(servers.b.url, 'POST', `/api/conversations/${id}/members`, {
+          token: alice.accessToken,
+          body: { userId: dave.user.id },
+        })
+      ).status,
+    ).to.equal(201);
     for (const server of [servers.a, servers.b, c]) {
       const reply = await latest(server, dave, id);
       expect(reply.status, 'added member').to.equal(200);

@@ -65,7 +65,9 @@ describe('bad input and HTTP edges', () => {
   });
 
   it('when the presence of users is asked, then each id has a status', async () => {
-    const reply = await request(app.url, 'GET', `/api/presence?userIds=${alice.user.id},1`, { token: alice.accessToken });
+    const reply = await request(app.url, 'GET', `/api/presence?userIds=${alice.user.id},1`, {
+      token: alice.accessToken,
+    });
     expect(reply.status).to.equal(200);
     expect(reply.body.presence[alice.user.id]).to.have.property('status').that.is.oneOf(['online', 'offline']);
     expect(reply.body.presence[alice.user.id]).to.have.property('lastSeenAt');
@@ -91,7 +93,9 @@ describe('unexpected failures', () => {
         try {
           const reply = await request(app.url, 'GET', '/api/me', { token: account.accessToken });
           expect(reply.status).to.equal(500);
-          expect(reply.body).to.deep.equal({ error: { code: 'internal', message: 'Something went wrong on our side' } });
+          expect(reply.body).to.deep.equal({
+            error: { code: 'internal', message: 'Something went wrong on our side' },
+          });
           expect(JSON.stringify(reply.body)).to.not.match(/display_name|SELECT|at /);
           expect((await request(app.url, 'GET', '/health/live')).status).to.equal(200);
         } finally {

@@ -2,7 +2,15 @@
 // message:updated reaching every member socket on both processes.
 import { expect } from 'chai';
 import pg from 'pg';
-import { createGroup, deleteMessage, editMessage, register, request, sendMessage, type Account } from '../support/client.js';
+import {
+  createGroup,
+  deleteMessage,
+  editMessage,
+  register,
+  request,
+  sendMessage,
+  type Account,
+} from '../support/client.js';
 import { serverSuite } from '../support/server-suite.js';
 import { testDatabaseUrl } from '../support/services.js';
 import { connect, emitAck, nextEvent } from '../support/sockets.js';
@@ -18,7 +26,11 @@ describe('message edits and deletions', function () {
   let group: string;
 
   beforeEach(async () => {
-    [alice, bob, carol] = await Promise.all([register(servers.a.url), register(servers.a.url), register(servers.a.url)]);
+    [alice, bob, carol] = await Promise.all([
+      register(servers.a.url),
+      register(servers.a.url),
+      register(servers.a.url),
+    ]);
     group = await createGroup(servers.a.url, alice, [bob, carol]);
   });
 
@@ -36,12 +48,17 @@ describe('message edits and deletions', function () {
     expect(reply.body.message.editedAt).to.be.a('string');
     for (const event of await Promise.all(events)) expect(event.message).to.deep.equal(reply.body.message);
 
-    const history = await request(servers.a.url, 'GET', `/api/conversations/${group}/messages`, { token: carol.accessToken });
+    const history = await request(servers.a.url, 'GET', `/api/conversations/${group}/messages`, {
+      token: carol.accessToken,
+    });
     expect(history.body.messages[0]).to.deep.equal(reply.body.message);
   });
 
   it('when the sender deletes over a socket, then the ack is ok, members get the tombstone and the seq stays in history', async () => {
-    const [first, second] = [await send(servers.a.url, bob, group, 'one'), await send(servers.a.url, bob, group, 'two')];
+    const [first, second] = [
+      await send(servers.a.url, bob, group, 'one'),
+      await send(servers.a.url, bob, group, 'two'),
+    ];
     const bobA = await connect(servers.a.url, { token: bob.accessToken });
     const aliceB = await connect(servers.b.url, { token: alice.accessToken });
     const event = nextEvent(aliceB, 'message:updated');
@@ -51,7 +68,9 @@ describe('message edits and deletions', function () {
     expect(message).to.include({ id: first.id, seq: first.seq, body: '' });
     expect(message.deletedAt).to.be.a('string');
 
-    const history = await request(servers.b.url, 'GET', `/api/conversations/${group}/messages?after=0`, { token: alice.accessToken });
+    const history = await request(servers.b.url, 'GET', `/api/conversations/${group}/messages?after=0`, {
+      token: alice.accessToken,
+    });
     expect(history.body.messages.map((m: { seq: number; body: string }) => [m.seq, m.body])).to.deep.equal([
       [first.seq, ''],
       [second.seq, 'two'],
@@ -63,7 +82,11 @@ describe('message edits and deletions', function () {
   it('when the sender edits over a socket, then the ack carries the edited message', async () => {
     const message = await send(servers.a.url, alice, group, 'socket draft');
     const aliceB = await connect(servers.b.url, { token: alice.accessToken });
-    const ack = await emitAck(aliceB, 'message:edit', { conversationId: group, seq: message.seq, body: 'socket final' });
+    const ack = await emitAck(aliceB, 'message:edit', {
+      conversationId: group,
+      seq: message.seq,
+      body: 'socket final',
+    });
     expect(ack.ok).to.equal(true);
     expect(ack.message).to.include({ id: message.id, body: 'socket final' });
   });
@@ -75,11 +98,13 @@ describe('message edits and deletions', function () {
     const ack = await emitAck(carolA, 'message:edit', { conversationId: group, seq: message.seq, body: 'hijacked' });
     expect(ack).to.deep.include({ ok: false });
     expect(ack.error.code).to.equal('forbidden');
-    const history = await request(servers.a.url, 'GET', `/api/conversations/${group}/messages`, { token: bob.accessToken });
+    const history = await request(servers.a.url, 'GET', `/api/conversations/${group}/messages`, {
+      token: bob.accessToken,
+    });
     expect(history.body.messages[0]).to.include({ body: 'mine', editedAt: null });
   });
 
-  it('when a group owner or admin deletes a member\'s message, then 204; a plain member gets 403', async () => {
+  it("when a group owner or admin deletes a member's message, then 204; a plain member gets 403", async () => {
     const message = await send(servers.a.url, bob, group, 'moderate me');
     expect((await remove(servers.a.url, carol, group, message.seq)).status).to.equal(403);
     const promoted = await request(servers.a.url, 'PATCH', `/api/conversations/${group}/members/${carol.user.id}`, {
@@ -93,7 +118,10 @@ describe('message edits and deletions', function () {
   });
 
   it('when the other member of a direct conversation deletes, then 403: only the sender deletes there', async () => {
-    const direct = await request(servers.a.url, 'POST', '/api/conversations', { token: alice.accessToken, body: { kind: 'direct', userId: bob.user.id } });
+    const direct = await request(servers.a.url, 'POST', '/api/conversations', {
+      token: alice.accessToken,
+      body: { kind: 'direct', userId: bob.user.id },
+    });
     const message = await send(servers.a.url, bob, direct.body.conversation.id, 'private');
     expect((await remove(servers.a.url, alice, direct.body.conversation.id, message.seq)).status).to.equal(403);
     expect((await remove(servers.a.url, bob, direct.body.conversation.id, message.seq)).status).to.equal(204);
@@ -134,13 +162,22 @@ describe('message edits and deletions', function () {
       expect(reply.body.error.details.fields).to.have.property('body');
     }
     const bobA = await connect(servers.a.url, { token: bob.accessToken });
-    for (const payload of [{ conversationId: group, seq: message.seq, body: '' }, { conversationId: group, seq: 0, body: 'x' }, { conversationId: group }, 'junk']) {
+    for (const payload of [
+      { conversationId: group, seq: message.seq, body: '' },
+      { conversationId: group, seq: 0, body: 'x' },
+      { conversationId: group },
+      'junk',
+    ]) {
       const ack = await emitAck(bobA, 'message:edit', payload);
       expect(ack.ok).to.equal(false);
       expect(ack.error.code).to.equal('validation_failed');
     }
-    expect((await emitAck(bobA, 'message:delete', { conversationId: group, seq: 'one' })).error.code).to.equal('validation_failed');
-    const history = await request(servers.a.url, 'GET', `/api/conversations/${group}/messages`, { token: bob.accessToken });
+    expect((await emitAck(bobA, 'message:delete', { conversationId: group, seq: 'one' })).error.code).to.equal(
+      'validation_failed',
+    );
+    const history = await request(servers.a.url, 'GET', `/api/conversations/${group}/messages`, {
+      token: bob.accessToken,
+    });
     expect(history.body.messages[0]).to.include({ body: 'keep', editedAt: null });
   });
 });

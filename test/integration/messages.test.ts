@@ -19,7 +19,13 @@ describe('messages', () => {
     const id = await createGroup(app.url, alice, [bob]);
     const reply = await send(alice, id, 'hello', 'c-1');
     expect(reply.status).to.equal(201);
-    expect(reply.body.message).to.include({ conversationId: id, seq: 1, senderId: alice.user.id, body: 'hello', clientMsgId: 'c-1' });
+    expect(reply.body.message).to.include({
+      conversationId: id,
+      seq: 1,
+      senderId: alice.user.id,
+      body: 'hello',
+      clientMsgId: 'c-1',
+    });
     expect(reply.body.message.id).to.be.a('string');
   });
 
@@ -94,7 +100,9 @@ describe('messages', () => {
     });
 
     it('when before is given, then older messages, newest first', async () => {
-      expect(seqsOf(await as(bob, 'GET', `/api/conversations/${id}/messages?before=5&limit=50`))).to.deep.equal([4, 3, 2, 1]);
+      expect(seqsOf(await as(bob, 'GET', `/api/conversations/${id}/messages?before=5&limit=50`))).to.deep.equal([
+        4, 3, 2, 1,
+      ]);
     });
 
     it('when after is given, then newer messages, oldest first', async () => {
@@ -155,9 +163,14 @@ describe('messages', () => {
     }
 
     it('when text elsewhere holds a NUL character, then 400 rather than a database error', async () => {
-      const title = await request(app.url, 'POST', '/api/conversations', { token: alice.accessToken, body: { kind: 'group', title: 'a\u0000', memberIds: [] } });
+      const title = await request(app.url, 'POST', '/api/conversations', {
+        token: alice.accessToken,
+        body: { kind: 'group', title: 'a\u0000', memberIds: [] },
+      });
       const search = await request(app.url, 'GET', '/api/users?q=a%00', { token: alice.accessToken });
-      const login = await request(app.url, 'POST', '/api/auth/login', { body: { username: 'a\u0000b', password: 'whatever1' } });
+      const login = await request(app.url, 'POST', '/api/auth/login', {
+        body: { username: 'a\u0000b', password: 'whatever1' },
+      });
       for (const reply of [title, search, login]) expect(reply.status).to.equal(400);
     });
 

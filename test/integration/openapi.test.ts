@@ -20,9 +20,12 @@ const OUTSIDE_ROUTERS = ['GET /health/live'];
 /** Every method + path the app's routers register, in OpenAPI's `{param}` form. */
 function registeredRoutes(app: TestApp): string[] {
   const routes = new Set<string>();
-  for (const middleware of app.parley.http.middleware as Array<{ router?: { stack: Array<{ path: string | RegExp; methods: string[] }> } }>) {
+  for (const middleware of app.parley.http.middleware as Array<{
+    router?: { stack: Array<{ path: string | RegExp; methods: string[] }> };
+  }>) {
     for (const layer of middleware.router?.stack ?? []) {
-      if (typeof layer.path !== 'string') throw new Error(`a route with a RegExp path cannot be documented: ${String(layer.path)}`);
+      if (typeof layer.path !== 'string')
+        throw new Error(`a route with a RegExp path cannot be documented: ${String(layer.path)}`);
       const path = layer.path.replace(/:(\w+)/g, '{$1}').replace(/(.)\/$/, '$1');
       for (const method of layer.methods) if (method !== 'HEAD') routes.add(`${method} ${path}`);
     }
@@ -54,7 +57,7 @@ describe('OpenAPI document', () => {
 
   it('when /openapi.json is fetched, then an OpenAPI validator accepts it as 3.1', async () => {
     const validator = new Validator();
-    const result = await validator.validate(structuredClone(doc) as unknown as Parameters<Validator["validate"]>[0]);
+    const result = await validator.validate(structuredClone(doc) as unknown as Parameters<Validator['validate']>[0]);
     expect(result.errors ?? [], JSON.stringify(result.errors, null, 1)?.slice(0, 3000)).to.deep.equal([]);
     expect(result.valid).to.equal(true);
     expect(validator.version).to.equal('3.1');
@@ -80,24 +83,46 @@ describe('OpenAPI document', () => {
       expect(Object.keys(op.responses), `${method} ${path}`).to.include.members(['401', '429', '500']);
     }
     // And the public ones are the three that issue credentials, plus operations.
-    const open = documentedRoutes(doc).filter((route) => !secured.some((s) => route.startsWith(`${s.method} `) && route.split(' ')[1]!.replace(/\{\w+\}/g, '1') === s.path));
-    expect(open.filter((route) => route.includes('/api/'))).to.deep.equal(['POST /api/auth/login', 'POST /api/auth/refresh', 'POST /api/auth/register']);
+    const open = documentedRoutes(doc).filter(
+      (route) =>
+        !secured.some(
+          (s) => route.startsWith(`${s.method} `) && route.split(' ')[1]!.replace(/\{\w+\}/g, '1') === s.path,
+        ),
+    );
+    expect(open.filter((route) => route.includes('/api/'))).to.deep.equal([
+      'POST /api/auth/login',
+      'POST /api/auth/refresh',
+      'POST /api/auth/register',
+    ]);
   });
 
   it('when the API answers, then its bodies have the documented shapes', async () => {
     const ada = await register(app.url);
     const bob = await register(app.url);
-    const registered = await request(app.url, 'POST', '/api/auth/login', { body: { username: ada.user.username, password: 'correct horse' } });
+    const registered = await request(app.url, 'POST', '/api/auth/login', {
+      body: { username: ada.user.username, password: 'correct horse' },
+    });
     expectShape(authSchema, registered.body, 'login');
     const me = await request(app.url, 'GET', '/api/me', { token: ada.accessToken });
     expectShape(userSchema, me.body.user, 'me');
-    const created = await request(app.url, 'POST', '/api/conversations', { token: ada.accessToken, body: { kind: 'group', title: 'docs', memberIds: [bob.user.id] } });
+    const created = await request(app.url, 'POST', '/api/conversations', {
+      token: ada.accessToken,
+      body: { kind: 'group', title: 'docs', memberIds: [bob.user.id] },
+    });
     expect(created.status).to.equal(201);
     expectShape(conversationSchema, created.body.conversation, 'conversation');
-    const promoted = await request(app.url, 'PATCH', `/api/conversations/${created.body.conversation.id}/members/${bob.user.id}`, { token: ada.accessToken, body: { role: 'admin' } });
+    const promoted = await request(
+      app.url,
+      'PATCH',
+      `/api/conversations/${created.body.conversation.id}/members/${bob.user.id}`,
+      { token: ada.accessToken, body: { role: 'admin' } },
+    );
     expect(promoted.status).to.equal(200);
     expectShape(conversationSchema, promoted.body.conversation, 'conversation after a role change');
-    const sent = await request(app.url, 'POST', `/api/conversations/${created.body.conversation.id}/messages`, { token: ada.accessToken, body: { body: 'hi', clientMsgId: 'c1' } });
+    const sent = await request(app.url, 'POST', `/api/conversations/${created.body.conversation.id}/messages`, {
+      token: ada.accessToken,
+      body: { body: 'hi', clientMsgId: 'c1' },
+    });
     expectShape(messageSchema, sent.body.message, 'message');
     const bad = await request(app.url, 'POST', '/api/auth/register', { body: { username: 'X' } });
     expect(bad.status).to.equal(400);

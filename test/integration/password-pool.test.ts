@@ -9,7 +9,8 @@ import { fillPoolOfOne } from '../support/fixture-tasks.js';
 const PASSWORD = 'correct horse';
 const login = (app: TestApp, username: string, password = PASSWORD) =>
   request(app.url, 'POST', '/api/auth/login', { body: { username, password } });
-const poolStats = async (app: TestApp) => (await request(app.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.workerPool;
+const poolStats = async (app: TestApp) =>
+  (await request(app.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.workerPool;
 
 describe('password hashing on the worker pool', () => {
   describe('with the default settings', () => {
@@ -35,9 +36,10 @@ describe('password hashing on the worker pool', () => {
       const broken = await register(app.url);
       const healthy = await register(app.url);
       // A cost of 0 gives scrypt impossible parameters: the worker task throws.
-      await app.parley.db.primary.query(`UPDATE users SET password_hash = regexp_replace(password_hash, '^scrypt\\$\\d+\\$', 'scrypt$0$') WHERE id = $1`, [
-        broken.user.id,
-      ]);
+      await app.parley.db.primary.query(
+        `UPDATE users SET password_hash = regexp_replace(password_hash, '^scrypt\\$\\d+\\$', 'scrypt$0$') WHERE id = $1`,
+        [broken.user.id],
+      );
       const failed = await login(app, broken.user.username);
       expect(failed.status).to.equal(500);
       expect(failed.body.error.code).to.equal('internal');
@@ -45,7 +47,9 @@ describe('password hashing on the worker pool', () => {
       expect((await login(app, healthy.user.username)).status).to.equal(200);
       expect((await poolStats(app)).failed).to.be.at.least(1);
       const metrics = await request(app.url, 'GET', '/health/metrics');
-      expect(metrics.body).to.match(/parley_worker_task_failures_total\{[^}]*task="verifyPasswordBlocking"[^}]*reason="error"[^}]*\} [1-9]/);
+      expect(metrics.body).to.match(
+        /parley_worker_task_failures_total\{[^}]*task="verifyPasswordBlocking"[^}]*reason="error"[^}]*\} [1-9]/,
+      );
     });
   });
 
@@ -77,7 +81,10 @@ describe('password hashing on the worker pool', () => {
       const replies = await Promise.all(Array.from({ length: 24 }, () => login(app, username)));
       const statuses = replies.map((reply) => reply.status);
       const overloaded = replies.filter((reply) => reply.status === 503);
-      expect(statuses.every((status) => status === 200 || status === 503), statuses.join(',')).to.equal(true);
+      expect(
+        statuses.every((status) => status === 200 || status === 503),
+        statuses.join(','),
+      ).to.equal(true);
       expect(statuses.filter((status) => status === 200)).to.not.be.empty;
       expect(overloaded).to.not.be.empty;
       for (const reply of overloaded) {
@@ -91,7 +98,9 @@ describe('password hashing on the worker pool', () => {
       expect(stats.rejected).to.be.at.most(overloaded.length);
       expect(stats.threads).to.equal(1);
       const metrics = await request(app.url, 'GET', '/health/metrics');
-      expect(metrics.body).to.match(/parley_worker_task_duration_seconds_count\{[^}]*task="verifyPasswordBlocking"[^}]*outcome="ok"[^}]*\} [1-9]/);
+      expect(metrics.body).to.match(
+        /parley_worker_task_duration_seconds_count\{[^}]*task="verifyPasswordBlocking"[^}]*outcome="ok"[^}]*\} [1-9]/,
+      );
     });
 
     it('when the pool is full, then register and login are refused at the door, before the pool or the database see them', async () => {

@@ -33,7 +33,8 @@ describe('rate limits', () => {
     try {
       const [alice, bob] = await Promise.all([register(app.url), register(app.url)]);
       const statuses: number[] = [];
-      for (let i = 0; i < 4; i++) statuses.push((await request(app.url, 'GET', '/api/me', { token: alice.accessToken })).status);
+      for (let i = 0; i < 4; i++)
+        statuses.push((await request(app.url, 'GET', '/api/me', { token: alice.accessToken })).status);
       expect(statuses).to.deep.equal([200, 200, 200, 429]);
       expect((await request(app.url, 'GET', '/api/me', { token: bob.accessToken })).status).to.equal(200);
     } finally {
@@ -57,7 +58,8 @@ describe('rate limits', () => {
     try {
       const statuses: number[] = [];
       // The same real client (appended by the proxy) with a different forged left-most entry each time.
-      for (let i = 0; i < 3; i++) statuses.push((await login(app.url, { 'x-forwarded-for': `10.9.9.${i}, 198.51.100.7` })).status);
+      for (let i = 0; i < 3; i++)
+        statuses.push((await login(app.url, { 'x-forwarded-for': `10.9.9.${i}, 198.51.100.7` })).status);
       expect(statuses).to.deep.equal([401, 401, 429]);
       // Another real client has its own count.
       expect((await login(app.url, { 'x-forwarded-for': '198.51.100.8' })).status).to.equal(401);
@@ -89,7 +91,8 @@ describe('rate limits', () => {
       app.parley.redis!.disconnect();
       const statuses: number[] = [];
       // The process's own count takes over: the limit of 2 still holds, per process.
-      for (let i = 0; i < 4; i++) statuses.push((await request(app.url, 'GET', '/api/me', { token: alice.accessToken })).status);
+      for (let i = 0; i < 4; i++)
+        statuses.push((await request(app.url, 'GET', '/api/me', { token: alice.accessToken })).status);
       expect(statuses).to.deep.equal([200, 200, 429, 429]);
       expect(logged.filter((message) => message.startsWith('rate limit count'))).to.have.length(1);
       const metrics = await request(app.url, 'GET', '/health/metrics');

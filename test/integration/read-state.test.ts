@@ -7,7 +7,8 @@ import { connect, emitAck, nextEvent } from '../support/sockets.js';
 
 const send = sendMessage;
 
-const list = (url: string, who: Account, query = '') => request(url, 'GET', `/api/conversations${query}`, { token: who.accessToken });
+const list = (url: string, who: Account, query = '') =>
+  request(url, 'GET', `/api/conversations${query}`, { token: who.accessToken });
 
 describe('read state', function () {
   this.timeout(60_000);
@@ -25,8 +26,12 @@ describe('read state', function () {
     bobA.close();
 
     const bobB = await connect(servers.b.url, { token: bob.accessToken });
-    const conversation = (await request(servers.b.url, 'GET', `/api/conversations/${group}`, { token: alice.accessToken })).body.conversation;
-    const members = Object.fromEntries(conversation.members.map((m: { id: string; lastReadSeq: number }) => [m.id, m.lastReadSeq]));
+    const conversation = (
+      await request(servers.b.url, 'GET', `/api/conversations/${group}`, { token: alice.accessToken })
+    ).body.conversation;
+    const members = Object.fromEntries(
+      conversation.members.map((m: { id: string; lastReadSeq: number }) => [m.id, m.lastReadSeq]),
+    );
     // Sending moves the sender's own cursor.
     expect(members).to.deep.equal({ [alice.user.id]: 5, [bob.user.id]: 3 });
     const sync = await emitAck(bobB, 'sync', { cursors: { [group]: 5 } });
@@ -40,7 +45,14 @@ describe('read state', function () {
     const bobA = await connect(servers.a.url, { token: bob.accessToken });
     expect((await emitAck(bobA, 'read', { conversationId: group, seq: 3 })).seq).to.equal(3);
     expect((await emitAck(bobA, 'read', { conversationId: group, seq: 1 })).seq).to.equal(3);
-    expect((await request(servers.b.url, 'POST', `/api/conversations/${group}/read`, { token: bob.accessToken, body: { seq: 2 } })).status).to.equal(204);
+    expect(
+      (
+        await request(servers.b.url, 'POST', `/api/conversations/${group}/read`, {
+          token: bob.accessToken,
+          body: { seq: 2 },
+        })
+      ).status,
+    ).to.equal(204);
     expect((await emitAck(bobA, 'read', { conversationId: group, seq: 99 })).seq).to.equal(4);
     expect((await emitAck(bobA, 'sync', { cursors: { [group]: 4 } })).unread).to.deep.equal({ [group]: 0 });
   });
@@ -81,7 +93,10 @@ describe('paged conversation lists', function () {
     const first = await list(servers.a.url, bob, '?limit=2');
     expect(first.body.conversations.map((c: { id: string }) => c.id)).to.deep.equal([ids[5], ids[4]]);
     // One already shown and one not yet shown move to the top meanwhile, concurrently from both processes.
-    await Promise.all([send(servers.a.url, alice, ids[4]!, 'seen one moves'), send(servers.b.url, alice, ids[1]!, 'unseen one moves')]);
+    await Promise.all([
+      send(servers.a.url, alice, ids[4]!, 'seen one moves'),
+      send(servers.b.url, alice, ids[1]!, 'unseen one moves'),
+    ]);
     const rest: string[] = [];
     let next = first.body.next as string | undefined;
     while (next) {

@@ -27,7 +27,12 @@ describe('read-your-writes fences across processes', () => {
   });
 
   it('when Redis cannot answer, then the fence is unknown (read the primary, skip the cache)', async () => {
-    const broken = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    const broken = new Redis('redis://127.0.0.1:1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
     broken.on('error', () => undefined);
     clients.push(broken);
     expect(await new ReadYourWrites(noReplicas, broken, 5_000, log).fenceOf('u1', '7')).to.equal(UNKNOWN_FENCE);

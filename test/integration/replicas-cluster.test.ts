@@ -39,7 +39,9 @@ describe('postgres-cluster (primary + streaming replica in a temp dir)', functio
     await waitForReplay(replica, cluster.primary);
     expect(await query(replica.url('app'), 'SELECT n FROM t')).to.deep.equal([{ n: 1 }]);
     expect(await query(replica.url(), 'SELECT pg_is_in_recovery() AS recovery')).to.deep.equal([{ recovery: true }]);
-    const failure = await query(replica.url('app'), 'INSERT INTO t VALUES (2)').catch((error: { code?: string }) => error);
+    const failure = await query(replica.url('app'), 'INSERT INTO t VALUES (2)').catch(
+      (error: { code?: string }) => error,
+    );
     expect((failure as { code?: string }).code).to.equal('25006');
   });
 

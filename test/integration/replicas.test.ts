@@ -1,6 +1,12 @@
 import { expect } from 'chai';
 import pg from 'pg';
-import { setReplayPaused, startPostgresCluster, waitForReplay, type PgCluster, type PgNode } from '../../deploy/topology/postgres-cluster.js';
+import {
+  setReplayPaused,
+  startPostgresCluster,
+  waitForReplay,
+  type PgCluster,
+  type PgNode,
+} from '../../deploy/topology/postgres-cluster.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { createGroup, register, request, type Account } from '../support/client.js';
 import { HEALTH_DETAIL } from '../support/services.js';
@@ -39,21 +45,29 @@ describe('read replicas (real streaming replication)', function () {
     await Promise.all(cluster.replicas.map((replica) => setReplayPaused(replica, false)));
   });
 
-  const replicasReplayed = () => Promise.all(cluster.replicas.map((replica) => waitForReplay(replica, cluster.primary)));
+  const replicasReplayed = () =>
+    Promise.all(cluster.replicas.map((replica) => waitForReplay(replica, cluster.primary)));
   const history = async (app: TestApp, reader: Account, id: string): Promise<string[]> => {
-    const reply = await request(app.url, 'GET', `/api/conversations/${id}/messages?limit=50`, { token: reader.accessToken });
+    const reply = await request(app.url, 'GET', `/api/conversations/${id}/messages?limit=50`, {
+      token: reader.accessToken,
+    });
     expect(reply.status).to.equal(200);
     return reply.body.messages.map((message: { body: string }) => message.body);
   };
   const send = async (app: TestApp, sender: Account, id: string, body: string) => {
-    const reply = await request(app.url, 'POST', `/api/conversations/${id}/messages`, { token: sender.accessToken, body: { body, clientMsgId: body } });
+    const reply = await request(app.url, 'POST', `/api/conversations/${id}/messages`, {
+      token: sender.accessToken,
+      body: { body, clientMsgId: body },
+    });
     expect(reply.status).to.equal(201);
   };
   async function statementsOn(node: PgNode): Promise<string[]> {
     const client = new pg.Client({ connectionString: node.url('parley') });
     await client.connect();
     try {
-      const { rows } = await client.query<{ query: string }>("SELECT query FROM pg_stat_activity WHERE application_name LIKE 'parley:replica:%'");
+      const { rows } = await client.query<{ query: string }>(
+        "SELECT query FROM pg_stat_activity WHERE application_name LIKE 'parley:replica:%'",
+      );
       return rows.map((row) => row.query);
     } finally {
       await client.end();
@@ -75,7 +89,10 @@ describe('read replicas (real streaming replication)', function () {
     await Promise.all(Array.from({ length: 12 }, () => history(a, bob, id)));
     for (const replica of cluster.replicas) {
       const statements = await statementsOn(replica);
-      expect(statements.some((q) => /FROM messages m\s+WHERE m.conversation_id = \$1/.test(q)), replica.name).to.equal(true);
+      expect(
+        statements.some((q) => /FROM messages m\s+WHERE m.conversation_id = \$1/.test(q)),
+        replica.name,
+      ).to.equal(true);
       expect(statements.some((q) => /INSERT/.test(q))).to.equal(false);
     }
   });
@@ -93,13 +110,16 @@ describe('read replicas (real streaming replication)', function () {
     await Promise.all(cluster.replicas.map((replica) => setReplayPaused(replica, false)));
     await replicasReplayed();
     await Promise.all([a.parley.db.checkReplicas(), b.parley.db.checkReplicas()]);
-    for (const app of [a, b]) for (const reader of [alice, bob]) expect(await history(app, reader, id)).to.include('while-paused');
+    for (const app of [a, b])
+      for (const reader of [alice, bob]) expect(await history(app, reader, id)).to.include('while-paused');
   });
 
   it('when replay is paused, then search (which tolerates lag) answers from a replica: a new message is found only after resume', async () => {
     const { alice, bob, id } = await setup();
     const search = async (reader: Account) =>
-      (await request(a.url, 'GET', '/api/search/messages?q=quokka', { token: reader.accessToken })).body.messages.map((m: { body: string }) => m.body);
+      (await request(a.url, 'GET', '/api/search/messages?q=quokka', { token: reader.accessToken })).body.messages.map(
+        (m: { body: string }) => m.body,
+      );
     await Promise.all(cluster.replicas.map((replica) => setReplayPaused(replica, true)));
     await send(a, alice, id, 'quokka sighting');
     // The primary has it: an empty answer means a replica answered.
@@ -112,14 +132,22 @@ describe('read replicas (real streaming replication)', function () {
   it('when a user marks read or joins while replay is paused, then their own listing shows it on either instance', async () => {
     const { alice, bob, id } = await setup();
     await Promise.all(cluster.replicas.map((replica) => setReplayPaused(replica, true)));
-    const listing = async (app: TestApp) => (await request(app.url, 'GET', '/api/conversations', { token: bob.accessToken })).body.conversations as Array<{ id: string; unread: number }>;
+    const listing = async (app: TestApp) =>
+      (await request(app.url, 'GET', '/api/conversations', { token: bob.accessToken })).body.conversations as Array<{
+        id: string;
+        unread: number;
+      }>;
     expect((await listing(b)).find((c) => c.id === id)!.unread).to.equal(1);
-    expect((await request(a.url, 'POST', `/api/conversations/${id}/read`, { token: bob.accessToken, body: { seq: 1 } })).status).to.equal(204);
+    expect(
+      (await request(a.url, 'POST', `/api/conversations/${id}/read`, { token: bob.accessToken, body: { seq: 1 } }))
+        .status,
+    ).to.equal(204);
     expect((await listing(b)).find((c) => c.id === id)!.unread).to.equal(0);
     const created = await createGroup(b.url, bob, [alice], 'made-while-paused');
     expect((await listing(a)).map((c) => c.id)).to.include(created);
     // alice did not write meanwhile: her listing comes from a paused replica and does not have it yet.
-    const hers = (await request(a.url, 'GET', '/api/conversations', { token: alice.accessToken })).body.conversations as Array<{ id: string }>;
+    const hers = (await request(a.url, 'GET', '/api/conversations', { token: alice.accessToken })).body
+      .conversations as Array<{ id: string }>;
     expect(hers.map((c) => c.id)).to.not.include(created);
   });
 
@@ -135,7 +163,12 @@ describe('read replicas (real streaming replication)', function () {
     ]);
     expect((await request(a.url, 'GET', '/health/ready')).status).to.equal(200);
     await dead.start();
-    await until(async () => (await request(a.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.db.replicas[0].state === 'up', 10_000, 'replica-0 back up');
+    await until(
+      async () =>
+        (await request(a.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.db.replicas[0].state === 'up',
+      10_000,
+      'replica-0 back up',
+    );
     await Promise.all(Array.from({ length: 12 }, () => history(a, bob, id)));
     expect((await statementsOn(dead)).some((q) => /FROM messages m/.test(q))).to.equal(true);
   });
@@ -147,8 +180,15 @@ describe('read replicas (real streaming replication)', function () {
       const [behind] = cluster.replicas as [PgNode, PgNode];
       await setReplayPaused(behind, true);
       await send(a, alice, id, 'moves-the-primary');
-      await until(async () => (await request(lagApp.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.db.replicas[0].state === 'lagging', 10_000, 'replica-0 lagging');
-      const [lagging, fresh] = (await request(lagApp.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.db.replicas;
+      await until(
+        async () =>
+          (await request(lagApp.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.db.replicas[0].state ===
+          'lagging',
+        10_000,
+        'replica-0 lagging',
+      );
+      const [lagging, fresh] = (await request(lagApp.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.db
+        .replicas;
       expect(lagging.lagBytes).to.be.greaterThan(0);
       expect(lagging.lagSeconds).to.be.greaterThan(0.3);
       expect(fresh).to.include({ state: 'up', lagBytes: 0 });
@@ -160,7 +200,12 @@ describe('read replicas (real streaming replication)', function () {
       expect(metrics).to.match(/parley_db_replica_lag_bytes\{replica="replica-0"[^}]*\} [1-9]/);
       expect(metrics).to.match(/parley_db_replica_lag_seconds\{replica="replica-0"[^}]*\} /);
       await setReplayPaused(behind, false);
-      await until(async () => (await request(lagApp.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.db.replicas[0].state === 'up', 10_000, 'replica-0 back up');
+      await until(
+        async () =>
+          (await request(lagApp.url, 'GET', '/health', { headers: HEALTH_DETAIL })).body.db.replicas[0].state === 'up',
+        10_000,
+        'replica-0 back up',
+      );
     } finally {
       await lagApp.close();
     }

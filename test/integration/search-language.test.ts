@@ -37,16 +37,28 @@ describe('search language', function () {
     const simple = await startServer({ DATABASE_URL: url });
     const [alice, bob] = await Promise.all([register(simple.url), register(simple.url)]);
     const group = await createGroup(simple.url, alice, [bob]);
-    await request(simple.url, 'POST', `/api/conversations/${group}/messages`, { token: alice.accessToken, body: { body: 'she was running home', clientMsgId: 'l-1' } });
+    await request(simple.url, 'POST', `/api/conversations/${group}/messages`, {
+      token: alice.accessToken,
+      body: { body: 'she was running home', clientMsgId: 'l-1' },
+    });
     const find = (base: string, q: string) =>
-      request(base, 'GET', `/api/search/messages?q=${encodeURIComponent(q)}`, { token: bob.accessToken }).then((reply) => reply.body.messages.length as number);
+      request(base, 'GET', `/api/search/messages?q=${encodeURIComponent(q)}`, { token: bob.accessToken }).then(
+        (reply) => reply.body.messages.length as number,
+      );
     expect(await find(simple.url, 'runs')).to.equal(0);
     expect(await find(simple.url, 'running')).to.equal(1);
     await simple.stop();
 
     const english = await startServer({ DATABASE_URL: url, SEARCH_LANGUAGE: 'english' });
-    await until(async () => (await find(english.url, 'runs')) === 1, 10_000, 'the stored message re-indexed in english');
-    await request(english.url, 'POST', `/api/conversations/${group}/messages`, { token: alice.accessToken, body: { body: 'the runner runs', clientMsgId: 'l-2' } });
+    await until(
+      async () => (await find(english.url, 'runs')) === 1,
+      10_000,
+      'the stored message re-indexed in english',
+    );
+    await request(english.url, 'POST', `/api/conversations/${group}/messages`, {
+      token: alice.accessToken,
+      body: { body: 'the runner runs', clientMsgId: 'l-2' },
+    });
     expect(await find(english.url, 'run')).to.equal(2);
     // A stop word alone is no query at all in english: no match, no error.
     expect(await find(english.url, 'the')).to.equal(0);

@@ -20,18 +20,24 @@ describe('message search', function () {
   const bodies = (reply: { body: { messages: Array<{ body: string }> } }) => reply.body.messages.map((m) => m.body);
 
   before(async () => {
-    [alice, bob, carol] = await Promise.all([register(servers.a.url), register(servers.a.url), register(servers.a.url)]);
+    [alice, bob, carol] = await Promise.all([
+      register(servers.a.url),
+      register(servers.a.url),
+      register(servers.a.url),
+    ]);
     group = await createGroup(servers.a.url, alice, [bob]);
     other = await createGroup(servers.a.url, bob, [alice]);
     // Sent one after another, so ids (the tie-break, newest first) follow this order.
-    for (const body of ['an apple', 'apple and apple', 'banana split', 'apple apple apple', 'apple']) await send(servers.a.url, alice, group, body);
-    for (const body of ['quick fox', 'the quick brown fox', 'a quick and very lazy old fox', 'quick']) await send(servers.a.url, bob, other, body);
+    for (const body of ['an apple', 'apple and apple', 'banana split', 'apple apple apple', 'apple'])
+      await send(servers.a.url, alice, group, body);
+    for (const body of ['quick fox', 'the quick brown fox', 'a quick and very lazy old fox', 'quick'])
+      await send(servers.a.url, bob, other, body);
     // Carol's own conversation: alice and bob must never see it.
     const carols = await createGroup(servers.a.url, carol, []);
     await send(servers.a.url, carol, carols, 'apple apple apple apple secret');
   });
 
-  it('when searching one word, then the caller\'s matches come best first (more occurrences, then newest), from the other process', async () => {
+  it("when searching one word, then the caller's matches come best first (more occurrences, then newest), from the other process", async () => {
     const reply = await search(bob, { q: 'apple' });
     expect(reply.status).to.equal(200);
     expect(bodies(reply)).to.deep.equal(['apple apple apple', 'apple and apple', 'apple', 'an apple']);
@@ -39,7 +45,11 @@ describe('message search', function () {
   });
 
   it('when searching two words, then both must occur and closer together ranks higher', async () => {
-    expect(bodies(await search(alice, { q: 'quick fox' }))).to.deep.equal(['quick fox', 'the quick brown fox', 'a quick and very lazy old fox']);
+    expect(bodies(await search(alice, { q: 'quick fox' }))).to.deep.equal([
+      'quick fox',
+      'the quick brown fox',
+      'a quick and very lazy old fox',
+    ]);
     expect(bodies(await search(alice, { q: 'FOX', conversationId: other }))).to.have.length(3);
     expect(bodies(await search(alice, { q: 'fox', conversationId: group }))).to.deep.equal([]);
   });
@@ -55,11 +65,16 @@ describe('message search', function () {
   it('when a message is edited, then it is found by its new words only; when deleted, then never', async () => {
     const message = await send(servers.a.url, alice, group, 'kumquat season');
     expect(bodies(await search(bob, { q: 'kumquat' }))).to.deep.equal(['kumquat season']);
-    const edited = await request(servers.b.url, 'PATCH', `/api/conversations/${group}/messages/${message.seq}`, { token: alice.accessToken, body: { body: 'persimmon season' } });
+    const edited = await request(servers.b.url, 'PATCH', `/api/conversations/${group}/messages/${message.seq}`, {
+      token: alice.accessToken,
+      body: { body: 'persimmon season' },
+    });
     expect(edited.status).to.equal(200);
     expect(bodies(await search(bob, { q: 'kumquat' }))).to.deep.equal([]);
     expect(bodies(await search(bob, { q: 'persimmon' }))).to.deep.equal(['persimmon season']);
-    await request(servers.a.url, 'DELETE', `/api/conversations/${group}/messages/${message.seq}`, { token: alice.accessToken });
+    await request(servers.a.url, 'DELETE', `/api/conversations/${group}/messages/${message.seq}`, {
+      token: alice.accessToken,
+    });
     expect(bodies(await search(bob, { q: 'persimmon' }))).to.deep.equal([]);
     expect(bodies(await search(bob, { q: 'season' }))).to.deep.equal([]);
   });

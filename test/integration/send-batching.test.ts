@@ -57,11 +57,19 @@ describe('send batching (group commit)', () => {
     const after = await batchSizes();
     expect([after.count - before.count, after.sum - before.sum]).to.deep.equal([1, 5]);
     expect(outcomes.map((o) => [o.message.body, o.message.seq, o.created])).to.deep.equal([
-      ['a1', 1, true], ['b1', 1, true], ['a2', 2, true], ['b2', 2, true], ['a3', 3, true],
+      ['a1', 1, true],
+      ['b1', 1, true],
+      ['a2', 2, true],
+      ['b2', 2, true],
+      ['a3', 3, true],
     ]);
     expect(announced).to.have.length(1);
     const order = announced[0]!.map((m) => `${m.conversationId}:${m.seq}`);
-    expect(order.filter((key) => key.startsWith(`${first}:`))).to.deep.equal([`${first}:1`, `${first}:2`, `${first}:3`]);
+    expect(order.filter((key) => key.startsWith(`${first}:`))).to.deep.equal([
+      `${first}:1`,
+      `${first}:2`,
+      `${first}:3`,
+    ]);
     expect(order.filter((key) => key.startsWith(`${second}:`))).to.deep.equal([`${second}:1`, `${second}:2`]);
   });
 
@@ -99,21 +107,36 @@ describe('send batching (group commit)', () => {
   it('when one send makes the batch statement fail, then it fails alone and its batch-mates are stored', async () => {
     const id = await createGroup(app.url, alice, [bob]);
     // PostgreSQL refuses a NUL character in text: the one statement storing the batch fails whole.
-    const results = await settle([send(alice, id, 'fine 1', 'nul-1'), send(bob, id, 'bad \u0000 body', 'nul-2'), send(bob, id, 'fine 2', 'nul-3')]);
+    const results = await settle([
+      send(alice, id, 'fine 1', 'nul-1'),
+      send(bob, id, 'bad \u0000 body', 'nul-2'),
+      send(bob, id, 'fine 2', 'nul-3'),
+    ]);
     expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
     const seqs = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.message.seq] : [])).sort();
     expect(seqs).to.deep.equal([1, 2]);
-    expect(announced.flat().map((m) => m.body).sort()).to.deep.equal(['fine 1', 'fine 2']);
+    expect(
+      announced
+        .flat()
+        .map((m) => m.body)
+        .sort(),
+    ).to.deep.equal(['fine 1', 'fine 2']);
   });
 
   it('when the sender is not a member as the batch is stored but is one again when the miss is explained, then the send is queued once more and stored with the next seq', async () => {
     const id = await createGroup(app.url, alice, [bob]);
     await send(alice, id, 'before', 'rq-0');
     const { primary } = app.parley.db;
-    await primary.query('DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2', [id, bob.user.id]);
+    await primary.query('DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2', [
+      id,
+      bob.user.id,
+    ]);
     // Removed and added back while the batch runs (the soak benchmark's join/leave churn met this and answered 500).
     betweenStatementAndCheck = async () => {
-      await primary.query(`INSERT INTO conversation_members (conversation_id, user_id, role) VALUES ($1, $2, 'member')`, [id, bob.user.id]);
+      await primary.query(
+        `INSERT INTO conversation_members (conversation_id, user_id, role) VALUES ($1, $2, 'member')`,
+        [id, bob.user.id],
+      );
     };
     announced.length = 0;
     const result = await send(bob, id, 'after rejoining', 'rq-1');
@@ -130,12 +153,21 @@ describe('send batching (group commit)', () => {
       const id = await createGroup(bounded.url, owner, [member]);
       // One tick, before the batcher runs: three wait, the rest find the queue full.
       const results = await settle(
-        Array.from({ length: 10 }, (_, i) => bounded.parley.messages.send({ senderId: owner.user.id, conversationId: id, body: `q${i}`, clientMsgId: `q-${i}` })),
+        Array.from({ length: 10 }, (_, i) =>
+          bounded.parley.messages.send({
+            senderId: owner.user.id,
+            conversationId: id,
+            body: `q${i}`,
+            clientMsgId: `q-${i}`,
+          }),
+        ),
       );
       const stored = results.filter((r) => r.status === 'fulfilled');
       const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       expect(stored.length).to.equal(3);
-      expect(refused.map((r) => [r.reason.code, r.reason.retryAfterSec >= 1])).to.deep.equal(Array.from({ length: 7 }, () => ['overloaded', true]));
+      expect(refused.map((r) => [r.reason.code, r.reason.retryAfterSec >= 1])).to.deep.equal(
+        Array.from({ length: 7 }, () => ['overloaded', true]),
+      );
     } finally {
       await bounded.close();
     }

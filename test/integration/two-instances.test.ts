@@ -34,7 +34,11 @@ describe('two instances sharing PostgreSQL and Redis', () => {
 
   it('when a refresh token is rotated on one instance, then replaying it on the other revokes the family', async () => {
     const account = await register(a.url);
-    expect((await request(a.url, 'POST', '/api/auth/refresh', { body: { refreshToken: account.refreshToken } })).status).to.equal(200);
-    expect((await request(b.url, 'POST', '/api/auth/refresh', { body: { refreshToken: account.refreshToken } })).status).to.equal(401);
+    expect(
+      (await request(a.url, 'POST', '/api/auth/refresh', { body: { refreshToken: account.refreshToken } })).status,
+    ).to.equal(200);
+    expect(
+      (await request(b.url, 'POST', '/api/auth/refresh', { body: { refreshToken: account.refreshToken } })).status,
+    ).to.equal(401);
   });
 });

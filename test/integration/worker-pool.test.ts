@@ -7,7 +7,14 @@ import { TASKS } from '../../src/cpu/tasks.js';
 import { WorkerPool, type TaskObserver, type WorkerPoolSettings } from '../../src/cpu/worker-pool.js';
 import { FAULTY, THREAD_PRIORITY } from '../support/fixture-tasks.js';
 
-const SETTINGS: WorkerPoolSettings = { maxThreads: 1, maxQueue: 1, idleTimeoutMs: 1_000, maxOldGenerationSizeMb: 32, closeTimeoutMs: 2_000, niceIncrement: 0 };
+const SETTINGS: WorkerPoolSettings = {
+  maxThreads: 1,
+  maxQueue: 1,
+  idleTimeoutMs: 1_000,
+  maxOldGenerationSizeMb: 32,
+  closeTimeoutMs: 2_000,
+  niceIncrement: 0,
+};
 
 function recordingObserver() {
   const events: string[] = [];
@@ -60,7 +67,7 @@ describe('worker pool', () => {
     });
   }
 
-  it('when one thread is kept busy for most of the pool\'s life, then utilization says so', async () => {
+  it("when one thread is kept busy for most of the pool's life, then utilization says so", async () => {
     pool = new WorkerPool(SETTINGS);
     await pool.run(FAULTY.hold, { ms: 400 });
     // One of one thread held for 400 ms of a life of a little more (worker start-up included; Piscina 5.3.2 says ~0.0004).

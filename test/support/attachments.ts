@@ -26,7 +26,12 @@ export function multipart(parts: Part[], { truncate = false } = {}): { body: Buf
   const chunks: Buffer[] = [];
   for (const part of parts) {
     const disposition = `form-data; name="${part.field ?? 'file'}"${part.name === undefined ? '' : `; filename="${part.name}"`}`;
-    chunks.push(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: ${disposition}\r\nContent-Type: ${part.contentType ?? 'application/octet-stream'}\r\n\r\n`, 'utf8'));
+    chunks.push(
+      Buffer.from(
+        `--${BOUNDARY}\r\nContent-Disposition: ${disposition}\r\nContent-Type: ${part.contentType ?? 'application/octet-stream'}\r\n\r\n`,
+        'utf8',
+      ),
+    );
     chunks.push(part.bytes, Buffer.from('\r\n'));
   }
   chunks.push(Buffer.from(`--${BOUNDARY}--\r\n`));
@@ -48,7 +53,11 @@ export function postRaw(
     const request = http.request(baseUrl + path, {
       method: 'POST',
       // Chunked: no Content-Length, so only the check while streaming can stop an oversized file.
-      headers: { 'content-type': contentType, ...(chunked ? {} : { 'content-length': String(body.length) }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        'content-type': contentType,
+        ...(chunked ? {} : { 'content-length': String(body.length) }),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
     });
     let answered = false;
     request.on('response', (response) => {
@@ -57,7 +66,11 @@ export function postRaw(
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: response.statusCode!, headers: response.headers, body: (response.headers['content-type'] ?? '').includes('json') && text ? JSON.parse(text) : text });
+        resolve({
+          status: response.statusCode!,
+          headers: response.headers,
+          body: (response.headers['content-type'] ?? '').includes('json') && text ? JSON.parse(text) : text,
+        });
       });
     });
     // The server may answer and close before the whole body is written (413 mid-stream): that is an answer.
@@ -84,7 +97,12 @@ export function upload(baseUrl: string, who: Account, part: Part): Promise<Uploa
 }
 
 /** Uploads a file as `who` and sends it in a message to `conversationId`; both must succeed. */
-export async function uploadAndSend(baseUrl: string, who: Account, conversationId: string, part: Part): Promise<{ attachment: any; message: any }> {
+export async function uploadAndSend(
+  baseUrl: string,
+  who: Account,
+  conversationId: string,
+  part: Part,
+): Promise<{ attachment: any; message: any }> {
   const reply = await upload(baseUrl, who, part);
   expect(reply.status, JSON.stringify(reply.body)).to.equal(201);
   const sent = await request(baseUrl, 'POST', `/api/conversations/${conversationId}/messages`, {
@@ -102,12 +120,22 @@ export function uploadTruncated(baseUrl: string, who: Account, part: Part): Prom
   return new Promise((resolve) => {
     const request = http.request(baseUrl + '/api/attachments', {
       method: 'POST',
-      headers: { 'content-type': contentType, 'content-length': String(body.length), authorization: `Bearer ${who.accessToken}` },
+      headers: {
+        'content-type': contentType,
+        'content-length': String(body.length),
+        authorization: `Bearer ${who.accessToken}`,
+      },
     });
     request.on('response', (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode!,
+          headers: response.headers,
+          body: JSON.parse(Buffer.concat(chunks).toString()),
+        }),
+      );
     });
     request.on('error', () => resolve('closed'));
     request.write(sent, () => setTimeout(() => request.destroy(), 100));
@@ -115,7 +143,9 @@ export function uploadTruncated(baseUrl: string, who: Account, part: Part): Prom
 }
 
 export async function png(width = 64, height = 48): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: { r: 200, g: 30, b: 90 } } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: { r: 200, g: 30, b: 90 } } })
+    .png()
+    .toBuffer();
 }
 
 /**
@@ -138,5 +168,10 @@ export function pngBomb(width = 30_000, height = 30_000): Buffer {
   ihdr.writeUInt8(2, 9); // truecolour
   // One zero row, compressed: the rest "follows" only in the header's imagination.
   const idat = deflateSync(Buffer.alloc(1 + width * 3));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', idat),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }

@@ -34,10 +34,17 @@ export class ChatView {
   }
 
   /** Syncs until nothing more is waiting; returns the answers. */
-  async sync(socket: Client): Promise<Array<{ messages: ViewMessage[]; changes: ViewMessage[]; unread: Record<string, number>; more: boolean }>> {
+  async sync(
+    socket: Client,
+  ): Promise<
+    Array<{ messages: ViewMessage[]; changes: ViewMessage[]; unread: Record<string, number>; more: boolean }>
+  > {
     const answers = [];
     for (;;) {
-      const answer = await emitAck(socket, 'sync', { cursors: { ...this.cursors }, ...(this.changesToken ? { changesSince: this.changesToken } : {}) });
+      const answer = await emitAck(socket, 'sync', {
+        cursors: { ...this.cursors },
+        ...(this.changesToken ? { changesSince: this.changesToken } : {}),
+      });
       if (!answer.ok) throw new Error(`sync failed: ${JSON.stringify(answer.error)}`);
       for (const message of answer.messages) this.apply(message);
       for (const message of answer.changes) {

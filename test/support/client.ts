@@ -29,7 +29,11 @@ export async function request<T = any>(
   const response = await fetch(baseUrl + path, { method, headers, body });
   const text = await response.text();
   const type = response.headers.get('content-type') ?? '';
-  return { status: response.status, headers: response.headers, body: type.includes('json') && text ? JSON.parse(text) : text };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: type.includes('json') && text ? JSON.parse(text) : text,
+  };
 }
 
 export const uniqueName = (prefix = 'u'): string => `${prefix}_${randomBytes(5).toString('hex')}`;
@@ -47,7 +51,12 @@ export async function register(baseUrl: string, username = uniqueName(), passwor
   return { ...reply.body, cookie: cookieFrom(reply.headers) };
 }
 
-export async function createGroup(baseUrl: string, owner: Account, members: Account[], title = 'group'): Promise<string> {
+export async function createGroup(
+  baseUrl: string,
+  owner: Account,
+  members: Account[],
+  title = 'group',
+): Promise<string> {
   const reply = await request(baseUrl, 'POST', '/api/conversations', {
     token: owner.accessToken,
     body: { kind: 'group', title, memberIds: members.map((member) => member.user.id) },
@@ -64,14 +73,31 @@ export async function sendMessage(
   body: string,
   clientMsgId = randomBytes(8).toString('hex'),
 ): Promise<{ id: string; conversationId: string; seq: number; body: string }> {
-  const reply = await request(baseUrl, 'POST', `/api/conversations/${conversationId}/messages`, { token: sender.accessToken, body: { body, clientMsgId } });
+  const reply = await request(baseUrl, 'POST', `/api/conversations/${conversationId}/messages`, {
+    token: sender.accessToken,
+    body: { body, clientMsgId },
+  });
   if (reply.status !== 201) throw new Error(`send failed: ${reply.status} ${JSON.stringify(reply.body)}`);
   return reply.body.message;
 }
 
 /** PATCH .../messages/:seq with a new body (any value, to test bad input too). */
-export const editMessage = (baseUrl: string, who: Account, conversationId: string, seq: number | string, body: unknown): Promise<Reply> =>
-  request(baseUrl, 'PATCH', `/api/conversations/${conversationId}/messages/${seq}`, { token: who.accessToken, body: { body } });
+export const editMessage = (
+  baseUrl: string,
+  who: Account,
+  conversationId: string,
+  seq: number | string,
+  body: unknown,
+): Promise<Reply> =>
+  request(baseUrl, 'PATCH', `/api/conversations/${conversationId}/messages/${seq}`, {
+    token: who.accessToken,
+    body: { body },
+  });
 
-export const deleteMessage = (baseUrl: string, who: Account, conversationId: string, seq: number | string): Promise<Reply> =>
+export const deleteMessage = (
+  baseUrl: string,
+  who: Account,
+  conversationId: string,
+  seq: number | string,
+): Promise<Reply> =>
   request(baseUrl, 'DELETE', `/api/conversations/${conversationId}/messages/${seq}`, { token: who.accessToken });

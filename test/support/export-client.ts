@@ -17,32 +17,36 @@ export function streamExport(
   onLine: (line: string) => void,
 ): Promise<ExportRead> {
   return new Promise((resolve, reject) => {
-    const req = http.get(`${baseUrl}/api/conversations/${conversationId}/export`, { headers: { authorization: `Bearer ${token}` } }, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, lines: 0 }));
-        return;
-      }
-      let lines = 0;
-      let partial = '';
-      const gunzip = createGunzip();
-      gunzip.setEncoding('utf8');
-      gunzip.on('data', (chunk: string) => {
-        const parts = (partial + chunk).split('\n');
-        partial = parts.pop()!;
-        for (const line of parts) {
-          lines++;
-          onLine(line);
+    const req = http.get(
+      `${baseUrl}/api/conversations/${conversationId}/export`,
+      { headers: { authorization: `Bearer ${token}` } },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, lines: 0 }));
+          return;
         }
-      });
-      gunzip.on('end', () => {
-        if (partial !== '') reject(new Error(`export ended mid-line: ${partial.slice(0, 80)}`));
-        else resolve({ status: 200, headers: res.headers, lines });
-      });
-      gunzip.on('error', reject);
-      res.on('error', reject);
-      res.pipe(gunzip);
-    });
+        let lines = 0;
+        let partial = '';
+        const gunzip = createGunzip();
+        gunzip.setEncoding('utf8');
+        gunzip.on('data', (chunk: string) => {
+          const parts = (partial + chunk).split('\n');
+          partial = parts.pop()!;
+          for (const line of parts) {
+            lines++;
+            onLine(line);
+          }
+        });
+        gunzip.on('end', () => {
+          if (partial !== '') reject(new Error(`export ended mid-line: ${partial.slice(0, 80)}`));
+          else resolve({ status: 200, headers: res.headers, lines });
+        });
+        gunzip.on('error', reject);
+        res.on('error', reject);
+        res.pipe(gunzip);
+      },
+    );
     req.on('error', reject);
   });
 }

@@ -13,13 +13,19 @@ export const FAULTY = {
   hold: { file: faulty, name: 'hold' } as TaskRef<{ ms: number }, number>,
 };
 
-export const THREAD_PRIORITY = { file: fixture('thread-priority.task.mjs'), name: 'threadPriority' } as TaskRef<Record<string, never>, number>;
+export const THREAD_PRIORITY = { file: fixture('thread-priority.task.mjs'), name: 'threadPriority' } as TaskRef<
+  Record<string, never>,
+  number
+>;
 
 /**
  * For a pool of one thread and a queue of one: warms the thread, then holds it and fills the queue slot for `ms`,
  * so the next task is refused. Resolves when both holds end.
  */
-export async function fillPoolOfOne(pool: Pick<WorkerPool, 'run'>, ms: number): Promise<{ released: Promise<unknown> }> {
+export async function fillPoolOfOne(
+  pool: Pick<WorkerPool, 'run'>,
+  ms: number,
+): Promise<{ released: Promise<unknown> }> {
   await pool.run(FAULTY.hold, { ms: 1 });
   return { released: Promise.all([pool.run(FAULTY.hold, { ms }), pool.run(FAULTY.hold, { ms })]) };
 }

@@ -35,9 +35,14 @@ export function jobsEnv(receiverUrl: string, overrides: Record<string, string> =
   };
 }
 
-export async function startJobsInProcess(env: Record<string, string>): Promise<JobsRuntime & { stop(): Promise<void> }> {
+export async function startJobsInProcess(
+  env: Record<string, string>,
+): Promise<JobsRuntime & { stop(): Promise<void> }> {
   const config = loadConfig(testEnv(env));
-  const runtime = await startJobs(config, createLogger({ level: config.logLevel, instanceId: 'test-jobs', pretty: false }));
+  const runtime = await startJobs(
+    config,
+    createLogger({ level: config.logLevel, instanceId: 'test-jobs', pretty: false }),
+  );
   return { ...runtime, stop: () => runtime.close(2_000) };
 }
 
@@ -52,24 +57,50 @@ export interface Pm2Jobs {
 
 export async function startJobsUnderPm2(env: Record<string, string>): Promise<Pm2Jobs> {
   const home = await mkdtemp(path.join(os.tmpdir(), 'parley-jobs-pm2-'));
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(NODE_OPTIONS|PM2_|pm_|NODE_APP_INSTANCE|npm_)/i.test(name)));
-  const fullEnv = { ...inherited, ...testEnv(env), PM2_HOME: home, HOME: home, NODE_ENV: 'production', NOTIFY_ALLOW_PRIVATE: 'true', LOG_LEVEL: 'info' };
-  const pm2 = async (...args: string[]) => (await run(process.execPath, [PM2_BIN, ...args], { cwd: ROOT, env: fullEnv, timeout: 60_000, maxBuffer: 8 << 20 })).stdout;
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(NODE_OPTIONS|PM2_|pm_|NODE_APP_INSTANCE|npm_)/i.test(name)),
+  );
+  const fullEnv = {
+    ...inherited,
+    ...testEnv(env),
+    PM2_HOME: home,
+    HOME: home,
+    NODE_ENV: 'production',
+    NOTIFY_ALLOW_PRIVATE: 'true',
+    LOG_LEVEL: 'info',
+  };
+  const pm2 = async (...args: string[]) =>
+    (await run(process.execPath, [PM2_BIN, ...args], { cwd: ROOT, env: fullEnv, timeout: 60_000, maxBuffer: 8 << 20 }))
+      .stdout;
   const jobs: Pm2Jobs = {
     home,
     async process() {
       const text = await pm2('jlist');
-      const list = JSON.parse(text.slice(text.indexOf('['))) as Array<{ name: string; pid: number; pm2_env: { status: string; restart_time: number; axm_monitor?: Record<string, { value: unknown }> } }>;
+      const list = JSON.parse(text.slice(text.indexOf('['))) as Array<{
+        name: string;
+        pid: number;
+        pm2_env: { status: string; restart_time: number; axm_monitor?: Record<string, { value: unknown }> };
+      }>;
       const app = list.find((entry) => entry.name === 'parley-jobs');
-      if (!app) throw new Error(`parley-jobs is not in the PM2 list: ${JSON.stringify(list.map((entry) => entry.name))}`);
-      return { pid: app.pid, status: app.pm2_env.status, restarts: app.pm2_env.restart_time, monit: app.pm2_env.axm_monitor ?? {} };
+      if (!app)
+        throw new Error(`parley-jobs is not in the PM2 list: ${JSON.stringify(list.map((entry) => entry.name))}`);
+      return {
+        pid: app.pid,
+        status: app.pm2_env.status,
+        restarts: app.pm2_env.restart_time,
+        monit: app.pm2_env.axm_monitor ?? {},
+      };
     },
     async waitOnline(previousPid, timeoutMs = 30_000) {
       const until = Date.now() + timeoutMs;
       for (;;) {
         const current = await jobs.process().catch(() => undefined);
-        if (current && current.status === 'online' && current.pid > 0 && current.pid !== previousPid) return current.pid;
-        if (Date.now() > until) throw new Error(`parley-jobs not online after ${timeoutMs} ms: ${JSON.stringify(current)}\n${(await jobs.log()).slice(-3000)}`);
+        if (current && current.status === 'online' && current.pid > 0 && current.pid !== previousPid)
+          return current.pid;
+        if (Date.now() > until)
+          throw new Error(
+            `parley-jobs not online after ${timeoutMs} ms: ${JSON.stringify(current)}\n${(await jobs.log()).slice(-3000)}`,
+          );
         await sleep(200);
       }
     },

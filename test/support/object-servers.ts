@@ -51,7 +51,10 @@ async function ownServer(
   let child: ChildProcess | undefined;
   let output = '';
   const start = async () => {
-    child = spawn(process.execPath, [path.join(MODULES, script), ...args(port, dir)], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+    child = spawn(process.execPath, [path.join(MODULES, script), ...args(port, dir)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: dir,
+    });
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-5_000);
     };
@@ -83,7 +86,18 @@ export const S3_TEST_BUCKET = 'parley-test';
 export function startS3rver(): Promise<ObjectServer> {
   return ownServer(
     's3rver/bin/s3rver.js',
-    (port, dir) => ['--directory', dir, '--address', '127.0.0.1', '--port', String(port), '--silent', '--no-vhost-buckets', '--configure-bucket', S3_TEST_BUCKET],
+    (port, dir) => [
+      '--directory',
+      dir,
+      '--address',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--silent',
+      '--no-vhost-buckets',
+      '--configure-bucket',
+      S3_TEST_BUCKET,
+    ],
     (port) => ({
       S3_BUCKET: S3_TEST_BUCKET,
       S3_ENDPOINT: `http://127.0.0.1:${port}`,
@@ -103,7 +117,18 @@ export const AZURE_TEST_CONTAINER = 'parley-test';
 export function startAzurite(): Promise<ObjectServer> {
   return ownServer(
     'azurite/dist/src/blob/main.js',
-    (port, dir) => ['--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', dir, '--silent', '--disableTelemetry', '--skipApiVersionCheck', '--loose'],
+    (port, dir) => [
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      String(port),
+      '--location',
+      dir,
+      '--silent',
+      '--disableTelemetry',
+      '--skipApiVersionCheck',
+      '--loose',
+    ],
     (port) => ({
       AZURE_STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=http://127.0.0.1:${port}/${AZURITE_ACCOUNT};`,
       AZURE_STORAGE_CONTAINER: AZURE_TEST_CONTAINER,

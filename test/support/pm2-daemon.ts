@@ -23,7 +23,11 @@ export interface Pm2Daemon {
   kill(): Promise<void>;
 }
 
-export async function startPm2Cluster(name: string, instances: number, env: Record<string, string>): Promise<Pm2Daemon> {
+export async function startPm2Cluster(
+  name: string,
+  instances: number,
+  env: Record<string, string>,
+): Promise<Pm2Daemon> {
   const home = await mkdtemp(path.join(os.tmpdir(), 'parley-rt-pm2-'));
   const pm2Port = await freePort();
   const daemonEnv = { PATH: process.env.PATH ?? '', HOME: home, PM2_HOME: home, PM2_PORT: String(pm2Port) };
@@ -35,7 +39,10 @@ export async function startPm2Cluster(name: string, instances: number, env: Reco
     home,
     async list() {
       const { stdout } = await pm2('jlist');
-      const apps = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ pid: number; pm2_env: { status: string; restart_time: number } }>;
+      const apps = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{
+        pid: number;
+        pm2_env: { status: string; restart_time: number };
+      }>;
       return apps.map((app) => ({ pid: app.pid, status: app.pm2_env.status, restarts: app.pm2_env.restart_time }));
     },
     workerLog: (index) => readFile(path.join(home, 'logs', `${name}-out-${index}.log`), 'utf8').catch(() => ''),

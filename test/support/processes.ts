@@ -34,10 +34,20 @@ export async function freePort(): Promise<number> {
 export const serverNodeArgs = (): string[] => (process.env.PARLEY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** `nodeArgs`: extra Node flags for this server alone, e.g. a test-only fault preload (`--import <file>`). */
-export async function startServer(overrides: Record<string, string> = {}, port?: number, nodeArgs: string[] = []): Promise<ServerProcess> {
+export async function startServer(
+  overrides: Record<string, string> = {},
+  port?: number,
+  nodeArgs: string[] = [],
+): Promise<ServerProcess> {
   port ??= await freePort();
-  const env = { PATH: process.env.PATH ?? '', ...testEnv({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...overrides }) };
-  const child = spawn(process.execPath, [...serverNodeArgs(), ...nodeArgs, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const env = {
+    PATH: process.env.PATH ?? '',
+    ...testEnv({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...overrides }),
+  };
+  const child = spawn(process.execPath, [...serverNodeArgs(), ...nodeArgs, MAIN], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);

@@ -23,7 +23,8 @@ export function fetchRaw(url: string, headers: Record<string, string>, method = 
           status: res.statusCode ?? 0,
           headers: res.headers,
           body,
-          decoded: () => (encoding === 'br' ? brotliDecompressSync(body) : encoding === 'gzip' ? gunzipSync(body) : body),
+          decoded: () =>
+            encoding === 'br' ? brotliDecompressSync(body) : encoding === 'gzip' ? gunzipSync(body) : body,
         });
       });
     });

@@ -66,7 +66,10 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
     async currentMasterPort() {
       const sentinel = new Redis(sentinelPorts[0]!, '127.0.0.1', { maxRetriesPerRequest: 1 });
       try {
-        const [, port] = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', SENTINEL_MASTER)) as [string, string];
+        const [, port] = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', SENTINEL_MASTER)) as [
+          string,
+          string,
+        ];
         return Number(port);
       } finally {
         sentinel.disconnect();

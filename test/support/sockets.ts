@@ -45,7 +45,12 @@ export function emitAck<T = any>(socket: Client, event: string, ...args: unknown
 }
 
 /** Resolves with the first `event` payload that `match` accepts, or rejects after `ms`. */
-export function nextEvent<T = any>(socket: Client, event: string, match: (payload: T) => boolean = () => true, ms = 10_000): Promise<T> {
+export function nextEvent<T = any>(
+  socket: Client,
+  event: string,
+  match: (payload: T) => boolean = () => true,
+  ms = 10_000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.off(event, listener);

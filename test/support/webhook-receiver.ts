@@ -8,7 +8,13 @@ import type { AddressInfo } from 'node:net';
 export interface Received {
   at: number;
   raw: string;
-  body: { type: string; deliveryId: string; userId: string; message: { id: string }; messages: Array<{ id: string; body: string }> };
+  body: {
+    type: string;
+    deliveryId: string;
+    userId: string;
+    message: { id: string };
+    messages: Array<{ id: string; body: string }>;
+  };
   signature: string | undefined;
   verified: boolean;
   /** The status answered; undefined when the receiver never answered (or the sender hung up first). */
@@ -40,7 +46,8 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
     url: '',
     received: [],
     answer: () => ({ status: 204 }),
-    deliveredTo: (userId) => receiver.received.filter((r) => r.body.userId === userId && r.answered !== undefined && r.answered < 300),
+    deliveredTo: (userId) =>
+      receiver.received.filter((r) => r.body.userId === userId && r.answered !== undefined && r.answered < 300),
     async close() {
       for (const res of hung) res.destroy();
       server.closeAllConnections();
@@ -53,7 +60,13 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
       const signature = req.headers['x-parley-signature'] as string | undefined;
-      const record: Received = { at: Date.now(), raw, body: JSON.parse(raw), signature, verified: verifySignature(secret, raw, signature) };
+      const record: Received = {
+        at: Date.now(),
+        raw,
+        body: JSON.parse(raw),
+        signature,
+        verified: verifySignature(secret, raw, signature),
+      };
       receiver.received.push(record);
       const attempt = attempts.get(record.body.deliveryId) ?? 0;
       attempts.set(record.body.deliveryId, attempt + 1);

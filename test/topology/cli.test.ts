@@ -13,8 +13,12 @@ const TSX = path.join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 function script(file: string, env: Record<string, string>): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [TSX, path.join(REPO, 'deploy', 'topology', file)], { cwd: REPO, env: { ...process.env, ...env }, timeout: 170_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+    execFile(
+      process.execPath,
+      [TSX, path.join(REPO, 'deploy', 'topology', file)],
+      { cwd: REPO, env: { ...process.env, ...env }, timeout: 170_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` }),
     );
   });
 }
@@ -33,7 +37,12 @@ describe('topology: npm run topology:up / topology:down', function () {
   const parent = mkdtempSync(path.join(os.tmpdir(), 'parley-topology-cli-'));
   // The postgres user and nginx's workers must be able to reach into the topology's directory.
   chmodSync(parent, 0o755);
-  const env = { TOPOLOGY_DIR: path.join(parent, 'topology'), TOPOLOGY_PORT: '0', TOPOLOGY_HOSTS: '2', TOPOLOGY_INSTANCES: '1' };
+  const env = {
+    TOPOLOGY_DIR: path.join(parent, 'topology'),
+    TOPOLOGY_PORT: '0',
+    TOPOLOGY_HOSTS: '2',
+    TOPOLOGY_INSTANCES: '1',
+  };
   let supervisorPid = 0;
 
   after(async () => {
@@ -47,10 +56,15 @@ describe('topology: npm run topology:up / topology:down', function () {
     expect(up.code, up.output).to.equal(0);
     const url = /nginx\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(up.output)?.[1];
     expect(url, up.output).to.be.a('string');
-    expect(up.output).to.match(/host-1 .*PM2 1 instances/).and.to.match(/host-2 /).and.to.match(/postgres\s+primary 127\.0\.0\.1:\d+, replica/);
+    expect(up.output)
+      .to.match(/host-1 .*PM2 1 instances/)
+      .and.to.match(/host-2 /)
+      .and.to.match(/postgres\s+primary 127\.0\.0\.1:\d+, replica/);
     expect((await fetch(`${url}/health/ready`)).status).to.equal(200);
     supervisorPid = JSON.parse(readFileSync(stateFile(env.TOPOLOGY_DIR), 'utf8')).pid;
-    const pm2Daemons = ['host-1', 'host-2'].map((host) => Number(readFileSync(path.join(env.TOPOLOGY_DIR, 'hosts', host, 'pm2', 'pm2.pid'), 'utf8')));
+    const pm2Daemons = ['host-1', 'host-2'].map((host) =>
+      Number(readFileSync(path.join(env.TOPOLOGY_DIR, 'hosts', host, 'pm2', 'pm2.pid'), 'utf8')),
+    );
     expect(pm2Daemons.every(alive)).to.equal(true);
 
     const again = await script('up.ts', env);

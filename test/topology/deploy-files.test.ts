@@ -23,7 +23,9 @@ async function composeConfig(file: string): Promise<{ ok: boolean; output: strin
     await mkdir(path.join(root, 'deploy'));
     await copyFile(path.join(REPO, '.env.prod.example'), path.join(root, '.env.prod'));
     const env = { PATH: process.env.PATH ?? '', POSTGRES_PASSWORD: 'example', REPLICATION_PASSWORD: 'example' };
-    await run('docker-compose', ['--project-directory', path.join(root, 'deploy'), '-f', file, 'config', '-q'], { env });
+    await run('docker-compose', ['--project-directory', path.join(root, 'deploy'), '-f', file, 'config', '-q'], {
+      env,
+    });
     return { ok: true, output: '' };
   } catch (error) {
     return { ok: false, output: String((error as { stderr?: string }).stderr ?? error) };
@@ -46,7 +48,10 @@ async function manifests(): Promise<Array<{ file: string; doc: any }>> {
 
 /** Validates one object against the schema of its apiVersion and kind; throws with the schema's complaint. */
 async function validateManifest(doc: { apiVersion: string; kind: string }): Promise<void> {
-  const models = (await import(`kubernetes-models/${doc.apiVersion}`)) as Record<string, new (data: unknown) => { validate(): void }>;
+  const models = (await import(`kubernetes-models/${doc.apiVersion}`)) as Record<
+    string,
+    new (data: unknown) => { validate(): void }
+  >;
   const Model = models[doc.kind];
   if (!Model) throw new Error(`no schema for ${doc.apiVersion} ${doc.kind}`);
   new Model(doc).validate();
@@ -77,27 +82,44 @@ describe('deploy/: compose files, Kubernetes manifests, Dockerfile', () => {
     const { parse } = await import('yaml');
     const compose = parse(await readFile(path.join(DEPLOY, 'docker-compose.prod.yml'), 'utf8'), { merge: true });
     const services = compose.services as Record<string, any>;
-    expect(Object.keys(services).sort()).to.deep.equal(['app', 'nginx', 'postgres-primary', 'postgres-replica', 'redis']);
+    expect(Object.keys(services).sort()).to.deep.equal([
+      'app',
+      'nginx',
+      'postgres-primary',
+      'postgres-replica',
+      'redis',
+    ]);
     for (const [name, service] of Object.entries(services)) {
       expect(service.logging?.options?.['max-size'], `${name} log rotation`).to.be.a('string');
       for (const dependency of Object.values(service.depends_on ?? {}) as Array<{ condition: string }>)
         expect(dependency.condition, name).to.equal('service_healthy');
-      if (name !== 'app') expect(service.healthcheck, `${name} healthcheck (app's is the image's HEALTHCHECK)`).to.be.an('object');
+      if (name !== 'app')
+        expect(service.healthcheck, `${name} healthcheck (app's is the image's HEALTHCHECK)`).to.be.an('object');
     }
     expect(services.app.deploy.resources.limits).to.deep.equal({ cpus: '2', memory: '4G' });
     expect(services.app.deploy.resources.reservations).to.have.keys('cpus', 'memory');
     expect(services.app.environment.TRUST_PROXY).to.equal('1');
   });
 
-  it("when the compose nginx upstreams are rendered from deploy/nginx-compose/hosts.json, then they are the shipped ones", async () => {
+  it('when the compose nginx upstreams are rendered from deploy/nginx-compose/hosts.json, then they are the shipped ones', async () => {
     const rendered = renderNginxFiles(loadDeployment(path.join(DEPLOY, 'nginx-compose', 'hosts.json')));
-    for (const [name, text] of Object.entries(rendered)) expect(await readFile(path.join(DEPLOY, 'nginx-compose', name), 'utf8'), name).to.equal(text);
+    for (const [name, text] of Object.entries(rendered))
+      expect(await readFile(path.join(DEPLOY, 'nginx-compose', name), 'utf8'), name).to.equal(text);
   });
 
   it('when each Kubernetes manifest is checked against the Kubernetes schemas, then all are valid', async () => {
     const docs = await manifests();
-    expect(docs.map((d) => d.doc.kind).sort()).to.deep.equal(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'PodDisruptionBudget', 'Secret', 'Service']);
-    for (const { file, doc } of docs) await validateManifest(doc).catch((error: Error) => expect.fail(`${file}: ${error.message}`));
+    expect(docs.map((d) => d.doc.kind).sort()).to.deep.equal([
+      'ConfigMap',
+      'Deployment',
+      'HorizontalPodAutoscaler',
+      'Ingress',
+      'PodDisruptionBudget',
+      'Secret',
+      'Service',
+    ]);
+    for (const { file, doc } of docs)
+      await validateManifest(doc).catch((error: Error) => expect.fail(`${file}: ${error.message}`));
   });
 
   it('when a manifest has a wrong type, then the schema check rejects it (the check can fail)', async () => {
@@ -122,7 +144,10 @@ describe('deploy/: compose files, Kubernetes manifests, Dockerfile', () => {
     const preStopSeconds = Number(container.lifecycle.preStop.exec.command[1]);
     expect(pod.terminationGracePeriodSeconds * 1000).to.be.greaterThan(preStopSeconds * 1000 + shutdownMs);
     const hpa = byKind('HorizontalPodAutoscaler').spec;
-    expect(hpa.metrics[0].resource).to.deep.equal({ name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } });
+    expect(hpa.metrics[0].resource).to.deep.equal({
+      name: 'cpu',
+      target: { type: 'Utilization', averageUtilization: 70 },
+    });
     // The per-pod pool fits the database budget at the HPA's maximum plus the surge pod.
     expect(Number(byKind('ConfigMap').data.DB_POOL_MAX) * (hpa.maxReplicas + 1)).to.be.at.most(100 - 5);
     expect(byKind('Ingress').metadata.annotations['nginx.ingress.kubernetes.io/affinity']).to.equal('cookie');

@@ -21,8 +21,12 @@ const BROKEN_MAIN = fileURLToPath(new URL('./fixtures/broken-sends-main.mjs', im
 
 function npmRun(script: string, args: string[]): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    execFile('npm', ['run', '--silent', script, '--', ...args], { cwd: REPO, timeout: 170_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+    execFile(
+      'npm',
+      ['run', '--silent', script, '--', ...args],
+      { cwd: REPO, timeout: 170_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` }),
     );
   });
 }
@@ -92,14 +96,20 @@ describe('topology: rolling and canary deploys', function () {
     for (const run of runs) expect(run.code, run.output).to.equal(0);
     expect(runs).to.have.length(2);
 
-    console.log(`      strict client: ${strictResult.ok} ok, ${strictResult.non2xx} non-2xx, ${strictResult.errors.length} errors; ${chat.acked.size} messages acked`);
+    console.log(
+      `      strict client: ${strictResult.ok} ok, ${strictResult.non2xx} non-2xx, ${strictResult.errors.length} errors; ${chat.acked.size} messages acked`,
+    );
     expect(strictResult.errors, 'strict keep-alive client errors').to.deep.equal([]);
     expect(strictResult.non2xx).to.equal(0);
     expect(strictResult.ok).to.be.greaterThan(200);
 
     // The deploy really replaced every worker with the new release.
     const after = await Promise.all(topology.hosts.map(workerPids));
-    for (const [index, pids] of after.entries()) expect(pids.some((pid) => before[index]!.includes(pid)), `host ${index + 1} workers replaced`).to.equal(false);
+    for (const [index, pids] of after.entries())
+      expect(
+        pids.some((pid) => before[index]!.includes(pid)),
+        `host ${index + 1} workers replaced`,
+      ).to.equal(false);
     for (const host of topology.hosts) expect(await currentRelease(host)).to.equal('third');
     expect(await readdir(topology.deployment.nginx.drainDir), 'every host back in nginx').to.deep.equal([]);
 
@@ -108,7 +118,10 @@ describe('topology: rolling and canary deploys', function () {
     const seen = await syncAll(reader, conversationId);
     const ids = seen.map((message) => message.clientMsgId);
     expect(new Set(ids).size, 'no message twice').to.equal(ids.length);
-    expect([...chat.acked.keys()].filter((id) => !ids.includes(id)), 'acked but missing').to.deep.equal([]);
+    expect(
+      [...chat.acked.keys()].filter((id) => !ids.includes(id)),
+      'acked but missing',
+    ).to.deep.equal([]);
     expect(chat.acked.size).to.be.greaterThan(50);
   });
 
@@ -122,7 +135,16 @@ describe('topology: rolling and canary deploys', function () {
     const previous = await currentRelease(canary);
     const otherPids = await workerPids(other);
 
-    const run = await npmRun('deploy:canary', ['--hosts', hostsFile, '--release', 'broken', '--watch-seconds', '4', '--drain-ms', '500']);
+    const run = await npmRun('deploy:canary', [
+      '--hosts',
+      hostsFile,
+      '--release',
+      'broken',
+      '--watch-seconds',
+      '4',
+      '--drain-ms',
+      '500',
+    ]);
     expect(run.code, run.output).to.equal(1);
     expect(run.output).to.match(/canary host-1 failed on release broken: error rate [\d.]+ % above 1\.0 %/);
     expect(run.output).to.include(`Rolled host-1 back to ${previous}; no other host was touched.`);
@@ -133,10 +155,15 @@ describe('topology: rolling and canary deploys', function () {
     expect(await readdir(topology.deployment.nginx.drainDir)).to.deep.equal([]);
     // Sends work again on every host (the canary serves the previous release).
     for (let i = 0; i < 8; i += 1) {
-      const reply = await request(`http://${canary.address}:${canary.port}`, 'POST', `/api/conversations/${conversationId}/messages`, {
-        token: owner.accessToken,
-        body: { body: `after rollback ${i}`, clientMsgId: `after-rollback-${i}` },
-      });
+      const reply = await request(
+        `http://${canary.address}:${canary.port}`,
+        'POST',
+        `/api/conversations/${conversationId}/messages`,
+        {
+          token: owner.accessToken,
+          body: { body: `after rollback ${i}`, clientMsgId: `after-rollback-${i}` },
+        },
+      );
       expect(reply.status).to.equal(201);
     }
   });
@@ -149,7 +176,18 @@ describe('topology: rolling and canary deploys', function () {
     const previous = await currentRelease(canary);
     const otherPids = await workerPids(other);
 
-    const run = await npmRun('deploy:canary', ['--hosts', hostsFile, '--release', 'crashing', '--watch-seconds', '3', '--drain-ms', '500', '--ready-timeout-ms', '6000']);
+    const run = await npmRun('deploy:canary', [
+      '--hosts',
+      hostsFile,
+      '--release',
+      'crashing',
+      '--watch-seconds',
+      '3',
+      '--drain-ms',
+      '500',
+      '--ready-timeout-ms',
+      '6000',
+    ]);
     expect(run.code, run.output).to.equal(1);
     // PM2's reload waits listen_timeout for each new worker's 'ready', then stops the old worker anyway: the
     // drained host is down until the rollback, and nginx serves from the other host meanwhile.
@@ -164,7 +202,16 @@ describe('topology: rolling and canary deploys', function () {
   it('when deploy:canary ships a good build, then the canary passes its watch and every host runs the release', async function () {
     this.timeout(170_000);
     await makeRelease(path.join(topology.dir, 'releases'), 'fourth');
-    const run = await npmRun('deploy:canary', ['--hosts', hostsFile, '--release', 'fourth', '--watch-seconds', '3', '--drain-ms', '500']);
+    const run = await npmRun('deploy:canary', [
+      '--hosts',
+      hostsFile,
+      '--release',
+      'fourth',
+      '--watch-seconds',
+      '3',
+      '--drain-ms',
+      '500',
+    ]);
     expect(run.code, run.output).to.equal(0);
     expect(run.output).to.include('host-1: canary healthy; rolling the other hosts');
     for (const host of topology.hosts) expect(await currentRelease(host)).to.equal('fourth');

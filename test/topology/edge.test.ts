@@ -51,14 +51,18 @@ describe('topology: nginx in front of two PM2 hosts', function () {
     }
     // Polling first, then the upgrade: wait until every socket runs over WebSocket.
     const deadline = Date.now() + 15_000;
-    while (sockets.some((socket) => socket.io.engine.transport.name !== 'websocket') && Date.now() < deadline) await sleep(100);
+    while (sockets.some((socket) => socket.io.engine.transport.name !== 'websocket') && Date.now() < deadline)
+      await sleep(100);
     expect(sockets.map((socket) => socket.io.engine.transport.name)).to.deep.equal(ADDRESSES.map(() => 'websocket'));
     // A round trip on every socket after the upgrade.
-    for (const socket of sockets) expect((await socket.timeout(5_000).emitWithAck('sync', { cursors: {} })).ok).to.equal(true);
+    for (const socket of sockets)
+      expect((await socket.timeout(5_000).emitWithAck('sync', { cursors: {} })).ok).to.equal(true);
 
     const log = accessLog(topology);
     const rejected = log.filter((line) => line.uri.startsWith('/socket.io/') && line.status >= 400);
-    expect(rejected, 'socket.io requests nginx answered with an error ("Session ID unknown" is a 400)').to.deep.equal([]);
+    expect(rejected, 'socket.io requests nginx answered with an error ("Session ID unknown" is a 400)').to.deep.equal(
+      [],
+    );
     for (const address of ADDRESSES) {
       const upstreams = [...socketUpstreamsOf(topology, address)];
       expect(upstreams, `${address} reached one process`).to.have.length(1);
@@ -76,8 +80,12 @@ describe('topology: nginx in front of two PM2 hosts', function () {
     const aliceSocket = await connectFrom(url, alice.accessToken, onFirst);
     const bobSocket = await connectFrom(url, bob.accessToken, onSecond);
     sockets.push(aliceSocket, bobSocket);
-    const delivered = new Promise<Message>((resolve) => bobSocket.once('message:new', ({ message }) => resolve(message)));
-    const ack = await aliceSocket.timeout(5_000).emitWithAck('message:send', { conversationId, body: 'across hosts', clientMsgId: 'x-1' });
+    const delivered = new Promise<Message>((resolve) =>
+      bobSocket.once('message:new', ({ message }) => resolve(message)),
+    );
+    const ack = await aliceSocket
+      .timeout(5_000)
+      .emitWithAck('message:send', { conversationId, body: 'across hosts', clientMsgId: 'x-1' });
     expect(ack.ok).to.equal(true);
     expect((await delivered).id).to.equal(ack.message.id);
     expect(hostOf(topology, [...socketUpstreamsOf(topology, onFirst)][0]!)!.name).to.equal('host-1');
@@ -93,9 +101,14 @@ describe('topology: nginx in front of two PM2 hosts', function () {
 
   it('when a body is over client_max_body_size (BODY_LIMIT), then nginx answers 413 and the app never sees it', async () => {
     const account = await register(url);
-    const reply = await request(url, 'POST', '/api/conversations', { token: account.accessToken, rawBody: `{"x":"${'a'.repeat(120 * 1024)}"}` });
+    const reply = await request(url, 'POST', '/api/conversations', {
+      token: account.accessToken,
+      rawBody: `{"x":"${'a'.repeat(120 * 1024)}"}`,
+    });
     expect(reply.status).to.equal(413);
-    const line = accessLog(topology).filter((entry) => entry.uri === '/api/conversations' && entry.status === 413).at(-1)!;
+    const line = accessLog(topology)
+      .filter((entry) => entry.uri === '/api/conversations' && entry.status === 413)
+      .at(-1)!;
     expect(line.upstream, 'no upstream was contacted').to.equal('');
   });
 
@@ -103,13 +116,20 @@ describe('topology: nginx in front of two PM2 hosts', function () {
     const alice = await register(url);
     const conversationId = await createGroup(url, alice, []);
     for (let i = 0; i < 20; i += 1)
-      await request(url, 'POST', `/api/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { body: `message ${i} ${'x'.repeat(60)}`, clientMsgId: `gz-${i}` } });
+      await request(url, 'POST', `/api/conversations/${conversationId}/messages`, {
+        token: alice.accessToken,
+        body: { body: `message ${i} ${'x'.repeat(60)}`, clientMsgId: `gz-${i}` },
+      });
     const encoding = await new Promise<string | undefined>((resolve, reject) => {
       http
-        .get(`${url}/api/conversations/${conversationId}/messages?limit=50`, { headers: { authorization: `Bearer ${alice.accessToken}`, 'accept-encoding': 'gzip' } }, (res) => {
-          res.resume();
-          resolve(res.headers['content-encoding']);
-        })
+        .get(
+          `${url}/api/conversations/${conversationId}/messages?limit=50`,
+          { headers: { authorization: `Bearer ${alice.accessToken}`, 'accept-encoding': 'gzip' } },
+          (res) => {
+            res.resume();
+            resolve(res.headers['content-encoding']);
+          },
+        )
         .on('error', reject);
     });
     expect(encoding).to.equal('gzip');
@@ -120,7 +140,11 @@ describe('topology: nginx in front of two PM2 hosts', function () {
     const conversationId = await createGroup(url, alice, [bob]);
     // Oldest-first pages are not the hot-history cache's (it holds the latest page, loaded from the primary).
     const historyOf = async (reader: typeof alice) =>
-      (await request(url, 'GET', `/api/conversations/${conversationId}/messages?after=0&limit=50`, { token: reader.accessToken })).body.messages.length;
+      (
+        await request(url, 'GET', `/api/conversations/${conversationId}/messages?after=0&limit=50`, {
+          token: reader.accessToken,
+        })
+      ).body.messages.length;
     // Bob wrote nothing: his reads tolerate lag and go to the replica (alice's own writes send hers to the primary).
     const history = () => historyOf(bob);
     // The conversation itself must have reached the replica first.
@@ -128,7 +152,10 @@ describe('topology: nginx in front of two PM2 hosts', function () {
     await waitForReplay(replica, topology.pg.primary);
     await setReplayPaused(replica, true);
     try {
-      const sent = await request(url, 'POST', `/api/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { body: 'written while the replica waits', clientMsgId: 'lag-1' } });
+      const sent = await request(url, 'POST', `/api/conversations/${conversationId}/messages`, {
+        token: alice.accessToken,
+        body: { body: 'written while the replica waits', clientMsgId: 'lag-1' },
+      });
       expect(sent.status).to.equal(201);
       expect(await history(), 'history is read from the paused replica').to.equal(0);
       expect(await historyOf(alice), 'the writer reads its own write (read-your-writes)').to.equal(1);
@@ -148,7 +175,12 @@ describe('topology: nginx in front of two PM2 hosts', function () {
       headers: { authorization: `Bearer ${alice.accessToken}` },
     });
     const apiHostsSince = (from: number) =>
-      new Set(accessLog(topology).slice(from).filter((line) => line.uri.startsWith('/api/')).map((line) => hostOf(topology, line.upstream)?.name));
+      new Set(
+        accessLog(topology)
+          .slice(from)
+          .filter((line) => line.uri.startsWith('/api/'))
+          .map((line) => hostOf(topology, line.upstream)?.name),
+      );
     const host1 = topology.hosts[0]!;
     try {
       await sleep(500);
@@ -179,16 +211,29 @@ describe('topology: nginx in front of two PM2 hosts', function () {
     const conversationId = await createGroup(url, alice, members);
     // Sockets from addresses that hash to host-2, the one that dies; they reconnect like real clients.
     const doomed = ADDRESSES.filter((address) => hostByAddress.get(address) === 'host-2').slice(0, 4);
-    const memberSockets = await Promise.all(doomed.map((address, i) => connectFrom(url, members[i % members.length]!.accessToken, address, { reconnection: true })));
+    const memberSockets = await Promise.all(
+      doomed.map((address, i) =>
+        connectFrom(url, members[i % members.length]!.accessToken, address, { reconnection: true }),
+      ),
+    );
     sockets.push(...memberSockets);
     const sender = memberSockets[0]!;
 
-    const counts = { reads: 0, readFailures: [] as string[], sends: 0, sendFailures: [] as string[], registers: 0, registerFailures: [] as string[] };
+    const counts = {
+      reads: 0,
+      readFailures: [] as string[],
+      sends: 0,
+      sendFailures: [] as string[],
+      registers: 0,
+      registerFailures: [] as string[],
+    };
     const acked = new Map<string, Message>();
     let running = true;
     const readLoop = async () => {
       while (running) {
-        const reply = await request(url, 'GET', `/api/conversations/${conversationId}/messages?limit=20`, { token: alice.accessToken }).catch((e: Error) => ({ status: 0, body: e.message }));
+        const reply = await request(url, 'GET', `/api/conversations/${conversationId}/messages?limit=20`, {
+          token: alice.accessToken,
+        }).catch((e: Error) => ({ status: 0, body: e.message }));
         counts.reads += 1;
         if (reply.status !== 200) counts.readFailures.push(`${reply.status} ${JSON.stringify(reply.body)}`);
       }
@@ -196,7 +241,10 @@ describe('topology: nginx in front of two PM2 hosts', function () {
     const restSendLoop = async () => {
       for (let i = 0; running; i += 1) {
         const clientMsgId = `rest-${i}`;
-        const reply = await request(url, 'POST', `/api/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { body: clientMsgId, clientMsgId } }).catch((e: Error) => ({ status: 0, body: e.message }));
+        const reply = await request(url, 'POST', `/api/conversations/${conversationId}/messages`, {
+          token: alice.accessToken,
+          body: { body: clientMsgId, clientMsgId },
+        }).catch((e: Error) => ({ status: 0, body: e.message }));
         counts.sends += 1;
         if (reply.status === 201 || reply.status === 200) acked.set(clientMsgId, reply.body.message);
         else counts.sendFailures.push(`${reply.status} ${JSON.stringify(reply.body)}`);
@@ -221,7 +269,9 @@ describe('topology: nginx in front of two PM2 hosts', function () {
     await socketSends.stop();
     for (const [clientMsgId, message] of socketSends.acked) acked.set(clientMsgId, message);
 
-    console.log(`      kill under traffic: ${JSON.stringify({ ...counts, readFailures: counts.readFailures.length, sendFailures: counts.sendFailures.length, registerFailures: counts.registerFailures.length, acked: acked.size })}`);
+    console.log(
+      `      kill under traffic: ${JSON.stringify({ ...counts, readFailures: counts.readFailures.length, sendFailures: counts.sendFailures.length, registerFailures: counts.registerFailures.length, acked: acked.size })}`,
+    );
     expect(counts.readFailures, 'GETs (nginx replays them on the other host)').to.deep.equal([]);
     expect(counts.sendFailures, 'REST sends (idempotent on clientMsgId, replayed)').to.deep.equal([]);
     expect(counts.reads).to.be.greaterThan(20);
@@ -233,7 +283,9 @@ describe('topology: nginx in front of two PM2 hosts', function () {
       expect(socket.connected).to.equal(true);
     }
     for (const address of doomed) {
-      const after = [...socketUpstreamsOf(topology, address, killedAt)].map((upstream) => hostOf(topology, upstream)!.name);
+      const after = [...socketUpstreamsOf(topology, address, killedAt)].map(
+        (upstream) => hostOf(topology, upstream)!.name,
+      );
       expect(after, `${address} after the kill`).to.include('host-1');
     }
     // Catch-up through the survivor: every acked message, none twice.

@@ -57,15 +57,20 @@ describe('nginx/: the shipped configuration', () => {
 
   it('when deploy:nginx renders deploy/hosts.example.json, then the result is the shipped upstreams.conf and drain.conf', async () => {
     const rendered = renderNginxFiles(loadDeployment(EXAMPLE));
-    for (const [name, text] of Object.entries(rendered)) expect(await readFile(path.join(SHIPPED, name), 'utf8'), name).to.equal(text);
+    for (const [name, text] of Object.entries(rendered))
+      expect(await readFile(path.join(SHIPPED, name), 'utf8'), name).to.equal(text);
   });
 
   it('when a rendered file is broken, then nginx -t fails (the check above can fail)', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'parley-nginx-bad-'));
     try {
-      for (const name of ['parley.conf', 'site.conf', 'live.conf', 'drain.conf']) await copyFile(path.join(SHIPPED, name), path.join(dir, name));
+      for (const name of ['parley.conf', 'site.conf', 'live.conf', 'drain.conf'])
+        await copyFile(path.join(SHIPPED, name), path.join(dir, name));
       // `backup` beside `hash` is an error for nginx (PITFALLS, nginx gotchas).
-      await writeFile(path.join(dir, 'upstreams.conf'), 'upstream parley_blue_api { server 127.0.0.1:1 backup; hash $remote_addr; }\n');
+      await writeFile(
+        path.join(dir, 'upstreams.conf'),
+        'upstream parley_blue_api { server 127.0.0.1:1 backup; hash $remote_addr; }\n',
+      );
       const { ok, output } = await nginxTest(dir);
       expect(ok).to.equal(false);
       expect(output).to.match(/emerg/);
@@ -76,8 +81,12 @@ describe('nginx/: the shipped configuration', () => {
 
   it('when a hosts file has a bad or repeated host, then it is refused with the field named', () => {
     const example = JSON.parse(JSON.stringify(loadDeployment(EXAMPLE)));
-    expect(() => parseDeployment({ ...example, hosts: [{ ...example.hosts[0], name: 'Bad Name' }] }, 'x.json')).to.throw(/hosts\.0\.name/);
-    expect(() => parseDeployment({ ...example, hosts: [example.hosts[0], example.hosts[0]] }, 'x.json')).to.throw(/unique \(app-1\)/);
+    expect(() =>
+      parseDeployment({ ...example, hosts: [{ ...example.hosts[0], name: 'Bad Name' }] }, 'x.json'),
+    ).to.throw(/hosts\.0\.name/);
+    expect(() => parseDeployment({ ...example, hosts: [example.hosts[0], example.hosts[0]] }, 'x.json')).to.throw(
+      /unique \(app-1\)/,
+    );
   });
 });
 

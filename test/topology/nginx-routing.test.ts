@@ -37,7 +37,11 @@ async function upstream(status: number): Promise<Upstream> {
   return state;
 }
 
-function hostsFor(dir: string, upstreams: Upstream[], sets: Array<'blue' | 'green'> = upstreams.map(() => 'blue')): Deployment {
+function hostsFor(
+  dir: string,
+  upstreams: Upstream[],
+  sets: Array<'blue' | 'green'> = upstreams.map(() => 'blue'),
+): Deployment {
   return {
     nginx: { confDir: path.join(dir, 'parley'), drainDir: path.join(dir, 'drain'), reload: 'true' },
     hosts: upstreams.map((u, i) => ({
@@ -53,10 +57,14 @@ function hostsFor(dir: string, upstreams: Upstream[], sets: Array<'blue' | 'gree
 
 function send(url: string, method: string, pathname: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}${pathname}`, { method, agent: false, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      `${url}${pathname}`,
+      { method, agent: false, headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(method === 'GET' ? undefined : '{}');
   });
@@ -123,7 +131,10 @@ describe('nginx/parley.conf: replays and headers', function () {
 
   it('when a client sends its own X-Forwarded-For, then the app gets only the address nginx saw; X-Request-Id is kept or made', async () => {
     failing.server.close();
-    const statusWithOwnId = await send(nginx!.url, 'GET', '/api/me', { 'x-forwarded-for': '203.0.113.9', 'x-request-id': 'caller-id-1' });
+    const statusWithOwnId = await send(nginx!.url, 'GET', '/api/me', {
+      'x-forwarded-for': '203.0.113.9',
+      'x-request-id': 'caller-id-1',
+    });
     expect(statusWithOwnId).to.equal(200);
     expect(healthy.headers['x-forwarded-for']).to.equal('127.0.0.1');
     expect(healthy.headers['x-request-id']).to.equal('caller-id-1');
@@ -141,7 +152,11 @@ describe('nginx/live.conf: the blue-green switch', function () {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-nginx-bluegreen-'));
     const blue = await upstream(200);
     const green = await upstream(200);
-    const nginx = await startNginx(path.join(dir, 'nginx'), await freePort(), hostsFor(dir, [blue, green], ['blue', 'green']));
+    const nginx = await startNginx(
+      path.join(dir, 'nginx'),
+      await freePort(),
+      hostsFor(dir, [blue, green], ['blue', 'green']),
+    );
     try {
       for (let i = 0; i < 4; i += 1) expect(await servedBy(nginx.url)).to.equal(blue.port);
       const live = path.join(nginx.prefix, 'parley', 'live.conf');
@@ -152,7 +167,7 @@ describe('nginx/live.conf: the blue-green switch', function () {
       // The reload is asynchronous: the master starts new workers, and an old worker may accept a connection or
       // two until it has handled its shutdown signal. Settled means ten green answers in a row.
       const deadline = Date.now() + 15_000;
-      for (let streak = 0; streak < 10 && Date.now() < deadline; ) {
+      for (let streak = 0; streak < 10 && Date.now() < deadline;) {
         streak = (await servedBy(nginx.url)) === green.port ? streak + 1 : 0;
         if (streak === 0) await sleep(50);
       }

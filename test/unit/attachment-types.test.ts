@@ -3,13 +3,18 @@ import { expect } from 'chai';
 import { sniffContentType, servedInline } from '../../src/services/attachment-types.js';
 import { displayName } from '../../src/http/multipart-upload.js';
 
-const sniff = (text: string | Buffer, complete = true) => sniffContentType(typeof text === 'string' ? Buffer.from(text) : text, complete);
+const sniff = (text: string | Buffer, complete = true) =>
+  sniffContentType(typeof text === 'string' ? Buffer.from(text) : text, complete);
 
 describe('attachment types: sniffing', () => {
   it('when the bytes have a binary signature, then that type wins over anything else', async () => {
-    expect(await sniff(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]))).to.equal('image/png');
+    expect(
+      await sniff(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])),
+    ).to.equal('image/png');
     expect(await sniff('%PDF-1.7\n')).to.equal('application/pdf');
-    expect(await sniff(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0]))).to.equal('image/jpeg');
+    expect(await sniff(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0]))).to.equal(
+      'image/jpeg',
+    );
   });
 
   it('when the bytes are UTF-8 text, then text/plain; markup is never plain text', async () => {
@@ -47,7 +52,9 @@ describe('attachment names', () => {
 
   it('when a name is empty, only dots, has control characters or is too long, then validation_failed', () => {
     for (const name of [undefined, '', '..', '../', 'a\u0000b', 'line\nbreak', 'x'.repeat(11)]) {
-      expect(() => displayName(name, 10), JSON.stringify(name)).to.throw().with.property('code', 'validation_failed');
+      expect(() => displayName(name, 10), JSON.stringify(name))
+        .to.throw()
+        .with.property('code', 'validation_failed');
     }
     expect(displayName('ü'.repeat(10), 10)).to.equal('ü'.repeat(10));
   });

@@ -15,13 +15,21 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 function run(command: string, args: string[], cwd = ROOT): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     execFile(command, args, { cwd, timeout: 60_000 }, (error, stdout, stderr) => {
-      if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') throw new Error(`${command} not found: apt-get install prometheus (see .ci/run)`);
+      if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT')
+        throw new Error(`${command} not found: apt-get install prometheus (see .ci/run)`);
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` });
     });
   });
 }
 
-const input = { cores: 8, memoryMb: 16_384, dbMaxConnections: 200, dbReservedConnections: 5, hosts: 2, openFilesLimit: 65_536 };
+const input = {
+  cores: 8,
+  memoryMb: 16_384,
+  dbMaxConnections: 200,
+  dbReservedConnections: 5,
+  hosts: 2,
+  openFilesLimit: 65_536,
+};
 const plan = planCapacity(input);
 const rules = alertRules({ plan, ...input, job: 'parley' });
 const byName = (name: string): AlertRule => rules.find((rule) => rule.alert === name)!;
@@ -36,19 +44,33 @@ describe('alert rules from the capacity plan', () => {
 
   it("when the plan is for 8 cores, 16 GB and two hosts, then each trigger sits at its share of that plan's limit", () => {
     expect(threshold(byName('ParleyHostCpuHigh'))).to.equal(0.7 * 8);
-    expect(threshold(byName('ParleyMemoryNearLimit'))).to.equal(Math.round(0.8 * plan.memoryPerInstanceMb.value * 1024 * 1024));
+    expect(threshold(byName('ParleyMemoryNearLimit'))).to.equal(
+      Math.round(0.8 * plan.memoryPerInstanceMb.value * 1024 * 1024),
+    );
     expect(threshold(byName('ParleySocketsNearCap'))).to.equal(Math.floor(0.8 * plan.maxConnections.value));
     expect(threshold(byName('ParleyDbConnectionsNearBudget'))).to.equal(Math.floor(0.8 * (200 - 5)));
     expect(byName('ParleyDbPoolWaiting').expr).to.include('parley_db_pool_waiting{job="parley"}');
     expect(byName('ParleyEventLoopLag').expr).to.include('nodejs_eventloop_lag_p99_seconds{job="parley"}');
     // The socket cap: memory between an idle instance and the warning mark at 50 KB a socket, or the open files.
     expect(plan.maxConnections.value).to.equal(Math.floor(((plan.memoryWarnMb.value - 120) * 1024) / 50));
-    expect(planCapacity({ ...input, openFilesLimit: 4096 }).maxConnections.value, 'ulimit -n 4096 less 1024 kept').to.equal(3072);
+    expect(
+      planCapacity({ ...input, openFilesLimit: 4096 }).maxConnections.value,
+      'ulimit -n 4096 less 1024 kept',
+    ).to.equal(3072);
   });
 
   it('when `npm run plan -- --alerts` writes the rules, then `promtool check rules` accepts every rule', async () => {
     const file = path.join(dir, 'alerts.yml');
-    const plan = await run(process.execPath, ['dist/plan.js', '--alerts', '--cores', '4', '--memory', '8G', '--out', file]);
+    const plan = await run(process.execPath, [
+      'dist/plan.js',
+      '--alerts',
+      '--cores',
+      '4',
+      '--memory',
+      '8G',
+      '--out',
+      file,
+    ]);
     expect(plan.code, plan.output).to.equal(0);
     expect(readFileSync(file, 'utf8')).to.include('4 cores, 8192 MB');
     const check = await run('promtool', ['check', 'rules', file]);
@@ -73,7 +95,9 @@ describe('alert rules from the capacity plan', () => {
         series('parley_sockets_connected{job="parley",instance_id="a:0"}', `${Math.ceil(cap * 0.9)}x15`),
         series('parley_sockets_connected{job="parley",instance_id="a:1"}', `${Math.floor(cap * 0.5)}x15`),
         // 2 hosts x 8 instances x 10 connections = 160, over 80% of the 195-connection budget only together.
-        ...Array.from({ length: 16 }, (_, i) => series(`parley_db_pool_connections{job="parley",instance_id="h${i % 2}:${i}",pool="primary"}`, '10x15')),
+        ...Array.from({ length: 16 }, (_, i) =>
+          series(`parley_db_pool_connections{job="parley",instance_id="h${i % 2}:${i}",pool="primary"}`, '10x15'),
+        ),
         '    alert_rule_test:',
         '      - eval_time: 10m',
         '        alertname: ParleySocketsNearCap',
@@ -106,6 +130,8 @@ describe('alert rules from the capacity plan', () => {
     const check = await run('promtool', ['check', 'config', 'deploy/prometheus/prometheus.yml']);
     expect(check.code, check.output).to.equal(0);
     expect(check.output).to.match(/SUCCESS: \d+ rules found/);
-    expect(readFileSync(path.join(ROOT, 'deploy/prometheus/parley-alerts.yml'), 'utf8')).to.include('written by `npm run plan -- --alerts`');
+    expect(readFileSync(path.join(ROOT, 'deploy/prometheus/parley-alerts.yml'), 'utf8')).to.include(
+      'written by `npm run plan -- --alerts`',
+    );
   });
 });

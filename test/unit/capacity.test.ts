@@ -19,7 +19,12 @@ describe('capacity plan', () => {
   });
 
   it('when instances share the cores, then instances x threads stays within them and each gets at least 1', () => {
-    for (const [cores, instances] of [[2, 2], [8, 3], [16, 4], [1, 4]] as const) {
+    for (const [cores, instances] of [
+      [2, 2],
+      [8, 3],
+      [16, 4],
+      [1, 4],
+    ] as const) {
       const threads = workerThreadsPerInstance(cores, instances);
       expect(threads).to.be.at.least(1);
       if (instances <= cores) expect(threads * instances).to.be.at.most(cores);
@@ -28,7 +33,12 @@ describe('capacity plan', () => {
   });
 
   it('then the memory marks keep their order: warn < guard restart < PM2 restart < heap limit', () => {
-    for (const [memoryMb, instances] of [[4096, 2], [16384, 8], [1024, 1], [65536, 32]] as const) {
+    for (const [memoryMb, instances] of [
+      [4096, 2],
+      [16384, 8],
+      [1024, 1],
+      [65536, 32],
+    ] as const) {
       const marks = memoryMarks(memoryMb, instances);
       expect(marks.warnMb).to.be.below(marks.guardRestartMb);
       expect(marks.guardRestartMb).to.be.below(marks.pm2RestartMb);
@@ -48,14 +58,17 @@ describe('capacity plan', () => {
 
   it('when connections or memory cannot cover every instance, then the plan names the problem', () => {
     const plan = planCapacity({ cores: 64, memoryMb: 4096, dbMaxConnections: 20, hosts: 2 });
-    expect(plan.problems.join('\n')).to.match(/DB_MAX_CONNECTIONS/).and.match(/MB/);
+    expect(plan.problems.join('\n'))
+      .to.match(/DB_MAX_CONNECTIONS/)
+      .and.match(/MB/);
     expect(planCapacity({ cores: 2, memoryMb: 4096, dbMaxConnections: 100, hosts: 1 }).problems).to.deep.equal([]);
   });
 
   it('then every number in the plan carries a reason', () => {
     const plan = planCapacity({ cores: 8, memoryMb: 16384, dbMaxConnections: 200, hosts: 2, maxWorkers: 6 });
     expect(plan.instances.value).to.equal(6);
-    for (const line of Object.values(plan).filter((value) => 'reason' in value)) expect(line.reason).to.be.a('string').and.not.be.empty;
+    for (const line of Object.values(plan).filter((value) => 'reason' in value))
+      expect(line.reason).to.be.a('string').and.not.be.empty;
   });
 
   it('when sizes are written as 16G, 512M or plain MB, then they parse to megabytes', () => {
@@ -118,15 +131,29 @@ describe('capacity: workerThreadsPerInstance bounds', () => {
 
 describe('capacity: replica pools against the replicas own budget', () => {
   it('when replicas accept their own number of connections, then DB_READ_POOL_MAX divides that, not the primary budget', () => {
-    const plan = planCapacity({ cores: 8, memoryMb: 16384, dbMaxConnections: 200, hosts: 2, replicaMaxConnections: 50 });
+    const plan = planCapacity({
+      cores: 8,
+      memoryMb: 16384,
+      dbMaxConnections: 200,
+      hosts: 2,
+      replicaMaxConnections: 50,
+    });
     // 2 hosts x (8 + 1 during reload) = 18 processes
     expect(plan.dbPoolMax.value).to.equal(10);
     expect(plan.dbReadPoolMax.value).to.equal(Math.floor((50 - 5) / 18));
-    expect(planCapacity({ cores: 8, memoryMb: 16384, dbMaxConnections: 200, hosts: 2 }).dbReadPoolMax.value).to.equal(10);
+    expect(planCapacity({ cores: 8, memoryMb: 16384, dbMaxConnections: 200, hosts: 2 }).dbReadPoolMax.value).to.equal(
+      10,
+    );
   });
 
   it('when a replica cannot give every process a connection, then the plan says so', () => {
-    const plan = planCapacity({ cores: 8, memoryMb: 16384, dbMaxConnections: 200, hosts: 2, replicaMaxConnections: 20 });
+    const plan = planCapacity({
+      cores: 8,
+      memoryMb: 16384,
+      dbMaxConnections: 200,
+      hosts: 2,
+      replicaMaxConnections: 20,
+    });
     expect(plan.problems.some((problem) => problem.includes('DB_REPLICA_MAX_CONNECTIONS=20'))).to.equal(true);
   });
 });

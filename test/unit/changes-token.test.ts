@@ -8,8 +8,18 @@ describe('changes tokens', () => {
   const refused = (read: () => unknown) => expect(read).to.throw().with.property('code', 'validation_failed');
 
   it('when a token is read back by its user, then it gives the counters it was issued with (zeros left out)', () => {
-    const token = tokens.issue('7', new Map([['12', 3], ['40', 0], ['9000000000000000001', 17]]));
-    expect([...tokens.read('7', token)]).to.deep.equal([['12', 3], ['9000000000000000001', 17]]);
+    const token = tokens.issue(
+      '7',
+      new Map([
+        ['12', 3],
+        ['40', 0],
+        ['9000000000000000001', 17],
+      ]),
+    );
+    expect([...tokens.read('7', token)]).to.deep.equal([
+      ['12', 3],
+      ['9000000000000000001', 17],
+    ]);
   });
 
   it('when another user, another server secret or a changed byte presents it, then it is refused', () => {
@@ -32,7 +42,13 @@ describe('changes tokens', () => {
       return `${body.toString('base64url')}.${createHmac('sha256', key).update(body).digest().subarray(0, 16).toString('base64url')}`;
     };
     expect([...tokens.read('7', forge({ v: 1, u: '7', c: [['5', 2]] }))]).to.deep.equal([['5', 2]]);
-    for (const payload of [{ v: 2, u: '7', c: [] }, { v: 1, u: '7', c: [['x', 1]] }, { v: 1, u: '7', c: [['5', -1]] }, { v: 1, u: '7' }, 'text']) {
+    for (const payload of [
+      { v: 2, u: '7', c: [] },
+      { v: 1, u: '7', c: [['x', 1]] },
+      { v: 1, u: '7', c: [['5', -1]] },
+      { v: 1, u: '7' },
+      'text',
+    ]) {
       refused(() => tokens.read('7', forge(payload)));
     }
   });

@@ -7,7 +7,10 @@ describe('config: lifecycle and memory settings', () => {
     const config = loadConfig({ NODE_ENV: 'test', MEMORY_LIMIT_MB: '2048' });
     expect(config.memory.warnMb).to.be.below(config.memory.restartMb);
     expect(config.memory.restartMb).to.be.below(2048);
-    expect(() => loadConfig({ NODE_ENV: 'test', MEMORY_THRESHOLD_MB: '500', MEMORY_RESTART_MB: '400' })).to.throw(ConfigError, /MEMORY_THRESHOLD_MB/);
+    expect(() => loadConfig({ NODE_ENV: 'test', MEMORY_THRESHOLD_MB: '500', MEMORY_RESTART_MB: '400' })).to.throw(
+      ConfigError,
+      /MEMORY_THRESHOLD_MB/,
+    );
   });
 
   it('when marks are not given and the V8 heap limit is below the plan, then the defaults fit under the heap limit', () => {

@@ -47,7 +47,9 @@ describe('configuration reference (docs/configuration.md)', () => {
 
   it('when the schema reads a variable, then the reference table has a row for it', () => {
     const documented = new Set(rows.map((row) => row.name));
-    const missing = [...new Set([...CONFIG_VARIABLES, ...DEPLOYMENT_VARIABLES])].filter((name) => !documented.has(name));
+    const missing = [...new Set([...CONFIG_VARIABLES, ...DEPLOYMENT_VARIABLES])].filter(
+      (name) => !documented.has(name),
+    );
     expect(missing).to.deep.equal([]);
   });
 
@@ -63,11 +65,15 @@ describe('configuration reference (docs/configuration.md)', () => {
     const differing = rows.flatMap((row) => {
       const plain = /^`([^`]*)`$/.exec(row.defaultCell);
       const shown = values.get(row.name);
-      return plain && shown !== undefined && plain[1] !== shown ? [`${row.name}: ${plain[1]} here, ${shown} in .env.example`] : [];
+      return plain && shown !== undefined && plain[1] !== shown
+        ? [`${row.name}: ${plain[1]} here, ${shown} in .env.example`]
+        : [];
     });
     expect(differing).to.deep.equal([]);
     // The comparison above must have had something to compare, or it proves nothing.
-    expect(rows.filter((row) => /^`[^`]*`$/.test(row.defaultCell) && values.has(row.name)).length).to.be.greaterThan(50);
+    expect(rows.filter((row) => /^`[^`]*`$/.test(row.defaultCell) && values.has(row.name)).length).to.be.greaterThan(
+      50,
+    );
   });
 
   it('when the table is malformed, then parsing says so rather than finding no rows', () => {

@@ -17,6 +17,8 @@ describe('deadline: waiting with a time limit', () => {
   it('when the work fails in time, then both reject with its error', async () => {
     const failing = () => Promise.reject(new Error('broken'));
     expect(((await settledWithin(failing(), 1_000).catch((e: Error) => e)) as Error).message).to.equal('broken');
-    expect(((await withTimeout(failing(), 1_000, 'too slow').catch((e: Error) => e)) as Error).message).to.equal('broken');
+    expect(((await withTimeout(failing(), 1_000, 'too slow').catch((e: Error) => e)) as Error).message).to.equal(
+      'broken',
+    );
   });
 });

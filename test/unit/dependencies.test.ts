@@ -18,9 +18,14 @@ function sources(dir: string): string[] {
 
 describe('dependencies', () => {
   it('when the runtime dependencies are listed, then each is imported by src/ or the ecosystem file, or is a command', () => {
-    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    const code = [...sources(path.join(ROOT, 'src')), path.join(ROOT, 'ecosystem.config.js')].map((file) => readFileSync(file, 'utf8')).join('\n');
-    const imported = (name: string) => new RegExp(`(from |import\\()'${name.replace(/[/.]/g, '\\$&')}(/[^']*)?'`).test(code);
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const code = [...sources(path.join(ROOT, 'src')), path.join(ROOT, 'ecosystem.config.js')]
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
+    const imported = (name: string) =>
+      new RegExp(`(from |import\\()'${name.replace(/[/.]/g, '\\$&')}(/[^']*)?'`).test(code);
     const unused = Object.keys(pkg.dependencies).filter((name) => !imported(name) && !COMMANDS.includes(name));
     expect(unused).to.deep.equal([]);
   });

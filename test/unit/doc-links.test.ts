@@ -29,7 +29,11 @@ function headingAnchors(markdown: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
   for (const match of withoutCode(markdown).matchAll(/^#{1,6} (.+)$/gm)) {
-    const slug = match[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N}_\- ]/gu, '').replace(/ /g, '-');
+    const slug = match[1]!
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}_\- ]/gu, '')
+      .replace(/ /g, '-');
     const count = seen.get(slug) ?? 0;
     seen.set(slug, count + 1);
     anchors.add(count === 0 ? slug : `${slug}-${count}`);
@@ -47,7 +51,11 @@ async function exists(file: string): Promise<boolean> {
 describe('documentation links', () => {
   it('when a Markdown file links to a file or heading of the repository, then it exists', async () => {
     const files = await markdownFiles(ROOT);
-    expect(files.map((file) => path.relative(ROOT, file))).to.include.members(['README.md', 'docs/configuration.md', 'docs/runbook.md']);
+    expect(files.map((file) => path.relative(ROOT, file))).to.include.members([
+      'README.md',
+      'docs/configuration.md',
+      'docs/runbook.md',
+    ]);
     const broken: string[] = [];
     for (const file of files) {
       const text = withoutCode(await readFile(file, 'utf8'));
@@ -57,14 +65,17 @@ describe('documentation links', () => {
         const resolved = linkPath ? path.resolve(path.dirname(file), linkPath) : file;
         const where = `${path.relative(ROOT, file)} -> ${target}`;
         if (!(await exists(resolved))) broken.push(`${where} (no such file)`);
-        else if (anchor && resolved.endsWith('.md') && !headingAnchors(await readFile(resolved, 'utf8')).has(anchor)) broken.push(`${where} (no such heading)`);
+        else if (anchor && resolved.endsWith('.md') && !headingAnchors(await readFile(resolved, 'utf8')).has(anchor))
+          broken.push(`${where} (no such heading)`);
       }
     }
     expect(broken).to.deep.equal([]);
   });
 
   it('when headings repeat or carry punctuation, then anchors follow GitHub', () => {
-    const anchors = headingAnchors('# Sizing: `src/ops/capacity.ts`, written once\n## Settings\n## Settings\n```\n# not a heading\n```\n');
+    const anchors = headingAnchors(
+      '# Sizing: `src/ops/capacity.ts`, written once\n## Settings\n## Settings\n```\n# not a heading\n```\n',
+    );
     expect([...anchors]).to.deep.equal(['sizing-srcopscapacityts-written-once', 'settings', 'settings-1']);
   });
 });

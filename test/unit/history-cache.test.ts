@@ -14,7 +14,8 @@ const message = (seq: number, conversationId = 'c1'): Message => ({
   deletedAt: null,
   attachments: [],
 });
-const seqsOf = (json: string | undefined) => (json === undefined ? undefined : (JSON.parse(json) as Message[]).map((m) => m.seq));
+const seqsOf = (json: string | undefined) =>
+  json === undefined ? undefined : (JSON.parse(json) as Message[]).map((m) => m.seq);
 
 // The cache alone, with a loader standing in for the database: what it serves, and when it refuses to.
 describe('hot-history cache', () => {
@@ -24,16 +25,23 @@ describe('hot-history cache', () => {
   let cache: HistoryCache;
   const windowOf = (count: number): HistoryWindow => {
     const from = Math.max(1, stored - count + 1);
-    return { memberIds: members, lastSeq: stored, messages: Array.from({ length: stored - from + 1 }, (_, i) => message(from + i)) };
+    return {
+      memberIds: members,
+      lastSeq: stored,
+      messages: Array.from({ length: stored - from + 1 }, (_, i) => message(from + i)),
+    };
   };
   beforeEach(async () => {
     stored = 8;
     members = ['u1', 'u2'];
     loads = 0;
-    cache = new HistoryCache({ conversations: 10, messagesPerConversation: 5, maxAgeMs: 60_000 }, async (_id, count) => {
-      loads += 1;
-      return windowOf(count);
-    });
+    cache = new HistoryCache(
+      { conversations: 10, messagesPerConversation: 5, maxAgeMs: 60_000 },
+      async (_id, count) => {
+        loads += 1;
+        return windowOf(count);
+      },
+    );
     cache.setLive(true);
     await cache.ensureLoaded('c1');
   });
@@ -83,11 +91,14 @@ describe('hot-history cache', () => {
   it('when an event arrives while a load is in flight, then that load is not installed', async () => {
     cache.clear('test');
     let finish!: () => void;
-    const slow = new HistoryCache({ conversations: 10, messagesPerConversation: 5, maxAgeMs: 60_000 }, async (_id, count) => {
-      const snapshot = windowOf(count); // the database as it was when the load read it
-      await new Promise<void>((resolve) => (finish = resolve));
-      return snapshot;
-    });
+    const slow = new HistoryCache(
+      { conversations: 10, messagesPerConversation: 5, maxAgeMs: 60_000 },
+      async (_id, count) => {
+        const snapshot = windowOf(count); // the database as it was when the load read it
+        await new Promise<void>((resolve) => (finish = resolve));
+        return snapshot;
+      },
+    );
     slow.setLive(true);
     const loading = slow.ensureLoaded('c1');
     stored = 9;

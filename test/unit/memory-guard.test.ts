@@ -9,7 +9,12 @@ describe('memory guard', () => {
   it('when RSS crosses the warning mark, then it warns; above the restart mark it asks for a restart once', () => {
     let reading: MemoryReading = { rssMb: 50, heapUsedMb: 20, heapLimitMb: 4096 };
     const restarts: string[] = [];
-    const guard = new MemoryGuard(options, silent, (reason) => restarts.push(reason), () => reading);
+    const guard = new MemoryGuard(
+      options,
+      silent,
+      (reason) => restarts.push(reason),
+      () => reading,
+    );
     expect(guard.check()).to.equal('ok');
     reading = { ...reading, rssMb: 150 };
     expect(guard.check()).to.equal('warning');

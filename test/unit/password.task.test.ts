@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { hashPassword, hashPasswordBlocking, verifyPassword, verifyPasswordBlocking } from '../../src/cpu/tasks/password.task.js';
+import {
+  hashPassword,
+  hashPasswordBlocking,
+  verifyPassword,
+  verifyPasswordBlocking,
+} from '../../src/cpu/tasks/password.task.js';
 
 // The lowest cost the configuration allows keeps these fast; the parameters travel inside the hash.
 const COST = 10;

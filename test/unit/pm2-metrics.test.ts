@@ -11,8 +11,22 @@ describe('pm2 monit metrics', () => {
       memoryGuard: { state: 'warning' },
       memory: { rss: 200 * 1024 * 1024, heapUsed: 50 * 1024 * 1024 },
     };
-    expect(snapshotFromReport(report)).to.deep.equal({ sockets: 7, eventLoopLagMs: 3.5, dbPoolWaiting: 2, workerPoolQueued: 5, memoryGuard: 'warning', heapUsedMb: 50 });
-    expect(snapshotFromReport({})).to.deep.equal({ sockets: 0, eventLoopLagMs: 0, dbPoolWaiting: 0, workerPoolQueued: 0, memoryGuard: 'off', heapUsedMb: 0 });
+    expect(snapshotFromReport(report)).to.deep.equal({
+      sockets: 7,
+      eventLoopLagMs: 3.5,
+      dbPoolWaiting: 2,
+      workerPoolQueued: 5,
+      memoryGuard: 'warning',
+      heapUsedMb: 50,
+    });
+    expect(snapshotFromReport({})).to.deep.equal({
+      sockets: 0,
+      eventLoopLagMs: 0,
+      dbPoolWaiting: 0,
+      workerPoolQueued: 0,
+      memoryGuard: 'off',
+      heapUsedMb: 0,
+    });
   });
 
   it('when a minute passes, then requests older than it stop counting', () => {

@@ -112,7 +112,11 @@ describe('shutdown sequence', () => {
   });
 });
 
-function get(port: number, path: string, agent: http.Agent): Promise<{ status: number; connection: string | undefined }> {
+function get(
+  port: number,
+  path: string,
+  agent: http.Agent,
+): Promise<{ status: number; connection: string | undefined }> {
   return new Promise((resolve, reject) => {
     http
       .get({ port, host: '127.0.0.1', path, agent }, (res) => {

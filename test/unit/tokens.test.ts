@@ -11,7 +11,8 @@ describe('access tokens', () => {
 
       it('when a token is verified twice, then both give its claims', async () => {
         const token = await tokens.signAccess('42', 'family-1');
-        for (let i = 0; i < 2; i += 1) expect(await tokens.verifyAccess(token)).to.include({ userId: '42', familyId: 'family-1' });
+        for (let i = 0; i < 2; i += 1)
+          expect(await tokens.verifyAccess(token)).to.include({ userId: '42', familyId: 'family-1' });
       });
 
       it('when a verified token is sent again with another signature or another secret, then it is refused', async () => {

@@ -18,7 +18,8 @@ describe('webhook: signing, classification, backoff', () => {
     expect(classify(204, undefined).ok).to.equal(true);
     expect(classify(503, undefined)).to.deep.include({ ok: false, retry: true });
     expect(classify(429, '7')).to.deep.include({ ok: false, retry: true, retryAfterMs: 7_000 });
-    for (const status of [400, 401, 403, 404, 410, 413, 422]) expect(classify(status, undefined)).to.deep.include({ ok: false, retry: false });
+    for (const status of [400, 401, 403, 404, 410, 413, 422])
+      expect(classify(status, undefined)).to.deep.include({ ok: false, retry: false });
     expect(classify(302, undefined)).to.deep.include({ ok: false, retry: false });
   });
 
@@ -43,15 +44,32 @@ describe('webhook: signing, classification, backoff', () => {
   });
 
   it('when an address is loopback, private, link-local or unique-local, then it is not public', () => {
-    for (const address of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '0.0.0.0', '100.64.0.1', '::1', 'fe80::1', 'fc00::1', '::ffff:10.0.0.1', '::'])
+    for (const address of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '172.16.5.4',
+      '192.168.1.1',
+      '169.254.169.254',
+      '0.0.0.0',
+      '100.64.0.1',
+      '::1',
+      'fe80::1',
+      'fc00::1',
+      '::ffff:10.0.0.1',
+      '::',
+    ])
       expect(isPublicAddress(address), address).to.equal(false);
-    for (const address of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111']) expect(isPublicAddress(address), address).to.equal(true);
+    for (const address of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111'])
+      expect(isPublicAddress(address), address).to.equal(true);
   });
 });
 
 describe('webhook: the address is checked at every connection (DNS can change after start)', () => {
   it('when the host resolves to a loopback address and private targets are refused, then the POST fails without retry and connects nowhere', async () => {
-    const client = new WebhookClient({ url: 'http://localhost:9/hooks', secret: 's', timeoutMs: 1_000, allowPrivate: false }, 1);
+    const client = new WebhookClient(
+      { url: 'http://localhost:9/hooks', secret: 's', timeoutMs: 1_000, allowPrivate: false },
+      1,
+    );
     const outcome = await client.post('{}', 'delivery');
     client.close();
     expect(outcome).to.deep.include({ ok: false, retry: false });
@@ -59,7 +77,10 @@ describe('webhook: the address is checked at every connection (DNS can change af
   });
 
   it('when private targets are allowed, then the same host is connected to (here refused: a retryable failure)', async () => {
-    const client = new WebhookClient({ url: 'http://localhost:9/hooks', secret: 's', timeoutMs: 1_000, allowPrivate: true }, 1);
+    const client = new WebhookClient(
+      { url: 'http://localhost:9/hooks', secret: 's', timeoutMs: 1_000, allowPrivate: true },
+      1,
+    );
     const outcome = await client.post('{}', 'delivery');
     client.close();
     expect(outcome).to.deep.include({ ok: false, retry: true });
@@ -79,19 +100,54 @@ describe('config: background jobs', () => {
   };
 
   it('when the webhook URL is not http(s), lacks its secret or has no queue, then start-up names the problem', () => {
-    expect(problems({ NOTIFY_WEBHOOK_URL: 'ftp://hooks.example.com/x', NOTIFY_WEBHOOK_SECRET: 'x'.repeat(40) }).join()).to.match(/NOTIFY_WEBHOOK_URL: must be an http or https URL/);
-    expect(problems({ NOTIFY_WEBHOOK_URL: 'not a url', NOTIFY_WEBHOOK_SECRET: 'x'.repeat(40) }).join()).to.match(/NOTIFY_WEBHOOK_URL/);
-    expect(problems({ NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/x' }).join()).to.match(/NOTIFY_WEBHOOK_SECRET: required/);
-    expect(problems({ NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/x', NOTIFY_WEBHOOK_SECRET: 'short', NODE_ENV: 'production' }).join()).to.match(/NOTIFY_WEBHOOK_SECRET: must be at least 32/);
-    expect(problems({ NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/x', NOTIFY_WEBHOOK_SECRET: 'x'.repeat(40), REDIS_URL: '' }).join()).to.match(/notifications need REDIS_URL/);
+    expect(
+      problems({ NOTIFY_WEBHOOK_URL: 'ftp://hooks.example.com/x', NOTIFY_WEBHOOK_SECRET: 'x'.repeat(40) }).join(),
+    ).to.match(/NOTIFY_WEBHOOK_URL: must be an http or https URL/);
+    expect(problems({ NOTIFY_WEBHOOK_URL: 'not a url', NOTIFY_WEBHOOK_SECRET: 'x'.repeat(40) }).join()).to.match(
+      /NOTIFY_WEBHOOK_URL/,
+    );
+    expect(problems({ NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/x' }).join()).to.match(
+      /NOTIFY_WEBHOOK_SECRET: required/,
+    );
+    expect(
+      problems({
+        NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/x',
+        NOTIFY_WEBHOOK_SECRET: 'short',
+        NODE_ENV: 'production',
+      }).join(),
+    ).to.match(/NOTIFY_WEBHOOK_SECRET: must be at least 32/);
+    expect(
+      problems({
+        NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/x',
+        NOTIFY_WEBHOOK_SECRET: 'x'.repeat(40),
+        REDIS_URL: '',
+      }).join(),
+    ).to.match(/notifications need REDIS_URL/);
     expect(problems({ EXPORT_TTL: 'tomorrow' }).join()).to.match(/EXPORT_TTL: expected a duration/);
   });
 
   it('when the settings are good, then the defaults are the documented ones and private targets are allowed only outside production', () => {
-    const config = loadConfig(testEnv({ NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/x', NOTIFY_WEBHOOK_SECRET: 'x'.repeat(40), EXPORT_TTL: '90m' }));
-    expect(config.jobs.notify).to.deep.include({ delayMs: 30_000, maxAttempts: 8, timeoutMs: 5_000, allowPrivate: true });
+    const config = loadConfig(
+      testEnv({
+        NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/x',
+        NOTIFY_WEBHOOK_SECRET: 'x'.repeat(40),
+        EXPORT_TTL: '90m',
+      }),
+    );
+    expect(config.jobs.notify).to.deep.include({
+      delayMs: 30_000,
+      maxAttempts: 8,
+      timeoutMs: 5_000,
+      allowPrivate: true,
+    });
     expect(config.jobs.exports.ttlMs).to.equal(90 * 60_000);
-    const production = loadConfig(testEnv({ NODE_ENV: 'production', NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/x', NOTIFY_WEBHOOK_SECRET: 'x'.repeat(40) }));
+    const production = loadConfig(
+      testEnv({
+        NODE_ENV: 'production',
+        NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/x',
+        NOTIFY_WEBHOOK_SECRET: 'x'.repeat(40),
+      }),
+    );
     expect(production.jobs.notify?.allowPrivate).to.equal(false);
   });
 });
@@ -107,7 +163,8 @@ describe('capacity plan: the jobs app', () => {
     expect(withJobs.memoryPerInstanceMb.value).to.be.below(without.memoryPerInstanceMb.value);
     // (100 - 5 reserved - 4 jobs) / (4 + 1) = 18 against (100 - 5) / 5 = 19.
     expect([withJobs.dbPoolMax.value, without.dbPoolMax.value]).to.deep.equal([18, 19]);
-    const total = (withJobs.instances.value + 1) * withJobs.dbPoolMax.value + jobs.instances.value * jobs.dbPoolMax.value + 5;
+    const total =
+      (withJobs.instances.value + 1) * withJobs.dbPoolMax.value + jobs.instances.value * jobs.dbPoolMax.value + 5;
     expect(total).to.be.at.most(100);
     expect(jobs.memoryGuardRestartMb.value).to.be.below(jobs.maxMemoryRestartMb.value);
     expect(jobs.maxMemoryRestartMb.value).to.be.below(jobs.heapLimitMb.value);

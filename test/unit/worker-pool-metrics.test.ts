@@ -25,7 +25,9 @@ describe('worker pool metrics', () => {
     observer.rejected('gzipNdjsonPage');
     const text = await registry.metrics();
     expect(text).to.include('parley_worker_task_duration_seconds_count{task="verifyPasswordBlocking",outcome="ok"} 1');
-    expect(text).to.include('parley_worker_task_duration_seconds_count{task="verifyPasswordBlocking",outcome="error"} 1');
+    expect(text).to.include(
+      'parley_worker_task_duration_seconds_count{task="verifyPasswordBlocking",outcome="error"} 1',
+    );
     expect(text).to.include('parley_worker_task_failures_total{task="verifyPasswordBlocking",reason="error"} 1');
     expect(text).to.include('parley_worker_task_failures_total{task="verifyPasswordBlocking",reason="overloaded"} 1');
     expect(text).to.include('parley_worker_task_failures_total{task="gzipNdjsonPage",reason="overloaded"} 1');

@@ -25,7 +25,13 @@ export async function makeThumbnail(input: ThumbnailInput): Promise<ThumbnailOut
       .resize(input.maxSidePx, input.maxSidePx, { fit: 'inside', withoutEnlargement: true })
       .webp({ quality: 80 })
       .toBuffer({ resolveWithObject: true });
-    return { ok: true, bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), contentType: 'image/webp', width: info.width, height: info.height };
+    return {
+      ok: true,
+      bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      contentType: 'image/webp',
+      width: info.width,
+      height: info.height,
+    };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return { ok: false, reason: /pixel limit/i.test(message) ? 'too_many_pixels' : 'unreadable', message };

@@ -34,11 +34,13 @@ function toAppError(error: unknown): AppError {
   const code = status ? CODE_FOR_STATUS[status] : undefined;
   if (error instanceof AppError || !code) return publicError(error).error;
   // co-body marks a JSON.parse failure with status 400 and nothing else.
-  if (httpError.type === 'entity.parse.failed' || (status === 400 && error instanceof SyntaxError)) return new AppError('validation_failed', 'Malformed JSON body');
+  if (httpError.type === 'entity.parse.failed' || (status === 400 && error instanceof SyntaxError))
+    return new AppError('validation_failed', 'Malformed JSON body');
   if (httpError.type === 'entity.too.large') return new AppError('payload_too_large', 'Request body is too large');
   const mapped = new AppError(code, httpError.expose && httpError.message ? httpError.message : defaultMessage(code));
   const retryAfter = Number(httpError.headers?.['Retry-After']);
-  if (code === 'rate_limited' || code === 'overloaded') mapped.retryAfterSec = Math.max(1, Number.isFinite(retryAfter) ? retryAfter : 1);
+  if (code === 'rate_limited' || code === 'overloaded')
+    mapped.retryAfterSec = Math.max(1, Number.isFinite(retryAfter) ? retryAfter : 1);
   return mapped;
 }
 

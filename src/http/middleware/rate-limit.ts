@@ -35,7 +35,8 @@ export function limitPerMinute(
     errorMessage: RATE_LIMITED_MESSAGE,
     namespace: `ratelimit:${name}`,
   };
-  const build = (options: object) => ratelimit(options as unknown as Parameters<typeof ratelimit>[0]) as Middleware<ParleyState>;
+  const build = (options: object) =>
+    ratelimit(options as unknown as Parameters<typeof ratelimit>[0]) as Middleware<ParleyState>;
   const local = build({ ...shared, driver: 'memory', db: store.memory() });
   if (!store.redis) return local;
   const limit = build({ ...shared, driver: 'redis', db: store.redis });

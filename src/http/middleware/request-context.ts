@@ -31,7 +31,14 @@ export function requestContext(log: Logger, metrics: Metrics, accessLog: boolean
       // The matched route pattern keeps label cardinality bounded; unmatched paths share one label.
       const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       metrics.httpDuration.observe({ method: ctx.method, route, status: String(ctx.status) }, seconds);
-      const line = { method: ctx.method, route, url: ctx.url, status: ctx.status, ms: Math.round(seconds * 1e5) / 100, userId: ctx.state.userId };
+      const line = {
+        method: ctx.method,
+        route,
+        url: ctx.url,
+        status: ctx.status,
+        ms: Math.round(seconds * 1e5) / 100,
+        userId: ctx.state.userId,
+      };
       if (ctx.status >= 500) ctx.state.log.error(line, 'request failed');
       else if (accessLog && !QUIET_PATHS.test(ctx.path)) ctx.state.log.info(line, 'request');
       else ctx.state.log.debug(line, 'request');

@@ -47,7 +47,11 @@ export function attachmentRoutes(deps: {
       await service.assertQuotaLeft(userId);
       let received;
       try {
-        received = await receiveUpload(ctx.req, { incomingDir: service.incomingDir, maxBytes: deps.config.attachments.maxBytes, nameMaxChars: deps.config.attachments.nameMaxChars });
+        received = await receiveUpload(ctx.req, {
+          incomingDir: service.incomingDir,
+          maxBytes: deps.config.attachments.maxBytes,
+          nameMaxChars: deps.config.attachments.nameMaxChars,
+        });
       } catch (error) {
         // The rest of the body may still be arriving: this connection is not reused.
         ctx.set('Connection', 'close');
@@ -82,7 +86,12 @@ export function attachmentRoutes(deps: {
       const etag = `"${attachment.sha256}-thumbnail"`;
       if (answeredNotModified(ctx, etag)) return;
       const key = await service.thumbnailKey(attachment);
-      await serve(ctx, service, { key, etag, contentType: 'image/webp', disposition: contentDisposition(`${attachment.name}.thumbnail.webp`, { type: 'inline' }) });
+      await serve(ctx, service, {
+        key,
+        etag,
+        contentType: 'image/webp',
+        disposition: contentDisposition(`${attachment.name}.thumbnail.webp`, { type: 'inline' }),
+      });
     });
   });
 
@@ -90,7 +99,12 @@ export function attachmentRoutes(deps: {
 }
 
 /** Counts the request by store and final status, errors included. */
-async function counted(ctx: Context, counter: AttachmentMetrics['uploads'], store: string, work: () => Promise<void>): Promise<void> {
+async function counted(
+  ctx: Context,
+  counter: AttachmentMetrics['uploads'],
+  store: string,
+  work: () => Promise<void>,
+): Promise<void> {
   try {
     await work();
     counter.inc({ store, status: String(ctx.status) });
@@ -110,7 +124,11 @@ async function serve(ctx: Context, service: AttachmentsService, served: Served):
   ctx.set('X-Content-Type-Options', 'nosniff');
   if (service.store.signs) {
     ctx.set('Cache-Control', REDIRECT_CACHE);
-    const location = await service.signedUrl(served.key, { contentType: served.contentType, contentDisposition: served.disposition, cacheControl: IMMUTABLE });
+    const location = await service.signedUrl(served.key, {
+      contentType: served.contentType,
+      contentDisposition: served.disposition,
+      cacheControl: IMMUTABLE,
+    });
     ctx.redirect(location);
     return;
   }

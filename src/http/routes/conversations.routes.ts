@@ -71,7 +71,9 @@ export function conversationRoutes(deps: {
 
   router.patch('/:id/members/:userId', async (ctx) => {
     const { role } = parseInput(memberRoleSchema, ctx.request.body);
-    ctx.body = { conversation: await conversations.setRole(currentUserId(ctx.state), ctx.params.id!, ctx.params.userId!, role) };
+    ctx.body = {
+      conversation: await conversations.setRole(currentUserId(ctx.state), ctx.params.id!, ctx.params.userId!, role),
+    };
   });
 
   router.delete('/:id/members/:userId', async (ctx) => {
@@ -89,14 +91,20 @@ export function conversationRoutes(deps: {
 
   router.post('/:id/messages', async (ctx) => {
     const input = parseInput(sendMessageSchema, ctx.request.body);
-    const { message, created } = await messages.send({ ...input, senderId: currentUserId(ctx.state), conversationId: ctx.params.id! });
+    const { message, created } = await messages.send({
+      ...input,
+      senderId: currentUserId(ctx.state),
+      conversationId: ctx.params.id!,
+    });
     ctx.status = created ? 201 : 200;
     ctx.body = { message };
   });
 
   router.patch('/:id/messages/:seq', async (ctx) => {
     const { body } = parseInput(editMessageSchema, ctx.request.body);
-    ctx.body = { message: await messageChanges.edit(currentUserId(ctx.state), ctx.params.id!, Number(ctx.params.seq), body) };
+    ctx.body = {
+      message: await messageChanges.edit(currentUserId(ctx.state), ctx.params.id!, Number(ctx.params.seq), body),
+    };
   });
 
   router.delete('/:id/messages/:seq', async (ctx) => {

@@ -13,7 +13,9 @@ export function healthRoutes(health: Health, detailToken: string | undefined): P
   router.get('/', async (ctx) => {
     const { ok, body } = await health.report();
     ctx.status = ok ? 200 : 503;
-    ctx.body = operator(ctx.get('authorization')) ? body : { status: body.status, ...(body.missing ? { missing: body.missing } : {}) };
+    ctx.body = operator(ctx.get('authorization'))
+      ? body
+      : { status: body.status, ...(body.missing ? { missing: body.missing } : {}) };
   });
 
   router.get('/ready', async (ctx) => {

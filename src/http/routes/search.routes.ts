@@ -5,7 +5,10 @@ import { currentUserId } from '../middleware/authenticate.js';
 import { newRouter, type ParleyRouter } from '../router.js';
 import { searchQuerySchema } from '../schemas.js';
 
-export function searchRoutes(deps: { search: SearchService; config: { chat: { searchQueryMaxChars: number; searchPageMax: number } } }): ParleyRouter {
+export function searchRoutes(deps: {
+  search: SearchService;
+  config: { chat: { searchQueryMaxChars: number; searchPageMax: number } };
+}): ParleyRouter {
   const { chat } = deps.config;
   const querySchema = searchQuerySchema({ maxChars: chat.searchQueryMaxChars, maxLimit: chat.searchPageMax });
   const router = newRouter('/search');

@@ -5,8 +5,22 @@ import type { User } from '../types.js';
 
 export function authScreen(onSignedIn: (user: User) => void, notice?: string): HTMLElement {
   const error = h('p', { class: 'error', role: 'alert' }, notice ?? '');
-  const username = h('input', { id: 'auth-username', name: 'username', autocomplete: 'username', required: true, minlength: 3, maxlength: 32 });
-  const password = h('input', { id: 'auth-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true, minlength: 8 });
+  const username = h('input', {
+    id: 'auth-username',
+    name: 'username',
+    autocomplete: 'username',
+    required: true,
+    minlength: 3,
+    maxlength: 32,
+  });
+  const password = h('input', {
+    id: 'auth-password',
+    name: 'password',
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+    minlength: 8,
+  });
   const displayName = h('input', { id: 'auth-display', name: 'displayName', autocomplete: 'nickname', maxlength: 64 });
   const busy = (on: boolean) => form.querySelectorAll('button').forEach((button) => (button.disabled = on));
 
@@ -19,7 +33,10 @@ export function authScreen(onSignedIn: (user: User) => void, notice?: string): H
     busy(true);
     try {
       const name = username.value.trim().toLowerCase();
-      const { user } = mode === 'login' ? await api.login(name, password.value) : await api.register(name, password.value, displayName.value.trim() || undefined);
+      const { user } =
+        mode === 'login'
+          ? await api.login(name, password.value)
+          : await api.register(name, password.value, displayName.value.trim() || undefined);
       onSignedIn(user);
     } catch (failure) {
       error.textContent = failure instanceof ApiError ? failure.message : 'Something went wrong. Try again.';
@@ -29,7 +46,12 @@ export function authScreen(onSignedIn: (user: User) => void, notice?: string): H
 
   const form = h(
     'form',
-    { class: 'auth', 'aria-labelledby': 'auth-title', novalidate: true, onsubmit: (event: Event) => (event.preventDefault(), void submit('login')) },
+    {
+      class: 'auth',
+      'aria-labelledby': 'auth-title',
+      novalidate: true,
+      onsubmit: (event: Event) => (event.preventDefault(), void submit('login')),
+    },
     h('h1', { id: 'auth-title' }, 'Parley'),
     h('p', { class: 'muted' }, 'Sign in, or create an account to start chatting.'),
     h('label', { for: 'auth-username' }, 'Username'),

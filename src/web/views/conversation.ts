@@ -133,7 +133,8 @@ export class ConversationView {
     this.older.hidden = !this.store.hasOlder(state.conversation.id);
     // At the bottom it stays there; older messages added above keep what the reader sees in place.
     if (atBottom) this.log.scrollTop = this.log.scrollHeight;
-    else if (Math.min(...this.rendered.keys()) < lowestBefore) this.log.scrollTop = scrollTop + this.log.scrollHeight - scrollHeight;
+    else if (Math.min(...this.rendered.keys()) < lowestBefore)
+      this.log.scrollTop = scrollTop + this.log.scrollHeight - scrollHeight;
     else this.log.scrollTop = scrollTop;
     this.renderSeen();
     this.markReadSoon();
@@ -142,8 +143,12 @@ export class ConversationView {
   renderTyping(): void {
     const state = this.current();
     if (!state) return;
-    const names = [...state.typing.keys()].map((userId) => this.store.member(state.conversation.id, userId)).filter(Boolean).map((member) => nameOf(member!));
-    this.typingLine.textContent = names.length === 0 ? '' : `${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} typing…`;
+    const names = [...state.typing.keys()]
+      .map((userId) => this.store.member(state.conversation.id, userId))
+      .filter(Boolean)
+      .map((member) => nameOf(member!));
+    this.typingLine.textContent =
+      names.length === 0 ? '' : `${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} typing…`;
   }
 
   /** "Seen by" under the user's latest message: every other member whose read cursor reached it. */
@@ -151,12 +156,16 @@ export class ConversationView {
     const state = this.current();
     const me = this.store.me;
     if (!state || !me) return;
-    const mine = [...state.messages.values()].filter((message) => message.senderId === me.id).sort((a, b) => b.seq - a.seq)[0];
+    const mine = [...state.messages.values()]
+      .filter((message) => message.senderId === me.id)
+      .sort((a, b) => b.seq - a.seq)[0];
     if (!mine) {
       this.seenLine.textContent = '';
       return;
     }
-    const seenBy = state.conversation.members.filter((member) => member.id !== me.id && member.lastReadSeq >= mine.seq).map(nameOf);
+    const seenBy = state.conversation.members
+      .filter((member) => member.id !== me.id && member.lastReadSeq >= mine.seq)
+      .map(nameOf);
     this.seenLine.textContent = seenBy.length > 0 ? `Seen by ${seenBy.join(', ')}` : 'Sent';
   }
 
@@ -176,14 +185,27 @@ export class ConversationView {
   private build(state: ConversationState): void {
     const composerId = uniqueId('composer');
     this.header = h('header', { class: 'conversation-header' }, ...this.headerContent(state));
-    this.members = h('section', { class: 'members', 'aria-label': 'Members', hidden: true }, ...membersContent(state, this.memberActions));
-    this.older = h('button', { type: 'button', class: 'secondary older', onclick: () => void this.loadOlder() }, 'Load earlier messages');
+    this.members = h(
+      'section',
+      { class: 'members', 'aria-label': 'Members', hidden: true },
+      ...membersContent(state, this.memberActions),
+    );
+    this.older = h(
+      'button',
+      { type: 'button', class: 'secondary older', onclick: () => void this.loadOlder() },
+      'Load earlier messages',
+    );
     this.log = h('div', { class: 'log', role: 'log', 'aria-label': 'Messages', tabindex: 0 }, this.older);
     this.pendingList = h('div', { class: 'pending-list' });
     this.log.append(this.pendingList);
     this.typingLine = h('p', { class: 'typing', 'aria-live': 'polite' });
     this.seenLine = h('p', { class: 'seen', 'aria-live': 'polite' });
-    const textarea = h('textarea', { id: composerId, rows: 2, maxlength: 4000, 'aria-describedby': `${composerId}-hint` });
+    const textarea = h('textarea', {
+      id: composerId,
+      rows: 2,
+      maxlength: 4000,
+      'aria-describedby': `${composerId}-hint`,
+    });
     textarea.addEventListener('keydown', (event) => {
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
@@ -198,13 +220,22 @@ export class ConversationView {
       h('div', { class: 'row' }, textarea, h('button', { type: 'submit' }, 'Send')),
       h('p', { class: 'hint', id: `${composerId}-hint` }, 'Enter sends, Shift+Enter starts a new line.'),
     );
-    this.element.replaceChildren(this.header, this.members, this.log, h('div', { class: 'status-lines' }, this.typingLine, this.seenLine), composer);
+    this.element.replaceChildren(
+      this.header,
+      this.members,
+      this.log,
+      h('div', { class: 'status-lines' }, this.typingLine, this.seenLine),
+      composer,
+    );
     this.renderTyping();
   }
 
   private headerContent(state: ConversationState): Node[] {
     const { conversation } = state;
-    const other = conversation.kind === 'direct' ? conversation.members.find((member) => member.id !== this.store.me?.id) : undefined;
+    const other =
+      conversation.kind === 'direct'
+        ? conversation.members.find((member) => member.id !== this.store.me?.id)
+        : undefined;
     const toggle = h(
       'button',
       {
@@ -219,8 +250,17 @@ export class ConversationView {
       `Members (${conversation.members.length})`,
     );
     return [
-      h('button', { type: 'button', class: 'secondary back', onclick: () => this.actions.back() }, 'Back to conversations'),
-      h('h2', { id: 'conversation-title' }, other ? presenceDot(this.store, other.id) : null, this.store.titleOf(conversation)),
+      h(
+        'button',
+        { type: 'button', class: 'secondary back', onclick: () => this.actions.back() },
+        'Back to conversations',
+      ),
+      h(
+        'h2',
+        { id: 'conversation-title' },
+        other ? presenceDot(this.store, other.id) : null,
+        this.store.titleOf(conversation),
+      ),
       toggle,
     ];
   }
@@ -228,7 +268,12 @@ export class ConversationView {
   private pendingElement(item: Pending): HTMLElement {
     const status =
       item.state === 'failed'
-        ? h('span', { class: 'error' }, `Not sent: ${item.error ?? 'refused'} `, h('button', { type: 'button', class: 'link', onclick: () => this.connection.retry(item) }, 'Try again'))
+        ? h(
+            'span',
+            { class: 'error' },
+            `Not sent: ${item.error ?? 'refused'} `,
+            h('button', { type: 'button', class: 'link', onclick: () => this.connection.retry(item) }, 'Try again'),
+          )
         : item.state === 'sending'
           ? 'Sending…'
           : this.connection.connected
@@ -244,7 +289,8 @@ export class ConversationView {
 
   private elementAfter(seq: number): Node {
     let next: { seq: number; element: HTMLElement } | undefined;
-    for (const [held, { element }] of this.rendered) if (held > seq && (!next || held < next.seq)) next = { seq: held, element };
+    for (const [held, { element }] of this.rendered)
+      if (held > seq && (!next || held < next.seq)) next = { seq: held, element };
     return next?.element ?? this.pendingList;
   }
 
@@ -343,4 +389,3 @@ export class ConversationView {
     this.actions.notice(error instanceof ApiError ? error.message : 'That did not work. Try again.');
   }
 }
-

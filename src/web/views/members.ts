@@ -36,15 +36,23 @@ export function membersContent(state: ConversationState, actions: MemberActions)
     ? userPicker({
         label: 'Add a member',
         action: 'Add',
-        exclude: () => new Set(store.conversations.get(conversation.id)?.conversation.members.map((member) => member.id) ?? []),
+        exclude: () =>
+          new Set(store.conversations.get(conversation.id)?.conversation.members.map((member) => member.id) ?? []),
         onError: actions.notice,
-        onPick: (user) => actions.run(async () => store.upsert((await api.addMember(conversation.id, user.id)).conversation)),
+        onPick: (user) =>
+          actions.run(async () => store.upsert((await api.addMember(conversation.id, user.id)).conversation)),
       })
     : null;
   return [h('h3', {}, 'Members'), h('ul', { class: 'member-list' }, ...rows), ...(adder ? [adder] : [])];
 }
 
-function memberButtons(state: ConversationState, member: Member, myRole: Role | undefined, manages: boolean, actions: MemberActions): Node[] {
+function memberButtons(
+  state: ConversationState,
+  member: Member,
+  myRole: Role | undefined,
+  manages: boolean,
+  actions: MemberActions,
+): Node[] {
   const { conversation } = state;
   if (conversation.kind !== 'group') return [];
   const { store } = actions;

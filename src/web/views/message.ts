@@ -11,24 +11,51 @@ export interface MessageActions {
   remove(message: Message): Promise<void>;
 }
 
-export function messageElement(store: ChatStore, state: ConversationState, message: Message, actions?: MessageActions): HTMLElement {
+export function messageElement(
+  store: ChatStore,
+  state: ConversationState,
+  message: Message,
+  actions?: MessageActions,
+): HTMLElement {
   const me = store.me;
   const sender = store.member(state.conversation.id, message.senderId);
   const who = message.senderId === me?.id ? 'You' : sender ? nameOf(sender) : 'Former member';
-  const body = message.deletedAt ? h('p', { class: 'body deleted' }, 'Message deleted') : h('p', { class: 'body' }, message.body);
-  const attachments = (message.attachments ?? []).filter((attachment) => isOwnOrigin(attachment.url)).map((attachment) =>
-    h(
-      'a',
-      { class: 'attachment', href: attachment.url, download: attachment.contentType.startsWith('image/') ? undefined : attachment.name },
-      attachment.contentType.startsWith('image/') ? h('img', { src: `${attachment.url}/thumbnail`, alt: attachment.name, loading: 'lazy' }) : null,
-      `${attachment.name} (${Math.ceil(attachment.size / 1024)} KB)`,
-    ),
-  );
+  const body = message.deletedAt
+    ? h('p', { class: 'body deleted' }, 'Message deleted')
+    : h('p', { class: 'body' }, message.body);
+  const attachments = (message.attachments ?? [])
+    .filter((attachment) => isOwnOrigin(attachment.url))
+    .map((attachment) =>
+      h(
+        'a',
+        {
+          class: 'attachment',
+          href: attachment.url,
+          download: attachment.contentType.startsWith('image/') ? undefined : attachment.name,
+        },
+        attachment.contentType.startsWith('image/')
+          ? h('img', { src: `${attachment.url}/thumbnail`, alt: attachment.name, loading: 'lazy' })
+          : null,
+        `${attachment.name} (${Math.ceil(attachment.size / 1024)} KB)`,
+      ),
+    );
   const label = `${who} at ${time(message.createdAt)}`;
   const element = h(
     'article',
-    { class: `message${message.senderId === me?.id ? ' mine' : ''}`, 'data-seq': message.seq, 'data-id': message.id, 'aria-label': label },
-    h('p', { class: 'meta' }, h('span', { class: 'sender' }, who), ' ', h('time', { datetime: message.createdAt }, time(message.createdAt)), message.editedAt ? ' (edited)' : ''),
+    {
+      class: `message${message.senderId === me?.id ? ' mine' : ''}`,
+      'data-seq': message.seq,
+      'data-id': message.id,
+      'aria-label': label,
+    },
+    h(
+      'p',
+      { class: 'meta' },
+      h('span', { class: 'sender' }, who),
+      ' ',
+      h('time', { datetime: message.createdAt }, time(message.createdAt)),
+      message.editedAt ? ' (edited)' : '',
+    ),
     body,
     ...attachments,
   );
@@ -37,15 +64,46 @@ export function messageElement(store: ChatStore, state: ConversationState, messa
     const myRole = store.member(state.conversation.id, me.id)?.role;
     const canDelete = own || (state.conversation.kind === 'group' && (myRole === 'owner' || myRole === 'admin'));
     const controls = h('p', { class: 'message-actions' });
-    if (own) controls.append(h('button', { type: 'button', class: 'link', 'aria-label': `Edit message: ${label}`, onclick: () => startEdit(element, body, controls, message, actions) }, 'Edit'), ' ');
-    if (canDelete) controls.append(h('button', { type: 'button', class: 'link', 'aria-label': `Delete message: ${label}`, onclick: () => void actions.remove(message) }, 'Delete'));
+    if (own)
+      controls.append(
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'link',
+            'aria-label': `Edit message: ${label}`,
+            onclick: () => startEdit(element, body, controls, message, actions),
+          },
+          'Edit',
+        ),
+        ' ',
+      );
+    if (canDelete)
+      controls.append(
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'link',
+            'aria-label': `Delete message: ${label}`,
+            onclick: () => void actions.remove(message),
+          },
+          'Delete',
+        ),
+      );
     if (controls.childNodes.length > 0) element.append(controls);
   }
   return element;
 }
 
 /** Swaps the body for a labelled textarea: Enter or Save saves, Escape or Cancel puts the body back. */
-function startEdit(element: HTMLElement, body: HTMLElement, controls: HTMLElement, message: Message, actions: MessageActions): void {
+function startEdit(
+  element: HTMLElement,
+  body: HTMLElement,
+  controls: HTMLElement,
+  message: Message,
+  actions: MessageActions,
+): void {
   const id = uniqueId('edit');
   const textarea = h('textarea', { id, rows: 2, maxlength: 4000 });
   textarea.value = message.body;
@@ -70,7 +128,12 @@ function startEdit(element: HTMLElement, body: HTMLElement, controls: HTMLElemen
     { class: 'edit', onsubmit: (event: Event) => (event.preventDefault(), void save()) },
     h('label', { for: id }, 'Edit message'),
     textarea,
-    h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Save'), h('button', { type: 'button', class: 'secondary', onclick: cancel }, 'Cancel')),
+    h(
+      'div',
+      { class: 'row' },
+      h('button', { type: 'submit' }, 'Save'),
+      h('button', { type: 'button', class: 'secondary', onclick: cancel }, 'Cancel'),
+    ),
   );
   body.replaceWith(form);
   controls.hidden = true;

@@ -13,7 +13,8 @@ export interface SidebarActions {
 }
 
 export function sidebar(store: ChatStore, actions: SidebarActions): { element: HTMLElement; render(): void } {
-  const fail = (error: unknown) => actions.notice(error instanceof ApiError ? error.message : 'That did not work. Try again.');
+  const fail = (error: unknown) =>
+    actions.notice(error instanceof ApiError ? error.message : 'That did not work. Try again.');
   const find = userPicker({
     label: 'Find people',
     action: 'Message',
@@ -44,7 +45,10 @@ export function sidebar(store: ChatStore, actions: SidebarActions): { element: H
 
   const render = () => {
     const items = store.sorted().map((state) => item(store, state, actions));
-    replaceChildren(list, items.length > 0 ? items : [h('li', { class: 'muted empty' }, 'No conversations yet. Find someone above.')]);
+    replaceChildren(
+      list,
+      items.length > 0 ? items : [h('li', { class: 'muted empty' }, 'No conversations yet. Find someone above.')],
+    );
     more.hidden = store.nextPage === undefined;
   };
 
@@ -63,10 +67,16 @@ export function sidebar(store: ChatStore, actions: SidebarActions): { element: H
 function item(store: ChatStore, state: ConversationState, actions: SidebarActions): HTMLElement {
   const { conversation } = state;
   const title = store.titleOf(conversation);
-  const other = conversation.kind === 'direct' ? conversation.members.find((member) => member.id !== store.me?.id) : undefined;
+  const other =
+    conversation.kind === 'direct' ? conversation.members.find((member) => member.id !== store.me?.id) : undefined;
   const last = state.lastMessage;
-  const preview = last ? `${last.senderId === store.me?.id ? 'You: ' : ''}${last.deletedAt ? 'Message deleted' : last.body || 'Attachment'}` : 'No messages yet';
-  const unread = state.unread > 0 ? h('span', { class: 'badge' }, String(state.unread), h('span', { class: 'visually-hidden' }, ' unread')) : null;
+  const preview = last
+    ? `${last.senderId === store.me?.id ? 'You: ' : ''}${last.deletedAt ? 'Message deleted' : last.body || 'Attachment'}`
+    : 'No messages yet';
+  const unread =
+    state.unread > 0
+      ? h('span', { class: 'badge' }, String(state.unread), h('span', { class: 'visually-hidden' }, ' unread'))
+      : null;
   return h(
     'li',
     {},
@@ -94,7 +104,17 @@ function newGroup(store: ChatStore, actions: SidebarActions, fail: (error: unkno
   const drawChosen = () =>
     chosen.replaceChildren(
       ...[...picked.values()].map((user) =>
-        h('li', {}, nameOf(user), ' ', h('button', { type: 'button', class: 'link', onclick: () => (picked.delete(user.id), drawChosen()) }, `Remove ${nameOf(user)}`)),
+        h(
+          'li',
+          {},
+          nameOf(user),
+          ' ',
+          h(
+            'button',
+            { type: 'button', class: 'link', onclick: () => (picked.delete(user.id), drawChosen()) },
+            `Remove ${nameOf(user)}`,
+          ),
+        ),
       ),
     );
   const picker = userPicker({

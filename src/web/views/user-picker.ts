@@ -19,7 +19,13 @@ const SEARCH_DELAY_MS = 200;
 
 export function userPicker(options: PickerOptions): HTMLElement {
   const inputId = uniqueId('search');
-  const input = h('input', { id: inputId, type: 'search', autocomplete: 'off', spellcheck: 'false', placeholder: 'username' });
+  const input = h('input', {
+    id: inputId,
+    type: 'search',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    placeholder: 'username',
+  });
   const results = h('ul', { class: 'results', 'aria-label': 'People found' });
   let timer: ReturnType<typeof setTimeout> | undefined;
   let asked = 0;

@@ -3,7 +3,10 @@ import { HISTORY } from '../../../src/db/messages.repository.js';
 import { notFound, startPeer } from './peer.js';
 
 await startPeer(async (pool, page, reply) => {
-  const { rows } = await pool.query<{ member: boolean; messages: string }>({ ...HISTORY.before, values: [page.conversationId, page.userId, null, page.limit] });
+  const { rows } = await pool.query<{ member: boolean; messages: string }>({
+    ...HISTORY.before,
+    values: [page.conversationId, page.userId, null, page.limit],
+  });
   if (!rows[0]!.member) return notFound(reply);
   return reply.type('application/json').send(`{"messages":${rows[0]!.messages}}`);
 });

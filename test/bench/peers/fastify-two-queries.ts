@@ -4,7 +4,10 @@ import { toMessage, type MessageRow } from '../../../src/db/messages.repository.
 import { notFound, startPeer } from './peer.js';
 
 await startPeer(async (pool, page, reply) => {
-  const member = await pool.query('SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2', [page.conversationId, page.userId]);
+  const member = await pool.query('SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2', [
+    page.conversationId,
+    page.userId,
+  ]);
   if (member.rowCount === 0) return notFound(reply);
   const { rows } = await pool.query<MessageRow>(
     `SELECT id, conversation_id, seq, sender_id, body, client_msg_id, created_at FROM messages

@@ -93,11 +93,12 @@ export class ChatPage {
 
   /** The messages the log shows, in screen order. */
   async shown(): Promise<Shown[]> {
-    return this.page
-      .locator('.log article[data-seq]')
-      .evaluateAll((elements) =>
-        elements.map((element) => ({ seq: Number(element.getAttribute('data-seq')), body: element.querySelector('.body')?.textContent ?? '' })),
-      );
+    return this.page.locator('.log article[data-seq]').evaluateAll((elements) =>
+      elements.map((element) => ({
+        seq: Number(element.getAttribute('data-seq')),
+        body: element.querySelector('.body')?.textContent ?? '',
+      })),
+    );
   }
 
   async pendingCount(): Promise<number> {

@@ -77,7 +77,12 @@ function portFree(port: number): Promise<boolean> {
 }
 
 /** The environment a production cluster under test runs with: this run's database and key space. */
-function clusterEnv(home: string, port: number, metricsPortBase: number, overrides: Record<string, string>): NodeJS.ProcessEnv {
+function clusterEnv(
+  home: string,
+  port: number,
+  metricsPortBase: number,
+  overrides: Record<string, string>,
+): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !/^(NODE_OPTIONS|PM2_|pm_|NODE_APP_INSTANCE|npm_)/i.test(name)),
   );
@@ -115,7 +120,10 @@ export interface StartOptions {
   npx?: boolean;
 }
 
-export async function startCluster(overrides: Record<string, string> = {}, { expectOnline = true, root = ROOT, npx = false }: StartOptions = {}): Promise<Cluster> {
+export async function startCluster(
+  overrides: Record<string, string> = {},
+  { expectOnline = true, root = ROOT, npx = false }: StartOptions = {},
+): Promise<Cluster> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'parley-pm2-'));
   live.add(home);
   const port = await freePort();
@@ -132,7 +140,12 @@ export async function startCluster(overrides: Record<string, string> = {}, { exp
       const list = JSON.parse(text.slice(text.indexOf('['))) as Array<{
         pm_id: number;
         pid: number;
-        pm2_env: { status: string; restart_time: number; exit_code?: number; axm_monitor?: Record<string, { value: unknown }> };
+        pm2_env: {
+          status: string;
+          restart_time: number;
+          exit_code?: number;
+          axm_monitor?: Record<string, { value: unknown }>;
+        };
       }>;
       return list.map((p) => ({
         pmId: p.pm_id,
@@ -197,7 +210,12 @@ function run(env: NodeJS.ProcessEnv, [command, ...args]: string[], cwd: string):
 
 function killDaemonSync(home: string): void {
   try {
-    execFileSync(PM2_BIN, ['kill'], { cwd: ROOT, env: { ...process.env, PM2_HOME: home }, timeout: 20_000, stdio: 'ignore' });
+    execFileSync(PM2_BIN, ['kill'], {
+      cwd: ROOT,
+      env: { ...process.env, PM2_HOME: home },
+      timeout: 20_000,
+      stdio: 'ignore',
+    });
   } catch {
     // Best effort on exit; the daemon may already be gone.
   }

@@ -2,7 +2,12 @@
 // and a killed worker only fails the requests that were on it.
 import http from 'node:http';
 
-export function requestFresh(url: string, method: string, body?: unknown, token?: string): Promise<{ status: number; body: any }> {
+export function requestFresh(
+  url: string,
+  method: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = http.request(

@@ -23,13 +23,18 @@ export async function startPrometheus(targetPort: number): Promise<Prometheus> {
     .replace(/scrape_interval: \d+s/, 'scrape_interval: 1s')
     .replace(/scrape_timeout: \d+s/, 'scrape_timeout: 1s')
     .replace("'127.0.0.1:3000'", `'127.0.0.1:${targetPort}'`);
-  if (!config.includes(`127.0.0.1:${targetPort}`)) throw new Error('the shipped prometheus.yml no longer has the target this helper rewrites');
+  if (!config.includes(`127.0.0.1:${targetPort}`))
+    throw new Error('the shipped prometheus.yml no longer has the target this helper rewrites');
   writeFileSync(path.join(dir, 'prometheus.yml'), config);
   copyFileSync(path.join(SHIPPED, 'parley-alerts.yml'), path.join(dir, 'parley-alerts.yml'));
   const port = await freePort();
   const child = spawn(
     'prometheus',
-    [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+    [
+      `--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -46,7 +51,13 @@ export async function startPrometheus(targetPort: number): Promise<Prometheus> {
   };
   for (const until = Date.now() + 20_000; Date.now() < until; await sleep(200)) {
     if (child.exitCode !== null) break;
-    if (await fetch(`${url}/-/ready`).then((r) => r.ok, () => false)) return { url, output: () => output, stop };
+    if (
+      await fetch(`${url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { url, output: () => output, stop };
   }
   await stop();
   throw new Error(`prometheus did not become ready:\n${output}`);

@@ -24,13 +24,24 @@ describe('attachments: downloads and thumbnails (local store)', function () {
   let group: string;
   const db = new pg.Pool({ connectionString: testDatabaseUrl(), max: 2 });
   const get = (who: Account | undefined, url: string, headers: Record<string, string> = {}) =>
-    fetch(app.url + url, { headers: { ...(who ? { authorization: `Bearer ${who.accessToken}` } : {}), ...headers }, redirect: 'manual' });
+    fetch(app.url + url, {
+      headers: { ...(who ? { authorization: `Bearer ${who.accessToken}` } : {}), ...headers },
+      redirect: 'manual',
+    });
   const attach = async (bytes: Buffer, name: string) =>
-    (await uploadAndSend(app.url, alice, group, { name, bytes })).attachment as { id: string; sha256: string; size: number };
+    (await uploadAndSend(app.url, alice, group, { name, bytes })).attachment as {
+      id: string;
+      sha256: string;
+      size: number;
+    };
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'parley-attachments-'));
-    app = await startTestApp({ ATTACHMENTS_DIR: dir, ATTACHMENT_MAX_INPUT_PIXELS: '25000000', ATTACHMENT_THUMBNAIL_PX: '32' });
+    app = await startTestApp({
+      ATTACHMENTS_DIR: dir,
+      ATTACHMENT_MAX_INPUT_PIXELS: '25000000',
+      ATTACHMENT_THUMBNAIL_PX: '32',
+    });
   });
   after(async () => {
     await app.close();
@@ -58,7 +69,10 @@ describe('attachments: downloads and thumbnails (local store)', function () {
       expect(response.headers.get('content-length')).to.equal(String(text.length));
       expect(response.headers.get('content-security-policy')).to.include('sandbox');
     }
-    const head = await fetch(`${app.url}/api/attachments/${file.id}`, { method: 'HEAD', headers: { authorization: `Bearer ${bob.accessToken}` } });
+    const head = await fetch(`${app.url}/api/attachments/${file.id}`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${bob.accessToken}` },
+    });
     expect(head.status).to.equal(200);
     expect(head.headers.get('content-length')).to.equal(String(text.length));
     expect(await head.text()).to.equal('');
@@ -77,7 +91,9 @@ describe('attachments: downloads and thumbnails (local store)', function () {
     expect((await get(carol, `/api/attachments/${file.id}`)).status).to.equal(404);
     expect(((await (await get(carol, `/api/attachments/${file.id}`)).json()) as any).error.code).to.equal('not_found');
     expect((await get(bob, `/api/attachments/${file.id}`)).status).to.equal(200);
-    const removed = await request(app.url, 'DELETE', `/api/conversations/${group}/members/${bob.user.id}`, { token: alice.accessToken });
+    const removed = await request(app.url, 'DELETE', `/api/conversations/${group}/members/${bob.user.id}`, {
+      token: alice.accessToken,
+    });
     expect(removed.status).to.equal(204);
     expect((await get(bob, `/api/attachments/${file.id}`)).status).to.equal(404);
     expect((await get(bob, `/api/attachments/${file.id}/thumbnail`)).status).to.equal(404);
@@ -140,7 +156,10 @@ describe('attachments: downloads and thumbnails (local store)', function () {
     const cached = await get(alice, `/api/attachments/${image.id}/thumbnail`);
     expect(cached.status).to.equal(200);
     expect(app.parley.workerPool.stats().completed).to.equal(before + 1);
-    expect((await get(bob, `/api/attachments/${image.id}/thumbnail`, { 'if-none-match': cached.headers.get('etag')! })).status).to.equal(304);
+    expect(
+      (await get(bob, `/api/attachments/${image.id}/thumbnail`, { 'if-none-match': cached.headers.get('etag')! }))
+        .status,
+    ).to.equal(304);
     const text = await attach(Buffer.from('not an image'), 'n.txt');
     const refused = await get(bob, `/api/attachments/${text.id}/thumbnail`);
     expect(refused.status).to.equal(400);

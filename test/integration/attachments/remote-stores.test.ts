@@ -15,7 +15,13 @@ import { startTestApp, type TestApp } from '../../support/app.js';
 import { HEALTH_DETAIL, testDatabaseUrl } from '../../support/services.js';
 import { until } from '../../support/sockets.js';
 import { png, upload, uploadAndSend } from '../../support/attachments.js';
-import { AZURE_TEST_CONTAINER, S3_TEST_BUCKET, startAzurite, startS3rver, type ObjectServer } from '../../support/object-servers.js';
+import {
+  AZURE_TEST_CONTAINER,
+  S3_TEST_BUCKET,
+  startAzurite,
+  startS3rver,
+  type ObjectServer,
+} from '../../support/object-servers.js';
 
 interface RemoteStore {
   kind: 's3' | 'azure';
@@ -47,7 +53,9 @@ const S3: RemoteStore = {
 };
 
 const containerOf = (server: ObjectServer) =>
-  BlobServiceClient.fromConnectionString(server.env.AZURE_STORAGE_CONNECTION_STRING!).getContainerClient(AZURE_TEST_CONTAINER);
+  BlobServiceClient.fromConnectionString(server.env.AZURE_STORAGE_CONNECTION_STRING!).getContainerClient(
+    AZURE_TEST_CONTAINER,
+  );
 
 const AZURE: RemoteStore = {
   kind: 'azure',
@@ -134,7 +142,9 @@ for (const store of [S3, AZURE]) {
         expect(new URL(location).searchParams.get('se')).to.be.a('string');
       }
       expect((await get(carol, `/api/attachments/${attachment.id}`)).status).to.equal(404);
-      expect((await get(bob, `/api/attachments/${attachment.id}`, { 'if-none-match': `"${attachment.sha256}"` })).status).to.equal(304);
+      expect(
+        (await get(bob, `/api/attachments/${attachment.id}`, { 'if-none-match': `"${attachment.sha256}"` })).status,
+      ).to.equal(304);
     });
 
     it('when a thumbnail is asked for, then it is made once, kept in the store and redirected to', async () => {
@@ -153,25 +163,42 @@ for (const store of [S3, AZURE]) {
     it('when the message is deleted, then the sweep removes its objects from the store', async () => {
       const { attachment, message } = await attach(await png(), 'gone.png');
       expect((await get(bob, `/api/attachments/${attachment.id}/thumbnail`)).status).to.equal(302);
-      const { rows } = await db.query('SELECT storage_key, thumbnail_key FROM attachments WHERE id = $1', [attachment.id]);
-      const removed = await request(app.url, 'DELETE', `/api/conversations/${group}/messages/${message.seq}`, { token: alice.accessToken });
+      const { rows } = await db.query('SELECT storage_key, thumbnail_key FROM attachments WHERE id = $1', [
+        attachment.id,
+      ]);
+      const removed = await request(app.url, 'DELETE', `/api/conversations/${group}/messages/${message.seq}`, {
+        token: alice.accessToken,
+      });
       expect(removed.status).to.equal(204);
-      await until(async () => {
-        const keys = await store.keys(server);
-        return !keys.includes(rows[0].storage_key) && !keys.includes(rows[0].thumbnail_key);
-      }, 10_000, 'objects removed from the store');
-      await until(async () => (await db.query('SELECT 1 FROM attachments WHERE id = $1', [attachment.id])).rowCount === 0, 5_000, 'row removed');
+      await until(
+        async () => {
+          const keys = await store.keys(server);
+          return !keys.includes(rows[0].storage_key) && !keys.includes(rows[0].thumbnail_key);
+        },
+        10_000,
+        'objects removed from the store',
+      );
+      await until(
+        async () => (await db.query('SELECT 1 FROM attachments WHERE id = $1', [attachment.id])).rowCount === 0,
+        5_000,
+        'row removed',
+      );
     });
 
     it('when the store goes away, then uploads are 503 overloaded with Retry-After, nothing is half-written, /health says so; when it returns, uploads work', async () => {
       const keysBefore = await store.keys(server);
       await server.kill();
       try {
-        const reply = await upload(app.url, alice, { name: 'during-outage.txt', bytes: Buffer.from('nobody will store me') });
+        const reply = await upload(app.url, alice, {
+          name: 'during-outage.txt',
+          bytes: Buffer.from('nobody will store me'),
+        });
         expect(reply.status).to.equal(503);
         expect(reply.body.error.code).to.equal('overloaded');
         expect(Number(reply.headers['retry-after'])).to.be.greaterThan(0);
-        expect((await db.query('SELECT 1 FROM attachments WHERE uploader_id = $1', [alice.user.id])).rowCount).to.equal(0);
+        expect((await db.query('SELECT 1 FROM attachments WHERE uploader_id = $1', [alice.user.id])).rowCount).to.equal(
+          0,
+        );
         expect(await incoming()).to.deep.equal([]);
         await new Promise((resolve) => setTimeout(resolve, 1100));
         const health = await request(app.url, 'GET', '/health', { headers: HEALTH_DETAIL });
@@ -184,13 +211,19 @@ for (const store of [S3, AZURE]) {
         await server.start();
       }
       expect(await store.keys(server)).to.deep.equal(keysBefore);
-      expect((await upload(app.url, alice, { name: 'after.txt', bytes: Buffer.from('back again') })).status).to.equal(201);
+      expect((await upload(app.url, alice, { name: 'after.txt', bytes: Buffer.from('back again') })).status).to.equal(
+        201,
+      );
       await new Promise((resolve) => setTimeout(resolve, 1100));
       const health = await request(app.url, 'GET', '/health', { headers: HEALTH_DETAIL });
       expect(health.body.attachments).to.deep.equal({ store: store.kind, answering: true });
       const metrics = await (await fetch(`${app.url}/metrics`)).text();
-      expect(metrics).to.match(new RegExp(`parley_attachment_uploads_total\\{[^}]*store="${store.kind}"[^}]*status="503"[^}]*\\} 1`));
-      expect(metrics).to.match(new RegExp(`parley_attachment_store_seconds_count\\{[^}]*store="${store.kind}",op="put",outcome="error"`));
+      expect(metrics).to.match(
+        new RegExp(`parley_attachment_uploads_total\\{[^}]*store="${store.kind}"[^}]*status="503"[^}]*\\} 1`),
+      );
+      expect(metrics).to.match(
+        new RegExp(`parley_attachment_store_seconds_count\\{[^}]*store="${store.kind}",op="put",outcome="error"`),
+      );
       expect(metrics).to.match(new RegExp(`parley_attachment_bytes_stored\\{[^}]*store="${store.kind}"[^}]*\\} [1-9]`));
     });
   });

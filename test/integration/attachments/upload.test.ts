@@ -24,7 +24,12 @@ describe('attachments: uploads (local store)', function () {
   let alice: Account;
   const db = new pg.Pool({ connectionString: testDatabaseUrl(), max: 2 });
   const rowsOf = async (who: Account) =>
-    (await db.query('SELECT id, name, size, content_type, sha256, storage_key FROM attachments WHERE uploader_id = $1 ORDER BY id', [who.user.id])).rows;
+    (
+      await db.query(
+        'SELECT id, name, size, content_type, sha256, storage_key FROM attachments WHERE uploader_id = $1 ORDER BY id',
+        [who.user.id],
+      )
+    ).rows;
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'parley-attachments-'));
@@ -50,7 +55,12 @@ describe('attachments: uploads (local store)', function () {
     const reply = await upload(app.url, alice, { name: 'cat.png', contentType: 'text/plain', bytes });
     expect(reply.status, JSON.stringify(reply.body)).to.equal(201);
     const { attachment } = reply.body;
-    expect(attachment).to.include({ name: 'cat.png', size: bytes.length, contentType: 'image/png', sha256: createHash('sha256').update(bytes).digest('hex') });
+    expect(attachment).to.include({
+      name: 'cat.png',
+      size: bytes.length,
+      contentType: 'image/png',
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    });
     expect(attachment.id).to.match(/^\d+$/);
     expect(attachmentSchema.safeParse(attachment).success, 'the documented Attachment shape').to.equal(true);
     const stored = await filesUnder(path.join(dir, 'objects'));
@@ -59,7 +69,11 @@ describe('attachments: uploads (local store)', function () {
   });
 
   it('when a text file is uploaded, then it is text/plain whatever the client claimed', async () => {
-    const reply = await upload(app.url, alice, { name: 'notes.txt', contentType: 'image/png', bytes: Buffer.from('héllo wörld\n'.repeat(500)) });
+    const reply = await upload(app.url, alice, {
+      name: 'notes.txt',
+      contentType: 'image/png',
+      bytes: Buffer.from('héllo wörld\n'.repeat(500)),
+    });
     expect(reply.status).to.equal(201);
     expect(reply.body.attachment.contentType).to.equal('text/plain');
   });
@@ -96,14 +110,26 @@ describe('attachments: uploads (local store)', function () {
   });
 
   it('when the content type is not allowed or spoofed, then 400 validation_failed names the sniffed type', async () => {
-    const html = await upload(app.url, alice, { name: 'page.txt', contentType: 'text/plain', bytes: Buffer.from('<!DOCTYPE html><script>alert(1)</script>') });
+    const html = await upload(app.url, alice, {
+      name: 'page.txt',
+      contentType: 'text/plain',
+      bytes: Buffer.from('<!DOCTYPE html><script>alert(1)</script>'),
+    });
     expect(html.status).to.equal(400);
     expect(html.body.error).to.include({ code: 'validation_failed' });
     expect(html.body.error.details.contentType).to.equal('text/html');
-    const svg = await upload(app.url, alice, { name: 'logo.png', contentType: 'image/png', bytes: Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>') });
+    const svg = await upload(app.url, alice, {
+      name: 'logo.png',
+      contentType: 'image/png',
+      bytes: Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>'),
+    });
     expect(svg.status).to.equal(400);
     expect(svg.body.error.details.contentType).to.equal('image/svg+xml');
-    const binary = await upload(app.url, alice, { name: 'x.png', contentType: 'image/png', bytes: Buffer.from([0, 1, 2, 3, 0, 0, 0, 9, 200, 201]) });
+    const binary = await upload(app.url, alice, {
+      name: 'x.png',
+      contentType: 'image/png',
+      bytes: Buffer.from([0, 1, 2, 3, 0, 0, 0, 9, 200, 201]),
+    });
     expect(binary.status).to.equal(400);
     expect(binary.body.error.details.contentType).to.equal('unknown');
     await expectNothingLeft(alice);
@@ -116,13 +142,20 @@ describe('attachments: uploads (local store)', function () {
       expect(reply.body.error.code).to.equal('validation_failed');
     }
     // The server notices the closed connection and cleans up.
-    for (let i = 0; i < 50 && (await filesUnder(path.join(dir, 'incoming'))).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 50 && (await filesUnder(path.join(dir, 'incoming'))).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
     await expectNothingLeft(alice);
   });
 
   it('when a body ends without its closing boundary, then 400 validation_failed', async () => {
     const { body, contentType } = multipart([{ name: 'a.txt', bytes: Buffer.from('hello there') }]);
-    const reply = await postRaw(app.url, '/api/attachments', alice.accessToken, body.subarray(0, body.length - 10), contentType);
+    const reply = await postRaw(
+      app.url,
+      '/api/attachments',
+      alice.accessToken,
+      body.subarray(0, body.length - 10),
+      contentType,
+    );
     expect(reply.status).to.equal(400);
     expect(reply.body.error.code).to.equal('validation_failed');
     await expectNothingLeft(alice);
@@ -137,9 +170,13 @@ describe('attachments: uploads (local store)', function () {
     expect(twoReply.status).to.equal(400);
     expect(twoReply.body.error.code).to.equal('validation_failed');
     const other = multipart([{ field: 'upload', name: 'a.txt', bytes: Buffer.from('x') }]);
-    expect((await postRaw(app.url, '/api/attachments', alice.accessToken, other.body, other.contentType)).body.error.code).to.equal('validation_failed');
+    expect(
+      (await postRaw(app.url, '/api/attachments', alice.accessToken, other.body, other.contentType)).body.error.code,
+    ).to.equal('validation_failed');
     const none = multipart([{ field: 'file', bytes: Buffer.from('just a field') }]);
-    expect((await postRaw(app.url, '/api/attachments', alice.accessToken, none.body, none.contentType)).status).to.equal(400);
+    expect(
+      (await postRaw(app.url, '/api/attachments', alice.accessToken, none.body, none.contentType)).status,
+    ).to.equal(400);
     const json = await request(app.url, 'POST', '/api/attachments', { token: alice.accessToken, body: { file: 'x' } });
     expect(json.status).to.equal(400);
     expect(json.body.error.code).to.equal('validation_failed');
@@ -167,7 +204,9 @@ describe('attachments: uploads (local store)', function () {
 
   it('when uploads would pass ATTACHMENT_QUOTA_MB, then 413 payload_too_large with the quota, even when they race', async () => {
     const chunk = Buffer.alloc(900 * 1024, 'q');
-    const replies = await Promise.all([1, 2, 3].map((n) => upload(app.url, alice, { name: `part${n}.txt`, bytes: chunk })));
+    const replies = await Promise.all(
+      [1, 2, 3].map((n) => upload(app.url, alice, { name: `part${n}.txt`, bytes: chunk })),
+    );
     const statuses = replies.map((reply) => reply.status).sort();
     expect(statuses).to.deep.equal([201, 201, 413]);
     const refused = replies.find((reply) => reply.status === 413)!;
@@ -206,7 +245,9 @@ describe('attachments: uploads (local store)', function () {
       expect(reply.body.error.code).to.equal('overloaded');
       expect(Number(reply.headers['retry-after'])).to.be.greaterThan(0);
       await expectNothingLeft(alice);
-      const health = await request(app.url, 'GET', '/health', { headers: { authorization: 'Bearer test-health-detail-token-0123456789' } });
+      const health = await request(app.url, 'GET', '/health', {
+        headers: { authorization: 'Bearer test-health-detail-token-0123456789' },
+      });
       expect(health.body.missing).to.include('attachmentStore');
       expect(health.body.attachments).to.deep.equal({ store: 'local', answering: false });
     } finally {
@@ -214,7 +255,9 @@ describe('attachments: uploads (local store)', function () {
       await rename(moved, objects);
     }
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    const health = await request(app.url, 'GET', '/health', { headers: { authorization: 'Bearer test-health-detail-token-0123456789' } });
+    const health = await request(app.url, 'GET', '/health', {
+      headers: { authorization: 'Bearer test-health-detail-token-0123456789' },
+    });
     expect(health.body.attachments).to.deep.equal({ store: 'local', answering: true });
   });
 });

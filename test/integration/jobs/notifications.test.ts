@@ -57,7 +57,10 @@ describe('jobs: offline notifications by signed webhook', function () {
     await until(() => receiver.deliveredTo(member).length === 1, 15_000, 'delivery after retries');
     const posts = receiver.received.filter((r) => r.body.userId === member);
     expect(posts.map((r) => r.answered)).to.deep.equal([503, 503, 200]);
-    expect(posts.every((r) => r.verified), 'every POST verifies with the secret').to.equal(true);
+    expect(
+      posts.every((r) => r.verified),
+      'every POST verifies with the secret',
+    ).to.equal(true);
     expect(new Set(posts.map((r) => r.body.deliveryId)).size).to.equal(1);
     expect(new Set(posts.map((r) => r.raw)).size, 'retries send the same body').to.equal(1);
     const body = posts[0]!.body;
@@ -67,7 +70,11 @@ describe('jobs: offline notifications by signed webhook', function () {
     // A wrong secret does not verify: the check above can fail.
     const { verifySignature } = await import('../../support/webhook-receiver.js');
     expect(verifySignature('another-secret', posts[0]!.raw, posts[0]!.signature)).to.equal(false);
-    await until(async () => (await db.query('SELECT 1 FROM notification_deliveries WHERE user_id = $1', [member])).rowCount === 0, 5_000, 'delivery row removed');
+    await until(
+      async () => (await db.query('SELECT 1 FROM notification_deliveries WHERE user_id = $1', [member])).rowCount === 0,
+      5_000,
+      'delivery row removed',
+    );
   });
 
   it('when a receiver always fails, then the delivery ends dead-lettered with its attempts counted and the job failed', async () => {
@@ -76,14 +83,26 @@ describe('jobs: offline notifications by signed webhook', function () {
     const { sender, members, conversationId } = await offlineGroup();
     await sendMessage(api.url, sender, conversationId, 'nobody listens');
     const member = members[0]!.user.id;
-    await until(async () => (await db.query('SELECT 1 FROM notification_dead_letters WHERE user_id = $1', [member])).rowCount === 1, 20_000, 'dead letter');
-    const { rows } = await db.query('SELECT delivery_id, attempts, last_error, payload FROM notification_dead_letters WHERE user_id = $1', [member]);
+    await until(
+      async () =>
+        (await db.query('SELECT 1 FROM notification_dead_letters WHERE user_id = $1', [member])).rowCount === 1,
+      20_000,
+      'dead letter',
+    );
+    const { rows } = await db.query(
+      'SELECT delivery_id, attempts, last_error, payload FROM notification_dead_letters WHERE user_id = $1',
+      [member],
+    );
     expect(rows[0].attempts).to.equal(4);
     expect(rows[0].last_error).to.match(/attempt 4: HTTP 500/);
     expect(receiver.received.filter((r) => r.body.userId === member)).to.have.length(4);
     expect(JSON.parse(rows[0].payload).deliveryId).to.equal(rows[0].delivery_id);
     expect((await db.query('SELECT 1 FROM notification_deliveries WHERE user_id = $1', [member])).rowCount).to.equal(0);
-    await until(async () => (await jobs!.queues.notifications.getJobCounts('failed')).failed === 1, 5_000, 'job failed in the queue');
+    await until(
+      async () => (await jobs!.queues.notifications.getJobCounts('failed')).failed === 1,
+      5_000,
+      'job failed in the queue',
+    );
   });
 
   it('when a receiver answers 4xx other than 429, then there is no retry: one attempt, dead-lettered', async () => {
@@ -92,10 +111,17 @@ describe('jobs: offline notifications by signed webhook', function () {
     const { sender, members, conversationId } = await offlineGroup();
     await sendMessage(api.url, sender, conversationId, 'gone');
     const member = members[0]!.user.id;
-    await until(async () => (await db.query('SELECT 1 FROM notification_dead_letters WHERE user_id = $1', [member])).rowCount === 1, 10_000, 'dead letter');
+    await until(
+      async () =>
+        (await db.query('SELECT 1 FROM notification_dead_letters WHERE user_id = $1', [member])).rowCount === 1,
+      10_000,
+      'dead letter',
+    );
     await sleep(800);
     expect(receiver.received.filter((r) => r.body.userId === member)).to.have.length(1);
-    const { rows } = await db.query('SELECT attempts, last_error FROM notification_dead_letters WHERE user_id = $1', [member]);
+    const { rows } = await db.query('SELECT attempts, last_error FROM notification_dead_letters WHERE user_id = $1', [
+      member,
+    ]);
     expect(rows[0]).to.deep.equal({ attempts: 1, last_error: 'attempt 1: HTTP 410' });
   });
 
@@ -131,7 +157,8 @@ describe('jobs: offline notifications by signed webhook', function () {
     const { sender, members, conversationId } = await offlineGroup(2);
     const sent = [];
     for (const text of ['one', 'two', 'three']) sent.push(await sendMessage(api.url, sender, conversationId, text));
-    for (const member of members) await until(() => receiver.deliveredTo(member.user.id).length === 1, 10_000, 'batched delivery');
+    for (const member of members)
+      await until(() => receiver.deliveredTo(member.user.id).length === 1, 10_000, 'batched delivery');
     await sleep(500);
     for (const member of members) {
       const posts = receiver.received.filter((r) => r.body.userId === member.user.id);
@@ -139,7 +166,10 @@ describe('jobs: offline notifications by signed webhook', function () {
       expect(posts[0]!.body.messages.map((m) => m.id)).to.deep.equal(sent.map((m) => m.id));
       expect(posts[0]!.body.message.id, 'message is the latest').to.equal(sent[2]!.id);
     }
-    expect(receiver.received.some((r) => r.body.userId === sender.user.id), 'the sender is not notified').to.equal(false);
+    expect(
+      receiver.received.some((r) => r.body.userId === sender.user.id),
+      'the sender is not notified',
+    ).to.equal(false);
   });
 
   it('when a member is online on any process, then they get no webhook, while an offline member of the same conversation does', async () => {
@@ -155,7 +185,10 @@ describe('jobs: offline notifications by signed webhook', function () {
       await until(() => receiver.deliveredTo(offline.user.id).length === 1, 10_000, 'offline member notified');
       await sleep(700);
       expect(receiver.received.filter((r) => r.body.userId === online.user.id)).to.deep.equal([]);
-      expect((await db.query('SELECT 1 FROM notification_deliveries WHERE user_id = $1', [online.user.id])).rowCount, 'nothing left to do for them').to.equal(0);
+      expect(
+        (await db.query('SELECT 1 FROM notification_deliveries WHERE user_id = $1', [online.user.id])).rowCount,
+        'nothing left to do for them',
+      ).to.equal(0);
     } finally {
       closeAllClients();
       await other.stop();
@@ -167,7 +200,14 @@ describe('jobs: offline notifications by signed webhook', function () {
     const { sender, members, conversationId } = await offlineGroup(2);
     const [reader, unread] = members as [Account, Account];
     const sent = await sendMessage(api.url, sender, conversationId, 'read me');
-    expect((await request(api.url, 'POST', `/api/conversations/${conversationId}/read`, { token: reader.accessToken, body: { seq: sent.seq } })).status).to.equal(204);
+    expect(
+      (
+        await request(api.url, 'POST', `/api/conversations/${conversationId}/read`, {
+          token: reader.accessToken,
+          body: { seq: sent.seq },
+        })
+      ).status,
+    ).to.equal(204);
     await until(() => receiver.deliveredTo(unread.user.id).length === 1, 10_000, 'the other member notified');
     await sleep(500);
     expect(receiver.received.filter((r) => r.body.userId === reader.user.id)).to.deep.equal([]);
@@ -180,10 +220,14 @@ describe('jobs: offline notifications by signed webhook', function () {
       const member = await register(plain.url);
       const conversationId = await createGroup(plain.url, sender, [member]);
       const sent = await sendMessage(plain.url, sender, conversationId, 'no outbox');
-      expect((await db.query('SELECT 1 FROM notification_outbox WHERE message_id = $1', [sent.id])).rowCount).to.equal(0);
+      expect((await db.query('SELECT 1 FROM notification_outbox WHERE message_id = $1', [sent.id])).rowCount).to.equal(
+        0,
+      );
       // And with them on, the same send path writes one (the relay is not running here, so it stays).
       const noisy = await sendMessage(api.url, sender, conversationId, 'outbox');
-      expect((await db.query('SELECT 1 FROM notification_outbox WHERE message_id = $1', [noisy.id])).rowCount).to.equal(1);
+      expect((await db.query('SELECT 1 FROM notification_outbox WHERE message_id = $1', [noisy.id])).rowCount).to.equal(
+        1,
+      );
     } finally {
       await plain.close();
     }

@@ -15,7 +15,11 @@ describe('jobs: queue dashboard and metrics', () => {
 
   it('when the dashboard is asked without the admin token, in any letter case, then it answers 401 with the contract shape', async () => {
     for (const path of ['/admin/queues', '/admin/queues/api/queues', '/ADMIN/queues', '/Admin/Queues/api/queues']) {
-      for (const authorization of [undefined, 'Bearer wrong-token', `Basic ${Buffer.from('admin:wrong').toString('base64')}`]) {
+      for (const authorization of [
+        undefined,
+        'Bearer wrong-token',
+        `Basic ${Buffer.from('admin:wrong').toString('base64')}`,
+      ]) {
         const reply = await request(api.url, 'GET', path, authorization ? { headers: { authorization } } : {});
         expect(reply.status, `${path} with ${authorization}`).to.equal(401);
         expect(reply.body.error.code).to.equal('unauthorized');
@@ -25,7 +29,9 @@ describe('jobs: queue dashboard and metrics', () => {
   });
 
   it('when the admin token is given as Bearer or as the Basic password, then the dashboard and its API answer', async () => {
-    const page = await request(api.url, 'GET', '/admin/queues', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const page = await request(api.url, 'GET', '/admin/queues', {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect(page.status).to.equal(200);
     expect(page.headers.get('content-type')).to.match(/text\/html/);
     const basic = `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}`;
@@ -37,9 +43,13 @@ describe('jobs: queue dashboard and metrics', () => {
   it('when /metrics is scraped, then it has the jobs per queue and state and the notification rows', async () => {
     const text = (await request(api.url, 'GET', '/metrics')).body as string;
     for (const queue of ['notifications', 'exports']) {
-      for (const state of ['waiting', 'active', 'delayed', 'failed']) expect(text).to.match(new RegExp(`parley_queue_jobs\\{[^}]*queue="${queue}"[^}]*state="${state}"[^}]*\\} \\d+`));
+      for (const state of ['waiting', 'active', 'delayed', 'failed'])
+        expect(text).to.match(
+          new RegExp(`parley_queue_jobs\\{[^}]*queue="${queue}"[^}]*state="${state}"[^}]*\\} \\d+`),
+        );
     }
-    for (const table of ['outbox', 'deliveries', 'dead_letters']) expect(text).to.match(new RegExp(`parley_notification_rows\\{[^}]*table="${table}"[^}]*\\} \\d+`));
+    for (const table of ['outbox', 'deliveries', 'dead_letters'])
+      expect(text).to.match(new RegExp(`parley_notification_rows\\{[^}]*table="${table}"[^}]*\\} \\d+`));
   });
 
   it('when ADMIN_TOKEN is not set, then there is no dashboard', async () => {

@@ -22,7 +22,11 @@ describe('jobs: graceful stop', function () {
     db = new pg.Client({ connectionString: testDatabaseUrl() });
     await db.connect();
     receiver = await startWebhookReceiver(WEBHOOK_SECRET);
-    env = jobsEnv(receiver.url, { REDIS_PREFIX: `${TEST_REDIS_PREFIX}stop${++round}:`, NOTIFY_DELAY_MS: '100', NOTIFY_TIMEOUT_MS: '3000' });
+    env = jobsEnv(receiver.url, {
+      REDIS_PREFIX: `${TEST_REDIS_PREFIX}stop${++round}:`,
+      NOTIFY_DELAY_MS: '100',
+      NOTIFY_TIMEOUT_MS: '3000',
+    });
     api = await startTestApp(env);
   });
   afterEach(async () => {
@@ -39,7 +43,8 @@ describe('jobs: graceful stop', function () {
     await sendMessage(api.url, sender, conversationId, 'stop test');
     return member.user.id;
   }
-  const rowsOf = async (userId: string) => (await db.query('SELECT payload FROM notification_deliveries WHERE user_id = $1', [userId])).rows;
+  const rowsOf = async (userId: string) =>
+    (await db.query('SELECT payload FROM notification_deliveries WHERE user_id = $1', [userId])).rows;
 
   it('when the jobs app stops with a POST in flight, then the POST finishes within the deadline and the delivery is done', async () => {
     receiver.answer = () => ({ status: 200, delayMs: 800 });

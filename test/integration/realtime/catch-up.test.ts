@@ -6,7 +6,13 @@ import { startServer } from '../../support/processes.js';
 import { serverSuite } from '../../support/server-suite.js';
 import { collect, connect, emitAck, until } from '../../support/sockets.js';
 
-async function sendRest(url: string, sender: Account, conversationId: string, count: number, tag: string): Promise<void> {
+async function sendRest(
+  url: string,
+  sender: Account,
+  conversationId: string,
+  count: number,
+  tag: string,
+): Promise<void> {
   const batch = 25;
   for (let start = 0; start < count; start += batch) {
     await Promise.all(
@@ -32,12 +38,17 @@ describe('realtime: catch-up', function () {
     const aliceA = await connect(servers.a.url, { token: alice.accessToken });
     const bobB = await connect(servers.b.url, { token: bob.accessToken });
     const seen = collect(bobB, 'message:new');
-    for (let i = 0; i < 3; i++) await emitAck(aliceA, 'message:send', { conversationId, body: `before-${i}`, clientMsgId: `before-${i}` });
+    for (let i = 0; i < 3; i++)
+      await emitAck(aliceA, 'message:send', { conversationId, body: `before-${i}`, clientMsgId: `before-${i}` });
     await until(() => seen.length === 3, 5000, 'live messages');
     bobB.close();
 
     const missed = [];
-    for (let i = 0; i < 5; i++) missed.push((await emitAck(aliceA, 'message:send', { conversationId, body: `missed-${i}`, clientMsgId: `missed-${i}` })).message);
+    for (let i = 0; i < 5; i++)
+      missed.push(
+        (await emitAck(aliceA, 'message:send', { conversationId, body: `missed-${i}`, clientMsgId: `missed-${i}` }))
+          .message,
+      );
 
     const bobAgain = await connect(servers.a.url, { token: bob.accessToken });
     const lastSeen = Math.max(...seen.map((event) => event.message.seq));
@@ -80,7 +91,12 @@ describe('realtime: catch-up', function () {
     const sync = await emitAck(bobA, 'sync', { cursors: { [conversationId]: 3 } });
     // Sent concurrently, so which body got which seq is not fixed; the set and the seq order are.
     expect(sync.messages.map((m: { seq: number }) => m.seq)).to.deep.equal([4, 5, 6, 7]);
-    expect(sync.messages.map((m: { body: string }) => m.body).sort()).to.deep.equal(['new-0', 'new-1', 'new-2', 'new-3']);
+    expect(sync.messages.map((m: { body: string }) => m.body).sort()).to.deep.equal([
+      'new-0',
+      'new-1',
+      'new-2',
+      'new-3',
+    ]);
   });
 
   it('when a process restarts gracefully, then its clients reconnect as new sockets and sync returns the events sent meanwhile', async () => {
@@ -95,7 +111,8 @@ describe('realtime: catch-up', function () {
     const port = servers.a.port;
     const exit = await servers.a.stop('SIGINT');
     expect(exit).to.equal(0);
-    for (let i = 1; i <= 3; i++) await emitAck(aliceB, 'message:send', { conversationId, body: `gap-${i}`, clientMsgId: `rec-${i}` });
+    for (let i = 1; i <= 3; i++)
+      await emitAck(aliceB, 'message:send', { conversationId, body: `gap-${i}`, clientMsgId: `rec-${i}` });
     servers.set(await startServer({}, port));
     await until(() => bobA.connected, 10_000, 'reconnect');
     // No connection state recovery (it replayed packets before the credential was checked): the database is the

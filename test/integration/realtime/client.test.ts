@@ -78,21 +78,31 @@ describe('parley/client', function () {
 
   it('when a REST call fails, then ParleyApiError carries the status and the contract code; an expired token is refreshed once', async () => {
     const alice = await signedIn(servers.a.url);
-    const failure = await alice.rest.conversation('999999999').then(() => undefined, (error: unknown) => error);
+    const failure = await alice.rest.conversation('999999999').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(failure).to.be.instanceOf(ParleyApiError);
     expect(failure).to.include({ status: 404, code: 'not_found' });
     // A forged access token stands in for an expired one: the client spends its refresh token and retries.
     const { refreshToken } = (alice.rest as unknown as { tokens: { refreshToken: string } }).tokens;
-    const stale = new ParleyClient({ url: servers.a.url, tokens: { accessToken: 'expired.token.value', refreshToken } });
+    const stale = new ParleyClient({
+      url: servers.a.url,
+      tokens: { accessToken: 'expired.token.value', refreshToken },
+    });
     expect((await stale.rest.me()).id).to.equal((await alice.rest.me()).id);
   });
 
   it('when the example echo bot runs, then it answers a message in a conversation it was added to', async () => {
     const botName = uniqueName('bot');
-    const bot = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../examples/echo-bot.ts', import.meta.url))], {
-      env: { ...process.env, PARLEY_URL: servers.b.url, BOT_USERNAME: botName, BOT_PASSWORD: 'echo bot password' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const bot = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('../../examples/echo-bot.ts', import.meta.url))],
+      {
+        env: { ...process.env, PARLEY_URL: servers.b.url, BOT_USERNAME: botName, BOT_PASSWORD: 'echo bot password' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     open.push({ close: () => bot.kill('SIGKILL') });
     await waitForLine(bot, 'echo bot ready');
 
@@ -116,12 +126,23 @@ describe('parley/client', function () {
     open.push(first, second);
     const third = clients[2]!.realtime();
     open.push(third);
-    const refused = await third.connect().then(() => undefined, (error: Error & { data?: { code?: string } }) => error);
+    const refused = await third.connect().then(
+      () => undefined,
+      (error: Error & { data?: { code?: string } }) => error,
+    );
     expect(refused?.message).to.equal('overloaded');
     expect(refused?.data?.code).to.equal('overloaded');
 
     first.close();
-    await until(() => third.connect().then(() => true, () => false), 10_000, 'a place after a socket left');
+    await until(
+      () =>
+        third.connect().then(
+          () => true,
+          () => false,
+        ),
+      10_000,
+      'a place after a socket left',
+    );
     expect(third.socket.connected).to.equal(true);
     await capped.stop('SIGKILL');
   });

@@ -9,7 +9,11 @@ describe('realtime: delivery across processes', function () {
   const servers = serverSuite();
 
   it('when a member sends on one process, then every member socket on both processes gets message:new exactly once', async () => {
-    const [alice, bob, carol] = await Promise.all([register(servers.a.url), register(servers.a.url), register(servers.a.url)]);
+    const [alice, bob, carol] = await Promise.all([
+      register(servers.a.url),
+      register(servers.a.url),
+      register(servers.a.url),
+    ]);
     const conversationId = await createGroup(servers.a.url, alice, [bob, carol]);
     const aliceA = await connect(servers.a.url, { token: alice.accessToken });
     const aliceB = await connect(servers.b.url, { token: alice.accessToken }); // Alice's other device
@@ -69,11 +73,17 @@ describe('realtime: delivery across processes', function () {
 
     const acks = await Promise.all(
       Array.from({ length: 150 }, (_, i) =>
-        emitAck(sockets[i % sockets.length]!, 'message:send', { conversationId, body: `m${i}`, clientMsgId: `race-${i}` }),
+        emitAck(sockets[i % sockets.length]!, 'message:send', {
+          conversationId,
+          body: `m${i}`,
+          clientMsgId: `race-${i}`,
+        }),
       ),
     );
     expect(acks.every((ack) => ack.ok)).to.equal(true);
-    expect(acks.map((ack) => ack.message.seq).sort((x, y) => x - y)).to.deep.equal(Array.from({ length: 150 }, (_, i) => i + 1));
+    expect(acks.map((ack) => ack.message.seq).sort((x, y) => x - y)).to.deep.equal(
+      Array.from({ length: 150 }, (_, i) => i + 1),
+    );
 
     await until(() => received.every((list) => list.length >= 150), 15_000, 'all deliveries');
     await sleep(300);

@@ -26,7 +26,9 @@ describe('realtime: draining', function () {
         new Promise<{ reconnectInMs: number; beforeDisconnect: boolean }>((resolve) => {
           let disconnected = false;
           socket.once('disconnect', () => (disconnected = true));
-          socket.once('server:draining', (payload: { reconnectInMs: number }) => resolve({ ...payload, beforeDisconnect: !disconnected }));
+          socket.once('server:draining', (payload: { reconnectInMs: number }) =>
+            resolve({ ...payload, beforeDisconnect: !disconnected }),
+          );
         }),
     );
     expect(await server.stop('SIGINT')).to.equal(0);
@@ -49,17 +51,33 @@ describe('realtime: draining and the per-user socket cap', function () {
     const env = { SOCKET_MAX_PER_USER: '2' };
     const [draining, survivor] = await Promise.all([startServer(env), startServer(env)]);
     const alice = await register(survivor.url);
-    const old = [await connect(draining.url, { token: alice.accessToken }), await connect(draining.url, { token: alice.accessToken })];
+    const old = [
+      await connect(draining.url, { token: alice.accessToken }),
+      await connect(draining.url, { token: alice.accessToken }),
+    ];
     // At the cap: a third socket anywhere is refused.
-    const refused = await connect(survivor.url, { token: alice.accessToken }).then(() => 'connected', (error: Error) => error.message);
+    const refused = await connect(survivor.url, { token: alice.accessToken }).then(
+      () => 'connected',
+      (error: Error) => error.message,
+    );
     expect(refused).to.equal('too_many_sockets');
 
     const heard = old.map((socket) => new Promise<void>((resolve) => socket.once('server:draining', () => resolve())));
     const stopped = draining.stop('SIGINT');
     await Promise.all(heard);
-    const reconnected = await Promise.all(old.map(() => connect(survivor.url, { token: alice.accessToken }).then(() => 'connected', (error: Error) => error.message)));
+    const reconnected = await Promise.all(
+      old.map(() =>
+        connect(survivor.url, { token: alice.accessToken }).then(
+          () => 'connected',
+          (error: Error) => error.message,
+        ),
+      ),
+    );
     // The old sockets were still open (and counted as online): only draining let the new ones in.
-    expect(old.map((socket) => socket.connected), 'old sockets still open while the new ones connected').to.deep.equal([true, true]);
+    expect(
+      old.map((socket) => socket.connected),
+      'old sockets still open while the new ones connected',
+    ).to.deep.equal([true, true]);
     expect(reconnected).to.deep.equal(['connected', 'connected']);
     expect(await stopped).to.equal(0);
   });

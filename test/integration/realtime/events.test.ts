@@ -8,12 +8,20 @@ import { collect, connect, emitAck, nextEvent, sleep, until } from '../../suppor
 
 describe('realtime: handshake, events and limits', function () {
   this.timeout(60_000);
-  const servers = serverSuite({ CORS_ORIGIN: 'https://app.example', SOCKET_EVENTS_PER_SEC: '5', SOCKET_EVENTS_BURST: '10', SOCKET_MAX_PER_USER: '3' });
+  const servers = serverSuite({
+    CORS_ORIGIN: 'https://app.example',
+    SOCKET_EVENTS_PER_SEC: '5',
+    SOCKET_EVENTS_BURST: '10',
+    SOCKET_MAX_PER_USER: '3',
+  });
 
   describe('handshake', () => {
     it('when no credential or a bad token is sent, then connect_error says unauthorized', async () => {
       for (const auth of [{}, { token: 'not-a-jwt' }, { cookie: 'parley.sid=forged; parley.sid.sig=forged' }]) {
-        const error = await connect(servers.a.url, auth).then(() => undefined, (e: Error) => e);
+        const error = await connect(servers.a.url, auth).then(
+          () => undefined,
+          (e: Error) => e,
+        );
         expect(error?.message, JSON.stringify(auth)).to.equal('unauthorized');
       }
     });
@@ -25,7 +33,11 @@ describe('realtime: handshake, events and limits', function () {
       const aliceByCookie = await connect(servers.b.url, { cookie: alice.cookie });
       const bobSocket = await connect(servers.a.url, { token: bob.accessToken });
       const event = nextEvent(bobSocket, 'message:new');
-      const ack = await emitAck(aliceByCookie, 'message:send', { conversationId, body: 'via cookie', clientMsgId: 'c1' });
+      const ack = await emitAck(aliceByCookie, 'message:send', {
+        conversationId,
+        body: 'via cookie',
+        clientMsgId: 'c1',
+      });
       expect(ack.ok).to.equal(true);
       expect(ack.message.senderId).to.equal(alice.user.id);
       expect((await event).message.id).to.equal(ack.message.id);
@@ -33,7 +45,10 @@ describe('realtime: handshake, events and limits', function () {
 
     it('when a browser Origin outside CORS_ORIGIN connects, then it is refused; an allowed one connects', async () => {
       const alice = await register(servers.a.url);
-      const refused = await connect(servers.a.url, { token: alice.accessToken, origin: 'https://evil.example' }).then(() => undefined, (e: Error) => e);
+      const refused = await connect(servers.a.url, { token: alice.accessToken, origin: 'https://evil.example' }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(refused).to.be.instanceOf(Error);
       const allowed = await connect(servers.a.url, { token: alice.accessToken, origin: 'https://app.example' });
       expect(allowed.connected).to.equal(true);
@@ -42,16 +57,23 @@ describe('realtime: handshake, events and limits', function () {
     it('when a sign-in logs out, then its sockets on every process close, other sign-ins stay, and its cookie no longer connects', async () => {
       const alice = await register(servers.a.url);
       // A second sign-in of the same user: another refresh family.
-      const elsewhere = await request(servers.a.url, 'POST', '/api/auth/login', { body: { username: alice.user.username, password: 'correct horse' } });
+      const elsewhere = await request(servers.a.url, 'POST', '/api/auth/login', {
+        body: { username: alice.user.username, password: 'correct horse' },
+      });
       const byCookie = await connect(servers.b.url, { cookie: alice.cookie });
       const byToken = await connect(servers.a.url, { token: alice.accessToken });
       const otherSignIn = await connect(servers.b.url, { token: elsewhere.body.accessToken });
-      const closed = [byCookie, byToken].map((socket) => new Promise<string>((resolve) => socket.once('disconnect', resolve)));
+      const closed = [byCookie, byToken].map(
+        (socket) => new Promise<string>((resolve) => socket.once('disconnect', resolve)),
+      );
 
       expect((await request(servers.a.url, 'POST', '/api/auth/logout', { cookie: alice.cookie })).status).to.equal(204);
       expect(await Promise.all(closed)).to.deep.equal(['io server disconnect', 'io server disconnect']);
       expect(otherSignIn.connected).to.equal(true);
-      const again = await connect(servers.a.url, { cookie: alice.cookie }).then(() => undefined, (e: Error) => e);
+      const again = await connect(servers.a.url, { cookie: alice.cookie }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(again?.message).to.equal('unauthorized');
     });
 
@@ -59,7 +81,8 @@ describe('realtime: handshake, events and limits', function () {
       const alice = await register(servers.a.url);
       const socket = await connect(servers.b.url, { token: alice.accessToken });
       const closed = new Promise<string>((resolve) => socket.once('disconnect', resolve));
-      const refresh = () => request(servers.a.url, 'POST', '/api/auth/refresh', { body: { refreshToken: alice.refreshToken } });
+      const refresh = () =>
+        request(servers.a.url, 'POST', '/api/auth/refresh', { body: { refreshToken: alice.refreshToken } });
       expect((await refresh()).status).to.equal(200);
       expect((await refresh()).status).to.equal(401);
       expect(await closed).to.equal('io server disconnect');
@@ -71,14 +94,21 @@ describe('realtime: handshake, events and limits', function () {
       await connect(servers.b.url, { token: alice.accessToken });
       await connect(servers.a.url, { token: alice.accessToken });
       await sleep(100);
-      const error = await connect(servers.b.url, { token: alice.accessToken }).then(() => undefined, (e: Error) => e);
+      const error = await connect(servers.b.url, { token: alice.accessToken }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(error?.message).to.equal('too_many_sockets');
     });
   });
 
   describe('payloads', () => {
     it('when payloads are malformed or name a foreign conversation, then the ack is an error, nothing is stored, and the socket stays', async () => {
-      const [alice, bob, mallory] = await Promise.all([register(servers.a.url), register(servers.a.url), register(servers.a.url)]);
+      const [alice, bob, mallory] = await Promise.all([
+        register(servers.a.url),
+        register(servers.a.url),
+        register(servers.a.url),
+      ]);
       const conversationId = await createGroup(servers.a.url, alice, [bob]);
       const socket = await connect(servers.a.url, { token: mallory.accessToken });
       const bad: Array<[string, unknown, string]> = [
@@ -110,7 +140,9 @@ describe('realtime: handshake, events and limits', function () {
       expect(socket.connected).to.equal(true);
       const health = await request(servers.a.url, 'GET', '/health', { headers: HEALTH_DETAIL });
       expect(health.status).to.equal(200);
-      const history = await request(servers.a.url, 'GET', `/api/conversations/${conversationId}/messages`, { token: alice.accessToken });
+      const history = await request(servers.a.url, 'GET', `/api/conversations/${conversationId}/messages`, {
+        token: alice.accessToken,
+      });
       expect(history.body.messages).to.deep.equal([]);
     });
 
@@ -141,7 +173,9 @@ describe('realtime: handshake, events and limits', function () {
       const bob = await register(servers.a.url);
       const conversationId = await createGroup(servers.a.url, alice, [bob]);
       const socket = await connect(servers.a.url, { token: alice.accessToken });
-      const acks = await Promise.all(Array.from({ length: 30 }, () => emitAck(socket, 'typing', { conversationId, isTyping: true })));
+      const acks = await Promise.all(
+        Array.from({ length: 30 }, () => emitAck(socket, 'typing', { conversationId, isTyping: true })),
+      );
       const limited = acks.filter((ack) => !ack.ok && ack.error.code === 'rate_limited').length;
       expect(acks.filter((ack) => ack.ok).length).to.be.within(10, 12); // the burst (plus refill during the run)
       expect(limited).to.equal(30 - acks.filter((ack) => ack.ok).length);
@@ -172,13 +206,20 @@ describe('realtime: handshake, events and limits', function () {
     });
 
     it('when a user is added or removed over REST, then their live sockets on every process join or leave the room', async () => {
-      const [alice, bob, carol] = await Promise.all([register(servers.a.url), register(servers.a.url), register(servers.a.url)]);
+      const [alice, bob, carol] = await Promise.all([
+        register(servers.a.url),
+        register(servers.a.url),
+        register(servers.a.url),
+      ]);
       const conversationId = await createGroup(servers.a.url, alice, [bob]);
       const aliceA = await connect(servers.a.url, { token: alice.accessToken });
       const carolA = await connect(servers.a.url, { token: carol.accessToken });
       const carolB = await connect(servers.b.url, { token: carol.accessToken });
       const joined = [nextEvent(carolA, 'conversation:new'), nextEvent(carolB, 'conversation:new')];
-      const added = await request(servers.b.url, 'POST', `/api/conversations/${conversationId}/members`, { token: alice.accessToken, body: { userId: carol.user.id } });
+      const added = await request(servers.b.url, 'POST', `/api/conversations/${conversationId}/members`, {
+        token: alice.accessToken,
+        body: { userId: carol.user.id },
+      });
       expect(added.status).to.equal(201);
       for (const event of await Promise.all(joined)) expect(event.conversation.id).to.equal(conversationId);
 
@@ -188,7 +229,12 @@ describe('realtime: handshake, events and limits', function () {
       expect((await emitAck(carolB, 'typing', { conversationId, isTyping: true })).ok).to.equal(true);
 
       const left = [nextEvent(carolA, 'conversation:removed'), nextEvent(carolB, 'conversation:removed')];
-      const removed = await request(servers.a.url, 'DELETE', `/api/conversations/${conversationId}/members/${carol.user.id}`, { token: alice.accessToken });
+      const removed = await request(
+        servers.a.url,
+        'DELETE',
+        `/api/conversations/${conversationId}/members/${carol.user.id}`,
+        { token: alice.accessToken },
+      );
       expect(removed.status).to.equal(204);
       for (const event of await Promise.all(left)) expect(event).to.deep.equal({ conversationId });
       const after = [collect(carolA, 'message:new'), collect(carolB, 'message:new')];
@@ -212,7 +258,10 @@ describe('realtime: credential expiry', function () {
     const socket = await connect(servers.a.url, { token: alice.accessToken });
     const reason = await new Promise<string>((resolve) => socket.once('disconnect', resolve));
     expect(reason).to.equal('io server disconnect');
-    const error = await connect(servers.a.url, { token: alice.accessToken }).then(() => undefined, (e: Error) => e);
+    const error = await connect(servers.a.url, { token: alice.accessToken }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.message).to.equal('unauthorized');
   });
 

@@ -15,8 +15,15 @@ describe('realtime in process', function () {
     const [alice, bob] = await Promise.all([register(app.url), register(app.url)]);
     const conversationId = await createGroup(app.url, alice, [bob]);
     const bobSocket = await connect(app.url, { token: bob.accessToken });
-    const received = nextEvent(bobSocket, 'message:new', (payload: { message: { body: string } }) => payload.message.body === 'over rest');
-    const sent = await request(app.url, 'POST', `/api/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { body: 'over rest', clientMsgId: 'ip-1' } });
+    const received = nextEvent(
+      bobSocket,
+      'message:new',
+      (payload: { message: { body: string } }) => payload.message.body === 'over rest',
+    );
+    const sent = await request(app.url, 'POST', `/api/conversations/${conversationId}/messages`, {
+      token: alice.accessToken,
+      body: { body: 'over rest', clientMsgId: 'ip-1' },
+    });
     expect(sent.status).to.equal(201);
     expect((await received).message).to.include({ body: 'over rest', seq: 1 });
     const ack = await emitAck(bobSocket, 'message:send', { conversationId, body: 'over socket', clientMsgId: 'ip-2' });
@@ -26,7 +33,12 @@ describe('realtime in process', function () {
 
   it('when a client connects with long-polling only, then socket.io answers its requests alone and it stays connected (the HTTP API never answers /socket.io/ too)', async () => {
     const alice = await register(app.url);
-    const socket = io(app.url, { transports: ['polling'], auth: { token: alice.accessToken }, forceNew: true, reconnection: false });
+    const socket = io(app.url, {
+      transports: ['polling'],
+      auth: { token: alice.accessToken },
+      forceNew: true,
+      reconnection: false,
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('connect', () => resolve());
@@ -42,6 +54,17 @@ describe('realtime in process', function () {
   });
 
   it('when the app is built, then its closers are registered in the declared order', () => {
-    expect(app.parley.lifecycle.registered()).to.deep.equal(['realtime', 'revocations', 'search re-index', 'attachment sweep', 'job queues', 'worker pool', 'attachment store', 'metrics', 'database', 'redis']);
+    expect(app.parley.lifecycle.registered()).to.deep.equal([
+      'realtime',
+      'revocations',
+      'search re-index',
+      'attachment sweep',
+      'job queues',
+      'worker pool',
+      'attachment store',
+      'metrics',
+      'database',
+      'redis',
+    ]);
   });
 });

@@ -10,17 +10,31 @@ describe('realtime: conversation:updated to every member', function () {
   const servers = serverSuite({});
 
   it('when a member is added, removed or given a role on one process, then a third member on the other process gets the conversation as GET returns it', async () => {
-    const [alice, bob, carol] = [await register(servers.a.url), await register(servers.a.url), await register(servers.a.url)];
+    const [alice, bob, carol] = [
+      await register(servers.a.url),
+      await register(servers.a.url),
+      await register(servers.a.url),
+    ];
     const conversationId = await createGroup(servers.a.url, alice, [bob]);
     const bobB = await connect(servers.b.url, { token: bob.accessToken });
     const carolA = await connect(servers.a.url, { token: carol.accessToken });
     const carolUpdates = collect(carolA, 'conversation:updated');
-    const asGetReturns = async () => (await request(servers.a.url, 'GET', `/api/conversations/${conversationId}`, { token: bob.accessToken })).body.conversation;
-    const memberIds = (conversation: { members: { id: string }[] }) => conversation.members.map((member) => member.id).sort();
+    const asGetReturns = async () =>
+      (await request(servers.a.url, 'GET', `/api/conversations/${conversationId}`, { token: bob.accessToken })).body
+        .conversation;
+    const memberIds = (conversation: { members: { id: string }[] }) =>
+      conversation.members.map((member) => member.id).sort();
 
     const onAdd = nextEvent(bobB, 'conversation:updated');
     const carolJoined = nextEvent(carolA, 'conversation:new');
-    expect((await request(servers.a.url, 'POST', `/api/conversations/${conversationId}/members`, { token: alice.accessToken, body: { userId: carol.user.id } })).status).to.equal(201);
+    expect(
+      (
+        await request(servers.a.url, 'POST', `/api/conversations/${conversationId}/members`, {
+          token: alice.accessToken,
+          body: { userId: carol.user.id },
+        })
+      ).status,
+    ).to.equal(201);
     const added = (await onAdd).conversation;
     expect(memberIds(added)).to.deep.equal([alice.user.id, bob.user.id, carol.user.id].sort());
     expect(added).to.deep.equal(await asGetReturns());
@@ -28,7 +42,14 @@ describe('realtime: conversation:updated to every member', function () {
 
     const onRole = nextEvent(bobB, 'conversation:updated');
     const carolSawRole = nextEvent(carolA, 'conversation:updated');
-    expect((await request(servers.a.url, 'PATCH', `/api/conversations/${conversationId}/members/${carol.user.id}`, { token: alice.accessToken, body: { role: 'admin' } })).status).to.equal(200);
+    expect(
+      (
+        await request(servers.a.url, 'PATCH', `/api/conversations/${conversationId}/members/${carol.user.id}`, {
+          token: alice.accessToken,
+          body: { role: 'admin' },
+        })
+      ).status,
+    ).to.equal(200);
     const promoted = (await onRole).conversation;
     expect(promoted.members.find((member: { id: string }) => member.id === carol.user.id).role).to.equal('admin');
     expect(promoted).to.deep.equal(await asGetReturns());
@@ -37,7 +58,13 @@ describe('realtime: conversation:updated to every member', function () {
     const onRemove = nextEvent(bobB, 'conversation:updated');
     const carolLeft = nextEvent(carolA, 'conversation:removed');
     const seenByCarolBefore = carolUpdates.length;
-    expect((await request(servers.a.url, 'DELETE', `/api/conversations/${conversationId}/members/${carol.user.id}`, { token: alice.accessToken })).status).to.equal(204);
+    expect(
+      (
+        await request(servers.a.url, 'DELETE', `/api/conversations/${conversationId}/members/${carol.user.id}`, {
+          token: alice.accessToken,
+        })
+      ).status,
+    ).to.equal(204);
     const removed = (await onRemove).conversation;
     expect(memberIds(removed)).to.deep.equal([alice.user.id, bob.user.id].sort());
     expect(removed).to.deep.equal(await asGetReturns());

@@ -19,12 +19,18 @@ describe('realtime: SOCKET_ADAPTER=memory without Redis', function () {
     expect(presence[0]).to.deep.equal({ userId: alice.user.id, status: 'online', lastSeenAt: null });
 
     const delivered = nextEvent(bobSocket, 'message:new');
-    const ack = await emitAck(aliceByCookie, 'message:send', { conversationId, body: 'no redis', clientMsgId: 'mem-1' });
+    const ack = await emitAck(aliceByCookie, 'message:send', {
+      conversationId,
+      body: 'no redis',
+      clientMsgId: 'mem-1',
+    });
     expect((await delivered).message.id).to.equal(ack.message.id);
 
     aliceByCookie.close();
     await until(() => presence.length === 2, 5000, 'offline');
-    const rest = await request(servers.a.url, 'GET', `/api/presence?userIds=${alice.user.id}`, { token: bob.accessToken });
+    const rest = await request(servers.a.url, 'GET', `/api/presence?userIds=${alice.user.id}`, {
+      token: bob.accessToken,
+    });
     expect(rest.body.presence[alice.user.id]).to.deep.equal({ status: 'offline', lastSeenAt: presence[1].lastSeenAt });
     const health = await request(servers.a.url, 'GET', '/health', { headers: HEALTH_DETAIL });
     expect(health.body.sockets.adapter).to.equal('memory');

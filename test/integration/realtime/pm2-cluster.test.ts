@@ -14,7 +14,10 @@ describe('realtime: SOCKET_ADAPTER=cluster', function () {
   this.timeout(60_000);
 
   it('when started outside a relaying cluster, then the process refuses to run split and exits non-zero', async () => {
-    const env = { PATH: process.env.PATH ?? '', ...testEnv({ SOCKET_ADAPTER: 'cluster', PORT: String(await freePort()), HOST: '127.0.0.1' }) };
+    const env = {
+      PATH: process.env.PATH ?? '',
+      ...testEnv({ SOCKET_ADAPTER: 'cluster', PORT: String(await freePort()), HOST: '127.0.0.1' }),
+    };
     const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
@@ -24,7 +27,12 @@ describe('realtime: SOCKET_ADAPTER=cluster', function () {
   });
 
   it('when run as cluster workers under a primary that does not relay (as under stock PM2), then each worker exits 70', async () => {
-    const env = testEnv({ SOCKET_ADAPTER: 'cluster', SOCKET_CLUSTER_GRACE_MS: '2000', PORT: String(await freePort()), HOST: '127.0.0.1' });
+    const env = testEnv({
+      SOCKET_ADAPTER: 'cluster',
+      SOCKET_CLUSTER_GRACE_MS: '2000',
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+    });
     // A bare Node cluster primary: forks the workers and shares the port, but runs no setupPrimary().
     const primary = `
       const cluster = require('node:cluster');
@@ -37,7 +45,10 @@ describe('realtime: SOCKET_ADAPTER=cluster', function () {
     // A file, not -e: cluster workers inherit execArgv, and an -e script would run in them instead of main.js.
     const script = path.join(await mkdtemp(path.join(os.tmpdir(), 'parley-rt-primary-')), 'primary.cjs');
     await writeFile(script, primary);
-    const child = spawn(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, [script], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
@@ -66,7 +77,8 @@ describe('realtime: SOCKET_ADAPTER=cluster', function () {
       // PM2 says "online" as soon as a worker is forked, and the daemon sends plain HTTP to one worker only, so
       // /health/ready through it says nothing of the other. Wait until each worker's adapter has seen both: a
       // connection handed to a worker still starting would be lost.
-      const joined = async (worker: number) => (await daemon.workerLog(worker)).includes('socket.io cluster adapter sees every worker');
+      const joined = async (worker: number) =>
+        (await daemon.workerLog(worker)).includes('socket.io cluster adapter sees every worker');
       await until(async () => (await joined(0)) && (await joined(1)), 30_000, 'both workers joined');
     });
     afterEach(closeAllClients);
@@ -92,17 +104,26 @@ describe('realtime: SOCKET_ADAPTER=cluster', function () {
       // least-connection balancing alternates new sessions between the two workers. No retries: a handshake
       // the daemon loses (see patches/@socket.io+sticky+1.0.4.patch) must fail this test, not be papered over.
       const sockets: Client[] = [];
-      for (const account of [alice, bob, carol, bob, carol, alice]) sockets.push(await connect(daemon.url, { token: account.accessToken }));
+      for (const account of [alice, bob, carol, bob, carol, alice])
+        sockets.push(await connect(daemon.url, { token: account.accessToken }));
       const received = sockets.map((socket) => collect(socket, 'message:new'));
       const ids = new Set(sockets.map((socket) => socket.id));
       const socketsOn = async (worker: number) =>
-        (await daemon.workerLog(worker)).split('\n').filter((line) => line.includes('socket connected') && ids.has(JSON.parse(line).socketId)).length;
+        (await daemon.workerLog(worker))
+          .split('\n')
+          .filter((line) => line.includes('socket connected') && ids.has(JSON.parse(line).socketId)).length;
       await until(async () => (await socketsOn(0)) + (await socketsOn(1)) === 6, 5000, 'connection logs');
       expect(await socketsOn(0)).to.be.above(0);
       expect(await socketsOn(1)).to.be.above(0);
       step = 'send';
       const acks = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => emitAck(sockets[i % sockets.length]!, 'message:send', { conversationId, body: `c${i}`, clientMsgId: `cl-${i}` })),
+        Array.from({ length: 20 }, (_, i) =>
+          emitAck(sockets[i % sockets.length]!, 'message:send', {
+            conversationId,
+            body: `c${i}`,
+            clientMsgId: `cl-${i}`,
+          }),
+        ),
       );
       expect(acks.every((ack) => ack.ok)).to.equal(true);
       step = 'deliveries';

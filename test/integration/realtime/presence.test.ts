@@ -41,7 +41,7 @@ describe('realtime: presence', function () {
     expect(rest).to.deep.equal({ status: 'offline', lastSeenAt: events[1].lastSeenAt });
   });
 
-  it('when the process holding a user\'s only socket stalls past its TTL, then the user goes offline, and online again when it resumes', async () => {
+  it("when the process holding a user's only socket stalls past its TTL, then the user goes offline, and online again when it resumes", async () => {
     const stalled = await startServer({ PRESENCE_TTL_SEC: '3' });
     const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);
     await createGroup(servers.a.url, alice, [bob]);
@@ -63,7 +63,11 @@ describe('realtime: presence', function () {
     try {
       // The heartbeat was at most ttl/3 old when stopped, so the sweep's offline comes at least ~2 s after the stop;
       // anything earlier was already on its way before it.
-      await until(() => seen.some((event) => event.status === 'offline' && event.at - stoppedAt > 1500), 15_000, 'offline after the stall');
+      await until(
+        () => seen.some((event) => event.status === 'offline' && event.at - stoppedAt > 1500),
+        15_000,
+        'offline after the stall',
+      );
     } finally {
       stalled.child.kill('SIGCONT');
       resumedAt = Date.now();
@@ -76,7 +80,7 @@ describe('realtime: presence', function () {
     await stalled.stop('SIGKILL');
   });
 
-  it('when the process holding a user\'s only socket is killed with SIGKILL, then the user goes offline within 30 s', async () => {
+  it("when the process holding a user's only socket is killed with SIGKILL, then the user goes offline within 30 s", async () => {
     const victim = await startServer();
     const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);
     await createGroup(servers.a.url, alice, [bob]);
@@ -85,7 +89,12 @@ describe('realtime: presence', function () {
     await connect(victim.url, { token: alice.accessToken });
     await online;
 
-    const offline = nextEvent(bobA, 'presence', (event) => event.userId === alice.user.id && event.status === 'offline', 30_000);
+    const offline = nextEvent(
+      bobA,
+      'presence',
+      (event) => event.userId === alice.user.id && event.status === 'offline',
+      30_000,
+    );
     const killedAt = Date.now();
     await victim.stop('SIGKILL');
     const event = await offline;

@@ -15,14 +15,23 @@ describe('realtime: a send committed by a process that died before its ack', fun
   after(stopAll);
 
   it('when the client retries on another process, then it gets the stored message (created: false) and members get it live', async () => {
-    const [doomed, survivor] = await Promise.all([startServer({}, undefined, ['--import', DIE_AFTER_COMMIT]), startServer()]);
+    const [doomed, survivor] = await Promise.all([
+      startServer({}, undefined, ['--import', DIE_AFTER_COMMIT]),
+      startServer(),
+    ]);
     const [alice, bob] = await Promise.all([register(survivor.url), register(survivor.url)]);
     const conversationId = await createGroup(survivor.url, alice, [bob]);
     const bobSocket = await connect(survivor.url, { token: bob.accessToken });
     const send = (url: string) =>
-      request(url, 'POST', `/api/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { body: 'stored, never acked', clientMsgId: 'crash-1' } });
+      request(url, 'POST', `/api/conversations/${conversationId}/messages`, {
+        token: alice.accessToken,
+        body: { body: 'stored, never acked', clientMsgId: 'crash-1' },
+      });
 
-    const lost = await send(doomed.url).then(() => 'answered', () => 'no answer');
+    const lost = await send(doomed.url).then(
+      () => 'answered',
+      () => 'no answer',
+    );
     expect(lost).to.equal('no answer');
     expect(await doomed.stop()).to.equal(null); // killed by the fault, not exited
     const live = nextEvent(bobSocket, 'message:new');
@@ -30,7 +39,9 @@ describe('realtime: a send committed by a process that died before its ack', fun
     expect(retry.status).to.equal(200); // stored before: created false
     expect(retry.body.message.seq).to.equal(1);
     expect((await live).message.id).to.equal(retry.body.message.id);
-    const history = await request(survivor.url, 'GET', `/api/conversations/${conversationId}/messages`, { token: alice.accessToken });
+    const history = await request(survivor.url, 'GET', `/api/conversations/${conversationId}/messages`, {
+      token: alice.accessToken,
+    });
     expect(history.body.messages).to.have.length(1);
   });
 });

@@ -40,11 +40,17 @@ describe('realtime: the stream publisher speaks the adapter wire format', () => 
     await until(async () => (await redis.xlen(stream)) === 1, 5_000, "the adapter's entry");
     const theirs = await lastEntry(redis, stream);
 
-    await streamPublisher(redis, stream, { timeoutMs: 2_000, backlogMax: 10 })([{ rooms: ['conv:1', 'conv:2'], event: 'message:new', payload }]);
+    await streamPublisher(redis, stream, { timeoutMs: 2_000, backlogMax: 10 })([
+      { rooms: ['conv:1', 'conv:2'], event: 'message:new', payload },
+    ]);
     const ours = await lastEntry(redis, stream);
 
     expect(Object.keys(ours).sort()).to.deep.equal(Object.keys(theirs).sort());
     expect(ours.uid).to.equal('emitter');
-    expect({ ...ours, uid: undefined, data: JSON.parse(ours.data!) }).to.deep.equal({ ...theirs, uid: undefined, data: JSON.parse(theirs.data!) });
+    expect({ ...ours, uid: undefined, data: JSON.parse(ours.data!) }).to.deep.equal({
+      ...theirs,
+      uid: undefined,
+      data: JSON.parse(theirs.data!),
+    });
   });
 });

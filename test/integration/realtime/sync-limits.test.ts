@@ -25,7 +25,10 @@ describe('realtime: sync limits', function () {
     const conversationId = await createGroup(server.url, alice, [bob]);
     for (let i = 1; i <= 30; i++) {
       const body = `${i} `.padEnd(3000, 'x');
-      await request(server.url, 'POST', `/api/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { body, clientMsgId: `big-${i}` } });
+      await request(server.url, 'POST', `/api/conversations/${conversationId}/messages`, {
+        token: alice.accessToken,
+        body: { body, clientMsgId: `big-${i}` },
+      });
     }
     const socket = await connect(server.url, { token: bob.accessToken });
     const seqs: number[] = [];
@@ -47,7 +50,9 @@ describe('realtime: sync limits', function () {
     const [alice] = await Promise.all([register(limited.url)]);
     const conversationId = await createGroup(limited.url, alice, []);
     const socket = await connect(limited.url, { token: alice.accessToken });
-    const answers = await Promise.all(Array.from({ length: 4 }, () => emitAck(socket, 'sync', { cursors: { [conversationId]: 0 } })));
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () => emitAck(socket, 'sync', { cursors: { [conversationId]: 0 } })),
+    );
     expect(answers.map((answer) => answer.ok)).to.deep.equal([true, true, false, false]);
     expect(answers[2].error.code).to.equal('rate_limited');
     expect(socket.connected).to.equal(true);

@@ -26,7 +26,10 @@ describe('security: health endpoints', function () {
   });
 
   it('health detail leak: when /health is asked without the operator token, then only its status comes back', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { authorization: TOKEN }] as Record<string, string>[]) {
+    for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { authorization: TOKEN }] as Record<
+      string,
+      string
+    >[]) {
       const reply = await request(app.url, 'GET', '/health', { headers });
       expect(reply.status).to.equal(200);
       expect(reply.body, JSON.stringify(headers)).to.deep.equal({ status: 'ok' });

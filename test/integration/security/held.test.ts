@@ -32,7 +32,8 @@ describe('security: checks that held', function () {
 
   it('when a body carries __proto__ or constructor keys, then 400 and nothing is polluted', async () => {
     const reply = await request(app.url, 'POST', '/api/auth/register', {
-      rawBody: '{"username":"proto_user_x","password":"correct horse","__proto__":{"isAdmin":true},"constructor":{"prototype":{"polluted":true}}}',
+      rawBody:
+        '{"username":"proto_user_x","password":"correct horse","__proto__":{"isAdmin":true},"constructor":{"prototype":{"polluted":true}}}',
     });
     // @koa/bodyparser refuses prototype keys outright (400, the contract's shape); either way nothing is polluted.
     expect(reply.status, JSON.stringify(reply.body)).to.equal(400);
@@ -43,10 +44,14 @@ describe('security: checks that held', function () {
 
   it('when a search or an id carries SQL, then it is matched as text or refused, never run', async () => {
     const alice = await register(app.url);
-    const search = await request(app.url, 'GET', `/api/users?q=${encodeURIComponent("' OR 1=1 --")}`, { token: alice.accessToken });
+    const search = await request(app.url, 'GET', `/api/users?q=${encodeURIComponent("' OR 1=1 --")}`, {
+      token: alice.accessToken,
+    });
     expect(search.status).to.equal(200);
     expect(search.body.users).to.deep.equal([]);
-    const byId = await request(app.url, 'GET', `/api/conversations/${encodeURIComponent('1 OR 1=1')}`, { token: alice.accessToken });
+    const byId = await request(app.url, 'GET', `/api/conversations/${encodeURIComponent('1 OR 1=1')}`, {
+      token: alice.accessToken,
+    });
     expect(byId.status).to.equal(404);
   });
 

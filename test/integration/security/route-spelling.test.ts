@@ -16,7 +16,10 @@ interface Route {
 function routesOf(router: ParleyRouter): Route[] {
   return router.stack
     .filter((layer) => layer.methods.length > 0)
-    .map((layer) => ({ method: layer.methods.find((m) => m !== 'HEAD')!, path: String(layer.path).replace(/:\w+/g, '1') }));
+    .map((layer) => ({
+      method: layer.methods.find((m) => m !== 'HEAD')!,
+      path: String(layer.path).replace(/:\w+/g, '1'),
+    }));
 }
 
 /** The spellings an attacker tries: letter case, doubled or trailing slashes, percent-encoded letters. */
@@ -56,7 +59,11 @@ describe('security: route spelling attack', function () {
 
   it('when the per-IP limit on the auth routes is spent, then every spelling of them is limited or unknown', async () => {
     const routes = routesOf(buildRouters(app.parley, app.parley.http).publicAuth);
-    expect(routes.map((route) => route.path).sort()).to.deep.equal(['/api/auth/login', '/api/auth/refresh', '/api/auth/register']);
+    expect(routes.map((route) => route.path).sort()).to.deep.equal([
+      '/api/auth/login',
+      '/api/auth/refresh',
+      '/api/auth/register',
+    ]);
     const login = routes.find((route) => route.path === '/api/auth/login')!;
     const wrongPassword = { body: { username: 'nobody_here', password: 'wrong password' } };
     for (let i = 0; i < AUTH_LIMIT; i++) await request(app.url, 'POST', login.path, wrongPassword);

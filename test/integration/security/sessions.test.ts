@@ -35,20 +35,22 @@ describe('security: sign-ins', function () {
       expect((await request(b.url, 'GET', '/api/me', { cookie: planted })).status).to.equal(401);
     });
 
-    it('when a user registers carrying someone else\'s cookie, then the old session is destroyed too', async () => {
+    it("when a user registers carrying someone else's cookie, then the old session is destroyed too", async () => {
       const attacker = await register(a.url);
       const reply = await request(a.url, 'POST', '/api/auth/register', {
         cookie: attacker.cookie,
         body: { username: `v_${Date.now().toString(36)}`, password: 'correct horse' },
       });
       expect(reply.status).to.equal(201);
-      expect((await request(a.url, 'GET', '/api/me', { cookie: cookieFrom(reply.headers) })).body.user.id).to.equal(reply.body.user.id);
+      expect((await request(a.url, 'GET', '/api/me', { cookie: cookieFrom(reply.headers) })).body.user.id).to.equal(
+        reply.body.user.id,
+      );
       expect((await request(a.url, 'GET', '/api/me', { cookie: attacker.cookie })).status).to.equal(401);
     });
   });
 
   describe('revocation that does not revoke', () => {
-    it('when a spent refresh token is replayed on one instance, then that sign-in\'s bearer token and cookie stop working on the other', async () => {
+    it("when a spent refresh token is replayed on one instance, then that sign-in's bearer token and cookie stop working on the other", async () => {
       const alice = await register(a.url);
       const stillValid = await request(b.url, 'GET', '/api/me', { token: alice.accessToken });
       expect(stillValid.status).to.equal(200);
@@ -59,7 +61,11 @@ describe('security: sign-ins', function () {
       expect((await request(a.url, 'GET', '/api/me', { token: alice.accessToken })).status).to.equal(401);
       expect((await request(a.url, 'GET', '/api/me', { cookie: alice.cookie })).status).to.equal(401);
       // ...and on the other within a poll (REVOCATION_POLL_MS, 250 ms; the limit here leaves room for a loaded machine).
-      await until(async () => (await request(b.url, 'GET', '/api/me', { token: alice.accessToken })).status === 401, 3000, 'bearer refused on b');
+      await until(
+        async () => (await request(b.url, 'GET', '/api/me', { token: alice.accessToken })).status === 401,
+        3000,
+        'bearer refused on b',
+      );
       const cookie = await request(b.url, 'GET', '/api/me', { cookie: alice.cookie });
       expect(cookie.status).to.equal(401);
       expect(cookie.body.error.code).to.equal('unauthorized');
@@ -67,9 +73,17 @@ describe('security: sign-ins', function () {
 
     it('when a user logs out on one instance, then the access token of that sign-in is refused on the other, other sign-ins stay', async () => {
       const alice = await register(a.url);
-      const otherDevice = (await request(a.url, 'POST', '/api/auth/login', { body: { username: alice.user.username, password: 'correct horse' } })).body;
+      const otherDevice = (
+        await request(a.url, 'POST', '/api/auth/login', {
+          body: { username: alice.user.username, password: 'correct horse' },
+        })
+      ).body;
       expect((await request(a.url, 'POST', '/api/auth/logout', { token: alice.accessToken })).status).to.equal(204);
-      await until(async () => (await request(b.url, 'GET', '/api/me', { token: alice.accessToken })).status === 401, 3000, 'token refused on b');
+      await until(
+        async () => (await request(b.url, 'GET', '/api/me', { token: alice.accessToken })).status === 401,
+        3000,
+        'token refused on b',
+      );
       expect((await request(b.url, 'GET', '/api/me', { token: otherDevice.accessToken })).status).to.equal(200);
     });
 

@@ -13,13 +13,20 @@ const EVENT = 2;
 
 describe('security: sockets', function () {
   this.timeout(60_000);
-  const servers = serverSuite({ CORS_ORIGIN: '*,https://app.example', SOCKET_MAX_PER_USER: '10', SOCKET_PENDING_PER_IP: '200' });
+  const servers = serverSuite({
+    CORS_ORIGIN: '*,https://app.example',
+    SOCKET_MAX_PER_USER: '10',
+    SOCKET_PENDING_PER_IP: '200',
+  });
 
   it('recovery replay attack: when a removed member reconnects with its old session id and a junk token, then no packet reaches it', async () => {
     const [alice, bob] = await Promise.all([register(servers.a.url), register(servers.a.url)]);
     const conversationId = await createGroup(servers.a.url, alice, [bob]);
     const post = (body: string) =>
-      request(servers.a.url, 'POST', `/api/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { body, clientMsgId: body } });
+      request(servers.a.url, 'POST', `/api/conversations/${conversationId}/messages`, {
+        token: alice.accessToken,
+        body: { body, clientMsgId: body },
+      });
     const bobSocket = await connect(servers.a.url, { token: bob.accessToken });
     const first = nextEvent(bobSocket, 'message:new');
     await post('before');
@@ -29,10 +36,22 @@ describe('security: sockets', function () {
     // A dropped transport, not a client disconnect: the kind of close a server keeps a session for.
     bobSocket.io.engine.close();
     await until(() => !bobSocket.connected, 5000, 'bob disconnected');
-    expect((await request(servers.a.url, 'DELETE', `/api/conversations/${conversationId}/members/${bob.user.id}`, { token: alice.accessToken })).status).to.equal(204);
+    expect(
+      (
+        await request(servers.a.url, 'DELETE', `/api/conversations/${conversationId}/members/${bob.user.id}`, {
+          token: alice.accessToken,
+        })
+      ).status,
+    ).to.equal(204);
     await post('after removal');
 
-    const attacker = io(servers.a.url, { transports: ['websocket'], auth: { token: 'junk', ...session }, reconnection: false, forceNew: true, autoConnect: false });
+    const attacker = io(servers.a.url, {
+      transports: ['websocket'],
+      auth: { token: 'junk', ...session },
+      reconnection: false,
+      forceNew: true,
+      autoConnect: false,
+    });
     const packets: RawPacket[] = [];
     attacker.io.on('packet', (packet: RawPacket) => packets.push(packet));
     const outcome = new Promise<string>((resolve) => {
@@ -53,13 +72,23 @@ describe('security: sockets', function () {
     const old = bobSocket as unknown as { _pid?: string; _lastOffset?: string };
     const session = { pid: old._pid, offset: old._lastOffset };
     bobSocket.io.engine.close();
-    await request(servers.a.url, 'DELETE', `/api/conversations/${conversationId}/members/${bob.user.id}`, { token: alice.accessToken });
-    const again = io(servers.a.url, { transports: ['websocket'], auth: { token: bob.accessToken, ...session }, reconnection: false, forceNew: true });
+    await request(servers.a.url, 'DELETE', `/api/conversations/${conversationId}/members/${bob.user.id}`, {
+      token: alice.accessToken,
+    });
+    const again = io(servers.a.url, {
+      transports: ['websocket'],
+      auth: { token: bob.accessToken, ...session },
+      reconnection: false,
+      forceNew: true,
+    });
     await new Promise<void>((resolve) => again.once('connect', () => resolve()));
     const seen = collect(again, 'message:new');
     const aliceSocket = await connect(servers.b.url, { token: alice.accessToken });
     const delivered = nextEvent(aliceSocket, 'message:new');
-    await request(servers.a.url, 'POST', `/api/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { body: 'members only', clientMsgId: 'm1' } });
+    await request(servers.a.url, 'POST', `/api/conversations/${conversationId}/messages`, {
+      token: alice.accessToken,
+      body: { body: 'members only', clientMsgId: 'm1' },
+    });
     await delivered;
     await sleep(300);
     again.close();
@@ -70,38 +99,63 @@ describe('security: sockets', function () {
     const alice = await register(servers.a.url);
     const socket = await connect(servers.a.url, { token: alice.accessToken });
     const closed = new Promise((resolve) => socket.once('disconnect', resolve));
-    expect((await request(servers.a.url, 'POST', '/api/auth/logout', { token: alice.accessToken })).status).to.equal(204);
+    expect((await request(servers.a.url, 'POST', '/api/auth/logout', { token: alice.accessToken })).status).to.equal(
+      204,
+    );
     await closed;
-    const refused = async () => (await connect(servers.b.url, { token: alice.accessToken }).then(() => 'connected', (e: Error) => e.message)) === 'unauthorized';
+    const refused = async () =>
+      (await connect(servers.b.url, { token: alice.accessToken }).then(
+        () => 'connected',
+        (e: Error) => e.message,
+      )) === 'unauthorized';
     await until(refused, 3000, 'the revoked token refused on the other process');
-    expect(await connect(servers.a.url, { token: alice.accessToken }).then(() => 'connected', (e: Error) => e.message)).to.equal('unauthorized');
+    expect(
+      await connect(servers.a.url, { token: alice.accessToken }).then(
+        () => 'connected',
+        (e: Error) => e.message,
+      ),
+    ).to.equal('unauthorized');
   });
 
   it('CORS wildcard attack: when CORS_ORIGIN has *, then an unlisted origin gets no credentials over HTTP, polling or the cookie handshake', async () => {
     const alice = await register(servers.a.url);
-    const api = await fetch(`${servers.a.url}/api/me`, { headers: { origin: 'https://evil.example', cookie: alice.cookie } });
+    const api = await fetch(`${servers.a.url}/api/me`, {
+      headers: { origin: 'https://evil.example', cookie: alice.cookie },
+    });
     expect(api.headers.get('access-control-allow-origin')).to.equal('*');
     expect(api.headers.get('access-control-allow-credentials')).to.equal(null);
     const listed = await fetch(`${servers.a.url}/api/me`, { headers: { origin: 'https://app.example' } });
     expect(listed.headers.get('access-control-allow-origin')).to.equal('https://app.example');
     expect(listed.headers.get('access-control-allow-credentials')).to.equal('true');
 
-    const polling = await fetch(`${servers.a.url}/socket.io/?EIO=4&transport=polling`, { headers: { origin: 'https://evil.example' } });
+    const polling = await fetch(`${servers.a.url}/socket.io/?EIO=4&transport=polling`, {
+      headers: { origin: 'https://evil.example' },
+    });
     expect(polling.headers.get('access-control-allow-origin')).to.equal('*');
     expect(polling.headers.get('access-control-allow-credentials')).to.equal(null);
 
-    const byCookie = await connect(servers.a.url, { cookie: alice.cookie, origin: 'https://evil.example' }).then(() => 'connected', (e: Error) => e.message);
+    const byCookie = await connect(servers.a.url, { cookie: alice.cookie, origin: 'https://evil.example' }).then(
+      () => 'connected',
+      (e: Error) => e.message,
+    );
     expect(byCookie).to.equal('unauthorized');
-    expect((await connect(servers.a.url, { cookie: alice.cookie, origin: 'https://app.example' })).connected).to.equal(true);
+    expect((await connect(servers.a.url, { cookie: alice.cookie, origin: 'https://app.example' })).connected).to.equal(
+      true,
+    );
     // A token is not ambient authority: any origin may present one.
-    expect((await connect(servers.a.url, { token: alice.accessToken, origin: 'https://evil.example' })).connected).to.equal(true);
+    expect(
+      (await connect(servers.a.url, { token: alice.accessToken, origin: 'https://evil.example' })).connected,
+    ).to.equal(true);
   });
 
   it('socket cap race: when 40 handshakes for one user arrive at once on two processes, then exactly SOCKET_MAX_PER_USER connect', async () => {
     const alice = await register(servers.a.url);
     const outcomes = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        connect(i % 2 === 0 ? servers.a.url : servers.b.url, { token: alice.accessToken }).then(() => 'connected', (e: Error) => e.message),
+        connect(i % 2 === 0 ? servers.a.url : servers.b.url, { token: alice.accessToken }).then(
+          () => 'connected',
+          (e: Error) => e.message,
+        ),
       ),
     );
     expect(outcomes.filter((outcome) => outcome === 'connected')).to.have.length(10);
@@ -109,11 +163,20 @@ describe('security: sockets', function () {
   });
 
   it('stranger presence attack: when a stranger asks for presence, then it reads offline and never seen; a member sees the truth', async () => {
-    const [alice, bob, stranger] = await Promise.all([register(servers.a.url), register(servers.a.url), register(servers.a.url)]);
+    const [alice, bob, stranger] = await Promise.all([
+      register(servers.a.url),
+      register(servers.a.url),
+      register(servers.a.url),
+    ]);
     await createGroup(servers.a.url, alice, [bob]);
     await connect(servers.b.url, { token: alice.accessToken });
-    const ask = (who: typeof bob) => request(servers.a.url, 'GET', `/api/presence?userIds=${alice.user.id}`, { token: who.accessToken });
-    await until(async () => (await ask(bob)).body.presence[alice.user.id].status === 'online', 5000, 'a member sees alice online');
+    const ask = (who: typeof bob) =>
+      request(servers.a.url, 'GET', `/api/presence?userIds=${alice.user.id}`, { token: who.accessToken });
+    await until(
+      async () => (await ask(bob)).body.presence[alice.user.id].status === 'online',
+      5000,
+      'a member sees alice online',
+    );
     expect((await ask(stranger)).body.presence[alice.user.id]).to.deep.equal({ status: 'offline', lastSeenAt: null });
   });
 });
@@ -139,7 +202,10 @@ describe('security: unauthenticated socket connections', function () {
     const extra = openBare(servers.a.url);
     expect(await extra.opened).to.equal('refused');
     // SOCKET_CONNECT_TIMEOUT_MS closes connections that never authenticate, which frees their places.
-    await Promise.race([Promise.all(held.map((bare) => bare.closed)), sleep(8000).then(() => Promise.reject(new Error('pending connections were not closed')))]);
+    await Promise.race([
+      Promise.all(held.map((bare) => bare.closed)),
+      sleep(8000).then(() => Promise.reject(new Error('pending connections were not closed'))),
+    ]);
     const later = openBare(servers.a.url);
     expect(await later.opened).to.equal('open');
     later.manager.engine.close();

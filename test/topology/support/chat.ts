@@ -18,7 +18,10 @@ export function chatLoad(senders: Socket[], conversationId: string) {
       const clientMsgId = `s${index}-${i}`;
       while (running) {
         if (socket.connected) {
-          const ack = await socket.timeout(3_000).emitWithAck('message:send', { conversationId, body: clientMsgId, clientMsgId }).catch(() => undefined);
+          const ack = await socket
+            .timeout(3_000)
+            .emitWithAck('message:send', { conversationId, body: clientMsgId, clientMsgId })
+            .catch(() => undefined);
           if (ack?.ok) {
             acked.set(clientMsgId, ack.message);
             break;
@@ -37,4 +40,3 @@ export function chatLoad(senders: Socket[], conversationId: string) {
     },
   };
 }
-

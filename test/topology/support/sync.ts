@@ -7,7 +7,7 @@ import { sleep, until } from '../../support/sockets.js';
 
 export async function syncAll(socket: Socket, conversationId: string): Promise<Message[]> {
   const seen: Message[] = [];
-  for (let cursor = 0, more = true; more; ) {
+  for (let cursor = 0, more = true; more;) {
     await until(() => socket.connected, 30_000, 'the socket connected again');
     const page = await socket.timeout(10_000).emitWithAck('sync', { cursors: { [conversationId]: cursor } });
     if (!page.ok && page.error?.code === 'rate_limited') {

@@ -73,7 +73,12 @@ const agents: http.Agent[] = [];
  * socket.io's default client (polling, then upgrade to WebSocket) from `localAddress`. The address must be in the
  * agent: polling ignores the client's own localAddress option (PITFALLS, nginx + socket.io).
  */
-export function connectFrom(url: string, token: string, localAddress: string, options: { reconnection?: boolean } = {}): Promise<Socket> {
+export function connectFrom(
+  url: string,
+  token: string,
+  localAddress: string,
+  options: { reconnection?: boolean } = {},
+): Promise<Socket> {
   const agent = new http.Agent({ keepAlive: true, localAddress });
   agents.push(agent);
   const socket = io(url, {

@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     level: config.logLevel,
     instanceId: config.instanceId,
     pretty: config.env === 'development' && process.stdout.isTTY === true,
+    ...config.log,
   });
   exitOnCrash(log);
 

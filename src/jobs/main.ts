@@ -9,7 +9,12 @@ import { JobsConfigError, startJobs } from './runtime.js';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const log = createLogger({ level: config.logLevel, instanceId: `${config.instanceId}:jobs`, pretty: false });
+  const log = createLogger({
+    level: config.logLevel,
+    instanceId: `${config.instanceId}:jobs`,
+    pretty: false,
+    ...config.log,
+  });
   exitOnCrash(log);
   let runtime;
   try {

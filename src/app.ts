@@ -180,7 +180,7 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     config.auth.revocationPollMs,
     log.child({ module: 'revocations' }),
   );
-  // --- CPU-heavy work: one worker-thread pool per process, sized by the capacity plan (cpu/, ops/capacity.ts) ---
+  // --- CPU-heavy work: one worker-thread pool per process, sized by the capacity plan (cpu/, capacity/plan.ts) ---
   const workerPool: WorkerPool = new WorkerPool(
     config.cpu,
     workerPoolMetrics(metrics.registry, () => workerPool.stats()),

@@ -1,4 +1,4 @@
-// The capacity plan (capacity.ts, pure arithmetic) applied to the machine this process runs on: the only place
+// The capacity plan (plan.ts, pure arithmetic) applied to the machine this process runs on: the only place
 // that probes it (cores and memory from cgroups, the open-files limit, V8's heap limit). config.ts falls back to
 // these sizes for what is not set; ecosystem.config.js and `npm run plan` size the cluster with planThisMachine.
 import {
@@ -8,9 +8,9 @@ import {
   workerThreadsPerInstance,
   type CapacityPlan,
   type PlanInput,
-} from './capacity.js';
+} from './plan.js';
 import { detectCores, detectMemory, detectOpenFilesLimit } from './machine.js';
-import { effectiveMarks, readMemory } from './memory-guard.js';
+import { effectiveMarks, readMemory } from '../ops/memory-guard.js';
 
 export interface ProcessSizes {
   workerThreads: number;

@@ -1,6 +1,6 @@
 # Parley image: compiled JavaScript and production dependencies, on the current Node.js LTS (24), as a non-root user.
 # By default one container is one sized PM2 cluster (pm2-runtime with ecosystem.config.js): the instance count
-# follows the container's CPU quota (cgroup cpu.max, `--cpus`), memory marks its memory limit (src/ops/machine.ts).
+# follows the container's CPU quota (cgroup cpu.max, `--cpus`), memory marks its memory limit (src/capacity/machine.ts).
 # For orchestrators that scale containers instead (Kubernetes, deploy/k8s/), run one process:
 #   docker run ... parley node dist/main.js
 # Both need a real DATABASE_URL and REDIS_URL; production refuses the embedded database.

@@ -1,12 +1,12 @@
 // PM2 ecosystem: `parley`, serving the API and chat in cluster mode, and `parley-jobs`, the background jobs (fork
 // mode; left out without Redis or with JOBS_APP=false). Every number comes from the capacity plan
-// (src/ops/capacity.ts, compiled to dist/), computed for this machine when PM2 reads this file, so `npm run build`
+// (src/capacity/plan.ts, compiled to dist/), computed for this machine when PM2 reads this file, so `npm run build`
 // must run first (the npm scripts do). `npm run plan` prints the same plan with its reasons.
 // This package is "type": "module": PM2 7 accepts only `export const apps` here (module.exports and export
 // default both fail).
 import { fileURLToPath } from 'node:url';
 import { loadDeploymentSettings } from './dist/config.js';
-import { planThisMachine } from './dist/ops/this-machine.js';
+import { planThisMachine } from './dist/capacity/this-machine.js';
 
 // With process.env config.ts's loadDeploymentSettings (the one schema for these variables) reads MAX_WORKERS,
 // MEMORY_LIMIT_MB, DB_MAX_CONNECTIONS, DB_RESERVED_CONNECTIONS, DEPLOY_HOSTS, SHUTDOWN_TIMEOUT_MS, APP_DIR and

@@ -19,9 +19,9 @@ import { EventLoopMonitor } from './ops/event-loop.js';
 import { Health } from './ops/health.js';
 import { InFlight } from './ops/in-flight.js';
 import { createMetrics } from './ops/metrics.js';
-import { workerPoolMetrics } from './ops/worker-pool-metrics.js';
 import { assertTasksCompiled } from './cpu/tasks.js';
 import { WorkerPool } from './cpu/worker-pool.js';
+import { workerPoolMetrics } from './cpu/worker-pool-metrics.js';
 import { createRedis } from './redis/client.js';
 import { AuthService } from './services/auth.service.js';
 import { ConversationExportService } from './services/export.service.js';
@@ -44,13 +44,13 @@ import { Lifecycle } from './lifecycle.js';
 import { clientIpOf, identify } from './realtime/handshake.js';
 import { Realtime } from './realtime/server.js';
 import { bytesStoredByStore } from './db/attachments.repository.js';
-import { attachmentMetrics } from './ops/attachment-metrics.js';
+import { attachmentMetrics } from './services/attachment-metrics.js';
 import { AttachmentSweep } from './services/attachment-sweep.js';
 import { AttachmentsService } from './services/attachments.service.js';
 import { createObjectStore } from './storage/create-store.js';
 import { TimedStore } from './storage/timed-store.js';
 import { exportJobOptions, openQueues, type Queues } from './jobs/queues.js';
-import { registerQueueMetrics } from './ops/queue-metrics.js';
+import { registerQueueMetrics } from './jobs/queue-metrics.js';
 import { JobsService } from './services/jobs.service.js';
 
 export const VERSION: string = (
@@ -180,7 +180,7 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     config.auth.revocationPollMs,
     log.child({ module: 'revocations' }),
   );
-  // --- CPU-heavy work: one worker-thread pool per process, sized by the capacity plan (cpu/, ops/capacity.ts) ---
+  // --- CPU-heavy work: one worker-thread pool per process, sized by the capacity plan (cpu/, capacity/plan.ts) ---
   const workerPool: WorkerPool = new WorkerPool(
     config.cpu,
     workerPoolMetrics(metrics.registry, () => workerPool.stats()),

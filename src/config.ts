@@ -2,8 +2,8 @@
 // object; a bad variable stops the process with a message naming it.
 import os from 'node:os';
 import { z } from 'zod';
-import { DEFAULT_DB_RESERVED_CONNECTIONS } from './ops/capacity.js';
-import { processSizes, type ProcessSizes } from './ops/this-machine.js';
+import { DEFAULT_DB_RESERVED_CONNECTIONS } from './capacity/plan.js';
+import { processSizes, type ProcessSizes } from './capacity/this-machine.js';
 
 const DEV_SECRET = 'parley-development-secret-not-for-production-use';
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
@@ -260,7 +260,7 @@ const schema = z.object({
   NOTIFY_BATCH_MAX: int(100, 1),
   // In production, webhook hosts that resolve to loopback, private or link-local addresses are refused (SSRF).
   NOTIFY_ALLOW_PRIVATE: bool(false),
-  // Deliveries in flight per jobs process; defaults to the capacity plan's figure (src/ops/capacity.ts).
+  // Deliveries in flight per jobs process; defaults to the capacity plan's figure (src/capacity/plan.ts).
   JOBS_CONCURRENCY: z.coerce.number().int().min(1).optional(),
   // The relay (src/jobs/relay.ts): how often it moves outbox rows to the queue, how many at a time, and after how
   // long a row it queued and that is still not done is looked up in the queue again (re-queued when Redis lost it).
@@ -339,7 +339,7 @@ export function loadConfig(env: Environment = process.env) {
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) problems.push('DB_POOL_MIN: must not exceed DB_POOL_MAX');
   if (e.SEND_BATCH_CONCURRENCY > e.DB_POOL_MAX)
     problems.push('SEND_BATCH_CONCURRENCY: must not exceed DB_POOL_MAX (each batch holds a connection)');
-  // Sizes for what is not set, from the capacity plan for this machine (the probing lives in ops/this-machine.ts).
+  // Sizes for what is not set, from the capacity plan for this machine (the probing lives in capacity/this-machine.ts).
   const sizes = processSizes(e.MEMORY_LIMIT_MB, e.INSTANCE_COUNT);
   const memory = memorySettings(e, sizes.memory, problems);
   const redisConfigured = Boolean(e.REDIS_URL) || e.REDIS_SENTINELS.length > 0;

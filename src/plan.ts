@@ -3,7 +3,7 @@
 // `npm run plan -- --alerts [--out FILE] [--job parley]`: the Prometheus alerting rules for that plan instead.
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
-import { alertRules, renderAlertRules } from './ops/capacity-alerts.js';
+import { alertRules, renderAlertRules } from './capacity/alerts.js';
 import {
   DEFAULT_DB_RESERVED_CONNECTIONS,
   INSTANCE_BASE_MB,
@@ -11,11 +11,11 @@ import {
   parseMemoryMb,
   planCapacity,
   type PlanInput,
-} from './ops/capacity.js';
-import { fullReport } from './ops/capacity-report.js';
-import { detectCores, detectMemory, detectOpenFilesLimit } from './ops/machine.js';
+} from './capacity/plan.js';
+import { fullReport } from './capacity/report.js';
+import { detectCores, detectMemory, detectOpenFilesLimit } from './capacity/machine.js';
 import { ConfigError, loadDeploymentSettings } from './config.js';
-import type { TrafficAssumptions } from './ops/traffic-sizing.js';
+import type { TrafficAssumptions } from './capacity/traffic-sizing.js';
 
 const { values } = parseArgs({
   options: {

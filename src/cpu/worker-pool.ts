@@ -41,7 +41,7 @@ export interface WorkerPoolStats {
   meanRunMs: number;
 }
 
-/** Where run outcomes go; ops/ wires these to prom-client, tests can pass their own. */
+/** Where run outcomes go; worker-pool-metrics.ts wires these to prom-client, tests can pass their own. */
 export interface TaskObserver {
   succeeded(task: string, seconds: number): void;
   failed(task: string, seconds: number): void;

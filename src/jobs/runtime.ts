@@ -17,7 +17,7 @@ import { OutboxRelay } from './relay.js';
 import { backoffMs, WebhookClient, type PostOutcome } from './webhook.js';
 import { checkWebhookTarget } from './webhook-target.js';
 
-/** Deliveries in flight per jobs process when the capacity plan gave none (ops/capacity.ts planJobs). */
+/** Deliveries in flight per jobs process when the capacity plan gave none (capacity/plan.ts planJobs). */
 export const DEFAULT_JOBS_CONCURRENCY = 32;
 /** One export at a time per jobs process: each keeps a worker thread busy compressing. */
 const EXPORT_CONCURRENCY = 1;

@@ -1,7 +1,8 @@
 // The app's own memory guard, first in line: PM2 checks max_memory_restart only every 30 s (a fast leak
 // overshoots it) and a V8 heap limit hit aborts the process. The guard checks RSS every few seconds, warns above
 // MEMORY_THRESHOLD_MB, and above MEMORY_RESTART_MB asks for a graceful shutdown so PM2 starts a fresh worker.
-import { getHeapStatistics } from 'node:v8';
+import { detectHeapLimitMb } from '../capacity/machine.js';
+import { effectiveMarks } from '../capacity/plan.js';
 import type { Logger } from '../core/logger.js';
 
 export type MemoryGuardState = 'ok' | 'warning' | 'restarting';
@@ -28,20 +29,8 @@ export function readMemory(): MemoryReading {
   return {
     rssMb: Math.round(usage.rss / MB),
     heapUsedMb: Math.round(usage.heapUsed / MB),
-    heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / MB),
+    heapLimitMb: detectHeapLimitMb(),
   };
-}
-
-/**
- * Marks the guard can actually act on: RSS always exceeds the heap in use, so a restart mark below the heap limit
- * fires before V8 runs out of heap. Marks configured above it are lowered, and the caller logs that they were.
- */
-export function effectiveMarks(warnMb: number, restartMb: number, heapLimitMb: number) {
-  const ceiling = Math.floor(heapLimitMb * 0.9);
-  const restart = Math.min(restartMb, ceiling);
-  // A warning mark left at or above a lowered restart mark would never fire first.
-  const warn = warnMb < restart ? warnMb : Math.floor(restart * 0.8);
-  return { warnMb: warn, restartMb: restart, lowered: restart !== restartMb || warn !== warnMb };
 }
 
 export class MemoryGuard {

@@ -1,6 +1,15 @@
 // Prometheus metrics. One registry per app instance (not prom-client's global one), so several apps can live in
 // one process in tests without clashing. Names follow Prometheus's conventions: base units (seconds, bytes),
 // `_total` on counters; event-loop lag is prom-client's default `nodejs_eventloop_lag_*_seconds`.
+//
+// Where a series lives: this file makes the registry and the series of the running process that no one feature
+// owns (Node's defaults, HTTP requests and rate-limit fallbacks, the database pools and replicas), and
+// metrics-cluster.ts merges a host's instances into one scrape. A feature's own series sit beside the feature and
+// register on this registry, which app.ts hands them: cpu/worker-pool-metrics.ts, jobs/queue-metrics.ts,
+// services/attachment-metrics.ts, realtime/metrics.ts. The same for `pm2 monit`: ops/pm2-metrics.ts is the API
+// process's panel (read from its /health report), jobs/pm2-metrics.ts the jobs app's. One series still breaks the
+// rule: parley_send_batch_size belongs beside services/send-batcher.ts, but the send-batching test observes it
+// through the app's Metrics (app.parley.metrics.sendBatchSize).
 import { Registry, Histogram, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
 import { clusterScrape, type ClusterMetricsSettings } from './metrics-cluster.js';
 

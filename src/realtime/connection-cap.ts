@@ -1,4 +1,4 @@
-// MAX_CONNECTIONS: the sockets one process accepts (the capacity plan's per-process cap, ops/capacity.ts). Over it
+// MAX_CONNECTIONS: the sockets one process accepts (the capacity plan's per-process cap, capacity/plan.ts). Over it
 // a handshake fails at once, before any credential check or database read, with the contract's `overloaded`
 // code: the client retries with backoff, and nginx or PM2 may place it on another instance. The alert rules fire
 // at 80% of the same number.

@@ -17,7 +17,7 @@ import * as attachments from '../db/attachments.repository.js';
 import type { Attachment } from '../db/attachments.repository.js';
 import { TASKS } from '../cpu/tasks.js';
 import type { WorkerPool } from '../cpu/worker-pool.js';
-import type { AttachmentMetrics } from '../ops/attachment-metrics.js';
+import type { AttachmentMetrics } from './attachment-metrics.js';
 import type { ByteRange } from '../storage/object-store.js';
 import { LocalStore } from '../storage/local-store.js';
 import { StoreUnavailable, type TimedStore } from '../storage/timed-store.js';

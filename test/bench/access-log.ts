@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { table } from '../../src/ops/capacity-report.js';
+import { table } from '../../src/capacity/report.js';
 import { createGroup, register } from '../support/client.js';
 import { freePort } from '../support/processes.js';
 import { createTestServices, dropTestServices, testEnv } from '../support/services.js';

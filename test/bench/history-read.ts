@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { table } from '../../src/ops/capacity-report.js';
+import { table } from '../../src/capacity/report.js';
 import { LOAD_CPU, pin, SERVER_CPU } from './cpu-pinning.js';
 import { HTTP_BENCH_OPTIONS, machineLine, measure, median, ready, type HttpRow } from './measure.js';
 import { createGroup, register, request } from '../support/client.js';

@@ -6,7 +6,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { table } from '../../src/ops/capacity-report.js';
+import { table } from '../../src/capacity/report.js';
 import { HTTP_BENCH_OPTIONS, machineLine, measure as measureLoad, median, ready, type HttpRow } from './measure.js';
 import { freePort, startCluster, sleep, type Cluster } from '../cluster/support/cluster.js';
 import { createGroup, register } from '../support/client.js';

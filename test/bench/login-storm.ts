@@ -24,7 +24,7 @@ import {
   verifyPassword,
   verifyPasswordBlocking,
 } from '../../src/cpu/tasks/password.task.js';
-import { workerThreadsPerInstance } from '../../src/ops/capacity.js';
+import { workerThreadsPerInstance } from '../../src/capacity/plan.js';
 import { register } from '../support/client.js';
 import { freePort, serverNodeArgs } from '../support/processes.js';
 import {

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { table } from '../../src/ops/capacity-report.js';
+import { table } from '../../src/capacity/report.js';
 import { machineLine, measure, type HttpRow } from './measure.js';
 import { startCluster, type Cluster } from '../cluster/support/cluster.js';
 import { requestFresh } from '../cluster/support/http.js';

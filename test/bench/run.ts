@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { table } from '../../src/ops/capacity-report.js';
+import { table } from '../../src/capacity/report.js';
 import { machineLine, type HttpRow } from './measure.js';
 import { barChart } from './svg.js';
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { table } from '../../src/ops/capacity-report.js';
+import { table } from '../../src/capacity/report.js';
 import { startTopology, type Topology } from '../../deploy/topology/topology.js';
 import { createGroup, register, request } from '../support/client.js';
 

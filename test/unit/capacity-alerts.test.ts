@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { alertRules, renderAlertRules, type AlertRule } from '../../src/ops/capacity-alerts.js';
-import { planCapacity } from '../../src/ops/capacity.js';
+import { alertRules, renderAlertRules, type AlertRule } from '../../src/capacity/alerts.js';
+import { planCapacity } from '../../src/capacity/plan.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -6,9 +6,9 @@ import {
   parseMemoryMb,
   planCapacity,
   workerThreadsPerInstance,
-} from '../../src/ops/capacity.js';
-import { parseCgroupLimitMb, parseCpuMax } from '../../src/ops/machine.js';
-import { recommendForTraffic, type TrafficAssumptions } from '../../src/ops/traffic-sizing.js';
+} from '../../src/capacity/plan.js';
+import { parseCgroupLimitMb, parseCpuMax } from '../../src/capacity/machine.js';
+import { recommendForTraffic, type TrafficAssumptions } from '../../src/capacity/traffic-sizing.js';
 
 describe('capacity plan', () => {
   it('when MAX_WORKERS is unset, then one instance per core; when set, capped at the cores', () => {

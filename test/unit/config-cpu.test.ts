@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import os from 'node:os';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { workerThreadsPerInstance } from '../../src/ops/capacity.js';
+import { workerThreadsPerInstance } from '../../src/capacity/plan.js';
 
 describe('config: worker pool settings', () => {
   it('when nothing is set, then the pool follows the capacity plan for one instance and the documented defaults', () => {

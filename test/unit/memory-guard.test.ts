@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { pino } from 'pino';
-import { effectiveMarks, MemoryGuard, type MemoryReading } from '../../src/ops/memory-guard.js';
+import { effectiveMarks } from '../../src/capacity/plan.js';
+import { MemoryGuard, type MemoryReading } from '../../src/ops/memory-guard.js';
 
 const silent = pino({ level: 'silent' });
 const options = { warnMb: 100, restartMb: 200, checkIntervalMs: 1000, monitoring: false, logIntervalMs: 60_000 };

@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { backoffMs, classify, parseRetryAfter, signature, WebhookClient } from '../../src/jobs/webhook.js';
 import { isPublicAddress } from '../../src/jobs/webhook-target.js';
 import { loadConfig, ConfigError } from '../../src/config.js';
-import { planCapacity } from '../../src/ops/capacity.js';
+import { planCapacity } from '../../src/capacity/plan.js';
 import { testEnv } from '../support/services.js';
 
 describe('webhook: signing, classification, backoff', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
 import type { WorkerPoolStats } from '../../src/cpu/worker-pool.js';
-import { workerPoolMetrics } from '../../src/ops/worker-pool-metrics.js';
+import { workerPoolMetrics } from '../../src/cpu/worker-pool-metrics.js';
 
 const STATS: WorkerPoolStats = {
   threads: 2,

@@ -3,7 +3,7 @@
 // answered as a result rather than a thrown error, so the caller can tell "bad image" from "pool trouble".
 import sharp from 'sharp';
 
-// One libvips thread per task: the pool is sized to the cores already (cpu/, ops/capacity.ts), and each of its
+// One libvips thread per task: the pool is sized to the cores already (cpu/, capacity/plan.ts), and each of its
 // threads fanning out over every core would only make them fight. No operation cache: every source is new.
 sharp.concurrency(1);
 sharp.cache(false);

@@ -7,7 +7,7 @@ import { combineRanges, parse as parseRange } from 'range-parser';
 import type { Context } from 'koa';
 import { AppError } from '../../core/errors.js';
 import type { Attachment } from '../../db/attachments.repository.js';
-import type { AttachmentMetrics } from '../../ops/attachment-metrics.js';
+import type { AttachmentMetrics } from '../../services/attachment-metrics.js';
 import { servedInline } from '../../services/attachment-types.js';
 import { publicAttachment, type AttachmentsService } from '../../services/attachments.service.js';
 import { currentUserId } from '../middleware/authenticate.js';

@@ -1,7 +1,7 @@
 // Prometheus series for the worker-thread pool, on the app's own registry: task durations and failures as they
 // happen, thread and queue gauges and the completed count read from the pool when /metrics is scraped.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { TaskObserver, WorkerPoolStats } from '../cpu/worker-pool.js';
+import type { TaskObserver, WorkerPoolStats } from './worker-pool.js';
 
 export function workerPoolMetrics(registry: Registry, stats: () => WorkerPoolStats): TaskObserver {
   const duration = new Histogram({

@@ -4,7 +4,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Queryable } from '../db/database.js';
 import { outboxFigures } from '../db/notifications.repository.js';
-import { JOB_STATES, queueFigures, type Queues } from '../jobs/queues.js';
+import { JOB_STATES, queueFigures, type Queues } from './queues.js';
 
 export function registerQueueMetrics(registry: Registry, queues: Queues, db: Queryable): void {
   new Gauge({

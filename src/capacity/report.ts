@@ -1,6 +1,6 @@
 // Renders a capacity plan and the two sizing tables as Markdown text for `npm run plan` (and the README).
-import type { CapacityPlan, PlanInput, PlanLine } from './capacity.js';
-import { planCapacity, processesDuringReload } from './capacity.js';
+import type { CapacityPlan, PlanInput, PlanLine } from './plan.js';
+import { planCapacity, processesDuringReload } from './plan.js';
 import { recommendForTraffic, SERVER_SIZES, TRAFFIC_LEVELS, type TrafficAssumptions } from './traffic-sizing.js';
 
 export function table(header: string[], rows: Array<Array<string | number>>): string {

@@ -1,6 +1,6 @@
 // Recommended server specifications by traffic level, computed from a few stated assumptions (the throughput
 // per core comes from test/bench/http.ts on this code) and the same capacity plan the ecosystem file uses.
-import { planCapacity, type CapacityPlan } from './capacity.js';
+import { planCapacity, type CapacityPlan } from './plan.js';
 
 export interface TrafficAssumptions {
   /** Authenticated API requests one core serves per second (measured by test/bench/http.ts). */

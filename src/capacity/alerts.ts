@@ -1,7 +1,7 @@
-// Prometheus alerting rules whose thresholds come from the capacity plan that sized the cluster (capacity.ts):
+// Prometheus alerting rules whose thresholds come from the capacity plan that sized the cluster (plan.ts):
 // the scaling triggers of the plan, as rules. `npm run plan -- --alerts` writes them; deploy/prometheus/ has the
 // rules for this machine. Pure: plan in, rule file text out.
-import type { CapacityPlan } from './capacity.js';
+import type { CapacityPlan } from './plan.js';
 
 /** A trigger fires at this share of its limit: time to scale before the limit is hit. */
 export const CPU_TRIGGER = 0.7;

@@ -1,16 +1,16 @@
-// The capacity plan (capacity.ts, pure arithmetic) applied to the machine this process runs on: the only place
+// The capacity plan (plan.ts, pure arithmetic) applied to the machine this process runs on: the only place
 // that probes it (cores and memory from cgroups, the open-files limit, V8's heap limit). config.ts falls back to
 // these sizes for what is not set; ecosystem.config.js and `npm run plan` size the cluster with planThisMachine.
 import {
+  effectiveMarks,
   memoryMarks,
   planCapacity,
   socketCapPerInstance,
   workerThreadsPerInstance,
   type CapacityPlan,
   type PlanInput,
-} from './capacity.js';
-import { detectCores, detectMemory, detectOpenFilesLimit } from './machine.js';
-import { effectiveMarks, readMemory } from './memory-guard.js';
+} from './plan.js';
+import { detectCores, detectHeapLimitMb, detectMemory, detectOpenFilesLimit } from './machine.js';
 
 export interface ProcessSizes {
   workerThreads: number;
@@ -28,7 +28,7 @@ export function processSizes(memoryLimitMb: number | undefined, instances: numbe
     socketCap: socketCapPerInstance(planned.warnMb, detectOpenFilesLimit()),
     // Started without PM2's --max-old-space-size, the V8 heap limit can sit far below the machine's share: the
     // defaults are fitted under it here, so the guard's warning about lowered marks is kept for marks an operator set.
-    memory: effectiveMarks(planned.warnMb, planned.guardRestartMb, readMemory().heapLimitMb),
+    memory: effectiveMarks(planned.warnMb, planned.guardRestartMb, detectHeapLimitMb()),
   };
 }
 

@@ -75,6 +75,19 @@ export function marksForBudget(budgetMb: number): MemoryMarks {
   };
 }
 
+/**
+ * Marks the memory guard (ops/memory-guard.ts) can actually act on: RSS always exceeds the heap in use, so a
+ * restart mark below the heap limit fires before V8 runs out of heap. Marks configured above it are lowered, and the
+ * caller logs that they were.
+ */
+export function effectiveMarks(warnMb: number, restartMb: number, heapLimitMb: number) {
+  const ceiling = Math.floor(heapLimitMb * 0.9);
+  const restart = Math.min(restartMb, ceiling);
+  // A warning mark left at or above a lowered restart mark would never fire first.
+  const warn = warnMb < restart ? warnMb : Math.floor(restart * 0.8);
+  return { warnMb: warn, restartMb: restart, lowered: restart !== restartMb || warn !== warnMb };
+}
+
 /** Memory one connected socket costs (socket.io + session state) and an idle instance holds, as the plan assumes. */
 export const SOCKET_KB = 50;
 export const INSTANCE_BASE_MB = 120;

@@ -3,6 +3,7 @@
 // at its memory limit and throttled at its CPU quota).
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 
 export interface MachineMemory {
   memoryMb: number;
@@ -85,4 +86,9 @@ export function detectOpenFilesLimit(limitsFile = '/proc/self/limits'): number |
   } catch {
     return undefined;
   }
+}
+
+/** The V8 heap limit this process was started with (`--max-old-space-size`, or V8's default), in MB. */
+export function detectHeapLimitMb(): number {
+  return Math.round(getHeapStatistics().heap_size_limit / 1024 / 1024);
 }

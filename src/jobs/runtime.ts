@@ -8,7 +8,7 @@ import { migrate } from '../db/migrate.js';
 import { assertTasksCompiled } from '../cpu/tasks.js';
 import { WorkerPool } from '../cpu/worker-pool.js';
 import { createRedis } from '../redis/client.js';
-import { RedisPresence } from '../realtime/presence-redis.js';
+import { RedisPresence } from '../services/presence-redis.js';
 import { ConversationExportService } from '../services/export.service.js';
 import { deliveryProcessor, RetryableDeliveryError } from './deliveries.js';
 import { exportProcessor, sweepExpiredExports } from './exports.js';

@@ -6,7 +6,7 @@ import type { Logger } from '../core/logger.js';
 import { publicError } from '../services/failures.js';
 import type { ParleySocket } from './events.js';
 import type { Identity } from './handshake.js';
-import type { Admission, PresenceTracker } from './presence-tracker.js';
+import type { Admission, PresenceTracker } from '../services/presence-tracker.js';
 
 export interface AdmissionDeps {
   identify(socket: ParleySocket): Promise<Identity | undefined>;

@@ -3,7 +3,7 @@
 // new socket being counted on another process is not overtaken.
 import { settledWithin } from '../core/deadline.js';
 import type { Logger } from '../core/logger.js';
-import type { PresenceTracker } from './presence-tracker.js';
+import type { PresenceTracker } from '../services/presence-tracker.js';
 import type { SocketBroadcaster } from './socket-broadcaster.js';
 
 export interface PresenceAnnouncerDeps {

@@ -20,8 +20,8 @@ import { OriginPolicy, PendingHandshakes, type Identity } from './handshake.js';
 import { feedHistoryCache } from './history-feed.js';
 import { createRealtimeMetrics, type RealtimeMetrics } from './metrics.js';
 import { PresenceAnnouncer } from './presence-announcer.js';
-import { RedisPresence } from './presence-redis.js';
-import { LocalPresence, type PresenceTracker } from './presence-tracker.js';
+import { RedisPresence } from '../services/presence-redis.js';
+import { LocalPresence, type PresenceTracker } from '../services/presence-tracker.js';
 import { SocketBroadcaster } from './socket-broadcaster.js';
 
 export interface RealtimeDeps {

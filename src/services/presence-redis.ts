@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.js';
 import { OutageLog } from '../core/outage-log.js';
-import type { PresenceEntry } from '../services/presence.service.js';
+import type { PresenceEntry } from './presence.service.js';
 import { isRedisUnavailable } from '../redis/unavailable.js';
 import type { Admission, PresenceEvents, PresenceTracker } from './presence-tracker.js';
 

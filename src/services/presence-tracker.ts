@@ -1,7 +1,7 @@
 // Who is online, counted by sockets. The realtime layer reports each authenticated socket's connect and
 // disconnect; the tracker says when that was a user's first socket anywhere (online) or last one (offline), and
 // answers GET /api/presence as a PresenceSource, so REST and events agree.
-import type { PresenceEntry, PresenceSource } from '../services/presence.service.js';
+import type { PresenceEntry, PresenceSource } from './presence.service.js';
 
 export interface PresenceEvents {
   /** Users whose last sockets died with another process. */

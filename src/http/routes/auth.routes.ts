@@ -4,7 +4,8 @@ import type { Context, Middleware } from 'koa';
 import type { SignedIn } from '../../contract/users.js';
 import { parseInput } from '../../core/validate.js';
 import type { AuthService, Authenticated } from '../../services/auth.service.js';
-import type { ParleySession, ParleyState } from '../context.js';
+import type { ParleyState } from '../context.js';
+import type { ParleySession } from '../sessions.js';
 import { newRouter, type ParleyRouter } from '../router.js';
 import { loginSchema, refreshSchema, registerSchema } from '../schemas.js';
 

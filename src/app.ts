@@ -15,6 +15,7 @@ import { createHttpServer } from './http/server.js';
 import { answerLivenessFirst } from './http/liveness.js';
 import { refusePasswordRoutesWhileSaturated } from './http/early-refusal.js';
 import type { ParleyState } from './http/context.js';
+import { Sessions } from './http/sessions.js';
 import { EventLoopMonitor } from './ops/event-loop.js';
 import { Health } from './ops/health.js';
 import { InFlight } from './ops/in-flight.js';
@@ -58,6 +59,7 @@ export const VERSION: string = (
 ).version;
 
 export interface Parley extends HttpDeps {
+  db: Database;
   http: Koa<ParleyState>;
   /** Not listening yet: liveness probes answered directly, the rest by Koa; socket.io attached. */
   server: http.Server;
@@ -141,7 +143,8 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   });
 
   // --- The servers: HTTP and socket.io on it ---
-  const koa = newKoa(config);
+  const sessions = new Sessions(config.auth, redis);
+  const koa = newKoa(config, sessions);
   // socket.io takes over the server's request listeners when it attaches (it answers /socket.io/ itself and hands
   // everything else to them), so the API's listener must be there first; it calls the handler set once Koa is
   // built. (Added after socket.io, it answered polling requests a second time and broke the polling transport.)
@@ -278,8 +281,8 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     config,
     version: VERSION,
     log,
-    db,
     redis,
+    sessions,
     metrics,
     health,
     tokens,
@@ -304,7 +307,7 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     deps.isDraining,
   );
   await realtime.serve({
-    identify: identify({ tokens, http: koa, redis, origins: realtime.origins }),
+    identify: identify({ tokens, sessions, origins: realtime.origins }),
     isRevoked: (familyId) => revocations.isRevoked(familyId),
     conversationIdsOf: (userId) => conversations.idsOf(userId),
     recentConversationIdsOf: (userId, limit) => conversations.recentIdsOf(userId, limit),
@@ -317,6 +320,7 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
 
   return {
     ...deps,
+    db,
     http: app,
     server,
     realtime,

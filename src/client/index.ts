@@ -8,7 +8,7 @@
 import { ParleyRealtime, type RealtimeOptions } from './socket.js';
 import { ParleyRest, type RestOptions } from './rest.js';
 
-export { ParleyApiError, ParleyRest, type ConversationSummary, type RestOptions, type Tokens } from './rest.js';
+export { ParleyApiError, ParleyRest, type RestOptions } from './rest.js';
 export { ParleyRealtime, type ParleySocket, type RealtimeOptions } from './socket.js';
 export type * from './events.js';
 

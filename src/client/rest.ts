@@ -1,6 +1,10 @@
 // The HTTP half of the client: one method per route of the wire contract (GET /openapi.json describes them),
 // bearer tokens kept and refreshed once on a 401, errors thrown as ParleyApiError with the contract's code.
-import type { Conversation, ErrorBody, Message, User } from './events.js';
+import type { Conversation, ConversationSummary } from '../contract/conversations.js';
+import type { ErrorBody } from '../contract/errors.js';
+import type { Message } from '../contract/messages.js';
+import type { Presence } from '../contract/presence.js';
+import type { SignedIn, Tokens, User } from '../contract/users.js';
 
 export class ParleyApiError extends Error {
   constructor(
@@ -16,22 +20,12 @@ export class ParleyApiError extends Error {
   }
 }
 
-export interface Tokens {
-  accessToken: string;
-  refreshToken: string;
-}
-
 export interface RestOptions {
   /** e.g. http://127.0.0.1:3000 */
   url: string;
   tokens?: Tokens;
   /** Called after login, register and every refresh, to store the new pair. */
   onTokens?: (tokens: Tokens) => void;
-}
-
-export interface ConversationSummary extends Conversation {
-  lastMessage?: Message;
-  unread: number;
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -52,15 +46,11 @@ export class ParleyRest {
   }
 
   async register(input: { username: string; password: string; displayName?: string }): Promise<User> {
-    return this.signIn(
-      await this.call<{ user: User } & Tokens>('POST', '/api/auth/register', { body: input, auth: false }),
-    );
+    return this.signIn(await this.call<SignedIn>('POST', '/api/auth/register', { body: input, auth: false }));
   }
 
   async login(input: { username: string; password: string }): Promise<User> {
-    return this.signIn(
-      await this.call<{ user: User } & Tokens>('POST', '/api/auth/login', { body: input, auth: false }),
-    );
+    return this.signIn(await this.call<SignedIn>('POST', '/api/auth/login', { body: input, auth: false }));
   }
 
   /** Spends the refresh token for a new pair (a spent one revokes the whole sign-in). */
@@ -84,11 +74,9 @@ export class ParleyRest {
     (await this.call<{ users: User[] }>('GET', '/api/users', { query: { q } })).users;
   presence = async (userIds: string[]) =>
     (
-      await this.call<{ presence: Record<string, { status: 'online' | 'offline'; lastSeenAt: string | null }> }>(
-        'GET',
-        '/api/presence',
-        { query: { userIds: userIds.join(',') } },
-      )
+      await this.call<{ presence: Record<string, Presence> }>('GET', '/api/presence', {
+        query: { userIds: userIds.join(',') },
+      })
     ).presence;
 
   openDirect = async (userId: string): Promise<Conversation> =>
@@ -179,7 +167,7 @@ export class ParleyRest {
     throw new ParleyApiError(response.status, code, message, error?.details, retryAfter > 0 ? retryAfter : undefined);
   }
 
-  private signIn(result: { user: User } & Tokens): User {
+  private signIn(result: SignedIn): User {
     this.setTokens({ accessToken: result.accessToken, refreshToken: result.refreshToken });
     return result.user;
   }

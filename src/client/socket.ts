@@ -3,7 +3,8 @@
 // `server:draining {reconnectInMs}` honoured: the server draws each socket's delay within its spread window, and the
 // client waits exactly that long before reconnecting, so a reload is not one reconnect stampede.
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, Message, ServerToClientEvents } from './events.js';
+import type { Message } from '../contract/messages.js';
+import type { ClientToServerEvents, ServerToClientEvents } from './events.js';
 
 export type ParleySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 

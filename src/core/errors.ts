@@ -1,5 +1,6 @@
 // One error type for the whole service. Every failure a client may see is an AppError with a contract code;
 // the HTTP error middleware and the socket ack both render it as {error: {code, message, details?}}.
+import type { ErrorBody, ErrorCode } from '../contract/errors.js';
 
 export const ERROR_STATUS = {
   validation_failed: 400,
@@ -13,13 +14,7 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   internal: 500,
   overloaded: 503,
-} as const;
-
-export type ErrorCode = keyof typeof ERROR_STATUS;
-
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
-}
+} as const satisfies Record<ErrorCode, number>;
 
 export class AppError extends Error {
   readonly status: number;

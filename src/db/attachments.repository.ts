@@ -1,19 +1,15 @@
 // SQL for attachments. Sends claim uploads in messages.repository.ts (insertBatch); deleting a message detaches
 // them in message-changes.repository.ts (applyChange). Everything else about their rows is here.
+import type { Attachment } from '../contract/attachments.js';
 import type { Queryable } from './database.js';
 
-export interface Attachment {
-  id: string;
+/** The row behind an attachment: the contract's fields, plus who uploaded it and where its bytes are. */
+export interface StoredAttachment extends Attachment {
   uploaderId: string;
-  name: string;
-  size: number;
-  contentType: string;
-  sha256: string;
   store: string;
   storageKey: string;
   thumbnailKey: string | null;
   messageId: string | null;
-  createdAt: string;
 }
 
 interface AttachmentRow {
@@ -33,7 +29,7 @@ interface AttachmentRow {
 const COLUMNS =
   'a.id, a.uploader_id, a.name, a.size, a.content_type, a.sha256, a.store, a.storage_key, a.thumbnail_key, a.message_id, a.created_at';
 
-const toAttachment = (row: AttachmentRow): Attachment => ({
+const toAttachment = (row: AttachmentRow): StoredAttachment => ({
   id: row.id,
   uploaderId: row.uploader_id,
   name: row.name,
@@ -51,7 +47,7 @@ const toAttachment = (row: AttachmentRow): Attachment => ({
 const QUOTA_LOCK = 7302;
 
 export type NewAttachment = Pick<
-  Attachment,
+  StoredAttachment,
   'uploaderId' | 'name' | 'size' | 'contentType' | 'sha256' | 'store' | 'storageKey'
 >;
 
@@ -63,7 +59,7 @@ export async function insertWithinQuota(
   tx: Queryable,
   input: NewAttachment,
   quotaBytes: number,
-): Promise<Attachment | undefined> {
+): Promise<StoredAttachment | undefined> {
   await tx.query('SELECT pg_advisory_xact_lock($1, ($2::bigint % 2147483647)::int)', [QUOTA_LOCK, input.uploaderId]);
   const { rows } = await tx.query<AttachmentRow>(
     `INSERT INTO attachments AS a (uploader_id, name, size, content_type, sha256, store, storage_key)
@@ -117,7 +113,7 @@ export async function findReadable(
   db: Queryable,
   attachmentId: string,
   userId: string,
-): Promise<Attachment | undefined> {
+): Promise<StoredAttachment | undefined> {
   const { rows } = await db.query<AttachmentRow>({
     name: 'attachments.findReadable',
     text: `SELECT ${COLUMNS} FROM attachments a

@@ -1,30 +1,15 @@
 // SQL for conversations and membership.
+import type { MessageAttachment } from '../contract/attachments.js';
+import type {
+  Conversation,
+  ConversationKind,
+  ConversationSummary,
+  Member,
+  MemberRole,
+} from '../contract/conversations.js';
 import type { Queryable } from './database.js';
-import { USER_COLUMNS, toUser, type User } from './users.repository.js';
-import { toMessage, type AttachmentRef, type Message } from './messages.repository.js';
-
-export type ConversationKind = 'direct' | 'group';
-export type MemberRole = 'owner' | 'admin' | 'member';
-
-/** A user as a member of one conversation: their role and how far they have read. */
-export interface Member extends User {
-  role: MemberRole;
-  lastReadSeq: number;
-}
-
-export interface Conversation {
-  id: string;
-  kind: ConversationKind;
-  title: string | null;
-  createdAt: string;
-  lastSeq: number;
-  members: Member[];
-}
-
-export interface ConversationSummary extends Conversation {
-  lastMessage?: Message;
-  unread: number;
-}
+import { USER_COLUMNS, toUser } from './users.repository.js';
+import { toMessage } from './messages.repository.js';
 
 interface ConversationRow {
   id: string;
@@ -227,7 +212,7 @@ interface SummaryRow extends ConversationRow {
   m_created_at: Date;
   m_edited_at: Date | null;
   m_deleted_at: Date | null;
-  m_attachments: AttachmentRef[];
+  m_attachments: MessageAttachment[];
 }
 
 export interface ConversationPage {

@@ -1,8 +1,7 @@
 // SQL for jobs users ask for (exports): the row is the record, the queue only runs it.
+import type { JobStatus } from '../contract/jobs.js';
 import type { Queryable } from './database.js';
 import { isUniqueViolation } from './database.js';
-
-export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
 
 export interface JobRow {
   id: string;

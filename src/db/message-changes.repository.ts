@@ -1,12 +1,13 @@
 // SQL for edits, deletions and the change feed. A change takes the conversation's row lock (lockForChange), then
 // bumps the conversation's change counter and stamps the message with it in one statement (applyChange): change
 // numbers per conversation are handed out under that lock and follow commit order, exactly like seq.
+import type { ConversationKind, MemberRole } from '../contract/conversations.js';
+import type { Message } from '../contract/messages.js';
 import type { Queryable } from './database.js';
-import type { MemberRole } from './conversations.repository.js';
-import { MESSAGE_COLUMNS, toMessage, type Message, type MessageRow } from './messages.repository.js';
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './messages.repository.js';
 
 export interface ChangeTarget {
-  kind: 'direct' | 'group';
+  kind: ConversationKind;
   role: MemberRole;
   /** Undefined when the conversation has no message with that seq. */
   message?: Message;
@@ -28,7 +29,7 @@ export async function lockForChange(
 ): Promise<ChangeTarget | undefined> {
   await tx.query('SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE', [conversationId]);
   const { rows } = await tx.query<
-    { kind: 'direct' | 'group'; role: MemberRole; age_sec: number | null } & Partial<MessageRow>
+    { kind: ConversationKind; role: MemberRole; age_sec: number | null } & Partial<MessageRow>
   >(
     `SELECT c.kind, cm.role, extract(epoch FROM now() - m.created_at)::float8 AS age_sec, ${MESSAGE_COLUMNS}
        FROM conversations c

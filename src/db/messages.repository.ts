@@ -1,30 +1,8 @@
 // SQL for messages. `seq` comes from the conversation row's counter, bumped under its row lock in the same
 // transaction as the insert: no gaps, and commit order equals seq order.
+import type { MessageAttachment } from '../contract/attachments.js';
+import type { Message } from '../contract/messages.js';
 import type { Queryable } from './database.js';
-
-export interface Message {
-  id: string;
-  conversationId: string;
-  seq: number;
-  senderId: string;
-  body: string;
-  clientMsgId: string;
-  createdAt: string;
-  /** Null until edited; a deleted message is a tombstone: `body: ""` and deletedAt set, its seq kept. */
-  editedAt: string | null;
-  deletedAt: string | null;
-  /** What the message carries (docs/attachments.md); empty for most messages and for deleted ones. */
-  attachments: AttachmentRef[];
-}
-
-/** An attachment as a message shows it; `url` is the authorised download route. */
-export interface AttachmentRef {
-  id: string;
-  name: string;
-  size: number;
-  contentType: string;
-  url: string;
-}
 
 export interface MessageRow {
   id: string;
@@ -36,7 +14,7 @@ export interface MessageRow {
   created_at: Date;
   edited_at: Date | null;
   deleted_at: Date | null;
-  attachments: AttachmentRef[];
+  attachments: MessageAttachment[];
 }
 
 export const MESSAGE_COLUMNS =

@@ -90,7 +90,8 @@ export async function sealDelivery(
  * The first attempt: builds the body from the delivery's messages its user still has to hear about (not deleted,
  * after their read cursor, in a conversation they are still a member of; oldest first, at most `limit`), fixes it on
  * the row and counts the attempt, in one statement. `message` is the latest of them. Undefined when there is nothing
- * left to send (all read) or the delivery is gone. Built by PostgreSQL, as history pages are (MESSAGE_JSON).
+ * left to send (all read) or the delivery is gone. Built by PostgreSQL, as history pages are (MESSAGE_JSON): the
+ * contract's OfflineNotification (contract/jobs.ts).
  */
 export async function freezePayload(
   db: Queryable,

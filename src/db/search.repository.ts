@@ -1,7 +1,8 @@
 // SQL for message search: PostgreSQL full-text search over messages.search_vector (GIN, deleted messages
 // excluded by the partial index's predicate), in the configuration search_settings names.
+import type { Message } from '../contract/messages.js';
 import type { Queryable } from './database.js';
-import { MESSAGE_COLUMNS, toMessage, type Message, type MessageRow } from './messages.repository.js';
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './messages.repository.js';
 
 export interface SearchHit {
   message: Message;

@@ -1,12 +1,6 @@
 // SQL for users. Rows leave this file as the contract's user shape.
+import type { User } from '../contract/users.js';
 import type { Queryable } from './database.js';
-
-export interface User {
-  id: string;
-  username: string;
-  displayName: string;
-  createdAt: string;
-}
 
 interface UserRow {
   id: string;

@@ -8,17 +8,14 @@ import type { Middleware } from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import cors from '@koa/cors';
 import helmet from 'koa-helmet';
-import session from 'koa-session';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { Database } from '../db/database.js';
 import type { Health } from '../ops/health.js';
 import type { InFlight } from '../ops/in-flight.js';
 import type { Metrics } from '../ops/metrics.js';
 import { isRedisReady } from '../redis/client.js';
-import { redisSessionStore } from '../redis/session-store.js';
 import { isRedisUnavailable } from '../redis/unavailable.js';
 import type { AttachmentsService } from '../services/attachments.service.js';
 import type { AuthService } from '../services/auth.service.js';
@@ -43,6 +40,7 @@ import { limitPerMinute, type RateLimitStore } from './middleware/rate-limit.js'
 import { requestContext } from './middleware/request-context.js';
 import { shedLoad } from './middleware/shed-load.js';
 import { serveWebClient, WEB_CLIENT_DIR } from './static.js';
+import { SESSION_COOKIE, type Sessions } from './sessions.js';
 import { newRouter, type ParleyRouter } from './router.js';
 import { publicAuthRoutes, logoutRoute } from './routes/auth.routes.js';
 import { conversationRoutes } from './routes/conversations.routes.js';
@@ -58,8 +56,9 @@ export interface HttpDeps {
   /** package.json's version, for /openapi.json. */
   version: string;
   log: Logger;
-  db: Database;
   redis?: Redis;
+  /** The cookie session (http/sessions.ts), shared with the socket handshake. */
+  sessions: Sessions;
   metrics: Metrics;
   health: Health;
   tokens: TokenService;
@@ -86,8 +85,6 @@ export interface HttpDeps {
   requestHandlers: InFlight;
 }
 
-export const SESSION_COOKIE = 'parley.sid';
-
 export interface Routers {
   health: ParleyRouter;
   /** /metrics and /health/metrics: no auth, never rate limited, like health. */
@@ -112,18 +109,15 @@ export function buildRouters(deps: HttpDeps, app: Koa<ParleyState>): Routers {
     memory: () => new Map(),
     onFallback: (limiter) => deps.metrics.rateLimitFallbacks.inc({ limiter }),
   };
-  const body = [
-    jsonBody(config.http.bodyLimitBytes),
-    ...(config.auth.sessionCookieSecure ? [secureCookiesBehindProxy] : []),
-  ];
-  const session = sessions(deps, app);
-  const parse = [...body, session];
+  const body = jsonBody(config.http.bodyLimitBytes);
+  const session = deps.sessions.middleware(app);
+  const parse = [body, session];
 
   const byIp = (_state: ParleyState, ip: string) => ip;
   const publicAuth = publicAuthRoutes(deps.auth, {
     shedHashing: shedLoad(deps.passwordHashingAdmission),
     limit: limitPerMinute('auth', config.rateLimit.authPerMin, byIp, rateLimitStore, deps.log),
-    parse: [...body, sessionsOptional(session)],
+    parse: [body, sessionsOptional(session)],
     sessionsAvailable: () => !deps.redis || isRedisReady(deps.redis),
   });
 
@@ -154,11 +148,11 @@ export function buildRouters(deps: HttpDeps, app: Koa<ParleyState>): Routers {
 }
 
 /**
- * The Koa application before any middleware: its keys verify session cookies and its proxy settings read client
- * addresses, for the socket handshake as for HTTP, so it exists before the services and the socket server.
+ * The Koa application before any middleware: its proxy settings read client addresses, for the socket handshake as
+ * for HTTP, so it exists before the services and the socket server. Its keys are the sessions' (they sign the cookie).
  */
-export function newKoa(config: Config): Koa<ParleyState> {
-  const app = new Koa<ParleyState>({ keys: [config.auth.sessionSecret], proxy: config.http.trustProxy > 0 });
+export function newKoa(config: Config, sessions: Sessions): Koa<ParleyState> {
+  const app = new Koa<ParleyState>({ keys: sessions.keys, proxy: config.http.trustProxy > 0 });
   // Trust exactly as many X-Forwarded-For hops as there are proxies, so a client cannot spoof its address.
   app.maxIpsCount = config.http.trustProxy;
   // Errors are answered by errorHandler; Koa's default handler would only log them a second time.
@@ -201,20 +195,6 @@ function jsonBody(limitBytes: number): Middleware<ParleyState> {
   }) as Middleware<ParleyState>;
 }
 
-function sessions(deps: HttpDeps, app: Koa<ParleyState>): Middleware<ParleyState> {
-  return session(
-    {
-      key: SESSION_COOKIE,
-      maxAge: deps.config.auth.sessionTtlMs,
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: deps.config.auth.sessionCookieSecure,
-      ...(deps.redis ? { store: redisSessionStore(deps.redis) } : {}),
-    },
-    app as unknown as Koa,
-  ) as Middleware<ParleyState>;
-}
-
 /**
  * Sessions on the sign-in routes: when Redis cannot be reached the sign-in goes on without a cookie session (the
  * tokens work, and the answer says `"session": "unavailable"`) instead of failing after the tokens were issued.
@@ -253,16 +233,6 @@ function corsFor(origins: readonly string[]): Middleware<ParleyState> {
     },
   }) as Middleware<ParleyState>;
 }
-
-/**
- * With Secure cookies configured, TLS normally ends at nginx and TRUST_PROXY lets Koa see https. When a request
- * still arrives as plain HTTP, the cookies library would refuse to set a Secure cookie and fail the request; we
- * set it anyway (a browser only sends it back over https).
- */
-const secureCookiesBehindProxy: Middleware<ParleyState> = (ctx, next) => {
-  (ctx.cookies as unknown as { secure: boolean }).secure = true;
-  return next();
-};
 
 /** Counts a handler until it returns, even when its client has gone: only then is it done with the pools. */
 function countHandler(handlers: InFlight): Middleware<ParleyState> {

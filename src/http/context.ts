@@ -11,8 +11,3 @@ export interface ParleyState {
   /** Set on a sign-in that went on without a cookie session because Redis could not be reached. */
   sessionUnavailable?: boolean;
 }
-
-export interface ParleySession {
-  userId?: string;
-  familyId?: string;
-}

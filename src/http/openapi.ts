@@ -3,7 +3,8 @@
 // responses against them. @asteasolutions/zod-to-openapi turns both into JSON Schema.
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { ERROR_STATUS, type ErrorCode } from '../core/errors.js';
+import type { ErrorCode } from '../contract/errors.js';
+import { ERROR_STATUS } from '../core/errors.js';
 import {
   addMemberSchema,
   conversationListQuerySchema,

@@ -7,7 +7,6 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from '../core/logger.js';
 import type { Database } from '../db/database.js';
 import * as store from '../db/notifications.repository.js';
-import type { Message } from '../db/messages.repository.js';
 import type { PresenceSource } from '../services/presence.service.js';
 import type { DeliveryJob } from './queues.js';
 import type { PostOutcome } from './webhook.js';
@@ -15,18 +14,6 @@ import type { PostOutcome } from './webhook.js';
 export interface NotificationSettings {
   maxAttempts: number;
   batchMax: number;
-}
-
-/**
- * The webhook's body (API.md, Background jobs): `message` is the latest; `messages` every one of the batch, oldest
- * first.
- */
-export interface OfflineNotification {
-  type: 'message.offline';
-  deliveryId: string;
-  userId: string;
-  message: Message;
-  messages: Message[];
 }
 
 /** Thrown for a failure BullMQ should retry; the backoff strategy reads the receiver's Retry-After from it. */

@@ -1,13 +1,13 @@
-// The socket.io contract as types: what clients send, what the server sends, what servers tell each other, and
-// what each socket carries. `Server<ClientToServer, ServerToClient, InterServer, SocketData>` everywhere.
+// The socket.io contract as the server types it: what clients send (checked by realtime/schemas.ts, so `unknown`
+// here), what the server sends (contract/events.ts), what servers tell each other, and what each socket carries.
+// `Server<ClientToServer, ServerToClient, InterServer, SocketData>` everywhere.
 import type { Server, Socket } from 'socket.io';
-import type { ErrorBody } from '../core/errors.js';
-import type { Conversation } from '../db/conversations.repository.js';
-import type { Message } from '../db/messages.repository.js';
-import type { SyncAnswer } from '../services/catch-up.js';
+import type { AckReply } from '../contract/errors.js';
+import type { ServerToClient, SyncAnswer } from '../contract/events.js';
+import type { Message } from '../contract/messages.js';
 
 /** Every ack: success with a payload, or the contract's error shape. */
-export type Ack<T extends object = object> = (reply: ({ ok: true } & T) | ({ ok: false } & ErrorBody)) => void;
+export type Ack<T extends object = object> = (reply: AckReply<T>) => void;
 
 export interface ClientToServer {
   'message:send': (payload: unknown, ack?: Ack<{ message: Message }>) => void;
@@ -16,27 +16,6 @@ export interface ClientToServer {
   sync: (payload: unknown, ack?: Ack<SyncAnswer>) => void;
   typing: (payload: unknown, ack?: Ack) => void;
   read: (payload: unknown, ack?: Ack<{ seq: number }>) => void;
-}
-
-export interface PresenceEvent {
-  userId: string;
-  status: 'online' | 'offline';
-  lastSeenAt: string | null;
-}
-
-export interface ServerToClient {
-  'message:new': (payload: { message: Message }) => void;
-  /** An edit or a deletion (the tombstone), to every member socket. */
-  'message:updated': (payload: { message: Message }) => void;
-  typing: (payload: { conversationId: string; userId: string; isTyping: boolean }) => void;
-  read: (payload: { conversationId: string; userId: string; seq: number }) => void;
-  presence: (payload: PresenceEvent) => void;
-  'conversation:new': (payload: { conversation: Conversation }) => void;
-  'conversation:removed': (payload: { conversationId: string }) => void;
-  /** (v2) Members added or removed, or a role changed: the conversation as GET /api/conversations/:id returns it. */
-  'conversation:updated': (payload: { conversation: Conversation }) => void;
-  /** Sent before this process closes its sockets: reconnect after this delay, not at once with everyone else. */
-  'server:draining': (payload: { reconnectInMs: number }) => void;
 }
 
 /**

@@ -1,7 +1,8 @@
 // What each client event does: validate, call a service, answer through the ack. Handlers stay thin; the rules
 // live in the services. Every failure becomes the contract's error shape in the ack and never escapes: the
 // socket stays connected and the process keeps running, whether or not the client asked for an ack.
-import { notFound, rateLimited, type ErrorBody } from '../core/errors.js';
+import type { ErrorBody } from '../contract/errors.js';
+import { notFound, rateLimited } from '../core/errors.js';
 import { publicError } from '../services/failures.js';
 import type { Logger } from '../core/logger.js';
 import { parseInput } from '../core/validate.js';

@@ -3,14 +3,12 @@
 //    does not cover WebSocket upgrades; `*` lets any origin in, but without credentials), and one client address
 //    may hold at most SOCKET_PENDING_PER_IP connections that have not authenticated yet.
 //  - connectTimeout: a connection that has not sent socket.io's CONNECT within SOCKET_CONNECT_TIMEOUT_MS is closed.
-//  - identify (namespace middleware): `auth.token` (access JWT) or the koa-session cookie, verified with the
-//    Koa app's own keys and session store; anything else fails with connect_error "unauthorized".
+//  - identify (namespace middleware): `auth.token` (access JWT) or the koa-session cookie, read by the same
+//    sessions module as HTTP's (http/sessions.ts); anything else fails with connect_error "unauthorized".
 import { ServerResponse, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type Koa from 'koa';
-import type { Redis } from 'ioredis';
-import { SESSION_COOKIE } from '../http/app.js';
 import type { ParleyState } from '../http/context.js';
-import { redisSessionStore } from '../redis/session-store.js';
+import type { Sessions } from '../http/sessions.js';
 import type { TokenService } from '../services/tokens.js';
 import type { ParleySocket } from './events.js';
 
@@ -100,8 +98,7 @@ export interface Identity {
 
 export interface HandshakeDeps {
   tokens: TokenService;
-  http: Koa<ParleyState>;
-  redis?: Redis;
+  sessions: Sessions;
   origins: OriginPolicy;
 }
 
@@ -112,7 +109,6 @@ export function clientIpOf(http: Koa<ParleyState>): (req: IncomingMessage) => st
 
 /** Resolves the caller of a handshake, or undefined when no valid credential was sent. */
 export function identify(deps: HandshakeDeps) {
-  const store = deps.redis ? redisSessionStore(deps.redis) : undefined;
   return async (socket: ParleySocket): Promise<Identity | undefined> => {
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
     if (typeof token === 'string' && token.length > 0) {
@@ -123,24 +119,9 @@ export function identify(deps: HandshakeDeps) {
     const request = socket.request;
     // A page let in only by `*` gets no credentials: its cookies are not the user's consent.
     if (!request.headers.cookie || !deps.origins.credentialed(request)) return undefined;
-    // A Koa context over the handshake request: its cookie jar verifies the signature with the app's keys.
-    const ctx = deps.http.createContext(request, new ServerResponse(request));
-    const key = ctx.cookies.get(SESSION_COOKIE, { signed: true });
-    if (!key) return undefined;
-    const session = store ? await store.get(key) : decodeCookieSession(key);
-    if (!session || typeof session.userId !== 'string') return undefined;
-    const expire = typeof session._expire === 'number' ? session._expire : undefined;
-    if (expire !== undefined && expire <= Date.now()) return undefined;
-    const familyId = typeof session.familyId === 'string' ? session.familyId : undefined;
-    return { userId: session.userId, expiresAt: Math.floor((expire ?? Date.now() + 86_400_000) / 1000), familyId };
+    const session = await deps.sessions.fromCookieHeader(request.headers.cookie);
+    if (!session) return undefined;
+    const expiresAt = Math.floor((session.expiresAt ?? Date.now() + 86_400_000) / 1000);
+    return { userId: session.userId, expiresAt, familyId: session.familyId };
   };
-}
-
-/** Without a store, koa-session keeps the session in the (signed) cookie as base64 JSON. */
-function decodeCookieSession(value: string): Record<string, unknown> | undefined {
-  try {
-    return JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
 }

@@ -3,8 +3,8 @@
 // and hosts (the Redis Streams adapter's ordered `message:new` entries come back to every process that way, this
 // one included). Both are wrapped on the default namespace's adapter instance; nothing else changes.
 import type { Adapter } from 'socket.io-adapter';
+import type { Message } from '../contract/messages.js';
 import type { HistoryCache } from '../services/history-cache.js';
-import type { Message } from '../db/messages.repository.js';
 import type { ParleyServer } from './events.js';
 
 // socket.io-adapter's MessageType.BROADCAST and socket.io-parser's PacketType.EVENT.

@@ -1,6 +1,7 @@
 // Tells a user's conversations when they come online or go offline. A socket's disconnect is uncounted only after
 // a grace period: a client that reconnects at once (a reload, a network blip) does not flap offline/online, and a
 // new socket being counted on another process is not overtaken.
+import type { PresenceStatus } from '../contract/presence.js';
 import { settledWithin } from '../core/deadline.js';
 import type { Logger } from '../core/logger.js';
 import type { PresenceTracker } from '../services/presence-tracker.js';
@@ -19,7 +20,7 @@ export class PresenceAnnouncer {
 
   constructor(private readonly deps: PresenceAnnouncerDeps) {}
 
-  announce(userId: string, status: 'online' | 'offline', lastSeenAt: string | null): Promise<void> {
+  announce(userId: string, status: PresenceStatus, lastSeenAt: string | null): Promise<void> {
     return this.deps
       .conversationIdsOf(userId)
       .then((ids) => this.deps.broadcaster.presenceChanged(userId, ids, status, lastSeenAt))

@@ -1,8 +1,9 @@
 // The Broadcaster services announce through, delivered by socket.io. Everything goes to rooms through the
 // adapter, so each member socket on every process and host receives an event exactly once (a socket in several
 // targeted rooms still gets one copy), whether the change came from a socket or from REST.
-import type { Conversation } from '../db/conversations.repository.js';
-import type { Message } from '../db/messages.repository.js';
+import type { Conversation } from '../contract/conversations.js';
+import type { Message } from '../contract/messages.js';
+import type { PresenceStatus } from '../contract/presence.js';
 import type { Broadcaster } from '../services/broadcaster.js';
 import { conversationRoom, familyRoom, userRoom, type ParleyServer } from './events.js';
 import type { RealtimeMetrics } from './metrics.js';
@@ -80,12 +81,7 @@ export class SocketBroadcaster implements Broadcaster {
   }
 
   /** To everyone who shares a conversation with the user, except the user's own sockets. */
-  presenceChanged(
-    userId: string,
-    conversationIds: string[],
-    status: 'online' | 'offline',
-    lastSeenAt: string | null,
-  ): void {
+  presenceChanged(userId: string, conversationIds: string[], status: PresenceStatus, lastSeenAt: string | null): void {
     if (conversationIds.length === 0) return;
     this.io
       .to(conversationIds.map(conversationRoom))

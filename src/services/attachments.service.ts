@@ -13,8 +13,9 @@ import type { Readable } from 'node:stream';
 import { AppError, notFound, overloaded, validationFailed } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Database } from '../db/database.js';
+import type { Attachment } from '../contract/attachments.js';
 import * as attachments from '../db/attachments.repository.js';
-import type { Attachment } from '../db/attachments.repository.js';
+import type { StoredAttachment } from '../db/attachments.repository.js';
 import { TASKS } from '../cpu/tasks.js';
 import type { WorkerPool } from '../cpu/worker-pool.js';
 import type { AttachmentMetrics } from './attachment-metrics.js';
@@ -43,7 +44,7 @@ export interface ReceivedUpload {
 }
 
 /** The contract's view of an upload. */
-export const publicAttachment = (attachment: Attachment) => ({
+export const publicAttachment = (attachment: StoredAttachment): Attachment => ({
   id: attachment.id,
   name: attachment.name,
   size: attachment.size,
@@ -76,7 +77,7 @@ export class AttachmentsService {
   ) {}
 
   /** Turns a received upload into an attachment of the user's. The temporary file is the caller's to remove. */
-  async create(userId: string, upload: ReceivedUpload): Promise<Attachment> {
+  async create(userId: string, upload: ReceivedUpload): Promise<StoredAttachment> {
     if (upload.size === 0) throw validationFailed('The file is empty');
     const contentType = await sniffContentType(upload.head, upload.size <= upload.head.length);
     if (!contentType || !this.settings.types.includes(contentType)) {
@@ -130,7 +131,7 @@ export class AttachmentsService {
   }
 
   /** The attachment if the user may read it (uploader, or member of the conversation holding it); else 404. */
-  async readable(userId: string, attachmentId: string): Promise<Attachment> {
+  async readable(userId: string, attachmentId: string): Promise<StoredAttachment> {
     // The primary: a removal from the conversation must take effect at once, whatever a replica has replayed.
     const attachment = await attachments.findReadable(this.db.primary, attachmentId, userId);
     if (!attachment) throw notFound('Attachment');
@@ -167,7 +168,7 @@ export class AttachmentsService {
    * The thumbnail's storage key, made on the worker pool the first time and kept in the store. Only raster images
    * have one; a source over ATTACHMENT_MAX_INPUT_PIXELS or one that does not decode is a 400.
    */
-  async thumbnailKey(attachment: Attachment): Promise<string> {
+  async thumbnailKey(attachment: StoredAttachment): Promise<string> {
     if (!RASTER_IMAGE_TYPES.has(attachment.contentType))
       throw validationFailed('Only images have thumbnails', { contentType: attachment.contentType });
     if (attachment.thumbnailKey) return attachment.thumbnailKey;
@@ -216,7 +217,7 @@ export class AttachmentsService {
   }
 
   /** A local path the worker can read the original from: the object itself on disk, else a temporary copy. */
-  private async sourceFile(attachment: Attachment): Promise<{ file: string; cleanup: () => Promise<void> }> {
+  private async sourceFile(attachment: StoredAttachment): Promise<{ file: string; cleanup: () => Promise<void> }> {
     const inner = this.store.inner;
     if (inner instanceof LocalStore)
       return { file: inner.pathOf(attachment.storageKey), cleanup: async () => undefined };

@@ -1,7 +1,8 @@
 // Accounts: register, login, refresh-token rotation with reuse detection, logout.
+import type { User } from '../contract/users.js';
 import type { Database } from '../db/database.js';
 import { isUniqueViolation } from '../db/database.js';
-import { findCredentials, findUserById, insertUser, type User } from '../db/users.repository.js';
+import { findCredentials, findUserById, insertUser } from '../db/users.repository.js';
 import * as refreshTokens from '../db/refresh-tokens.repository.js';
 import { conflict, unauthorized } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';

@@ -1,7 +1,7 @@
 // How services announce what happened, without knowing about socket.io. The realtime layer provides the real
 // one (realtime/socket-broadcaster.ts); silentBroadcaster announces nothing (a service built alone in a test).
-import type { Conversation } from '../db/conversations.repository.js';
-import type { Message } from '../db/messages.repository.js';
+import type { Conversation } from '../contract/conversations.js';
+import type { Message } from '../contract/messages.js';
 
 export interface Broadcaster {
   /**

@@ -3,10 +3,12 @@
 // the token handed back says "every change up to these counters is in what you have", which is only true when
 // the counters and the messages were read at the same instant; and the primary, because catch-up must not miss
 // what was just acknowledged.
+import type { SyncAnswer } from '../contract/events.js';
+import type { Message } from '../contract/messages.js';
 import { notFound } from '../core/errors.js';
 import type { Database } from '../db/database.js';
 import { changeCountersOf, listChangesSince } from '../db/message-changes.repository.js';
-import { listAfterCursors, type Message } from '../db/messages.repository.js';
+import { listAfterCursors } from '../db/messages.repository.js';
 import { unreadCountsOf } from '../db/conversations.repository.js';
 import type { ChangeCounters, ChangesTokens } from './changes-token.js';
 
@@ -14,16 +16,6 @@ export interface SyncRequest {
   cursors: Record<string, number>;
   /** Omitted the first time: the answer then has no changes, only the token to start from. */
   changesSince?: string;
-}
-
-export interface SyncAnswer {
-  messages: Message[];
-  changes: Message[];
-  changesToken: string;
-  /** Unread messages per conversation named in the cursors (last seq minus the caller's read cursor). */
-  unread: Record<string, number>;
-  /** Messages or changes were cut at the page size: sync again with the cursors moved and the new token. */
-  more: boolean;
 }
 
 export class CatchUp {

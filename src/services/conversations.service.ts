@@ -2,15 +2,13 @@
 // Roles in groups: the creator is the owner; owners and admins add members and remove members; only the owner
 // grants or takes admin, removes an admin, or hands ownership on; anyone may leave; when the owner leaves, the
 // longest-standing admin (else member) becomes owner. Direct conversations have two members and never change.
+import type { Conversation, ConversationList, MemberRole } from '../contract/conversations.js';
 import type { Database, Queryable } from '../db/database.js';
 import * as conversations from '../db/conversations.repository.js';
 import { countExistingUsers, findUserById } from '../db/users.repository.js';
 import { AppError, conflict, notFound, validationFailed } from '../core/errors.js';
 import type { Broadcaster } from './broadcaster.js';
 import type { ReadYourWrites } from './read-your-writes.js';
-
-type Conversation = conversations.Conversation;
-type MemberRole = conversations.MemberRole;
 
 export class ConversationsService {
   constructor(
@@ -91,10 +89,7 @@ export class ConversationsService {
    * (absent on the last page). A listing tolerates replica lag, except behind the user's own last write
    * (read-your-writes.ts).
    */
-  async list(
-    userId: string,
-    page: { limit: number; before?: string },
-  ): Promise<{ conversations: conversations.ConversationSummary[]; next?: string }> {
+  async list(userId: string, page: { limit: number; before?: string }): Promise<ConversationList> {
     const before = page.before === undefined ? undefined : readListCursor(page.before);
     const fence = await this.fences?.fenceOf(userId);
     const found = await this.db.read(fence?.lsn, (db) =>

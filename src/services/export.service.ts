@@ -3,6 +3,7 @@
 // one after another (a valid gzip stream), so memory holds about two pages whatever the conversation's size.
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Message } from '../contract/messages.js';
 import { AppError, notFound, overloaded, rateLimited } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Database, Queryable } from '../db/database.js';
@@ -101,7 +102,7 @@ export class ConversationExportService {
     }
   }
 
-  private async compress(records: messages.Message[], patient: boolean): Promise<Buffer> {
+  private async compress(records: Message[], patient: boolean): Promise<Buffer> {
     for (let attempt = 1; ; attempt++) {
       try {
         const bytes = await this.pool.run(TASKS.gzipNdjsonPage, { records });

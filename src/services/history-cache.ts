@@ -9,7 +9,7 @@
 // during which an event for its conversation arrived is thrown away rather than installed. Every entry is reloaded
 // after HISTORY_CACHE_MAX_AGE_MS whatever the events say, which bounds what a lost event could cost.
 import { LRUCache } from 'lru-cache';
-import type { Message } from '../db/messages.repository.js';
+import type { Message } from '../contract/messages.js';
 import type { Fence } from './read-your-writes.js';
 
 export interface HistoryCacheSettings {

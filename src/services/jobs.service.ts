@@ -1,24 +1,16 @@
 // Jobs a user starts and follows over HTTP (exports for now). The job row in PostgreSQL is the record; putting it
 // on the queue is best effort here, because the jobs app's relay queues any job still waiting (src/jobs/relay.ts).
 import { stat } from 'node:fs/promises';
+import type { Job } from '../contract/jobs.js';
 import { AppError, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Database } from '../db/database.js';
 import { isMember } from '../db/conversations.repository.js';
 import * as jobs from '../db/jobs.repository.js';
 
-/** The contract's job object (API.md, Background jobs). */
-export interface JobView {
-  id: string;
-  kind: 'export';
-  status: jobs.JobStatus;
-  url?: string;
-  error?: string;
-}
-
 export const jobFileUrl = (jobId: string) => `/api/jobs/${jobId}/file`;
 
-const view = (job: jobs.JobRow): JobView => ({
+const view = (job: jobs.JobRow): Job => ({
   id: job.id,
   kind: job.kind,
   status: job.status,
@@ -34,7 +26,7 @@ export class JobsService {
   ) {}
 
   /** 404 for a conversation the caller is not in (as everywhere); 409 while their previous export is unfinished. */
-  async startExport(userId: string, conversationId: string): Promise<JobView> {
+  async startExport(userId: string, conversationId: string): Promise<Job> {
     if (!(await isMember(this.db.primary, conversationId, userId))) throw notFound('Conversation');
     const job = await jobs.createExportJob(this.db.primary, userId, conversationId);
     if (!job) {
@@ -51,7 +43,7 @@ export class JobsService {
     return view(job);
   }
 
-  async get(userId: string, jobId: string): Promise<JobView> {
+  async get(userId: string, jobId: string): Promise<Job> {
     const job = await jobs.findJobOf(this.db.primary, userId, jobId);
     if (!job) throw notFound('Job');
     return view(job);

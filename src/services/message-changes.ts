@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { AppError, conflict, notFound } from '../core/errors.js';
 import type { Database } from '../db/database.js';
 import { applyChange, lockForChange, type Change, type ChangeTarget } from '../db/message-changes.repository.js';
-import type { Message } from '../db/messages.repository.js';
+import type { Message } from '../contract/messages.js';
 import type { Broadcaster } from './broadcaster.js';
 import { SEND_LOCK } from './send-batcher.js';
 

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.js';
 import { OutageLog } from '../core/outage-log.js';
-import type { PresenceEntry } from './presence.service.js';
+import type { Presence } from '../contract/presence.js';
 import { isRedisUnavailable } from '../redis/unavailable.js';
 import type { Admission, PresenceEvents, PresenceTracker } from './presence-tracker.js';
 
@@ -181,7 +181,7 @@ export class RedisPresence implements PresenceTracker {
     else this.local.delete(userId);
   }
 
-  async lookup(userIds: string[]): Promise<Record<string, PresenceEntry>> {
+  async lookup(userIds: string[]): Promise<Record<string, Presence>> {
     if (userIds.length === 0) return {};
     const [counts, seen] = await Promise.all([this.redis.hmget(COUNT, ...userIds), this.redis.hmget(SEEN, ...userIds)]);
     return Object.fromEntries(

@@ -1,7 +1,8 @@
 // Who is online, counted by sockets. The realtime layer reports each authenticated socket's connect and
 // disconnect; the tracker says when that was a user's first socket anywhere (online) or last one (offline), and
 // answers GET /api/presence as a PresenceSource, so REST and events agree.
-import type { PresenceEntry, PresenceSource } from './presence.service.js';
+import type { Presence } from '../contract/presence.js';
+import type { PresenceSource } from './presence.service.js';
 
 export interface PresenceEvents {
   /** Users whose last sockets died with another process. */
@@ -51,7 +52,7 @@ export class LocalPresence implements PresenceTracker {
     return true;
   }
 
-  async lookup(userIds: string[]): Promise<Record<string, PresenceEntry>> {
+  async lookup(userIds: string[]): Promise<Record<string, Presence>> {
     return Object.fromEntries(
       userIds.map((id) => [
         id,

@@ -5,18 +5,13 @@ import type { Logger } from '../core/logger.js';
 import type { Database } from '../db/database.js';
 import { isMember } from '../db/conversations.repository.js';
 import { reindexBatch, searchMessages, setSearchLanguage, type SearchHit } from '../db/search.repository.js';
-import type { Message } from '../db/messages.repository.js';
+import type { SearchPage } from '../contract/messages.js';
 
 export interface SearchRequest {
   q: string;
   conversationId?: string;
   limit: number;
   before?: string;
-}
-
-export interface SearchPage {
-  messages: Array<Message & { snippet: string }>;
-  next?: string;
 }
 
 const REINDEX_BATCH = 5_000;

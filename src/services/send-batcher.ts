@@ -7,7 +7,8 @@
 // retry that finds its message stored announces it again (its first announcement may have died with a process).
 import type { Database } from '../db/database.js';
 import { advisoryKey, isUniqueViolation } from '../db/database.js';
-import { findByClientMsgId, insertBatch, type Message } from '../db/messages.repository.js';
+import type { Message } from '../contract/messages.js';
+import { findByClientMsgId, insertBatch } from '../db/messages.repository.js';
 import { isMember } from '../db/conversations.repository.js';
 import { notFound, overloaded, validationFailed } from '../core/errors.js';
 import { unclaimableAttachments } from '../db/attachments.repository.js';

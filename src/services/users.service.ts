@@ -1,6 +1,7 @@
 // Finding other users: a username prefix search for starting conversations.
+import type { User } from '../contract/users.js';
 import type { Database } from '../db/database.js';
-import { searchUsersByPrefix, type User } from '../db/users.repository.js';
+import { searchUsersByPrefix } from '../db/users.repository.js';
 
 const USER_SEARCH_LIMIT = 20;
 

@@ -1,6 +1,10 @@
 // REST calls with the session cookie. Every failure becomes an ApiError whose message is a sentence a person can
 // read: the server's own message when it sent the contract's error shape, else what went wrong on the way.
-import type { Conversation, ErrorBody, Message, Presence, User } from './types.js';
+import type { Conversation, ConversationList } from '../contract/conversations.js';
+import type { ErrorBody } from '../contract/errors.js';
+import type { Message } from '../contract/messages.js';
+import type { Presence } from '../contract/presence.js';
+import type { User } from '../contract/users.js';
 
 export class ApiError extends Error {
   constructor(
@@ -77,7 +81,7 @@ export const api = {
   searchUsers: (q: string) => call<{ users: User[] }>('GET', `/api/users?q=${encodeURIComponent(q)}`),
   /** v2 pages with `limit`/`before` and answers `next`; a v1 server answers every conversation at once. */
   conversations: (before?: string) =>
-    call<{ conversations: Conversation[]; next?: string }>(
+    call<ConversationList>(
       'GET',
       `/api/conversations?limit=50${before ? `&before=${encodeURIComponent(before)}` : ''}`,
     ),

@@ -6,7 +6,11 @@ import { io, type Socket } from 'socket.io-client';
 import { api, ApiError, sentence } from './api.js';
 import type { Outbox, Pending } from './outbox.js';
 import type { ChatStore } from './store.js';
-import type { Ack, Conversation, Message, Presence } from './types.js';
+import type { Conversation } from '../contract/conversations.js';
+import type { AckReply } from '../contract/errors.js';
+import type { SyncAnswer } from '../contract/events.js';
+import type { Message } from '../contract/messages.js';
+import type { PresenceEvent } from '../contract/presence.js';
 
 export type Banner = 'connecting' | 'catching-up' | 'connected' | 'offline' | 'restarting';
 
@@ -76,7 +80,7 @@ export class Connection {
     const me = this.store.me;
     if (!me || !this.socket.connected) return;
     this.store.read(conversationId, me.id, seq);
-    this.socket.emit('read', { conversationId, seq }, (ack: Ack<{ seq: number }>) => {
+    this.socket.emit('read', { conversationId, seq }, (ack: AckReply<{ seq: number }>) => {
       if (!ack.ok && ack.error.code !== 'rate_limited') this.events.notice(sentence(ack.error.message));
     });
   }
@@ -106,7 +110,7 @@ export class Connection {
     const payload = { conversationId: item.conversationId, body: item.body, clientMsgId: item.clientMsgId };
     this.socket
       .timeout(ACK_TIMEOUT_MS)
-      .emit('message:send', payload, (timedOut: Error | null, ack?: Ack<{ message: Message }>) => {
+      .emit('message:send', payload, (timedOut: Error | null, ack?: AckReply<{ message: Message }>) => {
         if (timedOut || !ack) {
           // Dropped, or no answer in time: send again with the same clientMsgId once connected.
           this.outbox.mark(item, 'queued');
@@ -155,7 +159,7 @@ export class Connection {
     socket.on('read', ({ conversationId, userId, seq }: { conversationId: string; userId: string; seq: number }) =>
       this.store.read(conversationId, userId, seq),
     );
-    socket.on('presence', ({ userId, status, lastSeenAt }: { userId: string } & Presence) =>
+    socket.on('presence', ({ userId, status, lastSeenAt }: PresenceEvent) =>
       this.store.setPresence(userId, { status, lastSeenAt }),
     );
     socket.on('conversation:new', ({ conversation }: { conversation: Conversation }) => {
@@ -277,10 +281,9 @@ export class Connection {
           let more = true;
           let cursors = Object.fromEntries(ids.slice(start, start + SYNC_CHUNK));
           while (more) {
-            const ack = (await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('sync', { cursors })) as Ack<{
-              messages: Message[];
-              more?: boolean;
-            }>;
+            const ack = (await this.socket
+              .timeout(ACK_TIMEOUT_MS)
+              .emitWithAck('sync', { cursors })) as AckReply<SyncAnswer>;
             if (!ack.ok) {
               // A conversation we were removed from meanwhile: drop it, then sync again.
               if (ack.error.code === 'not_found') {

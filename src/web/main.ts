@@ -3,7 +3,7 @@ import './styles.css';
 import { api, ApiError } from './api.js';
 import { chatScreen } from './app.js';
 import { ChatStore } from './store.js';
-import type { User } from './types.js';
+import type { User } from '../contract/users.js';
 import { authScreen } from './views/auth.js';
 
 const root = document.getElementById('app')!;

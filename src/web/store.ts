@@ -1,7 +1,10 @@
 // What the client knows: conversations, the messages it holds of each, presence, typing, and the high-water mark
 // it syncs from. Every message, whichever way it came (ack, message:new, sync, history), goes through accept(),
 // which keeps one copy per seq, so a message delivered twice is shown once and the list stays in seq order.
-import type { Conversation, Member, Message, Presence, User } from './types.js';
+import type { Conversation, ConversationSummary, Member } from '../contract/conversations.js';
+import type { Message } from '../contract/messages.js';
+import type { Presence } from '../contract/presence.js';
+import type { User } from '../contract/users.js';
 
 export interface ConversationState {
   conversation: Conversation;
@@ -27,6 +30,9 @@ export type Change =
   | { kind: 'presence' };
 
 const TYPING_LAPSE_MS = 6_000;
+
+/** A conversation as any answer or event carries it; the list's answers add unread and lastMessage. */
+type Incoming = Conversation & Partial<Pick<ConversationSummary, 'unread' | 'lastMessage'>>;
 
 export class ChatStore {
   me?: User;
@@ -56,7 +62,7 @@ export class ChatStore {
   }
 
   /** Adds or refreshes a conversation from the server's view; the messages already held stay. */
-  upsert(conversation: Conversation): ConversationState {
+  upsert(conversation: Incoming): ConversationState {
     const known = this.conversations.get(conversation.id);
     if (known) {
       known.conversation = { ...known.conversation, ...conversation };
@@ -81,7 +87,7 @@ export class ChatStore {
   }
 
   /** The full list from the server: conversations missing from it are ones the user was removed from. */
-  replaceAll(conversations: Conversation[], complete: boolean): void {
+  replaceAll(conversations: Incoming[], complete: boolean): void {
     const ids = new Set(conversations.map((conversation) => conversation.id));
     for (const conversation of conversations) this.upsert(conversation);
     if (complete) for (const id of [...this.conversations.keys()]) if (!ids.has(id)) this.remove(id);

@@ -21,6 +21,7 @@ import { register, type Account } from '../support/client.js';
 import { freePort, startServer, stopAll } from '../support/processes.js';
 import { createTestServices, dropTestServices } from '../support/services.js';
 import { multipart } from '../support/attachments.js';
+import { startLiveProbe } from './live-probe.js';
 import { machineLine, quantile } from './measure.js';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 20);
@@ -91,35 +92,8 @@ function download(url: string, token: string): Promise<number> {
   });
 }
 
-/** GET /health/live back to back (10 ms apart) until stopped; the latencies in ms. */
-function pollLiveness(url: string): { stop(): Promise<number[]> } {
-  const latencies: number[] = [];
-  let running = true;
-  const loop = (async () => {
-    const probe = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    while (running) {
-      const started = performance.now();
-      await new Promise<void>((resolve) => {
-        http
-          .get(`${url}/health/live`, { agent: probe }, (response) => response.resume().on('end', () => resolve()))
-          .on('error', () => resolve());
-      });
-      latencies.push(performance.now() - started);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    probe.destroy();
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return latencies;
-    },
-  };
-}
-
 async function runRound(target: Target, body: Buffer, contentType: string): Promise<Round> {
-  const live = pollLiveness(target.url);
+  const live = await startLiveProbe(target.url, 10);
   const ids: Array<{ client: number; id: string }> = [];
   let started = performance.now();
   await Promise.all(

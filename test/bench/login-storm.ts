@@ -26,6 +26,7 @@ import {
 } from '../../src/cpu/tasks/password.task.js';
 import { workerThreadsPerInstance } from '../../src/capacity/plan.js';
 import { register } from '../support/client.js';
+import { startLiveProbe } from './live-probe.js';
 import { freePort, serverNodeArgs } from '../support/processes.js';
 import {
   HEALTH_DETAIL,
@@ -190,7 +191,6 @@ async function runMode(mode: Mode, databaseUrl: string): Promise<ModeResult> {
     // thousands of requests a second.
     setMaxListeners(0, windowClosed);
     const loginLatencies: number[] = [];
-    const liveLatencies: number[] = [];
     let overloaded = 0;
     const otherFailures: Record<string, number> = {};
 
@@ -217,16 +217,10 @@ async function runMode(mode: Mode, databaseUrl: string): Promise<ModeResult> {
         }
       }
     };
-    const probe = async () => {
-      while (performance.now() < stopAt) {
-        const started = performance.now();
-        const reply = await fetch(`${server.url}/health/live`).catch(() => undefined);
-        await reply?.arrayBuffer();
-        liveLatencies.push(reply?.ok ? performance.now() - started : Infinity);
-        await sleep(PROBE_INTERVAL_MS);
-      }
-    };
-    await Promise.all([probe(), ...Array.from({ length: CONCURRENCY }, client)]);
+    // The probe runs in its own process: timed in this one, it would also count the clients' event-loop lag.
+    const probe = await startLiveProbe(server.url, PROBE_INTERVAL_MS);
+    await Promise.all(Array.from({ length: CONCURRENCY }, client));
+    const liveLatencies = await probe.stop();
     const elapsedSec = DURATION_MS / 1000;
     const after = await poolStats();
     return {

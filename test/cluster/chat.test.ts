@@ -1,15 +1,11 @@
 // Chat across PM2 instances, against the realtime contract (the socket.io section of docs/API.md).
 import { expect } from 'chai';
 import { io, type Socket } from 'socket.io-client';
+import type { Message as WireMessage } from '../../src/contract/messages.js';
 import { createGroup, register, type Account } from '../support/client.js';
 import { sleep, startCluster, type Cluster } from './support/cluster.js';
 
-interface Message {
-  id: string;
-  conversationId: string;
-  seq: number;
-  clientMsgId: string;
-}
+type Message = Pick<WireMessage, 'id' | 'conversationId' | 'seq' | 'clientMsgId'>;
 
 function connect(url: string, account: Account): Promise<Socket> {
   const socket = io(url, { auth: { token: account.accessToken }, transports: ['websocket'], forceNew: true });

@@ -2,7 +2,7 @@
 // the database's answer at some moment, and never older than an event that process has delivered.
 import { expect } from 'chai';
 import pg from 'pg';
-import type { Message } from '../../src/db/messages.repository.js';
+import type { Message } from '../../src/contract/messages.js';
 import { createGroup, register, request, type Account } from '../support/client.js';
 import { serverSuite } from '../support/server-suite.js';
 import { connect, until } from '../support/sockets.js';

@@ -1,7 +1,7 @@
 // Group commit of sends (src/services/send-batcher.ts), driven through the service so that the sends certainly
 // share a batch: all are submitted in one tick, before the batcher's setImmediate flush.
 import { expect } from 'chai';
-import type { Message } from '../../src/db/messages.repository.js';
+import type { Message } from '../../src/contract/messages.js';
 import { silentBroadcaster } from '../../src/services/broadcaster.js';
 import { MessagesService } from '../../src/services/messages.service.js';
 import { startTestApp, useTestApp } from '../support/app.js';

@@ -1,16 +1,10 @@
 // A client's view of its conversations, kept the way the README tells clients to: live events and sync answers
 // merged by message id (a deletion wins; otherwise the later editedAt), a read cursor per conversation that only
 // moves over seqs it holds without a gap, and the changesToken from the last sync answer.
+import type { Message } from '../../src/contract/messages.js';
 import { emitAck, type Client } from './sockets.js';
 
-export interface ViewMessage {
-  id: string;
-  conversationId: string;
-  seq: number;
-  body: string;
-  editedAt: string | null;
-  deletedAt: string | null;
-}
+export type ViewMessage = Pick<Message, 'id' | 'conversationId' | 'seq' | 'body' | 'editedAt' | 'deletedAt'>;
 
 export class ChatView {
   readonly messages = new Map<string, ViewMessage>();

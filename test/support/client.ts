@@ -1,5 +1,6 @@
 // A small HTTP client for tests speaking the wire contract, and helpers that create users and conversations.
 import { randomBytes } from 'node:crypto';
+import type { User } from '../../src/contract/users.js';
 
 export interface Reply<T = any> {
   status: number;
@@ -8,7 +9,7 @@ export interface Reply<T = any> {
 }
 
 export interface Account {
-  user: { id: string; username: string; displayName: string; createdAt: string };
+  user: User;
   accessToken: string;
   refreshToken: string;
   cookie: string;

@@ -4,17 +4,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { OfflineNotification } from '../../src/contract/jobs.js';
 
 export interface Received {
   at: number;
   raw: string;
-  body: {
-    type: string;
-    deliveryId: string;
-    userId: string;
-    message: { id: string };
-    messages: Array<{ id: string; body: string }>;
-  };
+  body: OfflineNotification;
   signature: string | undefined;
   verified: boolean;
   /** The status answered; undefined when the receiver never answered (or the sender hung up first). */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Message } from '../../src/db/messages.repository.js';
+import type { Message } from '../../src/contract/messages.js';
 import { HistoryCache, type HistoryWindow } from '../../src/services/history-cache.js';
 
 const message = (seq: number, conversationId = 'c1'): Message => ({

@@ -6,7 +6,8 @@ import type { Middleware } from 'koa';
 import { unauthorized } from '../../core/errors.js';
 import type { Revocations } from '../../services/revocations.js';
 import type { TokenService } from '../../services/tokens.js';
-import type { ParleySession, ParleyState } from '../context.js';
+import type { ParleyState } from '../context.js';
+import type { ParleySession } from '../sessions.js';
 
 const SIGNED_OUT = 'This sign-in has ended; sign in again';
 

@@ -3,7 +3,8 @@
 // 503 (services/failures.ts); anything else is a 500 `internal` with no stack or SQL unless errors are explicitly
 // exposed in development.
 import type { Middleware } from 'koa';
-import { AppError, RATE_LIMITED_MESSAGE, type ErrorCode } from '../../core/errors.js';
+import type { ErrorCode } from '../../contract/errors.js';
+import { AppError, RATE_LIMITED_MESSAGE } from '../../core/errors.js';
 import { publicError } from '../../services/failures.js';
 import type { ParleyState } from '../context.js';
 

@@ -6,7 +6,7 @@ import { create as contentDisposition } from 'content-disposition';
 import { combineRanges, parse as parseRange } from 'range-parser';
 import type { Context } from 'koa';
 import { AppError } from '../../core/errors.js';
-import type { Attachment } from '../../db/attachments.repository.js';
+import type { Attachment } from '../../contract/attachments.js';
 import type { AttachmentMetrics } from '../../services/attachment-metrics.js';
 import { servedInline } from '../../services/attachment-types.js';
 import { publicAttachment, type AttachmentsService } from '../../services/attachments.service.js';
@@ -115,7 +115,7 @@ async function counted(
 }
 
 /** Raster images may show inline; everything else (SVG, HTML and PDF included) is a download. */
-function dispositionOf(attachment: Attachment): string {
+function dispositionOf(attachment: Pick<Attachment, 'name' | 'contentType'>): string {
   return contentDisposition(attachment.name, { type: servedInline(attachment.contentType) ? 'inline' : 'attachment' });
 }
 

@@ -1,9 +1,11 @@
 // POST /api/auth/register|login|refresh (public, limited per IP) and /api/auth/logout (authenticated). Login and
 // register also start a cookie session for browsers.
 import type { Context, Middleware } from 'koa';
+import type { SignedIn } from '../../contract/users.js';
 import { parseInput } from '../../core/validate.js';
 import type { AuthService, Authenticated } from '../../services/auth.service.js';
-import type { ParleySession, ParleyState } from '../context.js';
+import type { ParleyState } from '../context.js';
+import type { ParleySession } from '../sessions.js';
 import { newRouter, type ParleyRouter } from '../router.js';
 import { loginSchema, refreshSchema, registerSchema } from '../schemas.js';
 
@@ -25,7 +27,7 @@ async function startSession(ctx: Context, result: Authenticated, available: bool
 }
 
 /** The sign-in's answer; `session: "unavailable"` when it went on without a cookie session (Redis down). */
-const authBody = (ctx: Context, { user, accessToken, refreshToken }: Authenticated) => ({
+const authBody = (ctx: Context, { user, accessToken, refreshToken }: Authenticated): SignedIn => ({
   user,
   accessToken,
   refreshToken,

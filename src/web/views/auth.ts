@@ -1,7 +1,7 @@
 // Sign in or create an account; both start a cookie session (the socket authenticates with the same cookie).
 import { api, ApiError } from '../api.js';
 import { h } from '../dom.js';
-import type { User } from '../types.js';
+import type { User } from '../../contract/users.js';
 
 export function authScreen(onSignedIn: (user: User) => void, notice?: string): HTMLElement {
   const error = h('p', { class: 'error', role: 'alert' }, notice ?? '');

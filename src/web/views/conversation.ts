@@ -6,7 +6,7 @@ import type { Connection } from '../connection.js';
 import { h, uniqueId } from '../dom.js';
 import type { Outbox, Pending } from '../outbox.js';
 import { nameOf, type ChatStore, type ConversationState } from '../store.js';
-import type { Message } from '../types.js';
+import type { Message } from '../../contract/messages.js';
 import { membersContent, type MemberActions } from './members.js';
 import { messageElement, type MessageActions } from './message.js';
 import { presenceDot } from './presence.js';

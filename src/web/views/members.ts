@@ -3,7 +3,7 @@
 import { api } from '../api.js';
 import { h } from '../dom.js';
 import { nameOf, type ChatStore, type ConversationState } from '../store.js';
-import type { Member, Role } from '../types.js';
+import type { Member, MemberRole } from '../../contract/conversations.js';
 import { presenceDot } from './presence.js';
 import { userPicker } from './user-picker.js';
 
@@ -49,7 +49,7 @@ export function membersContent(state: ConversationState, actions: MemberActions)
 function memberButtons(
   state: ConversationState,
   member: Member,
-  myRole: Role | undefined,
+  myRole: MemberRole | undefined,
   manages: boolean,
   actions: MemberActions,
 ): Node[] {

@@ -4,7 +4,7 @@
 // owner or admin. The server decides in the end; a refusal is shown as its sentence.
 import { h, time, uniqueId } from '../dom.js';
 import { nameOf, type ChatStore, type ConversationState } from '../store.js';
-import type { Message } from '../types.js';
+import type { Message } from '../../contract/messages.js';
 
 export interface MessageActions {
   edit(message: Message, body: string): Promise<boolean>;

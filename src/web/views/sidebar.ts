@@ -3,7 +3,7 @@
 import { api, ApiError } from '../api.js';
 import { h, replaceChildren } from '../dom.js';
 import { nameOf, type ChatStore, type ConversationState } from '../store.js';
-import type { User } from '../types.js';
+import type { User } from '../../contract/users.js';
 import { presenceDot } from './presence.js';
 import { userPicker } from './user-picker.js';
 

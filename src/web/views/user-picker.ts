@@ -3,7 +3,7 @@
 import { api, ApiError } from '../api.js';
 import { h, uniqueId } from '../dom.js';
 import { nameOf } from '../store.js';
-import type { User } from '../types.js';
+import type { User } from '../../contract/users.js';
 
 export interface PickerOptions {
   label: string;

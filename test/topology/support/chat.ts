@@ -2,12 +2,9 @@
 // clientMsgId until it is acked (a send whose ack was lost with a host is idempotent), as a real client does.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Socket } from 'socket.io-client';
+import type { Message as WireMessage } from '../../../src/contract/messages.js';
 
-export interface Message {
-  id: string;
-  seq: number;
-  clientMsgId: string;
-}
+export type Message = Pick<WireMessage, 'id' | 'seq' | 'clientMsgId'>;
 
 /** Chat clients through nginx that send until stopped, resending a clientMsgId until it is acked. */
 export function chatLoad(senders: Socket[], conversationId: string) {

@@ -2,7 +2,7 @@
 // kill: it waits for its socket to be connected again (it may still be reconnecting to the surviving host) and
 // honours `rate_limited` (SYNC_PER_SEC) instead of failing on it.
 import type { Socket } from 'socket.io-client';
-import type { Message } from '../../../src/db/messages.repository.js';
+import type { Message } from '../../../src/contract/messages.js';
 import { sleep, until } from '../../support/sockets.js';
 
 export async function syncAll(socket: Socket, conversationId: string): Promise<Message[]> {

@@ -198,8 +198,7 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   const conversationExports = new ConversationExportService(
     db,
     workerPool,
-    config.cpu.exportPageSize,
-    config.cpu.exportMaxConcurrent,
+    config.cpu,
     log.child({ module: 'export' }),
   );
   // --- end CPU-heavy work ---

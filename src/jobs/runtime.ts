@@ -67,13 +67,7 @@ export async function startJobs(config: Config, log: Logger): Promise<JobsRuntim
   const presence = new RedisPresence(redis, config.realtime.presenceTtlSec, log.child({ module: 'presence' }));
   const queues = openQueues(config, true);
   const workerPool = new WorkerPool(config.cpu);
-  const exporter = new ConversationExportService(
-    db,
-    workerPool,
-    config.cpu.exportPageSize,
-    config.cpu.exportMaxConcurrent,
-    log.child({ module: 'export' }),
-  );
+  const exporter = new ConversationExportService(db, workerPool, config.cpu, log.child({ module: 'export' }));
 
   const counts = { attempts: 0, delivered: 0, failedAttempts: 0 };
   const concurrency = config.jobs.concurrency ?? DEFAULT_JOBS_CONCURRENCY;

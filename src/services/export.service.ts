@@ -32,13 +32,19 @@ export class ConversationExportService {
    */
   private readonly exporting = new Set<string>();
 
+  private readonly pageSize: number;
+  private readonly maxConcurrent: number;
+
   constructor(
     private readonly db: Database,
     private readonly pool: TaskRunner,
-    private readonly pageSize: number,
-    private readonly maxConcurrent: number,
+    /** EXPORT_PAGE_SIZE and EXPORT_MAX_CONCURRENT, as config's `cpu` section has them. */
+    limits: { exportPageSize: number; exportMaxConcurrent: number },
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.pageSize = limits.exportPageSize;
+    this.maxConcurrent = limits.exportMaxConcurrent;
+  }
 
   /**
    * Checks membership and compresses the first page before returning, so not-found and overloaded still reach the

@@ -61,7 +61,12 @@ describe('conversation export under pressure', () => {
   });
 
   const service = (runner: TaskRunner, maxConcurrent = 10) =>
-    new ConversationExportService(app.parley.db, runner, PAGE, maxConcurrent, app.parley.log);
+    new ConversationExportService(
+      app.parley.db,
+      runner,
+      { exportPageSize: PAGE, exportMaxConcurrent: maxConcurrent },
+      app.parley.log,
+    );
 
   it('when the queue is full as an export starts, then the client gets 503 overloaded with Retry-After', async () => {
     const full = await fillPoolOfOne(app.parley.workerPool, 1_000);

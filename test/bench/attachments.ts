@@ -8,7 +8,8 @@
 //   npm run build && npx tsx test/bench/attachments.ts        (needs PostgreSQL and Redis as the tests do)
 //
 // Environment: BENCH_CLIENTS (default 20), BENCH_FILE_MB (default 10), BENCH_FILES_PER_CLIENT (default 3),
-// BENCH_ROUNDS (default 3).
+// BENCH_ROUNDS (default 3), BENCH_DOWNLOADS (default true; false measures uploads only, e.g. to profile them with
+// PARLEY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof').
 import { fork } from 'node:child_process';
 import http from 'node:http';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -28,6 +29,7 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 20);
 const FILE_BYTES = Number(process.env.BENCH_FILE_MB ?? 10) * 1_000_000;
 const FILES_PER_CLIENT = Number(process.env.BENCH_FILES_PER_CLIENT ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DOWNLOADS = process.env.BENCH_DOWNLOADS !== 'false';
 const SINK = fileURLToPath(new URL('./peers/upload-sink.mjs', import.meta.url));
 
 interface Target {
@@ -108,7 +110,7 @@ async function runRound(target: Target, body: Buffer, contentType: string): Prom
   started = performance.now();
   let downloaded = 0;
   await Promise.all(
-    Array.from({ length: CLIENTS }, async (_, client) => {
+    Array.from({ length: DOWNLOADS ? CLIENTS : 0 }, async (_, client) => {
       for (const { id } of ids.filter((entry) => entry.client === client))
         downloaded += await download(target.url + target.downloadPath(id), target.tokens[client]!);
     }),

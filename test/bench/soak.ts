@@ -8,7 +8,8 @@
 // Traffic: `users` HTTP clients loop over listing conversations, reading history, sending over REST and marking
 // read; `sockets` socket clients send at about one message a second each, half of them reconnect every 30 s
 // (churn), and one member is removed from and added back to a group every 10 s. Not part of `npm test`.
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -17,6 +18,7 @@ import { createGroup, register, type Account } from '../support/client.js';
 import { ADMIN_DATABASE_URL, TEST_DATABASE_NAME, createTestServices, dropTestServices } from '../support/services.js';
 import { connect, emitAck, type Client } from '../support/sockets.js';
 import { rssKb } from './proc-cpu.js';
+import { lineChart } from './svg.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +26,8 @@ const { values } = parseArgs({
     'reload-every': { type: 'string', default: '4' },
     users: { type: 'string', default: '20' },
     sockets: { type: 'string', default: '40' },
+    // Where the heap and RSS chart goes (SVG); the benchmark report links test/bench/charts/soak-memory.svg.
+    chart: { type: 'string', default: path.join(import.meta.dirname, 'charts/soak-memory.svg') },
   },
 });
 const DURATION_MS = Number(values.minutes) * 60_000;
@@ -224,6 +228,8 @@ async function main(): Promise<void> {
     ]);
 
     report({ samples, dbSamples, reloads, socketsSent, socketsFailed });
+    writeFileSync(values.chart, memoryChart(samples));
+    console.log(`\nchart: ${values.chart}`);
     // Every 5xx has its log line; show them so a failure is diagnosed from the report alone.
     const failures = (cluster.outLog() + cluster.errorLog()).split('\n').filter((line) => /"level":(50|60)/.test(line));
     console.log(`\nerror log lines: ${failures.length}`);
@@ -281,6 +287,21 @@ function report(run: {
   console.log(
     `\ndatabase connections after warm-up: min ${Math.min(...db.map((s) => s.n))}, max ${Math.max(...db.map((s) => s.n))}, slope ${slopePerMinute(db.map((s) => ({ x: s.at, y: s.n }))).toFixed(2)}/min`,
   );
+}
+
+/** Heap and RSS of each PM2 instance over the run; a reload shows as a drop (a new process takes the index). */
+function memoryChart(samples: Sample[]): string {
+  const pmIds = [...new Set(samples.map((s) => s.pmId))].sort();
+  const line = (name: string, pmId: number, pick: (s: Sample) => number) => ({
+    name: `${name}, instance ${pmId}`,
+    points: samples.filter((s) => s.pmId === pmId).map((s) => ({ x: s.at / 60_000, y: pick(s) })),
+  });
+  return lineChart({
+    title: `Soak: memory per instance, pm2 reload every ${values['reload-every']} min`,
+    xUnit: 'minutes',
+    unit: 'MB',
+    series: pmIds.flatMap((pmId) => [line('RSS', pmId, (s) => s.rssMb), line('heap used', pmId, (s) => s.heapMb)]),
+  });
 }
 
 main().catch((error: unknown) => {

@@ -76,3 +76,58 @@ export function barChart(input: ChartInput): string {
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }
+
+export interface LineChartInput {
+  title: string;
+  /** The x axis's unit, e.g. "minutes". */
+  xUnit: string;
+  unit: string;
+  series: Array<{ name: string; points: Array<{ x: number; y: number }> }>;
+}
+
+/** Lines over a shared x axis (e.g. each instance's heap over a soak), axes from 0, a legend under the plot. */
+export function lineChart(input: LineChartInput): string {
+  const width = 760;
+  const height = 340;
+  const left = 60;
+  const top = 40;
+  const bottom = 70;
+  const plotHeight = height - top - bottom;
+  const plotWidth = width - left - 20;
+  const points = input.series.flatMap((s) => s.points.filter((p) => Number.isFinite(p.y)));
+  const maxX = Math.max(1e-9, ...points.map((p) => p.x));
+  const maxY = Math.max(1, ...points.map((p) => p.y)) * 1.15;
+  const x = (value: number) => left + (value / maxX) * plotWidth;
+  const y = (value: number) => top + plotHeight - (Math.max(0, value) / maxY) * plotHeight;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escape(input.title)}</text>`,
+    `<line x1="${left}" y1="${top + plotHeight}" x2="${width - 20}" y2="${top + plotHeight}" stroke="#333"/>`,
+    `<text x="14" y="${top + plotHeight / 2}" transform="rotate(-90 14 ${top + plotHeight / 2})" text-anchor="middle">${escape(input.unit)}</text>`,
+    `<text x="${left + plotWidth / 2}" y="${top + plotHeight + 30}" text-anchor="middle">${escape(input.xUnit)}</text>`,
+  ];
+  for (let tick = 0; tick <= 4; tick += 1) {
+    const valueY = (maxY / 1.15) * (tick / 4);
+    const valueX = maxX * (tick / 4);
+    parts.push(
+      `<line x1="${left}" y1="${y(valueY)}" x2="${width - 20}" y2="${y(valueY)}" stroke="#ddd"/>`,
+      `<text x="${left - 4}" y="${y(valueY) + 4}" text-anchor="end">${label(valueY)}</text>`,
+      `<text x="${x(valueX)}" y="${top + plotHeight + 14}" text-anchor="middle">${label(valueX)}</text>`,
+    );
+  }
+  input.series.forEach((series, s) => {
+    const path = series.points
+      .filter((p) => Number.isFinite(p.y))
+      .map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.x).toFixed(1)},${y(p.y).toFixed(1)}`)
+      .join(' ');
+    parts.push(`<path d="${path}" fill="none" stroke="${COLOURS[s % COLOURS.length]}" stroke-width="1.5"/>`);
+    const legendX = left + s * 150;
+    parts.push(
+      `<rect x="${legendX}" y="${height - 22}" width="12" height="12" fill="${COLOURS[s % COLOURS.length]}"/>`,
+      `<text x="${legendX + 16}" y="${height - 12}">${escape(series.name)}</text>`,
+    );
+  });
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}

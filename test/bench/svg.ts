@@ -15,11 +15,24 @@ const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;
 const label = (value: number) =>
   !Number.isFinite(value) ? '-' : value >= 100 ? Math.round(value).toString() : value.toFixed(1);
 
+/** What both charts share: the canvas, the title, the value axis and its label. */
+const WIDTH = 760;
+const HEIGHT = 340;
+const LEFT = 60;
+const TOP = 40;
+
+function frame(title: string, unit: string, plotHeight: number): string[] {
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
+    `<text x="${WIDTH / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escape(title)}</text>`,
+    `<line x1="${LEFT}" y1="${TOP + plotHeight}" x2="${WIDTH - 20}" y2="${TOP + plotHeight}" stroke="#333"/>`,
+    `<text x="14" y="${TOP + plotHeight / 2}" transform="rotate(-90 14 ${TOP + plotHeight / 2})" text-anchor="middle">${escape(unit)}</text>`,
+  ];
+}
+
 export function barChart(input: ChartInput): string {
-  const width = 760;
-  const height = 340;
-  const left = 60;
-  const top = 40;
+  const [width, height, left, top] = [WIDTH, HEIGHT, LEFT, TOP];
   const bottom = 90;
   const plotHeight = height - top - bottom;
   const plotWidth = width - left - 20;
@@ -27,13 +40,7 @@ export function barChart(input: ChartInput): string {
   const groupWidth = plotWidth / input.groups.length;
   const barWidth = Math.min(48, (groupWidth * 0.8) / input.series.length);
   const y = (value: number) => top + plotHeight - (Math.max(0, value) / max) * plotHeight;
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
-    `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escape(input.title)}</text>`,
-    `<line x1="${left}" y1="${top + plotHeight}" x2="${width - 20}" y2="${top + plotHeight}" stroke="#333"/>`,
-    `<text x="14" y="${top + plotHeight / 2}" transform="rotate(-90 14 ${top + plotHeight / 2})" text-anchor="middle">${escape(input.unit)}</text>`,
-  ];
+  const parts = frame(input.title, input.unit, plotHeight);
   for (let tick = 0; tick <= 4; tick += 1) {
     const value = (max / 1.15) * (tick / 4);
     parts.push(
@@ -87,10 +94,7 @@ export interface LineChartInput {
 
 /** Lines over a shared x axis (e.g. each instance's heap over a soak), axes from 0, a legend under the plot. */
 export function lineChart(input: LineChartInput): string {
-  const width = 760;
-  const height = 340;
-  const left = 60;
-  const top = 40;
+  const [width, height, left, top] = [WIDTH, HEIGHT, LEFT, TOP];
   const bottom = 70;
   const plotHeight = height - top - bottom;
   const plotWidth = width - left - 20;
@@ -99,12 +103,8 @@ export function lineChart(input: LineChartInput): string {
   const maxY = Math.max(1, ...points.map((p) => p.y)) * 1.15;
   const x = (value: number) => left + (value / maxX) * plotWidth;
   const y = (value: number) => top + plotHeight - (Math.max(0, value) / maxY) * plotHeight;
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
-    `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escape(input.title)}</text>`,
-    `<line x1="${left}" y1="${top + plotHeight}" x2="${width - 20}" y2="${top + plotHeight}" stroke="#333"/>`,
-    `<text x="14" y="${top + plotHeight / 2}" transform="rotate(-90 14 ${top + plotHeight / 2})" text-anchor="middle">${escape(input.unit)}</text>`,
+  const parts = [
+    ...frame(input.title, input.unit, plotHeight),
     `<text x="${left + plotWidth / 2}" y="${top + plotHeight + 30}" text-anchor="middle">${escape(input.xUnit)}</text>`,
   ];
   for (let tick = 0; tick <= 4; tick += 1) {

@@ -3,41 +3,25 @@
 import { expect } from 'chai';
 import pg from 'pg';
 import type { Message } from '../../src/contract/messages.js';
+import { toMessage, type MessageRow } from '../../src/db/messages.repository.js';
 import { createGroup, register, request, type Account } from '../support/client.js';
 import { serverSuite } from '../support/server-suite.js';
 import { connect, until } from '../support/sockets.js';
 import { startServer, type ServerProcess } from '../support/processes.js';
 import { HEALTH_DETAIL, testDatabaseUrl } from '../support/services.js';
 
-type WireMessage = Message;
-
 const LIMIT = 20;
 
-async function storedMessages(conversationId: string): Promise<Map<number, WireMessage>> {
+async function storedMessages(conversationId: string): Promise<Map<number, Message>> {
   const client = new pg.Client({ connectionString: testDatabaseUrl() });
   await client.connect();
   try {
-    const { rows } = await client.query(
+    const { rows } = await client.query<MessageRow>(
       `SELECT id::text, conversation_id::text, seq, sender_id::text, body, client_msg_id, created_at, edited_at, deleted_at, attachments FROM messages WHERE conversation_id = $1`,
       [conversationId],
     );
-    return new Map(
-      rows.map((row) => [
-        Number(row.seq),
-        {
-          id: row.id,
-          conversationId: row.conversation_id,
-          seq: Number(row.seq),
-          senderId: row.sender_id,
-          body: row.body,
-          clientMsgId: row.client_msg_id,
-          createdAt: row.created_at.toISOString(),
-          editedAt: row.edited_at?.toISOString() ?? null,
-          deletedAt: row.deleted_at?.toISOString() ?? null,
-          attachments: row.attachments,
-        },
-      ]),
-    );
+    // The repository's own row-to-wire mapping: what is compared is which rows a page holds, not the mapping.
+    return new Map(rows.map((row) => [Number(row.seq), toMessage(row)]));
   } finally {
     await client.end();
   }
@@ -71,14 +55,14 @@ describe('hot-history cache: coherence across processes', function () {
     const id = await createGroup(servers.a.url, alice, [bob, carol]);
     const hitsBefore = await Promise.all(all.map(cacheHits));
 
-    const pages: Array<{ where: string; messages: WireMessage[] }> = [];
+    const pages: Array<{ where: string; messages: Message[] }> = [];
     const lateReads: string[] = [];
     let sending = true;
     // A socket on each process: when a message:new reaches it, a read on that same process must include it.
     const sockets = await Promise.all(all.map((server) => connect(server.url, { token: carol.accessToken })));
     const eventReads: Array<Promise<void>> = [];
     sockets.forEach((socket, index) =>
-      socket.on('message:new', ({ message }: { message: WireMessage }) => {
+      socket.on('message:new', ({ message }: { message: Message }) => {
         eventReads.push(
           latest(all[index]!, carol, id).then((reply) => {
             const top = reply.body.messages[0]?.seq ?? 0;
@@ -99,7 +83,7 @@ describe('hot-history cache: coherence across processes', function () {
         expect(reply.status).to.equal(201);
         // The writer reads its own write back on another process right away.
         const own = await latest(all[(i + 1) % 3]!, who, id);
-        if (!own.body.messages.some((m: WireMessage) => m.id === reply.body.message.id))
+        if (!own.body.messages.some((m: Message) => m.id === reply.body.message.id))
           lateReads.push(`${tag}: own send ${reply.body.message.seq} missing from the next read`);
         pages.push({ where: `own read ${tag}`, messages: own.body.messages });
       }
@@ -168,8 +152,7 @@ describe('hot-history cache: coherence across processes', function () {
       await until(
         async () => {
           const reply = await latest(server, bob, id);
-          if (reply.status === 200)
-            expect(reply.body.messages.map((m: WireMessage) => m.body)).to.deep.equal(['before']);
+          if (reply.status === 200) expect(reply.body.messages.map((m: Message) => m.body)).to.deep.equal(['before']);
           else expect(reply.status).to.equal(404);
           return reply.status === 404;
         },
@@ -189,7 +172,7 @@ describe('hot-history cache: coherence across processes', function () {
     for (const server of [servers.a, servers.b, c]) {
       const reply = await latest(server, dave, id);
       expect(reply.status, 'added member').to.equal(200);
-      expect(reply.body.messages.map((m: WireMessage) => m.body)).to.deep.equal(['after', 'before']);
+      expect(reply.body.messages.map((m: Message) => m.body)).to.deep.equal(['after', 'before']);
     }
   });
 });

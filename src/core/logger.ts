@@ -30,13 +30,58 @@ export function createLogger({ level, instanceId, pretty, bufferBytes = 0, flush
 }
 
 /**
- * stdout as pino's asynchronous destination. Unbuffered, every access-log line is its own write system call: the
- * history-read profile put 17% of a Parley process's CPU in pino and sonic-boom at ~2,700 reads/s; buffered, lines
- * leave in one write per `bufferBytes`. pino flushes the buffer synchronously at exit (a crash logs, then exits).
+ * stdout, with lines held up to `bufferBytes`. Unbuffered, every access-log line is its own write: the history-read
+ * profile put 17% of a Parley process's CPU in pino and sonic-boom at ~2,700 reads/s; buffered, lines leave in one
+ * write per `bufferBytes`.
  */
 function stdout(bufferBytes: number, flushMs: number): DestinationStream {
+  // PM2's cluster mode replaces process.stdout.write (its ProcessContainer sends each write to the daemon's log
+  // files), so a write to fd 1 would never reach `pm2 logs`; pino itself writes to process.stdout then.
+  if (process.stdout.write !== Object.getPrototypeOf(process.stdout).write) {
+    return bufferBytes > 0
+      ? new BatchedLines((text) => process.stdout.write(text), bufferBytes, flushMs)
+      : process.stdout;
+  }
   const destination = pino.destination({ dest: 1, sync: false, minLength: bufferBytes });
-  // A quiet process still shows its lines within flushMs (pm2 logs, tests that wait for a line).
+  // A quiet process still shows its lines within flushMs (pm2 logs, tests that wait for a line). pino flushes the
+  // rest synchronously at exit (a crash logs, then exits).
   if (bufferBytes > 0) setInterval(() => destination.flush(), flushMs).unref();
   return destination;
+}
+
+const ERROR_LEVEL = 50;
+const PINO_METADATA = Symbol.for('pino.metadata');
+
+/**
+ * Lines joined into one write per `bufferBytes` or `flushMs`, for a stdout that is not a file descriptor (PM2's
+ * cluster mode). An error or fatal line goes at once with what was held before it: a write at exit may not
+ * complete there (PM2 forwards it over IPC), so the line a crash logs must not wait in this buffer.
+ */
+class BatchedLines implements DestinationStream {
+  lastLevel = 0;
+  private held = '';
+
+  constructor(
+    private readonly out: (text: string) => void,
+    private readonly bufferBytes: number,
+    flushMs: number,
+  ) {
+    // pino sets lastLevel before each write on a destination that asks for it (the way its multistream learns
+    // each line's level).
+    Object.defineProperty(this, PINO_METADATA, { value: true });
+    setInterval(() => this.flush(), flushMs).unref();
+    process.once('exit', () => this.flush());
+  }
+
+  write(line: string): void {
+    this.held += line;
+    if (this.lastLevel >= ERROR_LEVEL || this.held.length >= this.bufferBytes) this.flush();
+  }
+
+  private flush(): void {
+    if (this.held === '') return;
+    const text = this.held;
+    this.held = '';
+    this.out(text);
+  }
 }

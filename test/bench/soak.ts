@@ -20,6 +20,7 @@ import { ADMIN_DATABASE_URL, TEST_DATABASE_NAME, createTestServices, dropTestSer
 import { connect, emitAck, type Client } from '../support/sockets.js';
 import { rssKb } from './proc-cpu.js';
 import { lineChart } from './svg.js';
+import { withTimeout } from '../../src/core/deadline.js';
 
 const { values } = parseArgs({
   options: {
@@ -57,6 +58,7 @@ const latencies: number[] = [];
 const count = (key: string) => statuses.set(key, (statuses.get(key) ?? 0) + 1);
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: USERS * 2 });
+const REQUEST_TIMEOUT_MS = 30_000;
 function call(cluster: Cluster, method: string, path: string, token: string, body?: unknown): Promise<number> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const started = performance.now();
@@ -89,6 +91,8 @@ function call(cluster: Cluster, method: string, path: string, token: string, bod
       );
       resolve(0);
     });
+    // Every request ends: one that was never answered would hold its user's loop, and the run, for ever.
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
     req.end(payload);
   });
 }
@@ -170,7 +174,10 @@ async function main(): Promise<void> {
       for (let n = 0; running(); n++) {
         if (!socket || !socket.connected || (i % 2 === 0 && Date.now() - openedAt > 30_000)) {
           socket?.close();
-          socket = await connect(cluster.url, { token: me.accessToken }).catch(() => undefined);
+          // Bounded: a second run of 2026-12-01 hung at its end on a connect that neither connected nor failed.
+          socket = await withTimeout(connect(cluster.url, { token: me.accessToken }), 30_000, 'socket connect').catch(
+            () => undefined,
+          );
           openedAt = Date.now();
           if (!socket) {
             socketsFailed++;

@@ -31,6 +31,14 @@ function frame(title: string, unit: string, plotHeight: number): string[] {
   ];
 }
 
+/** A colour swatch and the name of each series, in a row under the plot, `spacing` pixels apart. */
+function legend(series: Array<{ name: string }>, spacing: number): string[] {
+  return series.flatMap(({ name }, s) => [
+    `<rect x="${LEFT + s * spacing}" y="${HEIGHT - 22}" width="12" height="12" fill="${COLOURS[s % COLOURS.length]}"/>`,
+    `<text x="${LEFT + s * spacing + 16}" y="${HEIGHT - 12}">${escape(name)}</text>`,
+  ]);
+}
+
 export function barChart(input: ChartInput): string {
   const [width, height, left, top] = [WIDTH, HEIGHT, LEFT, TOP];
   const bottom = 90;
@@ -72,14 +80,7 @@ export function barChart(input: ChartInput): string {
       ),
     );
   });
-  if (input.series.length > 1)
-    input.series.forEach((series, s) => {
-      const x = left + s * 110;
-      parts.push(
-        `<rect x="${x}" y="${height - 22}" width="12" height="12" fill="${COLOURS[s % COLOURS.length]}"/>`,
-        `<text x="${x + 16}" y="${height - 12}">${escape(series.name)}</text>`,
-      );
-    });
+  if (input.series.length > 1) parts.push(...legend(input.series, 110));
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }
@@ -122,12 +123,8 @@ export function lineChart(input: LineChartInput): string {
       .map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.x).toFixed(1)},${y(p.y).toFixed(1)}`)
       .join(' ');
     parts.push(`<path d="${path}" fill="none" stroke="${COLOURS[s % COLOURS.length]}" stroke-width="1.5"/>`);
-    const legendX = left + s * 150;
-    parts.push(
-      `<rect x="${legendX}" y="${height - 22}" width="12" height="12" fill="${COLOURS[s % COLOURS.length]}"/>`,
-      `<text x="${legendX + 16}" y="${height - 12}">${escape(series.name)}</text>`,
-    );
   });
+  parts.push(...legend(input.series, 150));
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

@@ -37,7 +37,10 @@ export const FILE_FIELD = 'file';
 // this is refused before a byte is read.
 const FRAMING_ALLOWANCE = 64 * 1024;
 
-const STREAM_BUFFER_BYTES = 1024 * 1024;
+// One upload's work per event-loop turn is one buffer's worth: 64 KB (a loopback socket read) keeps /health/live
+// answering within tens of milliseconds while 20 uploads stream; 1 MB buffers doubled its p99 for no more MB/s
+// (docs/attachments.md, Benchmark).
+const STREAM_BUFFER_BYTES = 64 * 1024;
 
 export const tooLarge = (maxBytes: number) =>
   new AppError('payload_too_large', `The file is larger than the ${maxBytes} bytes allowed`, { maxBytes });
@@ -76,8 +79,6 @@ export function receiveUpload(req: IncomingMessage, limits: UploadLimits): Promi
     parser = busboy({
       headers: req.headers,
       defParamCharset: 'utf8',
-      // Bigger buffers than the 16-64 KB defaults: fewer chunks, callbacks and writes per megabyte (the main thread
-      // parses and hashes every byte of an upload).
       highWaterMark: STREAM_BUFFER_BYTES,
       fileHwm: STREAM_BUFFER_BYTES,
       // busboy signals its limit when a file reaches it, so one byte more than allowed is what marks "too large".

@@ -24,6 +24,7 @@ import { createTestServices, dropTestServices } from '../support/services.js';
 import { multipart } from '../support/attachments.js';
 import { startLiveProbe } from './live-probe.js';
 import { machineLine, quantile } from './measure.js';
+import { machineBusyMs, processCpuMs } from './proc-cpu.js';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 20);
 const FILE_BYTES = Number(process.env.BENCH_FILE_MB ?? 10) * 1_000_000;
@@ -34,6 +35,8 @@ const SINK = fileURLToPath(new URL('./peers/upload-sink.mjs', import.meta.url));
 
 interface Target {
   name: string;
+  /** The server's process, whose CPU time per uploaded MB is reported. */
+  pid: number;
   url: string;
   tokens: string[];
   uploadPath: string;
@@ -47,6 +50,10 @@ interface Round {
   liveP99Ms: number;
   liveMaxMs: number;
   liveSamples: number;
+  /** CPU ms per uploaded MB: the server process (all its threads), this load generator, the whole machine. */
+  serverCpuMsPerMB: number;
+  loadCpuMsPerMB: number;
+  machineCpuMsPerMB: number;
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS + 2 });
@@ -97,6 +104,7 @@ function download(url: string, token: string): Promise<number> {
 async function runRound(target: Target, body: Buffer, contentType: string): Promise<Round> {
   const live = await startLiveProbe(target.url, 10);
   const ids: Array<{ client: number; id: string }> = [];
+  const cpuBefore = { server: processCpuMs(target.pid), load: processCpuMs(process.pid), machine: machineBusyMs() };
   let started = performance.now();
   await Promise.all(
     Array.from({ length: CLIENTS }, async (_, client) => {
@@ -105,6 +113,7 @@ async function runRound(target: Target, body: Buffer, contentType: string): Prom
     }),
   );
   const uploadSeconds = (performance.now() - started) / 1000;
+  const cpuAfter = { server: processCpuMs(target.pid), load: processCpuMs(process.pid), machine: machineBusyMs() };
   const latencies = (await live.stop()).sort((a, b) => a - b);
   const total = CLIENTS * FILES_PER_CLIENT * FILE_BYTES;
   started = performance.now();
@@ -123,6 +132,9 @@ async function runRound(target: Target, body: Buffer, contentType: string): Prom
     liveP99Ms: quantile(latencies, 0.99),
     liveMaxMs: latencies[latencies.length - 1] ?? 0,
     liveSamples: latencies.length,
+    serverCpuMsPerMB: (cpuAfter.server - cpuBefore.server) / (total / 1e6),
+    loadCpuMsPerMB: (cpuAfter.load - cpuBefore.load) / (total / 1e6),
+    machineCpuMsPerMB: (cpuAfter.machine - cpuBefore.machine) / (total / 1e6),
   };
 }
 
@@ -157,6 +169,7 @@ async function main(): Promise<void> {
     const targets: Target[] = [
       {
         name: 'bare node:http',
+        pid: sink.pid!,
         url: `http://127.0.0.1:${sinkPort}`,
         tokens: accounts.map(() => 'none'),
         uploadPath: '/upload',
@@ -167,6 +180,7 @@ async function main(): Promise<void> {
       },
       {
         name: 'Parley',
+        pid: parley.child.pid!,
         url: parley.url,
         tokens: accounts.map((account) => account.accessToken),
         uploadPath: '/api/attachments',
@@ -192,7 +206,7 @@ async function main(): Promise<void> {
         const result = await runRound(target, body, contentType);
         results.get(target.name)!.push(result);
         console.log(
-          `round ${round + 1} ${target.name.padEnd(15)} upload ${result.uploadMBps.toFixed(0).padStart(5)} MB/s  download ${result.downloadMBps.toFixed(0).padStart(5)} MB/s  /health/live p99 ${result.liveP99Ms.toFixed(1)} ms (max ${result.liveMaxMs.toFixed(1)}, ${result.liveSamples} samples)`,
+          `round ${round + 1} ${target.name.padEnd(15)} upload ${result.uploadMBps.toFixed(0).padStart(5)} MB/s  download ${result.downloadMBps.toFixed(0).padStart(5)} MB/s  /health/live p99 ${result.liveP99Ms.toFixed(1)} ms (max ${result.liveMaxMs.toFixed(1)}, ${result.liveSamples} samples)  CPU ms/MB server ${result.serverCpuMsPerMB.toFixed(2)} load ${result.loadCpuMsPerMB.toFixed(2)} machine ${result.machineCpuMsPerMB.toFixed(2)}`,
         );
       }
     }

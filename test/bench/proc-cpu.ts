@@ -16,6 +16,13 @@ export function processCpuMs(pid: number): number {
   }
 }
 
+/** CPU time the whole machine spent busy (every core, every process, the kernel included), in ms. */
+export function machineBusyMs(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+  const idle = ticks[3]! + ticks[4]!;
+  return (ticks.slice(0, 8).reduce((sum, t) => sum + t, 0) - idle) * TICK_MS;
+}
+
 /** Resident memory of `pid` in KB; 0 once the process is gone. */
 export function rssKb(pid: number): number {
   try {

@@ -6,14 +6,13 @@
 //   npx tsx test/bench/realtime.ts [--clients 1000] [--rate 3000] [--seconds 10] [--db-pool 10] [--load-procs 1] [--pin]
 // Not part of npm test. Needs PostgreSQL and Redis as for the tests (TEST_DATABASE_URL, TEST_REDIS_URL) and a build.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { FromLoad, LoadClient, LoadReport, ToLoad } from './realtime-load.js';
 import { createGroup, register, type Account } from '../support/client.js';
 import { LOAD_CPU, SERVER_CPU, pin, pinServices } from './cpu-pinning.js';
-import { TICK_MS, pidsNamed, processCpuMs } from './proc-cpu.js';
+import { machineBusyMs, pidsNamed, processCpuMs } from './proc-cpu.js';
 import { freePort, serverNodeArgs, startServer, stopAll } from '../support/processes.js';
 import { HEALTH_DETAIL, TEST_REDIS_PREFIX, createTestServices, dropTestServices } from '../support/services.js';
 
@@ -89,11 +88,6 @@ function namedDelta(before: Map<number, number>, after: Map<number, number>): nu
   let total = 0;
   for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
   return total;
-}
-function machineBusyMs(): number {
-  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
-  const idle = ticks[3]! + ticks[4]!;
-  return (ticks.slice(0, 8).reduce((sum, t) => sum + t, 0) - idle) * TICK_MS;
 }
 const cpuSnapshot = (pids: number[]) => ({
   servers: pids.reduce((sum, pid) => sum + processCpuMs(pid), 0),

@@ -258,6 +258,8 @@ const schema = z.object({
   NOTIFY_BACKOFF_MAX_MS: int(300_000, 1),
   // Messages in one delivery at most (several messages for one user within the delay are batched).
   NOTIFY_BATCH_MAX: int(100, 1),
+  // Deliveries due together that one queue job carries at most: one round of queue and database work for all of them.
+  NOTIFY_DELIVERIES_PER_JOB: int(50, 1),
   // In production, webhook hosts that resolve to loopback, private or link-local addresses are refused (SSRF).
   NOTIFY_ALLOW_PRIVATE: bool(false),
   // Deliveries in flight per jobs process; defaults to the capacity plan's figure (src/capacity/plan.ts).
@@ -505,6 +507,7 @@ function jobsSettings(e: z.infer<typeof schema>, production: boolean, redisConfi
       backoffBaseMs: e.NOTIFY_BACKOFF_BASE_MS,
       backoffMaxMs: e.NOTIFY_BACKOFF_MAX_MS,
       batchMax: e.NOTIFY_BATCH_MAX,
+      perJob: e.NOTIFY_DELIVERIES_PER_JOB,
       // Outside production the receiver is usually on this machine (tests, development).
       allowPrivate: e.NOTIFY_ALLOW_PRIVATE || !production,
     });

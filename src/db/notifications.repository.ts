@@ -23,8 +23,9 @@ export async function fanOutOutbox(db: Queryable, limit: number, delayMs: number
         WHERE cm.joined_at <= t.created_at
      ), opened AS (
        -- The open delivery keeps its due time: a batch goes out one delay after its first message.
+       -- In user order, as every statement that locks several open deliveries takes them (no deadlock cycles).
        INSERT INTO notification_deliveries (user_id, due_at)
-       SELECT user_id, min(created_at) + $2 * interval '1 millisecond' FROM recipients GROUP BY user_id
+       SELECT user_id, min(created_at) + $2 * interval '1 millisecond' FROM recipients GROUP BY user_id ORDER BY user_id
        ON CONFLICT (user_id) WHERE sealed_at IS NULL DO UPDATE SET user_id = EXCLUDED.user_id
        RETURNING delivery_id, user_id
      ), linked AS (
@@ -38,11 +39,20 @@ export async function fanOutOutbox(db: Queryable, limit: number, delayMs: number
   return Number(rows[0]?.moved ?? 0);
 }
 
+/**
+ * Locks the deliveries named by $1 in user order. The fan-out upserts open deliveries in user order too, so two
+ * statements that each lock several of them always wait in the same direction and never deadlock.
+ */
+const LOCK_IN_USER_ORDER = `SELECT delivery_id FROM notification_deliveries WHERE delivery_id = ANY($1::uuid[])
+  ORDER BY user_id, delivery_id FOR UPDATE`;
+
 export interface DeliveryToQueue {
   deliveryId: string;
   dueAt: Date;
   /** Queued before: the queue is asked whether it still has the job (Redis may have lost it). */
   requeue: boolean;
+  /** The job that carries it, once the relay named one (null: its own job, delivery-<deliveryId>). */
+  jobId: string | null;
 }
 
 /**
@@ -54,7 +64,7 @@ export async function claimDeliveriesToQueue(
   limit: number,
   recheckMs: number,
 ): Promise<DeliveryToQueue[]> {
-  const { rows } = await db.query<{ delivery_id: string; due_at: Date; requeue: boolean }>({
+  const { rows } = await db.query<{ delivery_id: string; due_at: Date; requeue: boolean; job_id: string | null }>({
     name: 'notifications.claimToQueue',
     text: `WITH picked AS (
        SELECT delivery_id, relayed_at IS NOT NULL AS requeue FROM notification_deliveries
@@ -62,107 +72,145 @@ export async function claimDeliveriesToQueue(
         ORDER BY relayed_at NULLS FIRST LIMIT $1 FOR UPDATE SKIP LOCKED
      )
      UPDATE notification_deliveries d SET relayed_at = now() FROM picked p WHERE d.delivery_id = p.delivery_id
-     RETURNING d.delivery_id, d.due_at, p.requeue`,
+     RETURNING d.delivery_id, d.due_at, p.requeue, d.job_id`,
     values: [limit, recheckMs],
   });
-  return rows.map((row) => ({ deliveryId: row.delivery_id, dueAt: row.due_at, requeue: row.requeue }));
+  return rows.map((row) => ({
+    deliveryId: row.delivery_id,
+    dueAt: row.due_at,
+    requeue: row.requeue,
+    jobId: row.job_id,
+  }));
 }
 
-/**
- * Seals the delivery (no more messages join it) and says whose it is and whether its payload is fixed already;
- * undefined when it is gone (delivered or dead-lettered meanwhile). A separate statement from reading the
- * messages: a fan-out adding to this delivery holds its row, and the read after this sees what that committed.
- */
-export async function sealDelivery(
-  db: Queryable,
-  deliveryId: string,
-): Promise<{ userId: string; frozen: boolean } | undefined> {
-  const { rows } = await db.query<{ user_id: string; frozen: boolean }>({
-    name: 'notifications.seal',
-    text: `UPDATE notification_deliveries SET sealed_at = coalesce(sealed_at, now()) WHERE delivery_id = $1
-           RETURNING user_id::text, payload IS NOT NULL AS frozen`,
-    values: [deliveryId],
+/** Records which job carries each delivery (pairs by position), in one statement, before the jobs are added. */
+export async function assignDeliveryJobs(db: Queryable, deliveryIds: string[], jobIds: string[]): Promise<void> {
+  await db.query({
+    name: 'notifications.assignJobs',
+    text: `WITH locked AS (${LOCK_IN_USER_ORDER})
+           UPDATE notification_deliveries d SET job_id = a.job_id
+             FROM locked l JOIN unnest($1::uuid[], $2::text[]) AS a (delivery_id, job_id) USING (delivery_id)
+            WHERE d.delivery_id = l.delivery_id`,
+    values: [deliveryIds, jobIds],
   });
-  return rows[0] && { userId: rows[0].user_id, frozen: rows[0].frozen };
+}
+
+export interface SealedDelivery {
+  deliveryId: string;
+  userId: string;
+  /** Its payload was fixed by an earlier attempt: this one is a retry of the same bytes. */
+  frozen: boolean;
 }
 
 /**
- * The first attempt: builds the body from the delivery's messages its user still has to hear about (not deleted,
+ * Seals the deliveries (no more messages join them) and says whose each is and whether its payload is fixed already;
+ * a delivery that is gone (delivered or dead-lettered meanwhile) is not returned. A separate statement from reading
+ * the messages: a fan-out adding to a delivery holds its row, and the read after this sees what that committed.
+ */
+export async function sealDeliveries(db: Queryable, deliveryIds: string[]): Promise<SealedDelivery[]> {
+  const { rows } = await db.query<{ delivery_id: string; user_id: string; frozen: boolean }>({
+    name: 'notifications.seal',
+    text: `WITH locked AS (${LOCK_IN_USER_ORDER})
+           UPDATE notification_deliveries d SET sealed_at = coalesce(d.sealed_at, now())
+             FROM locked l WHERE d.delivery_id = l.delivery_id
+           RETURNING d.delivery_id::text, d.user_id::text, d.payload IS NOT NULL AS frozen`,
+    values: [deliveryIds],
+  });
+  return rows.map((row) => ({ deliveryId: row.delivery_id, userId: row.user_id, frozen: row.frozen }));
+}
+
+export interface DeliveryAttempt {
+  deliveryId: string;
+  payload: string;
+  attempts: number;
+}
+
+const attemptOf = (row: { delivery_id: string; payload: string; attempts: number }): DeliveryAttempt => ({
+  deliveryId: row.delivery_id,
+  payload: row.payload,
+  attempts: row.attempts,
+});
+
+/**
+ * First attempts: builds each delivery's body from its messages that its user still has to hear about (not deleted,
  * after their read cursor, in a conversation they are still a member of; oldest first, at most `limit`), fixes it on
- * the row and counts the attempt, in one statement. `message` is the latest of them. Undefined when there is nothing
- * left to send (all read) or the delivery is gone. Built by PostgreSQL, as history pages are (MESSAGE_JSON): the
+ * the row and counts the attempt, in one statement. `message` is the latest of them. A delivery with nothing left
+ * to send (all read), or gone, is not returned. Built by PostgreSQL, as history pages are (MESSAGE_JSON): the
  * contract's OfflineNotification (contract/jobs.ts).
  */
-export async function freezePayload(
-  db: Queryable,
-  deliveryId: string,
-  userId: string,
-  limit: number,
-): Promise<{ payload: string; attempts: number } | undefined> {
-  const { rows } = await db.query<{ payload: string; attempts: number }>({
+export async function freezePayloads(db: Queryable, deliveryIds: string[], limit: number): Promise<DeliveryAttempt[]> {
+  const { rows } = await db.query<{ delivery_id: string; payload: string; attempts: number }>({
     name: 'notifications.freeze',
-    text: `WITH msgs AS (
-       SELECT m.id, m.created_at, ${MESSAGE_JSON} AS message
-         FROM notification_delivery_messages dm
-         JOIN messages m ON m.id = dm.message_id
-         JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = $2
-        WHERE dm.delivery_id = $1 AND m.seq > cm.last_read_seq AND m.deleted_at IS NULL
-        ORDER BY m.created_at, m.id LIMIT $3
-     ), body AS (
-       SELECT json_build_object('type', 'message.offline', 'deliveryId', $1::text, 'userId', $2::text,
-                'message', (SELECT message FROM msgs ORDER BY created_at DESC, id DESC LIMIT 1),
-                'messages', (SELECT json_agg(message ORDER BY created_at, id) FROM msgs))::text AS payload
-        WHERE EXISTS (SELECT 1 FROM msgs)
+    text: `WITH targets AS (
+       SELECT delivery_id, user_id FROM notification_deliveries WHERE delivery_id = ANY($1::uuid[])
+     ), msgs AS (
+       SELECT t.delivery_id, t.user_id, x.id, x.created_at, x.message
+         FROM targets t CROSS JOIN LATERAL (
+           SELECT m.id, m.created_at, ${MESSAGE_JSON} AS message
+             FROM notification_delivery_messages dm
+             JOIN messages m ON m.id = dm.message_id
+             JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = t.user_id
+            WHERE dm.delivery_id = t.delivery_id AND m.seq > cm.last_read_seq AND m.deleted_at IS NULL
+            ORDER BY m.created_at, m.id LIMIT $2
+         ) x
+     ), bodies AS (
+       SELECT delivery_id,
+              json_build_object('type', 'message.offline', 'deliveryId', delivery_id::text, 'userId', user_id::text,
+                'message', json_agg(message ORDER BY created_at DESC, id DESC) -> 0,
+                'messages', json_agg(message ORDER BY created_at, id))::text AS payload
+         FROM msgs GROUP BY delivery_id, user_id
      )
-     UPDATE notification_deliveries d SET payload = coalesce(d.payload, (SELECT payload FROM body)), attempts = d.attempts + 1
-      WHERE d.delivery_id = $1 AND (d.payload IS NOT NULL OR EXISTS (SELECT 1 FROM body))
-     RETURNING d.payload, d.attempts`,
-    values: [deliveryId, userId, limit],
+     UPDATE notification_deliveries d SET payload = coalesce(d.payload, b.payload), attempts = d.attempts + 1
+       FROM targets t LEFT JOIN bodies b USING (delivery_id)
+      WHERE d.delivery_id = t.delivery_id AND (d.payload IS NOT NULL OR b.payload IS NOT NULL)
+     RETURNING d.delivery_id::text, d.payload, d.attempts`,
+    values: [deliveryIds, limit],
   });
-  return rows[0];
+  return rows.map(attemptOf);
 }
 
-/** A retry: counts the attempt and returns the body the first attempt fixed; undefined when the delivery is gone. */
-export async function startRetry(
-  db: Queryable,
-  deliveryId: string,
-): Promise<{ payload: string; attempts: number } | undefined> {
-  const { rows } = await db.query<{ payload: string; attempts: number }>({
-    name: 'notifications.startRetry',
-    text: `UPDATE notification_deliveries SET attempts = attempts + 1 WHERE delivery_id = $1 AND payload IS NOT NULL
-           RETURNING payload, attempts`,
-    values: [deliveryId],
+/** Retries: counts the attempts and returns the bodies the first attempts fixed; gone deliveries are not returned. */
+export async function startRetries(db: Queryable, deliveryIds: string[]): Promise<DeliveryAttempt[]> {
+  const { rows } = await db.query<{ delivery_id: string; payload: string; attempts: number }>({
+    name: 'notifications.startRetries',
+    text: `UPDATE notification_deliveries SET attempts = attempts + 1
+            WHERE delivery_id = ANY($1::uuid[]) AND payload IS NOT NULL
+           RETURNING delivery_id::text, payload, attempts`,
+    values: [deliveryIds],
   });
-  return rows[0];
+  return rows.map(attemptOf);
 }
 
-export async function recordFailure(db: Queryable, deliveryId: string, error: string): Promise<void> {
+/** Notes each failed attempt's reason (pairs by position). */
+export async function recordFailures(db: Queryable, deliveryIds: string[], errors: string[]): Promise<void> {
   await db.query({
-    name: 'notifications.recordFailure',
-    text: 'UPDATE notification_deliveries SET last_error = $2 WHERE delivery_id = $1',
-    values: [deliveryId, error],
+    name: 'notifications.recordFailures',
+    text: `UPDATE notification_deliveries d SET last_error = f.error
+             FROM unnest($1::uuid[], $2::text[]) AS f (delivery_id, error) WHERE d.delivery_id = f.delivery_id`,
+    values: [deliveryIds, errors],
   });
 }
 
 /** Done: delivered, or nothing left to deliver. */
-export async function finishDelivery(db: Queryable, deliveryId: string): Promise<void> {
+export async function finishDeliveries(db: Queryable, deliveryIds: string[]): Promise<void> {
   await db.query({
     name: 'notifications.finish',
-    text: 'DELETE FROM notification_deliveries WHERE delivery_id = $1',
-    values: [deliveryId],
+    text: 'DELETE FROM notification_deliveries WHERE delivery_id = ANY($1::uuid[])',
+    values: [deliveryIds],
   });
 }
 
-/** Moves the delivery to the dead letters, in one statement. */
-export async function deadLetter(db: Queryable, deliveryId: string, error: string): Promise<void> {
+/** Moves the deliveries to the dead letters with their last errors (pairs by position), in one statement. */
+export async function deadLetter(db: Queryable, deliveryIds: string[], errors: string[]): Promise<void> {
   await db.query({
     name: 'notifications.deadLetter',
-    text: `WITH gone AS (DELETE FROM notification_deliveries WHERE delivery_id = $1
+    text: `WITH gone AS (DELETE FROM notification_deliveries WHERE delivery_id = ANY($1::uuid[])
                          RETURNING delivery_id, user_id, payload, attempts, created_at)
            INSERT INTO notification_dead_letters (delivery_id, user_id, payload, attempts, last_error, created_at)
-           SELECT delivery_id, user_id, payload, attempts, $2, created_at FROM gone
+           SELECT g.delivery_id, g.user_id, g.payload, g.attempts, f.error, g.created_at
+             FROM gone g JOIN unnest($1::uuid[], $2::text[]) AS f (delivery_id, error) USING (delivery_id)
            ON CONFLICT (delivery_id) DO NOTHING`,
-    values: [deliveryId, error],
+    values: [deliveryIds, errors],
   });
 }
 

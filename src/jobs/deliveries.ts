@@ -1,14 +1,16 @@
-// Runs one notification delivery (a BullMQ job naming a delivery row). At its due time: seal it, and if its user
-// still has no live socket anywhere and unread messages in it, fix the payload (once: every retry sends the same
-// bytes under the same deliveryId) and POST it. Delivered or unneeded: the row goes. A retryable failure counts an
-// attempt in PostgreSQL and is retried by BullMQ with backoff; past NOTIFY_MAX_ATTEMPTS, or on an answer retrying
-// cannot change, the row moves to the dead letters and the job fails for good.
+// Runs a notification job: the deliveries it names, due together, each as before but with one statement per step
+// for all of them. At their due time: seal them; those whose user has a live socket somewhere, or nothing left
+// unread, are done without a POST; the others get their payload fixed (once: every retry sends the same bytes
+// under the same deliveryId) and are POSTed, in parallel. Delivered or unneeded: the row goes. A retryable failure
+// counts an attempt in PostgreSQL and stays in the job, which BullMQ retries with backoff for those alone; past
+// NOTIFY_MAX_ATTEMPTS, or on an answer retrying cannot change, the row moves to the dead letters.
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from '../core/logger.js';
 import type { Database } from '../db/database.js';
 import * as store from '../db/notifications.repository.js';
+import type { DeliveryAttempt } from '../db/notifications.repository.js';
 import type { PresenceSource } from '../services/presence.service.js';
-import type { DeliveryJob } from './queues.js';
+import { deliveryIdsOf, type DeliveryJob } from './queues.js';
 import type { PostOutcome } from './webhook.js';
 
 export interface NotificationSettings {
@@ -16,7 +18,7 @@ export interface NotificationSettings {
   batchMax: number;
 }
 
-/** Thrown for a failure BullMQ should retry; the backoff strategy reads the receiver's Retry-After from it. */
+/** Thrown for failures BullMQ should retry; the backoff strategy reads the receiver's Retry-After from it. */
 export class RetryableDeliveryError extends Error {
   constructor(
     message: string,
@@ -27,7 +29,16 @@ export class RetryableDeliveryError extends Error {
   }
 }
 
-export type DeliveryResult = 'delivered' | 'gone' | 'online' | 'read';
+/** How a job's deliveries ended this time: counts by outcome ('retrying' stay in the job). */
+export interface DeliveryResults {
+  delivered: number;
+  /** Delivered or dead-lettered meanwhile (another process, an earlier run of this job). */
+  gone: number;
+  online: number;
+  read: number;
+  deadLettered: number;
+  retrying: number;
+}
 
 export interface DeliveryDeps {
   db: Database;
@@ -39,41 +50,101 @@ export interface DeliveryDeps {
   onAttempt?(outcome: PostOutcome): void;
 }
 
-export function deliveryProcessor(deps: DeliveryDeps): (job: Job<DeliveryJob>) => Promise<DeliveryResult> {
-  const { db, settings, log } = deps;
+export function deliveryProcessor(deps: DeliveryDeps): (job: Job<DeliveryJob>) => Promise<DeliveryResults> {
   return async (job) => {
-    const { deliveryId } = job.data;
-    const sealed = await store.sealDelivery(db.primary, deliveryId);
-    if (!sealed) return 'gone';
-    let attempt: { payload: string; attempts: number } | undefined;
-    if (!sealed.frozen) {
-      const presence = await deps.presence.lookup([sealed.userId]);
-      if (presence[sealed.userId]?.status === 'online') {
-        await store.finishDelivery(db.primary, deliveryId);
-        return 'online';
-      }
-      attempt = await store.freezePayload(db.primary, deliveryId, sealed.userId, settings.batchMax);
-      if (!attempt) {
-        await store.finishDelivery(db.primary, deliveryId);
-        return 'read';
-      }
-    } else {
-      attempt = await store.startRetry(db.primary, deliveryId);
-      if (!attempt) return 'gone';
+    const deliveryIds = deliveryIdsOf(job.data);
+    const { results, retry } = await runDeliveries(deps, deliveryIds);
+    if (retry.length > 0) {
+      // The next attempt of this job is for these alone; the others are finished.
+      await job.updateData({ deliveryIds: retry.map((failure) => failure.deliveryId) });
+      const retryAfterMs = Math.max(0, ...retry.map((failure) => failure.retryAfterMs ?? 0));
+      throw new RetryableDeliveryError(retry[0]!.reason, retryAfterMs > 0 ? retryAfterMs : undefined);
     }
-    const outcome = await deps.post(attempt.payload, deliveryId);
-    deps.onAttempt?.(outcome);
+    if (results.deadLettered > 0 && results.deadLettered === deliveryIds.length)
+      throw new UnrecoverableError(`dead-lettered: ${results.deadLettered} of ${deliveryIds.length}`);
+    return results;
+  };
+}
+
+interface RetryableFailure {
+  deliveryId: string;
+  reason: string;
+  retryAfterMs?: number;
+}
+
+async function runDeliveries(
+  deps: DeliveryDeps,
+  deliveryIds: string[],
+): Promise<{ results: DeliveryResults; retry: RetryableFailure[] }> {
+  const { db, settings, log } = deps;
+  const results: DeliveryResults = { delivered: 0, gone: 0, online: 0, read: 0, deadLettered: 0, retrying: 0 };
+  const sealed = await store.sealDeliveries(db.primary, deliveryIds);
+  const finished: string[] = [];
+  const fresh = sealed.filter((delivery) => !delivery.frozen);
+  const presence = fresh.length > 0 ? await deps.presence.lookup([...new Set(fresh.map((d) => d.userId))]) : {};
+  const offline: string[] = [];
+  for (const delivery of fresh) {
+    if (presence[delivery.userId]?.status === 'online') {
+      finished.push(delivery.deliveryId);
+      results.online += 1;
+    } else offline.push(delivery.deliveryId);
+  }
+  const retries = sealed.filter((delivery) => delivery.frozen).map((delivery) => delivery.deliveryId);
+  const [firsts, again] = await Promise.all([
+    offline.length > 0 ? store.freezePayloads(db.primary, offline, settings.batchMax) : [],
+    retries.length > 0 ? store.startRetries(db.primary, retries) : [],
+  ]);
+  const attempted = new Set([...firsts, ...again].map((attempt) => attempt.deliveryId));
+  for (const id of offline)
+    if (!attempted.has(id)) {
+      finished.push(id);
+      results.read += 1;
+    }
+  results.gone = deliveryIds.length - sealed.length + retries.filter((id) => !attempted.has(id)).length;
+
+  const outcomes = await Promise.all(
+    [...firsts, ...again].map(async (attempt) => {
+      const outcome = await deps.post(attempt.payload, attempt.deliveryId);
+      deps.onAttempt?.(outcome);
+      return { attempt, outcome };
+    }),
+  );
+  const dead = { ids: [] as string[], errors: [] as string[] };
+  const retry: RetryableFailure[] = [];
+  for (const { attempt, outcome } of outcomes) {
     if (outcome.ok) {
-      await store.finishDelivery(db.primary, deliveryId);
-      return 'delivered';
+      finished.push(attempt.deliveryId);
+      results.delivered += 1;
+      continue;
     }
     const reason = `attempt ${attempt.attempts}: ${outcome.reason}`;
     if (!outcome.retry || attempt.attempts >= settings.maxAttempts) {
-      await store.deadLetter(db.primary, deliveryId, reason);
-      log.warn({ deliveryId, attempts: attempt.attempts, reason: outcome.reason }, 'notification dead-lettered');
-      throw new UnrecoverableError(`dead-lettered after ${reason}`);
+      dead.ids.push(attempt.deliveryId);
+      dead.errors.push(reason);
+      logDeadLetter(log, attempt, outcome.reason);
+    } else {
+      retry.push({ deliveryId: attempt.deliveryId, reason, ...retryAfter(outcome) });
     }
-    await store.recordFailure(db.primary, deliveryId, reason);
-    throw new RetryableDeliveryError(reason, outcome.retryAfterMs);
-  };
+  }
+  results.deadLettered = dead.ids.length;
+  results.retrying = retry.length;
+  await Promise.all([
+    finished.length > 0 ? store.finishDeliveries(db.primary, finished) : undefined,
+    dead.ids.length > 0 ? store.deadLetter(db.primary, dead.ids, dead.errors) : undefined,
+    retry.length > 0
+      ? store.recordFailures(
+          db.primary,
+          retry.map((failure) => failure.deliveryId),
+          retry.map((failure) => failure.reason),
+        )
+      : undefined,
+  ]);
+  return { results, retry };
+}
+
+const retryAfter = (outcome: PostOutcome): { retryAfterMs?: number } =>
+  !outcome.ok && outcome.retry && outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {};
+
+function logDeadLetter(log: Logger, attempt: DeliveryAttempt, reason: string): void {
+  log.warn({ deliveryId: attempt.deliveryId, attempts: attempt.attempts, reason }, 'notification dead-lettered');
 }

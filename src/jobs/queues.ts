@@ -7,16 +7,28 @@ import type { Config } from '../config.js';
 export const QUEUE_NAMES = { notifications: 'notifications', exports: 'exports' } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
-/** What a notification job carries: the delivery's id; everything else is in PostgreSQL. */
+/**
+ * What a notification job carries: the ids of the deliveries it runs (several due together share a job, so the
+ * queue and the database see one round of work for them); everything else is in PostgreSQL. `deliveryId`: a job
+ * added before batches, still read.
+ */
 export interface DeliveryJob {
-  deliveryId: string;
+  deliveryIds?: string[];
+  deliveryId?: string;
 }
+
+export const deliveryIdsOf = (data: DeliveryJob): string[] =>
+  data.deliveryIds ?? (data.deliveryId ? [data.deliveryId] : []);
 export interface ExportJob {
   jobId: string;
 }
 
-/** One job per delivery and per export: adding it again (relay recheck, a second relay) is a no-op. */
-export const deliveryJobId = (deliveryId: string) => `delivery-${deliveryId}`;
+/**
+ * A job's id, named after the first delivery it carries (each delivery is in one job) and recorded on the rows, so
+ * the relay can ask the queue about it and add it again under the same id (a no-op while it exists). An export
+ * has one job of its own.
+ */
+export const deliveryJobId = (firstDeliveryId: string) => `delivery-${firstDeliveryId}`;
 export const exportJobId = (jobId: string) => `export-${jobId}`;
 
 /** Database failures and the like also use up BullMQ attempts; the POSTs are counted in PostgreSQL. */
@@ -25,9 +37,9 @@ const EXTRA_ATTEMPTS_FOR_INFRASTRUCTURE = 5;
 const KEEP_COMPLETED = { count: 1_000, age: 3_600 };
 const KEEP_FAILED = { count: 5_000, age: 7 * 86_400 };
 
-export function deliveryJobOptions(maxAttempts: number, deliveryId: string, delayMs: number): JobsOptions {
+export function deliveryJobOptions(maxAttempts: number, jobId: string, delayMs: number): JobsOptions {
   return {
-    jobId: deliveryJobId(deliveryId),
+    jobId,
     delay: Math.max(0, delayMs),
     attempts: maxAttempts + EXTRA_ATTEMPTS_FOR_INFRASTRUCTURE,
     backoff: { type: 'webhook' },

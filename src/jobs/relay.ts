@@ -8,7 +8,12 @@ import type { Logger } from '../core/logger.js';
 import { OutageLog } from '../core/outage-log.js';
 import type { Database } from '../db/database.js';
 import { claimJobsToQueue } from '../db/jobs.repository.js';
-import { claimDeliveriesToQueue, fanOutOutbox } from '../db/notifications.repository.js';
+import {
+  assignDeliveryJobs,
+  claimDeliveriesToQueue,
+  fanOutOutbox,
+  type DeliveryToQueue,
+} from '../db/notifications.repository.js';
 import { deliveryJobId, deliveryJobOptions, exportJobId, exportJobOptions, type Queues } from './queues.js';
 
 export interface RelaySettings {
@@ -16,7 +21,7 @@ export interface RelaySettings {
   batch: number;
   recheckMs: number;
   /** Undefined when notifications are off: the outbox is not read. */
-  notify?: { delayMs: number; maxAttempts: number };
+  notify?: { delayMs: number; maxAttempts: number; perJob: number };
   exportMaxAttempts: number;
 }
 
@@ -64,31 +69,54 @@ export class OutboxRelay {
     let requeued = 0;
     if (notify) {
       const deliveries = await claimDeliveriesToQueue(this.db.primary, batch, recheckMs);
-      const now = Date.now();
-      const fresh = deliveries.filter((d) => !d.requeue);
-      if (fresh.length > 0) {
+      const groups = groupByDueTime(
+        deliveries.filter((d) => !d.requeue),
+        notify.perJob,
+        this.settings.intervalMs,
+      );
+      if (groups.length > 0) {
+        // Named on the rows first: a relay that stops before adding the jobs leaves rows that say which job to
+        // look for, and the recheck adds it.
+        await assignDeliveryJobs(
+          this.db.primary,
+          groups.flatMap((group) => group.map((d) => d.deliveryId)),
+          groups.flatMap((group) => group.map(() => deliveryJobId(group[0]!.deliveryId))),
+        );
+        const now = Date.now();
         await this.queues.notifications.addBulk(
-          fresh.map((d) => ({
+          groups.map((group) => ({
             name: 'deliver',
-            data: { deliveryId: d.deliveryId },
-            opts: deliveryJobOptions(notify.maxAttempts, d.deliveryId, d.dueAt.getTime() - now),
+            data: { deliveryIds: group.map((d) => d.deliveryId) },
+            // Due when its last delivery is due: none goes before its time, the first at most one interval late.
+            opts: deliveryJobOptions(
+              notify.maxAttempts,
+              deliveryJobId(group[0]!.deliveryId),
+              group.at(-1)!.dueAt.getTime() - now,
+            ),
           })),
         );
+        queued += groups.reduce((sum, group) => sum + group.length, 0);
       }
-      queued += fresh.length;
-      // Looked up together: many rows can be waiting out a long backoff while a receiver is down.
+      // Looked up together, one question per job: many can be waiting out a long backoff while a receiver is down.
+      const byJob = new Map<string, DeliveryToQueue[]>();
+      for (const d of deliveries.filter((d) => d.requeue)) {
+        const jobId = d.jobId ?? deliveryJobId(d.deliveryId);
+        byJob.set(jobId, [...(byJob.get(jobId) ?? []), d]);
+      }
       const rechecked = await Promise.all(
-        deliveries
-          .filter((d) => d.requeue)
-          .map((d) =>
-            this.ensureQueued(this.queues.notifications, deliveryJobId(d.deliveryId), () =>
-              this.queues.notifications.add(
-                'deliver',
-                { deliveryId: d.deliveryId },
-                deliveryJobOptions(notify.maxAttempts, d.deliveryId, d.dueAt.getTime() - Date.now()),
+        [...byJob].map(([jobId, group]) =>
+          this.ensureQueued(this.queues.notifications, jobId, () =>
+            this.queues.notifications.add(
+              'deliver',
+              { deliveryIds: group.map((d) => d.deliveryId) },
+              deliveryJobOptions(
+                notify.maxAttempts,
+                jobId,
+                Math.max(...group.map((d) => d.dueAt.getTime())) - Date.now(),
               ),
             ),
           ),
+        ),
       );
       requeued += rechecked.filter(Boolean).length;
     }
@@ -122,6 +150,21 @@ export class OutboxRelay {
     this.stop.abort();
     await this.loop;
   }
+}
+
+/**
+ * Deliveries in due order, cut into jobs of at most `perJob` whose due times lie within `spreadMs` of the first's:
+ * the relay's own interval, the lateness a delivery already has.
+ */
+export function groupByDueTime(deliveries: DeliveryToQueue[], perJob: number, spreadMs: number): DeliveryToQueue[][] {
+  const groups: DeliveryToQueue[][] = [];
+  for (const delivery of [...deliveries].sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime())) {
+    const open = groups.at(-1);
+    if (open && open.length < perJob && delivery.dueAt.getTime() - open[0]!.dueAt.getTime() <= spreadMs)
+      open.push(delivery);
+    else groups.push([delivery]);
+  }
+  return groups;
 }
 
 function sleepUnless(ms: number, signal: AbortSignal): Promise<void> {

@@ -127,7 +127,9 @@ export async function startJobs(config: Config, log: Logger): Promise<JobsRuntim
     queues,
     {
       ...config.jobs.relay,
-      ...(notify ? { notify: { delayMs: notify.delayMs, maxAttempts: notify.maxAttempts } } : {}),
+      ...(notify
+        ? { notify: { delayMs: notify.delayMs, maxAttempts: notify.maxAttempts, perJob: notify.perJob } }
+        : {}),
       exportMaxAttempts: config.jobs.exports.maxAttempts,
     },
     log.child({ module: 'relay' }),

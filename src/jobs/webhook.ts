@@ -4,6 +4,7 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { publicOnlyLookup } from './webhook-target.js';
 
 export const SIGNATURE_HEADER = 'X-Parley-Signature';
@@ -29,14 +30,22 @@ export interface WebhookSettings {
 /** How much of an answer is read: receivers answer with a status; a large body is only drained. */
 const MAX_ANSWER_BYTES = 4_096;
 
+/** What a POST that never started answers when the client closes: the delivery is retried, by any process. */
+const STOPPED: PostOutcome = { ok: false, retry: true, reason: 'the jobs app stopped before this attempt' };
+
 export class WebhookClient {
   private readonly agent: http.Agent;
   private readonly target: URL;
+  // POSTs in flight, at most one per connection: a job carries many deliveries, and one waiting for a connection
+  // must not spend its timeout waiting.
+  private readonly inFlight: LimitFunction;
+  private closed = false;
 
   constructor(
     private readonly settings: WebhookSettings,
     maxSockets: number,
   ) {
+    this.inFlight = pLimit(maxSockets);
     this.target = new URL(settings.url);
     const Agent = this.target.protocol === 'https:' ? https.Agent : http.Agent;
     this.agent = new Agent({
@@ -46,7 +55,11 @@ export class WebhookClient {
     });
   }
 
-  async post(body: string, deliveryId: string): Promise<PostOutcome> {
+  post(body: string, deliveryId: string): Promise<PostOutcome> {
+    return this.inFlight(() => (this.closed ? STOPPED : this.postNow(body, deliveryId)));
+  }
+
+  private postNow(body: string, deliveryId: string): Promise<PostOutcome> {
     const request = this.target.protocol === 'https:' ? https.request : http.request;
     return new Promise<PostOutcome>((resolve) => {
       const req = request(this.target, {
@@ -94,7 +107,9 @@ export class WebhookClient {
     });
   }
 
+  /** Aborts the POSTs in flight (each a failed attempt, retried) and answers those still waiting the same way. */
   close(): void {
+    this.closed = true;
     this.agent.destroy();
   }
 }

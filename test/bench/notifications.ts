@@ -198,13 +198,20 @@ async function main(): Promise<void> {
     await Promise.all(inflight);
     const achieved = createdAt.size / LAG_SECONDS;
     const deadline = Date.now() + 30_000;
+    // Once per look, not once per message: the receiver runs in this process, and a quadratic wait here kept it
+    // from reading the last POSTs for seconds (it looked like a 4-5 s lag of the last job).
     const arrived = () => new Set(receiver.received.flatMap((r) => r.body.messages.map((m) => m.id)));
-    while (Date.now() < deadline && [...createdAt.keys()].some((id) => !arrived().has(id))) await sleep(200);
+    const allArrived = () => {
+      const seen = arrived();
+      return [...createdAt.keys()].every((id) => seen.has(id));
+    };
+    while (Date.now() < deadline && !allArrived()) await sleep(200);
     const lags: number[] = [];
     for (const record of receiver.received)
       for (const m of record.body.messages) if (createdAt.has(m.id)) lags.push(record.at - createdAt.get(m.id)!);
     lags.sort((a, b) => a - b);
-    const missing = [...createdAt.keys()].filter((id) => !arrived().has(id)).length;
+    const seen = arrived();
+    const missing = [...createdAt.keys()].filter((id) => !seen.has(id)).length;
     const p99 = percentile(lags, 99);
 
     process.stdout.write(

@@ -172,6 +172,25 @@ describe('jobs: offline notifications by signed webhook', function () {
     ).to.equal(false);
   });
 
+  it('when several offline members are due together, then one queue job carries their deliveries, and the one whose POST fails is retried alone', async () => {
+    const { sender, members, conversationId } = await offlineGroup(5);
+    const failing = members[0]!.user.id;
+    receiver.answer = (attempt, body) => (body.userId === failing && attempt < 2 ? { status: 503 } : { status: 200 });
+    jobs = await startJobsInProcess(env);
+    await sendMessage(api.url, sender, conversationId, 'to all of you');
+    for (const member of members)
+      await until(() => receiver.deliveredTo(member.user.id).length === 1, 15_000, 'every member notified');
+    const postsTo = (userId: string) => receiver.received.filter((r) => r.body.userId === userId);
+    expect(postsTo(failing).map((r) => r.answered)).to.deep.equal([503, 503, 200]);
+    for (const member of members.slice(1))
+      expect(
+        postsTo(member.user.id).map((r) => r.answered),
+        'delivered once, not again with the retries',
+      ).to.deep.equal([200]);
+    const counts = await jobs.queues.notifications.getJobCounts('completed', 'failed', 'waiting', 'delayed', 'active');
+    expect(counts, 'five deliveries, one job').to.deep.include({ completed: 1, failed: 0 });
+  });
+
   it('when a member is online on any process, then they get no webhook, while an offline member of the same conversation does', async () => {
     // Another API process (dist/main.js, with socket.io) that shares the Redis presence.
     const other = await startServer(env);

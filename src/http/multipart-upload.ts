@@ -3,14 +3,15 @@
 // whole file is never in memory. Parsing is busboy's. Anything wrong (no file, two files, an unusable name, a
 // truncated body, too many bytes) rejects with the contract's error, and no temporary file is left behind.
 import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { AppError, overloaded, validationFailed } from '../core/errors.js';
 import { SNIFF_BYTES } from '../services/attachment-types.js';
-import { BatchedFileWriter } from '../storage/batched-file-writer.js';
 import { STORE_RETRY_AFTER_SEC } from '../services/attachments.service.js';
 
 export interface UploadLimits {
@@ -40,9 +41,6 @@ const FRAMING_ALLOWANCE = 64 * 1024;
 // answering within tens of milliseconds while 20 uploads stream; 1 MB buffers doubled its p99 for no more MB/s
 // (docs/attachments.md, Benchmark).
 const STREAM_BUFFER_BYTES = 64 * 1024;
-// The temporary file is written 128 KB at a time, not per chunk (storage/batched-file-writer.ts says why). Larger
-// batches (256 KB, 1 MB) were no faster here and raised /health/live's p99 during uploads (docs/attachments.md).
-const WRITE_BATCH_BYTES = 128 * 1024;
 
 export const tooLarge = (maxBytes: number) =>
   new AppError('payload_too_large', `The file is larger than the ${maxBytes} bytes allowed`, { maxBytes });
@@ -94,7 +92,7 @@ export function receiveUpload(req: IncomingMessage, limits: UploadLimits): Promi
     let settled = false;
     let tempFile: string | undefined;
     let fileStream: (NodeJS.ReadableStream & { destroy(): void }) | undefined;
-    let writer: BatchedFileWriter | undefined;
+    let writer: WriteStream | undefined;
     let written: Promise<ReceivedFile> | undefined;
     const fail = (error: unknown) => {
       if (settled) return;
@@ -136,12 +134,8 @@ export function receiveUpload(req: IncomingMessage, limits: UploadLimits): Promi
       const headChunks: Buffer[] = [];
       let headLength = 0;
       let size = 0;
-      fileStream = stream;
-      stream.once('limit', () => fail(tooLarge(limits.maxBytes)));
-      const file = tempFile;
-      writer = new BatchedFileWriter(file, {
-        batchBytes: WRITE_BATCH_BYTES,
-        onChunk(chunk) {
+      const tap = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
           hash.update(chunk);
           size += chunk.length;
           if (headLength < SNIFF_BYTES) {
@@ -149,9 +143,14 @@ export function receiveUpload(req: IncomingMessage, limits: UploadLimits): Promi
             headChunks.push(part);
             headLength += part.length;
           }
+          done(null, chunk);
         },
       });
-      written = pipeline(stream, writer).then(() => ({
+      fileStream = stream;
+      stream.once('limit', () => fail(tooLarge(limits.maxBytes)));
+      const file = tempFile;
+      writer = createWriteStream(file, { flags: 'wx', highWaterMark: STREAM_BUFFER_BYTES });
+      written = pipeline(stream, tap, writer).then(() => ({
         file,
         name,
         size,

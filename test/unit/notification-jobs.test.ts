@@ -1,7 +1,9 @@
-// How the relay cuts fresh deliveries into queue jobs: in due order, at most NOTIFY_DELIVERIES_PER_JOB each, and
-// only deliveries due within one relay interval of a job's first share it (so none waits long for another).
+// Notification jobs: how the relay cuts fresh deliveries into queue jobs (in due order, at most
+// NOTIFY_DELIVERIES_PER_JOB each, and only deliveries due within one relay interval of a job's first share it, so
+// none waits long for another), and what a job's data names (a job queued before batches named one delivery).
 import { expect } from 'chai';
 import { groupByDueTime } from '../../src/jobs/relay.js';
+import { deliveryIdsOf } from '../../src/jobs/queues.js';
 import type { DeliveryToQueue } from '../../src/db/notifications.repository.js';
 
 const due = (id: string, atMs: number): DeliveryToQueue => ({
@@ -25,5 +27,13 @@ describe('unit: relay grouping of deliveries into jobs', () => {
 
   it('when there is nothing to queue, then there are no jobs', () => {
     expect(groupByDueTime([], 50, 100)).to.deep.equal([]);
+  });
+});
+
+describe('unit: what a notification job carries', () => {
+  it('when a job names its deliveries, then those are run; when it is one queued before batches, then its one delivery', () => {
+    expect(deliveryIdsOf({ deliveryIds: ['a', 'b'] })).to.deep.equal(['a', 'b']);
+    expect(deliveryIdsOf({ deliveryId: 'old' })).to.deep.equal(['old']);
+    expect(deliveryIdsOf({})).to.deep.equal([]);
   });
 });

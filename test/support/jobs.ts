@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { startJobs, type JobsRuntime } from '../../src/jobs/runtime.js';
+import { parseJlist } from './pm2-list.js';
 import { testEnv } from './services.js';
 import { sleep } from './sockets.js';
 
@@ -75,21 +76,11 @@ export async function startJobsUnderPm2(env: Record<string, string>): Promise<Pm
   const jobs: Pm2Jobs = {
     home,
     async process() {
-      const text = await pm2('jlist');
-      const list = JSON.parse(text.slice(text.indexOf('['))) as Array<{
-        name: string;
-        pid: number;
-        pm2_env: { status: string; restart_time: number; axm_monitor?: Record<string, { value: unknown }> };
-      }>;
+      const list = parseJlist(await pm2('jlist'));
       const app = list.find((entry) => entry.name === 'parley-jobs');
       if (!app)
         throw new Error(`parley-jobs is not in the PM2 list: ${JSON.stringify(list.map((entry) => entry.name))}`);
-      return {
-        pid: app.pid,
-        status: app.pm2_env.status,
-        restarts: app.pm2_env.restart_time,
-        monit: app.pm2_env.axm_monitor ?? {},
-      };
+      return { pid: app.pid, status: app.status, restarts: app.restarts, monit: app.monit };
     },
     async waitOnline(previousPid, timeoutMs = 30_000) {
       const until = Date.now() + timeoutMs;

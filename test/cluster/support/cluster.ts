@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_REDIS_PREFIX, TEST_REDIS_URL, testDatabaseUrl, TEST_HEALTH_TOKEN } from '../../support/services.js';
 import { requestFresh } from './http.js';
+import { parseJlist } from '../../support/pm2-list.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 // Stock pm2 7 by path: @socket.io/pm2 (the cluster-adapter daemon) installs a `pm2` binary too, and whichever
@@ -136,24 +137,13 @@ export async function startCluster(
     env,
     pm2,
     async processes() {
-      const text = await pm2('jlist');
-      const list = JSON.parse(text.slice(text.indexOf('['))) as Array<{
-        pm_id: number;
-        pid: number;
-        pm2_env: {
-          status: string;
-          restart_time: number;
-          exit_code?: number;
-          axm_monitor?: Record<string, { value: unknown }>;
-        };
-      }>;
-      return list.map((p) => ({
-        pmId: p.pm_id,
-        pid: p.pid,
-        status: p.pm2_env.status,
-        restarts: p.pm2_env.restart_time,
-        exitCode: p.pm2_env.exit_code,
-        metrics: p.pm2_env.axm_monitor ?? {},
+      return parseJlist(await pm2('jlist')).map(({ pmId, pid, status, restarts, exitCode, monit }) => ({
+        pmId,
+        pid,
+        status,
+        restarts,
+        exitCode,
+        metrics: monit,
       }));
     },
     async processesUntil(done, timeoutMs) {

@@ -5,7 +5,14 @@ import type { z } from 'zod';
 import type { AckReply } from '../contract/errors.js';
 import type { ServerToClient, SyncAnswer } from '../contract/events.js';
 import type { Message } from '../contract/messages.js';
-import type { socketReadSchema, socketSendSchema, syncSchema, typingSchema } from '../realtime/schemas.js';
+import type {
+  socketDeleteSchema,
+  socketEditSchema,
+  socketReadSchema,
+  socketSendSchema,
+  syncSchema,
+  typingSchema,
+} from '../realtime/schemas.js';
 
 export type { Attachment, MessageAttachment } from '../contract/attachments.js';
 export type { Conversation, ConversationSummary, Member, MemberRole } from '../contract/conversations.js';
@@ -20,6 +27,11 @@ export interface ClientToServerEvents {
     payload: z.input<typeof socketSendSchema>,
     ack: (reply: AckReply<{ message: Message }>) => void,
   ) => void;
+  'message:edit': (
+    payload: z.input<typeof socketEditSchema>,
+    ack: (reply: AckReply<{ message: Message }>) => void,
+  ) => void;
+  'message:delete': (payload: z.input<typeof socketDeleteSchema>, ack: (reply: AckReply) => void) => void;
   sync: (payload: z.input<typeof syncSchema>, ack: (reply: AckReply<SyncAnswer>) => void) => void;
   typing: (payload: z.input<typeof typingSchema>, ack?: (reply: AckReply) => void) => void;
   read: (payload: z.input<typeof socketReadSchema>, ack?: (reply: AckReply<{ seq: number }>) => void) => void;

@@ -1,5 +1,6 @@
 // `parley/client`: a small typed client for Parley's wire contract. REST calls (ParleyRest) and a socket with
-// typed events (ParleyRealtime) that catches up with `sync` after every reconnect and honours `server:draining`.
+// typed events (ParleyRealtime) that catches up with `sync` at every connect (new messages, edits and deletions)
+// and honours `server:draining`.
 //
 //   const parley = new ParleyClient({ url: 'http://127.0.0.1:3000' });
 //   await parley.rest.login({ username, password });

@@ -116,6 +116,17 @@ export class ParleyRest {
         body: { body, clientMsgId, ...(attachmentIds ? { attachmentIds } : {}) },
       })
     ).message;
+  /** The sender only. */
+  edit = async (id: string, seq: number, body: string): Promise<Message> =>
+    (
+      await this.call<{ message: Message }>('PATCH', `/api/conversations/${enc(id)}/messages/${seq}`, {
+        body: { body },
+      })
+    ).message;
+  /** The sender, or an owner or admin of the group; the message stays as a tombstone (empty body, `deletedAt`). */
+  deleteMessage = async (id: string, seq: number): Promise<void> => {
+    await this.call('DELETE', `/api/conversations/${enc(id)}/messages/${seq}`);
+  };
   markRead = async (id: string, seq: number): Promise<void> => {
     await this.call('POST', `/api/conversations/${enc(id)}/read`, { body: { seq } });
   };

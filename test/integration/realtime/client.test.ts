@@ -57,6 +57,44 @@ describe('parley/client', function () {
     expect(received.filter((m) => m.seq === 5)).to.have.length(1);
   });
 
+  it("when messages are edited and deleted, then onChange gets each change once, live and after a crash through sync's changes", async () => {
+    const alice = await signedIn(servers.a.url);
+    const bob = await signedIn(servers.b.url);
+    const conversation = await alice.rest.createGroup('changes', [(await bob.rest.me()).id]);
+    const mine = await alice.rest.send(conversation.id, 'mine', 'c1');
+    const theirs = await bob.rest.send(conversation.id, 'theirs', 'c2');
+    const live = alice.realtime();
+    open.push(live);
+    const changes: Array<{ seq: number; body: string; deleted: boolean }> = [];
+    live.onChange((m) => changes.push({ seq: m.seq, body: m.body, deleted: m.deletedAt !== null }));
+    await live.connect();
+    // The first connect's sync gives the client its changes token.
+    await until(() => live.changesToken !== undefined, 10_000, 'a changes token');
+
+    const edited = await live.edit(conversation.id, mine.seq, 'mine, edited');
+    expect(edited).to.include({ seq: mine.seq, body: 'mine, edited' });
+    await bob.rest.edit(conversation.id, theirs.seq, 'theirs, edited');
+    await until(() => changes.length === 2, 10_000, 'both edits, live');
+
+    // SIGKILL: the deletion happens while alice has no socket; only sync's changes can bring it.
+    const port = servers.a.port;
+    await servers.a.stop('SIGKILL');
+    await bob.rest.deleteMessage(conversation.id, theirs.seq);
+    servers.set(await startServer({}, port));
+    await until(() => changes.length === 3, 30_000, 'the deletion, caught up');
+    await live.delete(conversation.id, mine.seq);
+    await until(() => changes.length === 4, 10_000, 'the own deletion');
+    await live.catchUp();
+    expect(changes).to.deep.equal([
+      { seq: mine.seq, body: 'mine, edited', deleted: false },
+      { seq: theirs.seq, body: 'theirs, edited', deleted: false },
+      { seq: theirs.seq, body: '', deleted: true },
+      { seq: mine.seq, body: '', deleted: true },
+    ]);
+    const refused = await live.edit(conversation.id, theirs.seq, 'not mine').catch((error: { code?: string }) => error);
+    expect(refused).to.include({ code: 'forbidden' });
+  });
+
   it('when the user is removed from a conversation, then the client stops following it, so its next sync still succeeds', async () => {
     const owner = await signedIn(servers.a.url);
     const alice = await signedIn(servers.b.url);

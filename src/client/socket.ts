@@ -23,6 +23,13 @@ export interface RealtimeOptions {
   ackTimeoutMs?: number;
 }
 
+/**
+ * A reconnect the server refused as `overloaded` (its socket cap reached, or its database or Redis away) is tried
+ * again after a jittered, doubling wait: socket.io itself never retries a refusal by the server's middleware, so a
+ * client refused once during a reconnect wave would otherwise stay offline.
+ */
+const REFUSED_RECONNECT = { firstMs: 500, maxMs: 15_000 };
+
 /** Messages whose last change the client remembers, to deliver each change once; the oldest are forgotten first. */
 const REMEMBERED_CHANGES = 10_000;
 
@@ -40,6 +47,8 @@ export class ParleyRealtime {
   private readonly ackTimeoutMs: number;
   private drainWaitMs: number | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private connectedOnce = false;
+  private refusedReconnects = 0;
   private closed = false;
 
   constructor(options: RealtimeOptions) {
@@ -72,7 +81,18 @@ export class ParleyRealtime {
       // After a reconnect, whatever was broadcast while away comes from the database, in seq order. The first
       // connect syncs too: restored cursors catch up, and the change feed gets its token, so the edits and
       // deletions made during the next disconnect are caught up as well.
+      this.connectedOnce = true;
+      this.refusedReconnects = 0;
       void this.catchUp().catch(() => undefined);
+    });
+    this.socket.on('connect_error', (error: Error & { data?: { code?: string } }) => {
+      // A first connect's refusal is connect()'s answer to its caller; `active` means socket.io retries by itself.
+      if (!this.connectedOnce || this.closed || this.socket.active || error.data?.code !== 'overloaded') return;
+      const doubled = REFUSED_RECONNECT.firstMs * 2 ** this.refusedReconnects;
+      const wait = Math.min(REFUSED_RECONNECT.maxMs, doubled) * (0.5 + Math.random() / 2);
+      this.refusedReconnects += 1;
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = setTimeout(() => this.socket.connect(), wait);
     });
   }
 

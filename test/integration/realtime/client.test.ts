@@ -3,13 +3,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { ParleyClient, ParleyApiError, type Message } from 'parley/client';
+import { ParleyClient, ParleyApiError, type Message, type ParleyRealtime } from 'parley/client';
 import { uniqueName } from '../../support/client.js';
 import { startServer } from '../../support/processes.js';
 import { serverSuite } from '../../support/server-suite.js';
 import { until } from '../../support/sockets.js';
 
 const PASSWORD = 'correct horse';
+
+/** One connect attempt, as a condition for until(): true once connected, false when refused. */
+const connects = (live: ParleyRealtime) => () =>
+  live.connect().then(
+    () => true,
+    () => false,
+  );
 
 async function signedIn(url: string): Promise<ParleyClient> {
   const client = new ParleyClient({ url });
@@ -172,17 +179,40 @@ describe('parley/client', function () {
     expect(refused?.data?.code).to.equal('overloaded');
 
     first.close();
-    await until(
-      () =>
-        third.connect().then(
-          () => true,
-          () => false,
-        ),
-      10_000,
-      'a place after a socket left',
-    );
+    await until(connects(third), 10_000, 'a place after a socket left');
     expect(third.socket.connected).to.equal(true);
     await capped.stop('SIGKILL');
+  });
+
+  it('when a reconnect is refused as overloaded, then the client tries again until a place is free, and syncs', async () => {
+    const capped = await startServer({ MAX_CONNECTIONS: '1' });
+    try {
+      const alice = await signedIn(capped.url);
+      const bob = await signedIn(capped.url);
+      const conversation = await bob.rest.createGroup('full server', [(await alice.rest.me()).id]);
+      const live = alice.realtime();
+      live.follow(conversation.id);
+      open.push(live);
+      const received: string[] = [];
+      live.onMessage((m) => received.push(m.body));
+      const refusals: string[] = [];
+      live.socket.on('connect_error', (error: Error) => refusals.push(error.message));
+      await live.connect();
+
+      // The network drops alice's socket; before socket.io reconnects it (0.5 s at the earliest), bob takes the
+      // server's only place, so alice's reconnect is refused by the server's middleware.
+      live.socket.io.engine.close();
+      const other = bob.realtime();
+      open.push(other);
+      await until(connects(other), 5_000, "bob in alice's place");
+      await until(() => refusals.includes('overloaded'), 10_000, "alice's reconnect refused");
+      await bob.rest.send(conversation.id, 'while you were refused', 'full-1');
+      other.close();
+      await until(() => live.socket.connected, 20_000, 'alice back once the place is free');
+      await until(() => received.includes('while you were refused'), 10_000, 'the sync after the reconnect');
+    } finally {
+      await capped.stop('SIGKILL');
+    }
   });
 
   it('when its server drains (SIGINT), then the client waits the reconnectInMs it was given, reconnects to the replacement and syncs', async () => {

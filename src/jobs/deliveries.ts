@@ -8,7 +8,6 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from '../core/logger.js';
 import type { Database } from '../db/database.js';
 import * as store from '../db/notifications.repository.js';
-import type { DeliveryAttempt } from '../db/notifications.repository.js';
 import type { PresenceSource } from '../services/presence.service.js';
 import { deliveryIdsOf, type DeliveryJob } from './queues.js';
 import type { PostOutcome } from './webhook.js';
@@ -121,7 +120,10 @@ async function runDeliveries(
     if (!outcome.retry || attempt.attempts >= settings.maxAttempts) {
       dead.ids.push(attempt.deliveryId);
       dead.errors.push(reason);
-      logDeadLetter(log, attempt, outcome.reason);
+      log.warn(
+        { deliveryId: attempt.deliveryId, attempts: attempt.attempts, reason: outcome.reason },
+        'notification dead-lettered',
+      );
     } else {
       retry.push({ deliveryId: attempt.deliveryId, reason, ...retryAfter(outcome) });
     }
@@ -144,7 +146,3 @@ async function runDeliveries(
 
 const retryAfter = (outcome: PostOutcome): { retryAfterMs?: number } =>
   !outcome.ok && outcome.retry && outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {};
-
-function logDeadLetter(log: Logger, attempt: DeliveryAttempt, reason: string): void {
-  log.warn({ deliveryId: attempt.deliveryId, attempts: attempt.attempts, reason }, 'notification dead-lettered');
-}

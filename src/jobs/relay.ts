@@ -69,53 +69,38 @@ export class OutboxRelay {
     let requeued = 0;
     if (notify) {
       const deliveries = await claimDeliveriesToQueue(this.db.primary, batch, recheckMs);
-      const groups = groupByDueTime(
+      const jobs = groupByDueTime(
         deliveries.filter((d) => !d.requeue),
         notify.perJob,
         this.settings.intervalMs,
-      );
-      if (groups.length > 0) {
+      ).map((group) => ({ jobId: deliveryJobId(group[0]!.deliveryId), deliveries: group }));
+      if (jobs.length > 0) {
         // Named on the rows first: a relay that stops before adding the jobs leaves rows that say which job to
         // look for, and the recheck adds it.
         await assignDeliveryJobs(
           this.db.primary,
-          groups.flatMap((group) => group.map((d) => d.deliveryId)),
-          groups.flatMap((group) => group.map(() => deliveryJobId(group[0]!.deliveryId))),
+          jobs.flatMap((job) => job.deliveries.map((d) => d.deliveryId)),
+          jobs.flatMap((job) => job.deliveries.map(() => job.jobId)),
         );
-        const now = Date.now();
         await this.queues.notifications.addBulk(
-          groups.map((group) => ({
-            name: 'deliver',
-            data: { deliveryIds: group.map((d) => d.deliveryId) },
-            // Due when its last delivery is due: none goes before its time, the first at most one interval late.
-            opts: deliveryJobOptions(
-              notify.maxAttempts,
-              deliveryJobId(group[0]!.deliveryId),
-              group.at(-1)!.dueAt.getTime() - now,
-            ),
-          })),
+          jobs.map((job) => deliveryJob(notify.maxAttempts, job.jobId, job.deliveries)),
         );
-        queued += groups.reduce((sum, group) => sum + group.length, 0);
+        queued += jobs.reduce((sum, job) => sum + job.deliveries.length, 0);
       }
       // Looked up together, one question per job: many can be waiting out a long backoff while a receiver is down.
       const byJob = new Map<string, DeliveryToQueue[]>();
       for (const d of deliveries.filter((d) => d.requeue)) {
         const jobId = d.jobId ?? deliveryJobId(d.deliveryId);
-        byJob.set(jobId, [...(byJob.get(jobId) ?? []), d]);
+        const group = byJob.get(jobId);
+        if (group) group.push(d);
+        else byJob.set(jobId, [d]);
       }
       const rechecked = await Promise.all(
         [...byJob].map(([jobId, group]) =>
-          this.ensureQueued(this.queues.notifications, jobId, () =>
-            this.queues.notifications.add(
-              'deliver',
-              { deliveryIds: group.map((d) => d.deliveryId) },
-              deliveryJobOptions(
-                notify.maxAttempts,
-                jobId,
-                Math.max(...group.map((d) => d.dueAt.getTime())) - Date.now(),
-              ),
-            ),
-          ),
+          this.ensureQueued(this.queues.notifications, jobId, () => {
+            const job = deliveryJob(notify.maxAttempts, jobId, group);
+            return this.queues.notifications.add(job.name, job.data, job.opts);
+          }),
         ),
       );
       requeued += rechecked.filter(Boolean).length;
@@ -150,6 +135,16 @@ export class OutboxRelay {
     this.stop.abort();
     await this.loop;
   }
+}
+
+/** The queue job that carries these deliveries, due when the last of them is: none goes before its time. */
+function deliveryJob(maxAttempts: number, jobId: string, deliveries: DeliveryToQueue[]) {
+  const dueAt = Math.max(...deliveries.map((d) => d.dueAt.getTime()));
+  return {
+    name: 'deliver',
+    data: { deliveryIds: deliveries.map((d) => d.deliveryId) },
+    opts: deliveryJobOptions(maxAttempts, jobId, dueAt - Date.now()),
+  };
 }
 
 /**

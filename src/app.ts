@@ -258,6 +258,17 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     attachmentSeries,
     log.child({ module: 'attachments' }),
   );
+  // Uploads are received on threads of their own: parsing, hashing and writing a file is per-byte work that would
+  // otherwise take the event loop (docs/attachments.md, Benchmark). Many uploads share a thread: each mostly
+  // waits for its bytes.
+  const uploadThreads = new WorkerPool({
+    ...config.cpu,
+    maxThreads: config.attachments.uploadThreads ?? config.cpu.maxThreads,
+    tasksPerThread: config.attachments.uploadStreamsPerThread,
+    maxQueue: (config.attachments.uploadThreads ?? config.cpu.maxThreads) * config.attachments.uploadStreamsPerThread,
+  });
+  lifecycle.own('upload threads', () => uploadThreads.close());
+  health.addProbe('uploadThreads', () => uploadThreads.stats());
   health.addDependency('attachmentStore', () => attachments.ping());
   health.addProbe('attachments', () => ({ store: store.kind, answering: attachments.answering ?? null }));
   const attachmentSweep = new AttachmentSweep(
@@ -293,6 +304,7 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     messageChanges,
     search,
     attachments,
+    uploadThreads,
     presence,
     conversationExports,
     jobs,

@@ -238,6 +238,11 @@ const schema = z.object({
   ATTACHMENT_THUMBNAIL_PX: int(256, 16),
   // Decoded pixels a thumbnail's source may have; more (a decompression bomb) is refused with 400.
   ATTACHMENT_MAX_INPUT_PIXELS: int(40_000_000, 1),
+  // Threads per process that receive uploads (parse, hash, write), beside the CPU pool; default: the plan's
+  // worker threads (PISCINA_MAX_THREADS). Each receives up to UPLOAD_STREAMS_PER_THREAD uploads at once; as
+  // many again wait their turn, and one more is answered 503 overloaded.
+  UPLOAD_THREADS: z.coerce.number().int().min(1).optional(),
+  UPLOAD_STREAMS_PER_THREAD: int(16, 1),
   S3_BUCKET: z.string().optional(),
   S3_REGION: z.string().default('us-east-1'),
   S3_ENDPOINT: optionalUrl,
@@ -555,6 +560,8 @@ function attachmentSettings(e: z.infer<typeof schema>, problems: string[]) {
     signedUrlTtlSec: e.ATTACHMENT_SIGNED_URL_TTL_SEC,
     thumbnailPx: e.ATTACHMENT_THUMBNAIL_PX,
     maxInputPixels: e.ATTACHMENT_MAX_INPUT_PIXELS,
+    uploadThreads: e.UPLOAD_THREADS,
+    uploadStreamsPerThread: e.UPLOAD_STREAMS_PER_THREAD,
     s3: Object.freeze({
       bucket: e.S3_BUCKET ?? '',
       region: e.S3_REGION,

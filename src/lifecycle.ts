@@ -12,6 +12,8 @@ export const CLOSE_ORDER = [
   'job queues',
   // Thumbnails in flight on the pool still write to the store.
   'worker pool',
+  // Uploads still being received write into the store's incoming/ directory.
+  'upload threads',
   'attachment store',
   'memory guard',
   'metrics',

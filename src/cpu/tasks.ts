@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { gzipNdjsonPage } from './tasks/export.task.js';
 import type { hashPasswordBlocking, verifyPasswordBlocking } from './tasks/password.task.js';
 import type { makeThumbnail } from './tasks/thumbnail.task.js';
+import type { receiveUploadStream } from './tasks/upload.task.js';
 import type { TaskRef } from './worker-pool.js';
 
 const COMPILED_TASKS = new URL('../../dist/cpu/tasks/', import.meta.url);
@@ -22,6 +23,10 @@ export const TASKS = {
   verifyPassword: { file: passwordFile, name: 'verifyPasswordBlocking' } as Ref<typeof verifyPasswordBlocking>,
   gzipNdjsonPage: { file: compiledTaskFile('export.task.js'), name: 'gzipNdjsonPage' } as Ref<typeof gzipNdjsonPage>,
   makeThumbnail: { file: compiledTaskFile('thumbnail.task.js'), name: 'makeThumbnail' } as Ref<typeof makeThumbnail>,
+  // Runs on the upload threads (many at once per thread), never on the CPU pool.
+  receiveUpload: { file: compiledTaskFile('upload.task.js'), name: 'receiveUploadStream' } as Ref<
+    typeof receiveUploadStream
+  >,
 } as const;
 
 /** Fails at start, with the fix in the message, rather than at the first login, when dist/ has not been built. */

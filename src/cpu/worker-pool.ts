@@ -25,6 +25,11 @@ export interface WorkerPoolSettings {
   closeTimeoutMs: number;
   /** How many nice steps below the process the worker threads run (0 = same priority). */
   niceIncrement: number;
+  /**
+   * Tasks one thread runs at once. 1 (the default) for CPU-bound tasks, which block their thread; more for tasks
+   * that mostly wait on messages, such as an upload being received (cpu/upload-pool.ts).
+   */
+  tasksPerThread?: number;
 }
 
 export interface WorkerPoolStats {
@@ -88,14 +93,20 @@ export class WorkerPool {
       // still get all the idle CPU. Linux nice values are per thread, so the main thread keeps its priority.
       // Applied through Piscina's optional @napi-rs/nice; without it, threads run at normal priority.
       niceIncrement: settings.niceIncrement,
+      concurrentTasksPerWorker: settings.tasksPerThread ?? 1,
       recordTiming: true,
     });
   }
 
-  async run<Input, Output>(task: TaskRef<Input, Output>, input: Input): Promise<Output> {
+  /** `transfer` moves objects of the input (a MessagePort, ArrayBuffers) to the worker instead of copying them. */
+  async run<Input, Output>(task: TaskRef<Input, Output>, input: Input, transfer?: Transferable[]): Promise<Output> {
     const started = performance.now();
     try {
-      const output = (await this.piscina.run(input, { filename: task.file, name: task.name })) as Output;
+      const output = (await this.piscina.run(input, {
+        filename: task.file,
+        name: task.name,
+        ...(transfer ? { transferList: transfer as never } : {}),
+      })) as Output;
       this.observer?.succeeded(task.name, (performance.now() - started) / 1000);
       return output;
     } catch (error) {
@@ -149,7 +160,8 @@ export class WorkerPool {
     const { completed } = this.piscina;
     const meanRunMs = this.meanRunTimeMs();
     // Computed here: Piscina 5.3.2's own `utilization` divides the mean run time by 1000 twice (1000x too small).
-    const capacityMs = (performance.now() - this.startedAt) * this.settings.maxThreads;
+    const capacityMs =
+      (performance.now() - this.startedAt) * this.settings.maxThreads * (this.settings.tasksPerThread ?? 1);
     return {
       threads: this.piscina.threads.length,
       maxThreads: this.settings.maxThreads,

@@ -11,6 +11,7 @@ import helmet from 'koa-helmet';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { AppError } from '../core/errors.js';
+import type { WorkerPool } from '../cpu/worker-pool.js';
 import type { Logger } from '../core/logger.js';
 import type { Health } from '../ops/health.js';
 import type { InFlight } from '../ops/in-flight.js';
@@ -71,6 +72,8 @@ export interface HttpDeps {
   messageChanges: MessageChanges;
   search: SearchService;
   attachments: AttachmentsService;
+  /** The threads that receive uploads (cpu/tasks/upload.task.ts), beside the CPU pool. */
+  uploadThreads: WorkerPool;
   presence: PresenceService;
   conversationExports: ConversationExportService;
   /** Exports as jobs; absent without Redis (no queue). */

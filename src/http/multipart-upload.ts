@@ -1,17 +1,24 @@
-// Receives one file from a multipart/form-data request, streaming: the bytes go to a temporary file in the
-// store's incoming/ directory while their SHA-256, size and first bytes (for sniffing) are taken on the way; the
-// whole file is never in memory. Parsing is busboy's. Anything wrong (no file, two files, an unusable name, a
-// truncated body, too many bytes) rejects with the contract's error, and no temporary file is left behind.
-import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+// Receives one file from a multipart/form-data request, streaming, on an upload thread: this side forwards the
+// request's bytes through a MessagePort to cpu/tasks/upload.task.ts, which parses them (busboy), hashes and writes
+// the file to a temporary path in the store's incoming/ directory. The whole file is never in memory: at most
+// IN_FLIGHT_BYTES of one upload are between the socket and its thread, and the socket is paused beyond that.
+// Anything wrong rejects with the contract's error, and no temporary file is left behind.
+import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import busboy from 'busboy';
-import { AppError, overloaded, validationFailed } from '../core/errors.js';
-import { SNIFF_BYTES } from '../services/attachment-types.js';
+import { MessageChannel } from 'node:worker_threads';
+import { AppError } from '../core/errors.js';
+import { TASKS } from '../cpu/tasks.js';
+import {
+  ABORT,
+  END,
+  tooLarge,
+  type UploadFailure,
+  type UploadMessage,
+  type UploadStreamOutput,
+} from '../cpu/tasks/upload.task.js';
+import type { WorkerPool } from '../cpu/worker-pool.js';
 import { STORE_RETRY_AFTER_SEC } from '../services/attachments.service.js';
 
 export interface UploadLimits {
@@ -30,155 +37,96 @@ export interface ReceivedFile {
   head: Buffer;
 }
 
-/** The form field that carries the file (API.md). */
-export const FILE_FIELD = 'file';
-
 // Multipart framing around the file: boundaries and part headers. A Content-Length beyond the file limit plus
 // this is refused before a byte is read.
 const FRAMING_ALLOWANCE = 64 * 1024;
 
-// One upload's work per event-loop turn is one buffer's worth: 64 KB (a loopback socket read) keeps /health/live
-// answering within tens of milliseconds while 20 uploads stream; 1 MB buffers doubled its p99 for no more MB/s
-// (docs/attachments.md, Benchmark).
-const STREAM_BUFFER_BYTES = 64 * 1024;
+// Bytes of one upload sent to its thread and not yet taken in there. Four of the thread's acknowledgements
+// (ACK_EVERY_BYTES): enough that the socket never waits on a thread that keeps up, little enough that 20 uploads
+// hold 20 MB at most.
+const IN_FLIGHT_BYTES = 1024 * 1024;
 
-export const tooLarge = (maxBytes: number) =>
-  new AppError('payload_too_large', `The file is larger than the ${maxBytes} bytes allowed`, { maxBytes });
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001F\u007F]/;
-
-/** The display name of an upload: its last path component (so `../../etc/passwd` is just `passwd`), checked. */
-export function displayName(raw: string | undefined, maxChars: number): string {
-  if (raw === undefined || raw === '') throw validationFailed('The file needs a file name');
-  if (CONTROL.test(raw)) throw validationFailed('The file name must not contain control characters (NUL included)');
-  const name = raw.split(/[/\\]/).filter(Boolean).pop() ?? '';
-  if (name === '' || name === '.' || name === '..')
-    throw validationFailed('The file name has no usable part', { name: raw });
-  if ([...name].length > maxChars)
-    throw validationFailed(`The file name must be at most ${maxChars} characters`, { maxChars });
-  return name;
+function toAppError(failure: UploadFailure): AppError {
+  const error = new AppError(failure.code, failure.message, failure.details);
+  if (failure.code === 'overloaded') error.retryAfterSec = STORE_RETRY_AFTER_SEC;
+  return error;
 }
 
-const noop = () => undefined;
-
-/** A cut-off part is the client's doing; a disk that refuses the temporary file (full, missing) is ours. */
-function writeFailure(error: unknown): AppError {
-  if (error instanceof AppError) return error;
-  const code = (error as { code?: string } | undefined)?.code;
-  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === undefined) return validationFailed('The upload was cut off');
-  return overloaded(STORE_RETRY_AFTER_SEC, 'Attachment storage is unavailable; retry shortly');
+/** The body's chunk as an ArrayBuffer to move to the thread: the chunk's own when it has one to itself. */
+function transferable(chunk: Buffer): ArrayBuffer {
+  // node:http copies each body chunk out of the socket's read buffer into a buffer of its own (nothing else holds
+  // it), so that buffer can be moved instead of copied; a chunk that shares its buffer is copied.
+  const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+  return whole && chunk.buffer instanceof ArrayBuffer
+    ? chunk.buffer
+    : (chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength) as ArrayBuffer);
 }
 
-export function receiveUpload(req: IncomingMessage, limits: UploadLimits): Promise<ReceivedFile> {
+export async function receiveUpload(
+  req: IncomingMessage,
+  uploads: WorkerPool,
+  limits: UploadLimits,
+): Promise<ReceivedFile> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limits.maxBytes + FRAMING_ALLOWANCE)
-    return Promise.reject(tooLarge(limits.maxBytes));
-  let parser: busboy.Busboy;
-  try {
-    parser = busboy({
-      headers: req.headers,
-      defParamCharset: 'utf8',
-      highWaterMark: STREAM_BUFFER_BYTES,
-      fileHwm: STREAM_BUFFER_BYTES,
-      // busboy signals its limit when a file reaches it, so one byte more than allowed is what marks "too large".
-      limits: { files: 1, fileSize: limits.maxBytes + 1, fields: 10, fieldSize: 1024, parts: 11, headerPairs: 20 },
-    });
-  } catch {
-    return Promise.reject(validationFailed('Expected a multipart/form-data body with a boundary'));
-  }
+    throw toAppError(tooLarge(limits.maxBytes));
 
-  return new Promise<ReceivedFile>((resolve, reject) => {
-    let settled = false;
-    let tempFile: string | undefined;
-    let fileStream: (NodeJS.ReadableStream & { destroy(): void }) | undefined;
-    let writer: WriteStream | undefined;
-    let written: Promise<ReceivedFile> | undefined;
-    const fail = (error: unknown) => {
-      if (settled) return;
-      settled = true;
-      req.unpipe(parser);
-      // The rest of the body is read and dropped; the route closes the connection after answering.
+  const file = path.join(limits.incomingDir, `${randomUUID()}.upload`);
+  const { port1: toThread, port2: threadSide } = new MessageChannel();
+  const post = (message: UploadMessage, transfer?: ArrayBuffer[]) => toThread.postMessage(message, transfer);
+  let sent = 0;
+  let taken = 0;
+  let paused = false;
+  toThread.on('message', (takenSoFar: number) => {
+    taken = takenSoFar;
+    if (paused && sent - taken < IN_FLIGHT_BYTES) {
+      paused = false;
       req.resume();
-      parser.removeAllListeners();
-      parser.on('error', () => undefined);
-      parser.destroy();
-      // The temporary file goes once its writer has let go of it (removed earlier, a late open would recreate it).
-      fileStream?.destroy();
-      const writerDone =
-        writer && !writer.closed
-          ? new Promise<void>((done) => writer!.once('close', () => done()).destroy())
-          : Promise.resolve();
-      void writerDone
-        .then(() => (tempFile ? rm(tempFile, { force: true }) : undefined))
-        .catch(noop)
-        .finally(() => reject(error));
-    };
-
-    parser.on('file', (field, stream, info) => {
-      // Destroying the parser (fail) errors its file streams; the outcome is already decided by then.
-      stream.on('error', noop);
-      if (field !== FILE_FIELD) {
-        stream.resume();
-        return fail(validationFailed(`The file must be sent in the form field "${FILE_FIELD}"`, { field }));
-      }
-      let name: string;
-      try {
-        name = displayName(info.filename, limits.nameMaxChars);
-      } catch (error) {
-        stream.resume();
-        return fail(error);
-      }
-      tempFile = path.join(limits.incomingDir, `${randomUUID()}.upload`);
-      const hash = createHash('sha256');
-      const headChunks: Buffer[] = [];
-      let headLength = 0;
-      let size = 0;
-      const tap = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          hash.update(chunk);
-          size += chunk.length;
-          if (headLength < SNIFF_BYTES) {
-            const part = chunk.subarray(0, SNIFF_BYTES - headLength);
-            headChunks.push(part);
-            headLength += part.length;
-          }
-          done(null, chunk);
-        },
-      });
-      fileStream = stream;
-      stream.once('limit', () => fail(tooLarge(limits.maxBytes)));
-      const file = tempFile;
-      writer = createWriteStream(file, { flags: 'wx', highWaterMark: STREAM_BUFFER_BYTES });
-      written = pipeline(stream, tap, writer).then(() => ({
-        file,
-        name,
-        size,
-        sha256: hash.digest('hex'),
-        head: Buffer.concat(headChunks),
-      }));
-      // A failure here also surfaces through the parser's error or close; this only keeps it from going unhandled.
-      written.catch((error: unknown) => fail(writeFailure(error)));
-    });
-    parser.on('filesLimit', () => fail(validationFailed(`Send exactly one file, in the form field "${FILE_FIELD}"`)));
-    parser.on('partsLimit', () => fail(validationFailed('Too many parts in the form')));
-    parser.on('fieldsLimit', () => fail(validationFailed('Too many fields in the form')));
-    parser.on('error', () => fail(validationFailed('The multipart body is malformed or cut off')));
-    parser.on('close', () => {
-      if (settled) return;
-      if (!written) return fail(validationFailed(`The form has no file in the field "${FILE_FIELD}"`));
-      written.then(
-        (received) => {
-          if (settled) return;
-          settled = true;
-          resolve(received);
-        },
-        () => undefined,
-      );
-    });
-    req.once('close', () => {
-      if (!req.complete) fail(validationFailed('The upload was cut off'));
-    });
-    req.pipe(parser);
+    }
   });
+  const onData = (chunk: Buffer) => {
+    sent += chunk.length;
+    const bytes = transferable(chunk);
+    post(bytes, [bytes]);
+    if (sent - taken >= IN_FLIGHT_BYTES) {
+      paused = true;
+      req.pause();
+    }
+  };
+  const onEnd = () => post(END);
+  const onClose = () => {
+    if (!req.complete) post(ABORT);
+  };
+  req.on('data', onData);
+  req.once('end', onEnd);
+  req.once('close', onClose);
+
+  let outcome: UploadStreamOutput | undefined;
+  try {
+    outcome = await uploads.run(
+      TASKS.receiveUpload,
+      { port: threadSide, headers: req.headers, file, maxBytes: limits.maxBytes, nameMaxChars: limits.nameMaxChars },
+      [threadSide],
+    );
+  } finally {
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('close', onClose);
+    toThread.close();
+    // An early answer (413, 400) leaves the rest of the body unread: it is read and dropped, and the route closes
+    // the connection after answering.
+    if (!req.complete) req.resume();
+    // Refused, no room on the upload threads (503 overloaded), or the thread died: whatever it wrote goes. The
+    // thread has closed the file by the time its task ends.
+    if (!outcome?.ok) await rm(file, { force: true });
+  }
+  if (!outcome.ok) throw toAppError(outcome.error);
+  const { head } = outcome;
+  return {
+    file,
+    name: outcome.name,
+    size: outcome.size,
+    sha256: outcome.sha256,
+    head: Buffer.from(head.buffer, head.byteOffset, head.byteLength),
+  };
 }

@@ -47,7 +47,14 @@ export function postRaw(
   token: string | undefined,
   body: Buffer,
   contentType: string,
-  { chunked = false }: { chunked?: boolean } = {},
+  {
+    chunked = false,
+    holdUntil,
+  }: {
+    chunked?: boolean;
+    /** After the first slice, the rest of the body waits for this: an upload held open mid-body. */
+    holdUntil?: Promise<unknown>;
+  } = {},
 ): Promise<UploadReply> {
   return new Promise((resolve, reject) => {
     const request = http.request(baseUrl + path, {
@@ -83,6 +90,7 @@ export function postRaw(
       while (offset < body.length) {
         const slice = body.subarray(offset, offset + 256 * 1024);
         offset += slice.length;
+        if (holdUntil && offset === slice.length) return void request.write(slice, () => holdUntil.then(writeMore));
         if (!request.write(slice)) return void request.once('drain', writeMore);
       }
       request.end();

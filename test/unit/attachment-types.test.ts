@@ -1,7 +1,7 @@
 // What an upload is judged to be from its bytes, and what is left of its file name.
 import { expect } from 'chai';
 import { sniffContentType, servedInline } from '../../src/services/attachment-types.js';
-import { displayName } from '../../src/http/multipart-upload.js';
+import { displayName } from '../../src/cpu/tasks/upload.task.js';
 
 const sniff = (text: string | Buffer, complete = true) =>
   sniffContentType(typeof text === 'string' ? Buffer.from(text) : text, complete);

@@ -9,6 +9,7 @@ import { AppError } from '../../core/errors.js';
 import type { Attachment } from '../../contract/attachments.js';
 import type { AttachmentMetrics } from '../../services/attachment-metrics.js';
 import { servedInline } from '../../services/attachment-types.js';
+import type { WorkerPool } from '../../cpu/worker-pool.js';
 import { publicAttachment, type AttachmentsService } from '../../services/attachments.service.js';
 import { currentUserId } from '../middleware/authenticate.js';
 import { receiveUpload } from '../multipart-upload.js';
@@ -33,6 +34,7 @@ interface Served {
 
 export function attachmentRoutes(deps: {
   attachments: AttachmentsService;
+  uploadThreads: WorkerPool;
   config: { attachments: { maxBytes: number; nameMaxChars: number } };
 }): ParleyRouter {
   const service = deps.attachments;
@@ -47,7 +49,7 @@ export function attachmentRoutes(deps: {
       await service.assertQuotaLeft(userId);
       let received;
       try {
-        received = await receiveUpload(ctx.req, {
+        received = await receiveUpload(ctx.req, deps.uploadThreads, {
           incomingDir: service.incomingDir,
           maxBytes: deps.config.attachments.maxBytes,
           nameMaxChars: deps.config.attachments.nameMaxChars,

@@ -61,6 +61,7 @@ describe('realtime in process', function () {
       'attachment sweep',
       'job queues',
       'worker pool',
+      'upload threads',
       'attachment store',
       'metrics',
       'database',

@@ -95,6 +95,7 @@ describe('topology: nginx in front of two PM2 hosts', function () {
   it('when /health detail or metrics are asked for through nginx, then 404; liveness and readiness answer', async () => {
     expect((await request(url, 'GET', '/health')).status).to.equal(404);
     expect((await request(url, 'GET', '/health/metrics')).status).to.equal(404);
+    expect((await request(url, 'GET', '/metrics')).status).to.equal(404);
     expect((await request(url, 'GET', '/health/live')).status).to.equal(200);
     expect((await request(url, 'GET', '/health/ready')).status).to.equal(200);
   });

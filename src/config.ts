@@ -75,7 +75,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Log lines are written to stdout in batches of this many bytes (0: each line at once), and at least every
   // LOG_FLUSH_MS: one write system call per access-log line cost a busy process a sixth of its CPU.
-  // At most 16383: sonic-boom writes at most 16 KB at a time and refuses a larger batch.
+  // At most 16383: a batch is held in memory until it is written; 4 KB already makes one write of ~20 lines.
   LOG_BUFFER_BYTES: int(4096).pipe(z.number().max(16_383)),
   LOG_FLUSH_MS: int(100, 1),
   INSTANCE_ID: z.string().optional(),

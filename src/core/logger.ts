@@ -35,27 +35,23 @@ export function createLogger({ level, instanceId, pretty, bufferBytes = 0, flush
  * write per `bufferBytes`.
  */
 function stdout(bufferBytes: number, flushMs: number): DestinationStream {
-  // PM2's cluster mode replaces process.stdout.write (its ProcessContainer sends each write to the daemon's log
-  // files), so a write to fd 1 would never reach `pm2 logs`; pino itself writes to process.stdout then.
-  if (process.stdout.write !== Object.getPrototypeOf(process.stdout).write) {
-    return bufferBytes > 0
-      ? new BatchedLines((text) => process.stdout.write(text), bufferBytes, flushMs)
-      : process.stdout;
-  }
-  const destination = pino.destination({ dest: 1, sync: false, minLength: bufferBytes });
-  // A quiet process still shows its lines within flushMs (pm2 logs, tests that wait for a line). pino flushes the
-  // rest synchronously at exit (a crash logs, then exits).
-  if (bufferBytes > 0) setInterval(() => destination.flush(), flushMs).unref();
-  return destination;
+  // Through process.stdout, not fd 1 directly: PM2's cluster mode replaces process.stdout.write (its
+  // ProcessContainer sends each write to the daemon's log files), so a write to fd 1 would never reach `pm2 logs`.
+  // Elsewhere, on Linux, process.stdout writes to files and pipes synchronously, so the lines flushed at exit are
+  // written, and in order. (pino's asynchronous fd destination, used before, could write a crash's last lines
+  // before a batch still in flight: the fatal line came out of order.)
+  return bufferBytes > 0
+    ? new BatchedLines((text) => process.stdout.write(text), bufferBytes, flushMs)
+    : process.stdout;
 }
 
 const ERROR_LEVEL = 50;
 const PINO_METADATA = Symbol.for('pino.metadata');
 
 /**
- * Lines joined into one write per `bufferBytes` or `flushMs`, for a stdout that is not a file descriptor (PM2's
- * cluster mode). An error or fatal line goes at once with what was held before it: a write at exit may not
- * complete there (PM2 forwards it over IPC), so the line a crash logs must not wait in this buffer.
+ * Lines joined into one write per `bufferBytes` or `flushMs`, and at exit. An error or fatal line goes at once with
+ * what was held before it: under PM2's cluster mode a write at exit may not complete (PM2 forwards it over IPC),
+ * so the line a crash logs must not wait in this buffer.
  */
 class BatchedLines implements DestinationStream {
   lastLevel = 0;

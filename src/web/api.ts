@@ -1,5 +1,6 @@
 // REST calls with the session cookie. Every failure becomes an ApiError whose message is a sentence a person can
 // read: the server's own message when it sent the contract's error shape, else what went wrong on the way.
+import type { Attachment } from '../contract/attachments.js';
 import type { Conversation, ConversationList } from '../contract/conversations.js';
 import type { ErrorBody } from '../contract/errors.js';
 import type { Message } from '../contract/messages.js';
@@ -17,6 +18,8 @@ export class ApiError extends Error {
   }
 }
 
+const UNREACHABLE = 'Parley cannot be reached right now. Check your connection and try again.';
+
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   let response: Response;
   try {
@@ -27,12 +30,12 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    throw new ApiError('Parley cannot be reached right now. Check your connection and try again.', 'network', 0);
+    throw new ApiError(UNREACHABLE, 'network', 0);
   }
   if (response.status === 204) return undefined as T;
   const text = await response.text();
   const parsed = text ? safeJson(text) : undefined;
-  if (!response.ok) throw errorFrom(response, parsed);
+  if (!response.ok) throw errorFrom(response.status, response.statusText, response.headers.get('Retry-After'), parsed);
   return parsed as T;
 }
 
@@ -44,19 +47,46 @@ function safeJson(text: string): unknown {
   }
 }
 
-function errorFrom(response: Response, parsed: unknown): ApiError {
+function errorFrom(status: number, statusText: string, retry: string | null, parsed: unknown): ApiError {
   const error = (parsed as ErrorBody | undefined)?.error;
   if (error?.message) {
-    const retry = response.headers.get('Retry-After');
     const suffix =
       retry && (error.code === 'rate_limited' || error.code === 'overloaded') ? ` Try again in ${retry} s.` : '';
-    return new ApiError(sentence(withFields(error.message, error.details)) + suffix, error.code, response.status);
+    return new ApiError(sentence(withFields(error.message, error.details)) + suffix, error.code, status);
   }
-  return new ApiError(
-    `Parley answered ${response.status} ${response.statusText || ''}`.trim() + '.',
-    'http',
-    response.status,
-  );
+  return new ApiError(`Parley answered ${status} ${statusText || ''}`.trim() + '.', 'http', status);
+}
+
+export interface Upload {
+  /** The stored attachment, or an ApiError with the server's sentence (413 too large, 400 type not accepted). */
+  done: Promise<Attachment>;
+  abort(): void;
+}
+
+/**
+ * POST /api/attachments with the file as multipart form data. XMLHttpRequest rather than fetch: only it reports
+ * upload progress, which a 10 MB file on a slow link needs.
+ */
+function uploadAttachment(file: File, onProgress: (fraction: number) => void): Upload {
+  const request = new XMLHttpRequest();
+  const done = new Promise<Attachment>((resolve, reject) => {
+    request.open('POST', '/api/attachments');
+    request.responseType = 'text';
+    request.upload.addEventListener('progress', (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    request.addEventListener('load', () => {
+      const parsed = request.responseText ? safeJson(request.responseText) : undefined;
+      if (request.status === 201) return resolve((parsed as { attachment: Attachment }).attachment);
+      reject(errorFrom(request.status, request.statusText, request.getResponseHeader('Retry-After'), parsed));
+    });
+    request.addEventListener('error', () => reject(new ApiError(UNREACHABLE, 'network', 0)));
+    request.addEventListener('abort', () => reject(new ApiError('The upload was cancelled.', 'aborted', 0)));
+    const form = new FormData();
+    form.append('file', file, file.name);
+    request.send(form);
+  });
+  return { done, abort: () => request.abort() };
 }
 
 /** validation_failed names the fields: "Request is invalid: password must be at least 8 characters". */
@@ -108,4 +138,5 @@ export const api = {
   deleteMessage: (id: string, seq: number) => call<void>('DELETE', `/api/conversations/${id}/messages/${seq}`),
   presence: (userIds: string[]) =>
     call<{ presence: Record<string, Presence> }>('GET', `/api/presence?userIds=${userIds.join(',')}`),
+  uploadAttachment,
 };

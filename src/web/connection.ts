@@ -107,7 +107,12 @@ export class Connection {
 
   private send(item: Pending): void {
     this.outbox.mark(item, 'sending');
-    const payload = { conversationId: item.conversationId, body: item.body, clientMsgId: item.clientMsgId };
+    const payload = {
+      conversationId: item.conversationId,
+      body: item.body,
+      clientMsgId: item.clientMsgId,
+      ...(item.attachments ? { attachmentIds: item.attachments.map((attachment) => attachment.id) } : {}),
+    };
     this.socket
       .timeout(ACK_TIMEOUT_MS)
       .emit('message:send', payload, (timedOut: Error | null, ack?: AckReply<{ message: Message }>) => {

@@ -2,10 +2,16 @@
 // keeps it through every retry, so a send repeated after a drop, a reload or a restart of the page is stored
 // once (the server answers the stored message for a clientMsgId it has seen). Kept in sessionStorage, so a page
 // reloaded while offline still sends what was typed.
+import type { Attachment } from '../contract/attachments.js';
+
+/** An uploaded file a pending message carries (sent as `attachmentIds`; the name is shown while it waits). */
+export type PendingAttachment = Pick<Attachment, 'id' | 'name' | 'size' | 'contentType'>;
+
 export interface Pending {
   clientMsgId: string;
   conversationId: string;
   body: string;
+  attachments?: PendingAttachment[];
   createdAt: string;
   /** queued: waits for a connection; sending: on the wire; failed: refused by the server (with its sentence). */
   state: 'queued' | 'sending' | 'failed';
@@ -26,11 +32,12 @@ export class Outbox {
     this.listeners.add(listener);
   }
 
-  add(conversationId: string, body: string): Pending {
+  add(conversationId: string, body: string, attachments: PendingAttachment[] = []): Pending {
     const item: Pending = {
       clientMsgId: crypto.randomUUID(),
       conversationId,
       body,
+      ...(attachments.length > 0 ? { attachments } : {}),
       createdAt: new Date().toISOString(),
       state: 'queued',
     };

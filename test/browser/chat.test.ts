@@ -3,7 +3,7 @@
 // cookies and storage), i.e. separate people. The steps build on each other, as a person's session does: the
 // users registered in the first test chat in the later ones.
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -14,6 +14,7 @@ import { TEST_HEALTH_TOKEN } from '../support/services.js';
 import { launchBrowser, type Browser } from './support/browser.js';
 import { ChatPage, eventually, type Shown } from './support/chat-page.js';
 import { fetchRaw } from '../support/raw-http.js';
+import { png } from '../support/attachments.js';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -27,15 +28,18 @@ describe('Web client in Chromium against a PM2 cluster', function () {
   let alice: ChatPage;
   let bob: ChatPage;
   const pages: ChatPage[] = [];
+  const attachmentsDir = mkdtempSync(path.join(os.tmpdir(), 'parley-browser-attachments-'));
 
   before(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    [cluster, browser] = await Promise.all([startCluster(), launchBrowser()]);
+    // Uploads go to a directory of this run's, not the checkout's .data/.
+    [cluster, browser] = await Promise.all([startCluster({ ATTACHMENTS_DIR: attachmentsDir }), launchBrowser()]);
   });
 
   after(async () => {
     await browser?.close();
     await cluster?.stop();
+    rmSync(attachmentsDir, { recursive: true, force: true });
   });
 
   async function openWindow(size?: { width: number; height: number }): Promise<ChatPage> {
@@ -382,6 +386,65 @@ describe('Web client in Chromium against a PM2 cluster', function () {
     await eventually(async () => expect(await carol.conversationButton('Team').count()).to.equal(0));
     expect(await carol.page.locator('#conversation-title').textContent()).to.equal('No conversation open');
     expectNoConsoleErrors(alice, bob, carol);
+  });
+
+  it('attachments: picked files upload with their progress and go with the next message, or alone; the other window shows the thumbnail and the link; a refused file shows the sentence', async () => {
+    await alice.openConversation('Bob');
+    await bob.openConversation('Alice');
+    const attach = async (...files: Array<{ name: string; mimeType: string; buffer: Buffer }>) => {
+      const chooser = alice.page.waitForEvent('filechooser');
+      await alice.page.getByRole('button', { name: 'Attach files' }).click();
+      await (await chooser).setFiles(files);
+    };
+    const picked = alice.page.locator('.picked-files li');
+
+    await attach(
+      { name: 'photo.png', mimeType: 'image/png', buffer: await png(120, 80) },
+      { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('plain words') },
+    );
+    await eventually(async () =>
+      expect(await picked.evaluateAll((items) => items.map((item) => item.getAttribute('data-state')))).to.deep.equal([
+        'ready',
+        'ready',
+      ]),
+    );
+    await alice.send('two files');
+    expect(await picked.count(), 'the picker is empty after the send').to.equal(0);
+    const sent = bob.page.locator('.log article[data-seq]', { hasText: 'two files' });
+    const thumbnail = sent.locator('a.attachment img[alt="photo.png"]');
+    await thumbnail.waitFor();
+    // The thumbnail was made on the server's pool and loaded with Bob's session cookie.
+    await eventually(async () =>
+      expect(await thumbnail.evaluate((img) => (img as HTMLImageElement).naturalWidth)).to.be.greaterThan(0),
+    );
+    const link = sent.locator('a.attachment', { hasText: 'notes.txt' });
+    expect(await link.getAttribute('download')).to.equal('notes.txt');
+    const href = (await link.getAttribute('href'))!;
+    expect(await bob.page.evaluate(async (url) => (await fetch(url)).text(), href)).to.equal('plain words');
+
+    // A file alone is a message too (an empty composer and one upload).
+    await attach({ name: 'alone.txt', mimeType: 'text/plain', buffer: Buffer.from('just the file') });
+    await picked.and(alice.page.locator('[data-state="ready"]')).waitFor();
+    await alice.composer.press('Enter');
+    await bob.page.locator('.log article[data-seq] a.attachment', { hasText: 'alone.txt' }).waitFor();
+
+    // A type the server does not accept (sniffed from the bytes, whatever the name says) is refused with its sentence.
+    const consoleBefore = alice.consoleErrors.length;
+    await attach({
+      name: 'holiday.png',
+      mimeType: 'image/png',
+      buffer: Buffer.from([0x4d, 0x5a, 0x90, 0, 3, 0, 0, 0]),
+    });
+    await alice.page
+      .locator('.picked-files li[data-state="failed"] [role="alert"]', { hasText: 'not accepted' })
+      .waitFor();
+    await alice.page.getByRole('button', { name: 'Remove holiday.png' }).click();
+    expect(await picked.count()).to.equal(0);
+    // The browser reports the 400 itself; nothing else went wrong.
+    expect(alice.consoleErrors.splice(consoleBefore)).to.satisfy((errors: string[]) =>
+      errors.every((text) => /status of 400 .*\/api\/attachments\)$/.test(text)),
+    );
+    expectNoConsoleErrors(alice, bob);
   });
 
   it('has no serious accessibility violations (axe-core) on the sign-in, chat, group and 360 px screens', async () => {

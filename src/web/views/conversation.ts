@@ -7,6 +7,7 @@ import { h, uniqueId } from '../dom.js';
 import type { Outbox, Pending } from '../outbox.js';
 import { nameOf, type ChatStore, type ConversationState } from '../store.js';
 import type { Message } from '../../contract/messages.js';
+import { AttachmentPicker } from './attach.js';
 import { membersContent, type MemberActions } from './members.js';
 import { messageElement, type MessageActions } from './message.js';
 import { presenceDot } from './presence.js';
@@ -29,6 +30,7 @@ export class ConversationView {
   private seenLine = h('p', {});
   private members = h('section', {});
   private header = h('header', {});
+  private picker = new AttachmentPicker();
   private readonly rendered = new Map<number, { element: HTMLElement; message: Message }>();
   private typingSentAt = 0;
   private typingIdle?: ReturnType<typeof setTimeout>;
@@ -49,6 +51,7 @@ export class ConversationView {
     document.removeEventListener('visibilitychange', this.onVisibility);
     clearTimeout(this.readTimer);
     this.stopTyping();
+    this.picker.clear();
   }
 
   private readonly onVisibility = () => this.markReadSoon();
@@ -90,6 +93,7 @@ export class ConversationView {
 
   close(): void {
     this.stopTyping();
+    this.picker.clear();
     this.id = undefined;
     this.showEmpty();
   }
@@ -213,11 +217,15 @@ export class ConversationView {
       }
     });
     textarea.addEventListener('input', () => this.typed());
+    // Files picked for one conversation do not follow the user to another.
+    this.picker.clear();
+    this.picker = new AttachmentPicker();
     const composer = h(
       'form',
       { class: 'composer', onsubmit: (event: Event) => (event.preventDefault(), this.send(textarea)) },
       h('label', { for: composerId }, 'Message'),
-      h('div', { class: 'row' }, textarea, h('button', { type: 'submit' }, 'Send')),
+      h('div', { class: 'row' }, textarea, this.picker.control, h('button', { type: 'submit' }, 'Send')),
+      this.picker.list,
       h('p', { class: 'hint', id: `${composerId}-hint` }, 'Enter sends, Shift+Enter starts a new line.'),
     );
     this.element.replaceChildren(
@@ -284,6 +292,7 @@ export class ConversationView {
       { class: 'message mine pending', 'data-client-msg-id': item.clientMsgId, 'aria-label': 'Your unsent message' },
       h('p', { class: 'meta' }, h('span', { class: 'sender' }, 'You'), ' ', h('span', { class: 'state' }, status)),
       h('p', { class: 'body' }, item.body),
+      ...(item.attachments ?? []).map((attachment) => h('p', { class: 'attachment' }, attachment.name)),
     );
   }
 
@@ -297,9 +306,13 @@ export class ConversationView {
   // --- actions ---
 
   private send(textarea: HTMLTextAreaElement): void {
-    const body = textarea.value;
-    if (!this.id || body.trim() === '') return;
-    this.outbox.add(this.id, body);
+    const body = textarea.value.trim() === '' ? '' : textarea.value;
+    if (!this.id) return;
+    if (this.picker.busy()) return this.actions.notice('A file is still uploading: send once it is attached.');
+    const attachments = this.picker.ready();
+    if (body === '' && attachments.length === 0) return;
+    this.outbox.add(this.id, body, attachments);
+    this.picker.clear();
     textarea.value = '';
     this.stopTyping();
     this.connection.pump();

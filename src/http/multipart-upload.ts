@@ -19,7 +19,7 @@ import {
   type UploadStreamOutput,
 } from '../cpu/tasks/upload.task.js';
 import type { WorkerPool } from '../cpu/worker-pool.js';
-import { STORE_RETRY_AFTER_SEC } from '../services/attachments.service.js';
+import { storeUnavailable } from '../services/attachments.service.js';
 
 export interface UploadLimits {
   incomingDir: string;
@@ -46,11 +46,9 @@ const FRAMING_ALLOWANCE = 64 * 1024;
 // hold 20 MB at most.
 const IN_FLIGHT_BYTES = 1024 * 1024;
 
-function toAppError(failure: UploadFailure): AppError {
-  const error = new AppError(failure.code, failure.message, failure.details);
-  if (failure.code === 'overloaded') error.retryAfterSec = STORE_RETRY_AFTER_SEC;
-  return error;
-}
+/** The client's mistakes as the thread worded them; the thread's own disk trouble as any store outage. */
+const toAppError = (failure: UploadFailure): AppError =>
+  failure.code === 'overloaded' ? storeUnavailable() : new AppError(failure.code, failure.message, failure.details);
 
 /** The body's chunk as an ArrayBuffer to move to the thread: the chunk's own when it has one to itself. */
 function transferable(chunk: Buffer): ArrayBuffer {

@@ -61,10 +61,13 @@ export const tooLarge = (maxBytes: number): UploadFailure => ({
   details: { maxBytes },
 });
 
-/** A disk that refuses the temporary file (full, missing, read-only) is ours, not the client's. */
+/**
+ * A disk that refuses the temporary file (full, missing, read-only) is ours, not the client's: the route answers it
+ * as the store's outage (storeUnavailable), so this message stays in the server.
+ */
 const diskRefused = (): UploadFailure => ({
   code: 'overloaded',
-  message: 'Attachment storage is unavailable; retry shortly',
+  message: 'The temporary file could not be written',
 });
 
 /** A refusal of the client's input, thrown within this file and returned as the task's result. */

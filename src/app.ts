@@ -261,11 +261,13 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   // Uploads are received on threads of their own: parsing, hashing and writing a file is per-byte work that would
   // otherwise take the event loop (docs/attachments.md, Benchmark). Many uploads share a thread: each mostly
   // waits for its bytes.
+  const uploadThreadCount = config.attachments.uploadThreads ?? config.cpu.maxThreads;
   const uploadThreads = new WorkerPool({
     ...config.cpu,
-    maxThreads: config.attachments.uploadThreads ?? config.cpu.maxThreads,
+    maxThreads: uploadThreadCount,
     tasksPerThread: config.attachments.uploadStreamsPerThread,
-    maxQueue: (config.attachments.uploadThreads ?? config.cpu.maxThreads) * config.attachments.uploadStreamsPerThread,
+    // As many waiting as receiving (docs/attachments.md, Upload threads).
+    maxQueue: uploadThreadCount * config.attachments.uploadStreamsPerThread,
   });
   lifecycle.own('upload threads', () => uploadThreads.close());
   health.addProbe('uploadThreads', () => uploadThreads.stats());

@@ -2,13 +2,15 @@
 // uploading (with its progress), ready (with a Remove button) or refused (with the server's sentence: too large,
 // a type not accepted, the quota). A file is uploaded as soon as it is picked, so Send only names the uploads.
 import { api, ApiError, type Upload } from '../api.js';
-import { h } from '../dom.js';
+import { h, replaceChildren, uniqueId } from '../dom.js';
 import type { PendingAttachment } from '../outbox.js';
 
 /** The contract's limit per message (API.md, Attachments). */
 export const MAX_ATTACHMENTS = 10;
 
 interface Picked {
+  /** Keeps keyboard focus on its Remove button while the list is redrawn (each progress event redraws it). */
+  key: string;
   file: File;
   state: 'uploading' | 'ready' | 'failed';
   fraction: number;
@@ -60,7 +62,7 @@ export class AttachmentPicker {
 
   private pick(files: File[]): void {
     for (const file of files) {
-      const item: Picked = { file, state: 'uploading', fraction: 0 };
+      const item: Picked = { key: uniqueId('picked'), file, state: 'uploading', fraction: 0 };
       this.picked.push(item);
       if (this.picked.filter((other) => other.state !== 'failed').length > MAX_ATTACHMENTS) {
         this.fail(item, `At most ${MAX_ATTACHMENTS} files go with one message.`);
@@ -105,8 +107,9 @@ export class AttachmentPicker {
 
   private render(): void {
     this.list.hidden = this.picked.length === 0;
-    this.list.replaceChildren(
-      ...this.picked.map((item) => {
+    replaceChildren(
+      this.list,
+      this.picked.map((item) => {
         const name = item.file.name;
         const status =
           item.state === 'uploading'
@@ -128,7 +131,13 @@ export class AttachmentPicker {
           ' ',
           h(
             'button',
-            { type: 'button', class: 'link', 'aria-label': `Remove ${name}`, onclick: () => this.remove(item) },
+            {
+              type: 'button',
+              class: 'link',
+              'aria-label': `Remove ${name}`,
+              'data-key': item.key,
+              onclick: () => this.remove(item),
+            },
             'Remove',
           ),
         );

@@ -93,7 +93,8 @@ async function runDeliveries(
     offline.length > 0 ? store.freezePayloads(db.primary, offline, settings.batchMax) : [],
     retries.length > 0 ? store.startRetries(db.primary, retries) : [],
   ]);
-  const attempted = new Set([...firsts, ...again].map((attempt) => attempt.deliveryId));
+  const attempts = [...firsts, ...again];
+  const attempted = new Set(attempts.map((attempt) => attempt.deliveryId));
   for (const id of offline)
     if (!attempted.has(id)) {
       finished.push(id);
@@ -102,7 +103,7 @@ async function runDeliveries(
   results.gone = deliveryIds.length - sealed.length + retries.filter((id) => !attempted.has(id)).length;
 
   const outcomes = await Promise.all(
-    [...firsts, ...again].map(async (attempt) => {
+    attempts.map(async (attempt) => {
       const outcome = await deps.post(attempt.payload, attempt.deliveryId);
       deps.onAttempt?.(outcome);
       return { attempt, outcome };

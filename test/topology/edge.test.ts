@@ -20,6 +20,7 @@ import {
   type Topology,
 } from './support/topology.js';
 import { chatLoad, type Message } from './support/chat.js';
+import { until } from '../support/sockets.js';
 
 const ADDRESSES = Array.from({ length: 12 }, (_, i) => `127.0.0.${i + 2}`);
 
@@ -107,10 +108,14 @@ describe('topology: nginx in front of two PM2 hosts', function () {
       rawBody: `{"x":"${'a'.repeat(120 * 1024)}"}`,
     });
     expect(reply.status).to.equal(413);
-    const line = accessLog(topology)
-      .filter((entry) => entry.uri === '/api/conversations' && entry.status === 413)
-      .at(-1)!;
-    expect(line.upstream, 'no upstream was contacted').to.equal('');
+    // nginx writes the access line when it frees the request, after its lingering close has read off the refused body
+    // (up to lingering_timeout, 5 s), so the line can come after the client already has the 413: wait for it.
+    const refusedLine = () =>
+      accessLog(topology)
+        .filter((entry) => entry.uri === '/api/conversations' && entry.status === 413)
+        .at(-1);
+    await until(() => refusedLine() !== undefined, 15_000, 'the 413 access line');
+    expect(refusedLine()!.upstream, 'no upstream was contacted').to.equal('');
   });
 
   it('when a JSON answer is over 1 KB and the client accepts gzip, then nginx compresses it', async () => {

@@ -22,7 +22,7 @@ import { InFlight } from './ops/in-flight.js';
 import { createMetrics } from './ops/metrics.js';
 import { assertTasksCompiled } from './cpu/tasks.js';
 import { WorkerPool } from './cpu/worker-pool.js';
-import { workerPoolMetrics } from './cpu/worker-pool-metrics.js';
+import { WorkerPoolMetrics } from './cpu/worker-pool-metrics.js';
 import { createRedis } from './redis/client.js';
 import { AuthService } from './services/auth.service.js';
 import { ConversationExportService } from './services/export.service.js';
@@ -184,9 +184,10 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
     log.child({ module: 'revocations' }),
   );
   // --- CPU-heavy work: one worker-thread pool per process, sized by the capacity plan (cpu/, capacity/plan.ts) ---
+  const poolMetrics = new WorkerPoolMetrics(metrics.registry);
   const workerPool: WorkerPool = new WorkerPool(
     config.cpu,
-    workerPoolMetrics(metrics.registry, () => workerPool.stats()),
+    poolMetrics.observe('cpu', () => workerPool.stats()),
   );
   lifecycle.own('worker pool', () => workerPool.close());
   health.addProbe('workerPool', () => workerPool.stats());
@@ -262,13 +263,16 @@ async function build(config: Config, log: Logger, lifecycle: Lifecycle): Promise
   // otherwise take the event loop (docs/attachments.md, Benchmark). Many uploads share a thread: each mostly
   // waits for its bytes.
   const uploadThreadCount = config.attachments.uploadThreads ?? config.cpu.maxThreads;
-  const uploadThreads = new WorkerPool({
-    ...config.cpu,
-    maxThreads: uploadThreadCount,
-    tasksPerThread: config.attachments.uploadStreamsPerThread,
-    // As many waiting as receiving (docs/attachments.md, Upload threads).
-    maxQueue: uploadThreadCount * config.attachments.uploadStreamsPerThread,
-  });
+  const uploadThreads: WorkerPool = new WorkerPool(
+    {
+      ...config.cpu,
+      maxThreads: uploadThreadCount,
+      tasksPerThread: config.attachments.uploadStreamsPerThread,
+      // As many waiting as receiving (docs/attachments.md, Upload threads).
+      maxQueue: uploadThreadCount * config.attachments.uploadStreamsPerThread,
+    },
+    poolMetrics.observe('upload', () => uploadThreads.stats()),
+  );
   lifecycle.own('upload threads', () => uploadThreads.close());
   health.addProbe('uploadThreads', () => uploadThreads.stats());
   health.addDependency('attachmentStore', () => attachments.ping());

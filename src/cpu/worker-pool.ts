@@ -27,7 +27,7 @@ export interface WorkerPoolSettings {
   niceIncrement: number;
   /**
    * Tasks one thread runs at once. 1 (the default) for CPU-bound tasks, which block their thread; more for tasks
-   * that mostly wait on messages, such as an upload being received (cpu/upload-pool.ts).
+   * that mostly wait on messages, such as an upload being received (the upload threads, app.ts).
    */
   tasksPerThread?: number;
 }
@@ -35,6 +35,8 @@ export interface WorkerPoolSettings {
 export interface WorkerPoolStats {
   threads: number;
   maxThreads: number;
+  /** Tasks on a thread now. */
+  running: number;
   queued: number;
   maxQueue: number;
   completed: number;
@@ -74,6 +76,8 @@ export class WorkerPool {
   private readonly piscina: Piscina;
   private failed = 0;
   private rejected = 0;
+  /** Tasks handed to Piscina and not yet settled: running or queued. */
+  private inPool = 0;
   private readonly startedAt = performance.now();
   private meanRunMs = { value: 0, readAt: -Infinity, completed: 0 };
 
@@ -101,6 +105,7 @@ export class WorkerPool {
   /** `transfer` moves objects of the input (a MessagePort, ArrayBuffers) to the worker instead of copying them. */
   async run<Input, Output>(task: TaskRef<Input, Output>, input: Input, transfer?: Transferable[]): Promise<Output> {
     const started = performance.now();
+    this.inPool++;
     try {
       const output = (await this.piscina.run(input, {
         filename: task.file,
@@ -118,6 +123,8 @@ export class WorkerPool {
       this.failed++;
       this.observer?.failed(task.name, (performance.now() - started) / 1000);
       throw error;
+    } finally {
+      this.inPool--;
     }
   }
 
@@ -157,7 +164,7 @@ export class WorkerPool {
 
   /** A snapshot cheap enough to take for every rejected task and to poll every second (health, metrics, pm2 monit). */
   stats(): WorkerPoolStats {
-    const { completed } = this.piscina;
+    const { completed, queueSize } = this.piscina;
     const meanRunMs = this.meanRunTimeMs();
     // Computed here: Piscina 5.3.2's own `utilization` divides the mean run time by 1000 twice (1000x too small).
     const capacityMs =
@@ -165,7 +172,9 @@ export class WorkerPool {
     return {
       threads: this.piscina.threads.length,
       maxThreads: this.settings.maxThreads,
-      queued: this.piscina.queueSize,
+      // Piscina counts its queue but not its running tasks; a rejected task was in neither.
+      running: Math.max(0, this.inPool - queueSize),
+      queued: queueSize,
       maxQueue: this.settings.maxQueue,
       completed,
       failed: this.failed,

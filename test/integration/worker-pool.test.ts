@@ -6,6 +6,7 @@ import { AppError } from '../../src/core/errors.js';
 import { TASKS } from '../../src/cpu/tasks.js';
 import { WorkerPool, type TaskObserver, type WorkerPoolSettings } from '../../src/cpu/worker-pool.js';
 import { FAULTY, THREAD_PRIORITY } from '../support/fixture-tasks.js';
+import { until } from '../support/sockets.js';
 
 const SETTINGS: WorkerPoolSettings = {
   maxThreads: 1,
@@ -115,6 +116,18 @@ describe('worker pool', () => {
   it('when nothing has run yet, then the stats are zeros rather than NaN', () => {
     pool = new WorkerPool(SETTINGS);
     expect(pool.stats()).to.include({ completed: 0, failed: 0, rejected: 0, queued: 0, utilization: 0, meanRunMs: 0 });
+  });
+
+  it('when one task runs, one waits and one is refused, then the stats count one running and one queued', async () => {
+    pool = new WorkerPool(SETTINGS);
+    const held = [settle(pool.run(FAULTY.hold, { ms: 1_500 })), settle(pool.run(FAULTY.hold, { ms: 10 }))];
+    const refused = await settle(pool.run(FAULTY.hold, { ms: 10 }));
+    expect(refused.ok).to.equal(false);
+    // The first task runs once the thread has started.
+    await until(() => pool!.stats().running === 1, 1_400, 'the first task on its thread');
+    expect(pool.stats()).to.include({ running: 1, queued: 1, rejected: 1 });
+    await Promise.all(held);
+    expect(pool.stats()).to.include({ running: 0, queued: 0 });
   });
 
   it('when the pool closes with work in flight, then the work finishes first', async () => {

@@ -1,4 +1,4 @@
-// Receives one upload's multipart body on an upload thread (cpu/upload-pool.ts): the main thread forwards the raw
+// Receives one upload's multipart body on an upload thread (app.ts makes them): the main thread forwards the raw
 // request bytes through a MessagePort, and this thread parses them (busboy), takes the file's SHA-256, size and
 // first bytes (for sniffing), and writes the file to its temporary path. That per-byte work was most of the main
 // thread's time during uploads (docs/attachments.md, Benchmark); here it runs beside the event loop.

@@ -41,12 +41,18 @@ describe('attachments: upload threads', function () {
       return postRaw(app.url, '/api/attachments', alice.accessToken, body, contentType, { holdUntil: held });
     });
     await until(async () => (await uploadThreads()).queued === 1, 10_000, 'the second upload waiting for the thread');
-    expect(await uploadThreads()).to.include({ threads: 1, maxThreads: 1, maxQueue: 1 });
+    expect(await uploadThreads()).to.include({ threads: 1, maxThreads: 1, running: 1, maxQueue: 1 });
 
     const refused = await upload(app.url, alice, { name: 'one-too-many.txt', bytes: Buffer.from('no room') });
     expect(refused.status).to.equal(503);
     expect(refused.body.error.code).to.equal('overloaded');
     expect(Number(refused.headers['retry-after'])).to.be.greaterThan(0);
+    const series = await (await fetch(`${app.url}/metrics`)).text();
+    expect(series).to.match(/^parley_worker_pool_running\{pool="upload"[^}]*\} 1$/m);
+    expect(series).to.match(/^parley_worker_pool_queued\{pool="upload"[^}]*\} 1$/m);
+    expect(series).to.match(
+      /^parley_worker_task_failures_total\{task="receiveUploadStream",reason="overloaded"[^}]*\} 1$/m,
+    );
 
     release();
     const stored = await Promise.all(replies);

@@ -108,8 +108,8 @@ describe('topology: nginx in front of two PM2 hosts', function () {
       rawBody: `{"x":"${'a'.repeat(120 * 1024)}"}`,
     });
     expect(reply.status).to.equal(413);
-    // nginx writes the access line when it frees the request, after its lingering close has read off the refused body
-    // (up to lingering_timeout, 5 s), so the line can come after the client already has the 413: wait for it.
+    // nginx writes the access line when it frees the request, after its lingering close has read the rest of the
+    // refused body and the client's end of the connection (tens of ms here), so the client can have the 413 first.
     const refusedLine = () =>
       accessLog(topology)
         .filter((entry) => entry.uri === '/api/conversations' && entry.status === 413)

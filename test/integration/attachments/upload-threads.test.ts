@@ -1,6 +1,8 @@
 // Uploads are received on upload threads (UPLOAD_THREADS x UPLOAD_STREAMS_PER_THREAD at once, as many again
 // waiting): past that, an upload is refused with 503 overloaded at once, and the ones in flight are unharmed.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -10,6 +12,8 @@ import { startTestApp, type TestApp } from '../../support/app.js';
 import { TEST_HEALTH_TOKEN } from '../../support/services.js';
 import { until } from '../../support/sockets.js';
 import { multipart, postRaw, upload } from '../../support/attachments.js';
+import { WorkerPool } from '../../../src/cpu/worker-pool.js';
+import { receiveUpload } from '../../../src/http/multipart-upload.js';
 
 describe('attachments: upload threads', function () {
   this.timeout(60_000);
@@ -68,5 +72,65 @@ describe('attachments: upload threads', function () {
     expect((await upload(app.url, alice, { name: 'after.txt', bytes: Buffer.from('room again') })).status).to.equal(
       201,
     );
+  });
+});
+
+describe('attachments: an upload thread that dies mid-upload', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let server: http.Server | undefined;
+
+  before(async () => (dir = await mkdtemp(path.join(os.tmpdir(), 'parley-upload-death-'))));
+  after(async () => {
+    server?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** This process's open descriptors that point into `dir` (a removed file reads "<path> (deleted)"). */
+  const descriptorsInto = async (where: string) => {
+    const links = await Promise.all(
+      (await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')),
+    );
+    return links.filter((target) => target.startsWith(where));
+  };
+
+  it('when the thread is terminated while receiving, then that upload fails, and neither its file nor its descriptor is left', async () => {
+    const uploads = new WorkerPool({
+      maxThreads: 1,
+      maxQueue: 1,
+      tasksPerThread: 1,
+      idleTimeoutMs: 1_000,
+      maxOldGenerationSizeMb: 64,
+      // close() terminates a thread whose task outlasts this: the thread dies mid-upload.
+      closeTimeoutMs: 100,
+      niceIncrement: 0,
+    });
+    const received = new Promise<{ ok: boolean }>((resolve) => {
+      server = http.createServer((req, res) => {
+        receiveUpload(req, uploads, { incomingDir: dir, maxBytes: 10_000_000, nameMaxChars: 255 }).then(
+          () => resolve({ ok: true }),
+          () => resolve({ ok: false }),
+        );
+        req.on('close', () => res.destroy());
+      });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const { port } = server!.address() as AddressInfo;
+    const { body, contentType } = multipart([{ name: 'cut.bin', bytes: Buffer.alloc(2_000_000, 'c') }]);
+    let release!: () => void;
+    const client = postRaw(`http://127.0.0.1:${port}`, '/', undefined, body, contentType, {
+      holdUntil: new Promise<void>((resolve) => (release = resolve)),
+    }).catch(() => undefined);
+
+    await until(async () => (await readdir(dir)).length === 1, 10_000, 'the temporary file');
+    await until(() => uploads.stats().running === 1, 10_000, 'the upload on its thread');
+    expect(await descriptorsInto(dir), 'the open temporary file').to.have.length(1);
+    await uploads.close();
+
+    expect((await received).ok).to.equal(false);
+    expect(await readdir(dir), 'temporary files').to.deep.equal([]);
+    expect(await descriptorsInto(dir), 'descriptors still open').to.deep.equal([]);
+    release();
+    await client;
   });
 });

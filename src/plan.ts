@@ -6,8 +6,8 @@ import { writeFileSync } from 'node:fs';
 import { alertRules, renderAlertRules } from './capacity/alerts.js';
 import {
   DEFAULT_DB_RESERVED_CONNECTIONS,
-  INSTANCE_BASE_MB,
   SOCKET_KB,
+  idleInstanceMb,
   parseMemoryMb,
   planCapacity,
   type PlanInput,
@@ -58,7 +58,8 @@ try {
     requestsPerCorePerSec: numberFlag('rps-per-core', MEASURED_RPS_PER_CORE),
     requestsPerUserPerMin: 6,
     socketKb: SOCKET_KB,
-    instanceBaseMb: INSTANCE_BASE_MB,
+    // The sizing runs one instance per core, so each has one thread in its CPU pool and one upload thread.
+    instanceBaseMb: idleInstanceMb(1),
     targetUtilisation: 0.5,
     dbMaxConnections,
   };

@@ -88,9 +88,19 @@ export function effectiveMarks(warnMb: number, restartMb: number, heapLimitMb: n
   return { warnMb: warn, restartMb: restart, lowered: restart !== restartMb || warn !== warnMb };
 }
 
-/** Memory one connected socket costs (socket.io + session state) and an idle instance holds, as the plan assumes. */
+/** Memory one connected socket costs (socket.io + session state), as the plan assumes. */
 export const SOCKET_KB = 50;
+/** RSS an idle instance's main thread holds: 151 MB measured with its two first worker threads, on Node 24. */
 export const INSTANCE_BASE_MB = 120;
+/** RSS one idle worker thread adds (its own V8 isolate and its task's modules): 17-21 MB measured, on Node 24. */
+export const WORKER_THREAD_MB = 20;
+
+/**
+ * Memory an idle instance holds once its pools have grown to their size: the main thread, `workerThreads` threads
+ * in the CPU pool and as many upload threads (UPLOAD_THREADS defaults to the same count).
+ */
+export const idleInstanceMb = (workerThreads: number): number =>
+  INSTANCE_BASE_MB + 2 * workerThreads * WORKER_THREAD_MB;
 
 /** File descriptors kept for everything but sockets: pools, Redis, logs, keep-alive HTTP clients, worker threads. */
 export const FD_RESERVE = 1024;
@@ -100,8 +110,8 @@ export const FD_RESERVE = 1024;
  * warning mark, so a socket flood is refused (and alerted on) before the guard starts restarting workers; and no
  * more than the open-files limit leaves after FD_RESERVE, so accept() never fails with EMFILE.
  */
-export function socketCapPerInstance(warnMb: number, openFilesLimit?: number): number {
-  const byMemory = Math.floor(((warnMb - INSTANCE_BASE_MB) * 1024) / SOCKET_KB);
+export function socketCapPerInstance(warnMb: number, workerThreads: number, openFilesLimit?: number): number {
+  const byMemory = Math.floor(((warnMb - idleInstanceMb(workerThreads)) * 1024) / SOCKET_KB);
   const byFiles = openFilesLimit === undefined ? Infinity : openFilesLimit - FD_RESERVE;
   return Math.max(1, Math.min(byMemory, byFiles));
 }
@@ -243,9 +253,10 @@ export function planCapacity(input: PlanInput): CapacityPlan {
     },
     workerThreads: { value: threads, reason: `${input.cores} cores / ${instances} instances, at least 1` },
     maxConnections: {
-      value: socketCapPerInstance(marks.warnMb, input.openFilesLimit),
+      value: socketCapPerInstance(marks.warnMb, threads, input.openFilesLimit),
       reason:
-        `min((${marks.warnMb} MB warning mark - ${INSTANCE_BASE_MB} MB idle instance) / ${SOCKET_KB} KB per socket` +
+        `min((${marks.warnMb} MB warning mark - ${idleInstanceMb(threads)} MB idle instance: ${INSTANCE_BASE_MB} MB + ` +
+        `2 x ${threads} thread(s) x ${WORKER_THREAD_MB} MB) / ${SOCKET_KB} KB per socket` +
         `, ${input.openFilesLimit === undefined ? 'no open-files limit given' : `ulimit -n ${input.openFilesLimit} - ${FD_RESERVE} reserved`})`,
     },
     ...(jobs ? { jobs } : {}),

@@ -23,9 +23,10 @@ export interface ProcessSizes {
 /** What one of `instances` processes on this machine is sized to when the settings do not say. */
 export function processSizes(memoryLimitMb: number | undefined, instances: number): ProcessSizes {
   const planned = memoryMarks(detectMemory(memoryLimitMb).memoryMb, 1);
+  const workerThreads = workerThreadsPerInstance(detectCores(), instances);
   return {
-    workerThreads: workerThreadsPerInstance(detectCores(), instances),
-    socketCap: socketCapPerInstance(planned.warnMb, detectOpenFilesLimit()),
+    workerThreads,
+    socketCap: socketCapPerInstance(planned.warnMb, workerThreads, detectOpenFilesLimit()),
     // Started without PM2's --max-old-space-size, the V8 heap limit can sit far below the machine's share: the
     // defaults are fitted under it here, so the guard's warning about lowered marks is kept for marks an operator set.
     memory: effectiveMarks(planned.warnMb, planned.guardRestartMb, detectHeapLimitMb()),

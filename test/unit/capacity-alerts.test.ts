@@ -51,8 +51,10 @@ describe('alert rules from the capacity plan', () => {
     expect(threshold(byName('ParleyDbConnectionsNearBudget'))).to.equal(Math.floor(0.8 * (200 - 5)));
     expect(byName('ParleyDbPoolWaiting').expr).to.include('parley_db_pool_waiting{job="parley"}');
     expect(byName('ParleyEventLoopLag').expr).to.include('nodejs_eventloop_lag_p99_seconds{job="parley"}');
-    // The socket cap: memory between an idle instance and the warning mark at 50 KB a socket, or the open files.
-    expect(plan.maxConnections.value).to.equal(Math.floor(((plan.memoryWarnMb.value - 120) * 1024) / 50));
+    // The socket cap: memory between an idle instance (120 MB, and 20 MB for each of its one CPU-pool thread and one
+    // upload thread: 8 cores over 8 instances) and the warning mark at 50 KB a socket, or the open files.
+    expect(plan.workerThreads.value).to.equal(1);
+    expect(plan.maxConnections.value).to.equal(Math.floor(((plan.memoryWarnMb.value - 160) * 1024) / 50));
     expect(
       planCapacity({ ...input, openFilesLimit: 4096 }).maxConnections.value,
       'ulimit -n 4096 less 1024 kept',

@@ -5,6 +5,7 @@ import {
   memoryMarks,
   parseMemoryMb,
   planCapacity,
+  socketCapPerInstance,
   workerThreadsPerInstance,
 } from '../../src/capacity/plan.js';
 import { parseCgroupLimitMb, parseCpuMax } from '../../src/capacity/machine.js';
@@ -30,6 +31,17 @@ describe('capacity plan', () => {
       if (instances <= cores) expect(threads * instances).to.be.at.most(cores);
     }
     expect(workerThreadsPerInstance(16, 4)).to.equal(4);
+  });
+
+  it('when an instance runs more worker threads, then its socket cap leaves room for them and for as many upload threads', () => {
+    // Under a 1,000 MB warning mark, at 50 KB a socket: 120 MB + 2 pools x 1 thread x 20 MB leaves 840 MB; with 4
+    // threads per pool, 720 MB.
+    expect(socketCapPerInstance(1_000, 1)).to.equal(Math.floor((840 * 1024) / 50));
+    expect(socketCapPerInstance(1_000, 4)).to.equal(Math.floor((720 * 1024) / 50));
+    const plan = planCapacity({ cores: 4, memoryMb: 8192, maxWorkers: 1, dbMaxConnections: 100, hosts: 1 });
+    expect(plan.workerThreads.value).to.equal(4);
+    expect(plan.maxConnections.value).to.equal(socketCapPerInstance(plan.memoryWarnMb.value, 4));
+    expect(plan.maxConnections.reason).to.include('280 MB idle instance');
   });
 
   it('then the memory marks keep their order: warn < guard restart < PM2 restart < heap limit', () => {

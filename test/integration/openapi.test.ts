@@ -3,6 +3,7 @@
 // the server really sends.
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { authSchema, conversationSchema, errorSchema, messageSchema, userSchema } from '../../src/http/openapi.js';
 import { useTestApp, type TestApp } from '../support/app.js';
@@ -67,6 +68,17 @@ describe('OpenAPI document', () => {
     const registered = registeredRoutes(app);
     expect(registered.length).to.be.greaterThan(15);
     expect(documentedRoutes(doc)).to.deep.equal([...registered, ...OUTSIDE_ROUTERS].sort());
+  });
+
+  it('when docs/API.md (the wire contract) names a route, then the OpenAPI document has it', () => {
+    // Table rows open with the route (`| GET /api/me |`); prose quotes it (`\`PATCH /api/...\``). A query is an example.
+    const contract = readFileSync(new URL('../../docs/API.md', import.meta.url), 'utf8');
+    const named = [...contract.matchAll(/(?:^\| |`)(GET|POST|PUT|PATCH|DELETE) (\/[^\s`?|]*)/gm)].map(
+      ([, method, path]) => `${method} ${path!.replace(/:\w+/g, '{}')}`,
+    );
+    expect(named.length, 'routes found in the contract').to.be.greaterThan(25);
+    const documented = new Set(documentedRoutes(doc).map((route) => route.replace(/\{\w+\}/g, '{}')));
+    expect(named.filter((route) => !documented.has(route))).to.deep.equal([]);
   });
 
   it('when a route is documented as needing a credential, then it answers 401 without one, and documents 401, 429 and 500', async () => {

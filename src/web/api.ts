@@ -1,7 +1,7 @@
 // REST calls with the session cookie. Every failure becomes an ApiError whose message is a sentence a person can
 // read: the server's own message when it sent the contract's error shape, else what went wrong on the way.
 import type { Attachment } from '../contract/attachments.js';
-import type { Conversation, ConversationList } from '../contract/conversations.js';
+import type { Conversation, ConversationList, MemberRole } from '../contract/conversations.js';
 import type { ErrorBody } from '../contract/errors.js';
 import type { Message } from '../contract/messages.js';
 import type { Presence } from '../contract/presence.js';
@@ -123,7 +123,7 @@ export const api = {
   addMember: (id: string, userId: string) =>
     call<{ conversation: Conversation }>('POST', `/api/conversations/${id}/members`, { userId }),
   removeMember: (id: string, userId: string) => call<void>('DELETE', `/api/conversations/${id}/members/${userId}`),
-  setRole: (id: string, userId: string, role: string) =>
+  setRole: (id: string, userId: string, role: MemberRole) =>
     call<{ conversation: Conversation }>('PATCH', `/api/conversations/${id}/members/${userId}`, { role }),
   /** Newest first, `before` a seq. */
   history: (id: string, before?: number) =>

@@ -1,6 +1,6 @@
 // Custom metrics for `pm2 monit` (through tx2, which reports to the PM2 daemon over the IPC channel and does
-// nothing without one). Values come from the /health report's sections, so the realtime and worker-pool code only
-// need to register their probes; a section that is absent reads as 0.
+// nothing without one). Values come from the /health report's sections, so the realtime, worker-pool and upload code
+// only need to register their probes; a section that is absent reads as 0.
 import type http from 'node:http';
 import tx2 from 'tx2';
 import type { Health } from './health.js';
@@ -38,6 +38,7 @@ export interface MonitSnapshot {
   eventLoopLagMs: number;
   dbPoolWaiting: number;
   workerPoolQueued: number;
+  uploadsReceiving: number;
   memoryGuard: string;
   heapUsedMb: number;
 }
@@ -52,6 +53,7 @@ export function snapshotFromReport(body: HealthReportBody): MonitSnapshot {
     eventLoopLagMs: body.eventLoopLagMs ?? 0,
     dbPoolWaiting: body.db?.primary?.waiting ?? 0,
     workerPoolQueued: body.workerPool?.queued ?? 0,
+    uploadsReceiving: body.uploadThreads?.running ?? 0,
     memoryGuard: body.memoryGuard?.state ?? 'off',
     heapUsedMb: Math.round((body.memory?.heapUsed ?? 0) / 1024 / 1024),
   };
@@ -63,6 +65,7 @@ interface HealthReportBody {
   eventLoopLagMs?: number;
   db?: { primary?: { waiting?: number } };
   workerPool?: { queued?: number };
+  uploadThreads?: { running?: number };
   memoryGuard?: { state?: string };
   memory?: { heapUsed?: number };
 }
@@ -80,6 +83,7 @@ export function startPm2Metrics(server: http.Server, health: Health): () => void
   tx2.metric({ name: 'Event loop lag', unit: 'ms', value: () => snapshot.eventLoopLagMs });
   tx2.metric({ name: 'DB pool waiting', value: () => snapshot.dbPoolWaiting });
   tx2.metric({ name: 'Worker pool queue', value: () => snapshot.workerPoolQueued });
+  tx2.metric({ name: 'Uploads receiving', value: () => snapshot.uploadsReceiving });
   tx2.metric({ name: 'Memory guard', value: () => snapshot.memoryGuard });
   tx2.metric({ name: 'Heap used', unit: 'MB', value: () => snapshot.heapUsedMb });
   return () => clearInterval(timer);

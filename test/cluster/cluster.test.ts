@@ -75,6 +75,7 @@ describe('PM2 cluster (2 instances, production mode)', () => {
         'Event loop lag',
         'DB pool waiting',
         'Worker pool queue',
+        'Uploads receiving',
         'Memory guard',
         'Heap used',
       ]);

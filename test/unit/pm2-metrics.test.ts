@@ -8,6 +8,7 @@ describe('pm2 monit metrics', () => {
       eventLoopLagMs: 3.5,
       db: { primary: { total: 4, idle: 1, waiting: 2 } },
       workerPool: { threads: 2, queued: 5, completed: 9 },
+      uploadThreads: { threads: 1, running: 3, queued: 0 },
       memoryGuard: { state: 'warning' },
       memory: { rss: 200 * 1024 * 1024, heapUsed: 50 * 1024 * 1024 },
     };
@@ -16,6 +17,7 @@ describe('pm2 monit metrics', () => {
       eventLoopLagMs: 3.5,
       dbPoolWaiting: 2,
       workerPoolQueued: 5,
+      uploadsReceiving: 3,
       memoryGuard: 'warning',
       heapUsedMb: 50,
     });
@@ -24,6 +26,7 @@ describe('pm2 monit metrics', () => {
       eventLoopLagMs: 0,
       dbPoolWaiting: 0,
       workerPoolQueued: 0,
+      uploadsReceiving: 0,
       memoryGuard: 'off',
       heapUsedMb: 0,
     });

@@ -2,7 +2,8 @@
 // happen, and thread, running, queue and completed counts read from each pool when /metrics is scraped. The pools
 // (the CPU pool and the upload threads) share the series: task names are unique across them, and the pool gauges
 // carry a `pool` label.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { scrapedGauge } from '../ops/scraped-gauge.js';
 import type { TaskObserver, WorkerPoolStats } from './worker-pool.js';
 
 export class WorkerPoolMetrics {
@@ -26,20 +27,14 @@ export class WorkerPoolMetrics {
       labelNames: ['task', 'reason'] as const,
       registers: [registry],
     });
-    const pools = this.pools;
     const perPool = (name: string, help: string, pick: (s: WorkerPoolStats) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['pool'] as const,
-        registers: [registry],
-        collect() {
-          for (const [pool, stats] of pools) this.set({ pool }, pick(stats()));
-        },
-      });
+      scrapedGauge(registry, { name, help, labelNames: ['pool'] }, () =>
+        [...this.pools].map(([pool, stats]) => [{ pool }, pick(stats())] as const),
+      );
     perPool('parley_worker_pool_threads', 'Worker threads currently alive', (s) => s.threads);
     perPool('parley_worker_pool_running', 'Tasks running on a worker thread', (s) => s.running);
     perPool('parley_worker_pool_queued', 'Tasks waiting for a worker thread', (s) => s.queued);
+    const pools = this.pools;
     new Counter({
       name: 'parley_worker_pool_tasks_completed_total',
       help: 'Tasks the pool has finished since start, failed ones included',

@@ -6,11 +6,13 @@
 // owns (Node's defaults, HTTP requests and rate-limit fallbacks, the database pools and replicas), and
 // metrics-cluster.ts merges a host's instances into one scrape. A feature's own series sit beside the feature and
 // register on this registry, which app.ts hands them: cpu/worker-pool-metrics.ts, jobs/queue-metrics.ts,
-// services/attachment-metrics.ts, realtime/metrics.ts. The same for `pm2 monit`: ops/pm2-metrics.ts is the API
+// services/attachment-metrics.ts, realtime/metrics.ts. A figure read from a snapshot at scrape time is a
+// scraped-gauge.ts gauge, wherever it lives. The same for `pm2 monit`: ops/pm2-metrics.ts is the API
 // process's panel (read from its /health report), jobs/pm2-metrics.ts the jobs app's. One series still breaks the
 // rule: parley_send_batch_size belongs beside services/send-batcher.ts, but the send-batching test observes it
 // through the app's Metrics (app.parley.metrics.sendBatchSize).
-import { Registry, Histogram, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
+import { Registry, Histogram, Counter, collectDefaultMetrics } from 'prom-client';
+import { scrapedGauge } from './scraped-gauge.js';
 import { clusterScrape, type ClusterMetricsSettings } from './metrics-cluster.js';
 
 export interface MetricSources {
@@ -48,16 +50,9 @@ export function createMetrics(instanceId: string, cluster: ClusterMetricsSetting
 
   let sources: MetricSources | undefined;
   const poolGauge = (name: string, help: string, pick: 'total' | 'idle' | 'waiting') =>
-    new Gauge({
-      name,
-      help,
-      labelNames: ['pool'] as const,
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const stats of sources?.dbPools() ?? []) this.set({ pool: stats.pool }, stats[pick]);
-      },
-    });
+    scrapedGauge(registry, { name, help, labelNames: ['pool'] }, () =>
+      (sources?.dbPools() ?? []).map((stats) => [{ pool: stats.pool }, stats[pick]] as const),
+    );
   poolGauge('parley_db_pool_connections', 'Connections open in each database pool', 'total');
   poolGauge('parley_db_pool_idle', 'Idle connections in each database pool', 'idle');
   poolGauge('parley_db_pool_waiting', 'Queries waiting for a connection in each database pool', 'waiting');
@@ -66,19 +61,9 @@ export function createMetrics(instanceId: string, cluster: ClusterMetricsSetting
     help: string,
     pick: (replica: ReturnType<MetricSources['dbReplicas']>[number]) => number | null,
   ) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: ['replica'] as const,
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const replica of sources?.dbReplicas() ?? []) {
-          const value = pick(replica);
-          if (value !== null) this.set({ replica: replica.name }, value);
-        }
-      },
-    });
+    scrapedGauge(registry, { name, help, labelNames: ['replica'] }, () =>
+      (sources?.dbReplicas() ?? []).map((replica) => [{ replica: replica.name }, pick(replica)] as const),
+    );
   replicaGauge('parley_db_replica_up', 'Replica in read rotation (1), or out of it: lagging or down (0)', (r) =>
     r.state === 'up' ? 1 : 0,
   );

@@ -1,16 +1,12 @@
 // Real-time metrics on the app's registry (/health/metrics) and the `sockets` section of /health.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { scrapedGauge } from '../ops/scraped-gauge.js';
 
 export function createRealtimeMetrics(registry: Registry, adapter: string, connectedSockets: () => number) {
   // Registered on the registry and read when scraped; nothing else needs a handle on it.
-  new Gauge({
-    name: 'parley_sockets_connected',
-    help: 'Sockets connected to this process',
-    registers: [registry],
-    collect() {
-      this.set(connectedSockets());
-    },
-  });
+  scrapedGauge(registry, { name: 'parley_sockets_connected', help: 'Sockets connected to this process' }, () => [
+    [{}, connectedSockets()],
+  ]);
   const eventsIn = new Counter({
     name: 'parley_socket_events_in_total',
     help: 'Client events received, by event and outcome',

@@ -1,6 +1,7 @@
 // Prometheus series of attachments: uploads and downloads by store and outcome, each store call's latency, and
 // the bytes stored (from the database, so every instance reports the same deployment-wide figure).
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { scrapedGauge } from '../ops/scraped-gauge.js';
 
 export interface AttachmentMetrics {
   uploads: Counter<'store' | 'status'>;
@@ -12,17 +13,15 @@ export function attachmentMetrics(
   registry: Registry,
   bytesStored: () => Promise<Array<{ store: string; bytes: number }>>,
 ): AttachmentMetrics {
-  new Gauge({
-    name: 'parley_attachment_bytes_stored',
-    help: 'Bytes of live attachments, per store (deployment-wide, read from the database at scrape time)',
-    labelNames: ['store'] as const,
-    registers: [registry],
-    async collect() {
-      this.reset();
-      // A scrape while the database is away shows no value rather than failing the whole scrape.
-      for (const { store, bytes } of await bytesStored().catch(() => [])) this.set({ store }, bytes);
+  scrapedGauge(
+    registry,
+    {
+      name: 'parley_attachment_bytes_stored',
+      help: 'Bytes of live attachments, per store (deployment-wide, read from the database at scrape time)',
+      labelNames: ['store'],
     },
-  });
+    async () => (await bytesStored()).map(({ store, bytes }) => [{ store }, bytes] as const),
+  );
   return {
     uploads: new Counter({
       name: 'parley_attachment_uploads_total',

@@ -1,7 +1,28 @@
-// Spare ports from the OS for the topology's servers (never fixed ones, so several topologies and test runs
-// coexist), including runs of consecutive ports for INSTANCE_PORT_BASE.
+// Spare ports for the servers the topology and the tests start (never fixed ones, so several topologies and test
+// runs coexist), including runs of consecutive ports for INSTANCE_PORT_BASE.
+//
+// They are picked below the kernel's ephemeral range (ip_local_port_range, 32768-60999 by default), not with
+// listen(0), which picks inside it. A port is probed here and bound seconds later by the server that gets it; an
+// ephemeral port can meanwhile become the local end of any outgoing connection on the machine, and that server's
+// bind then fails with EADDRINUSE. It did, once in CI: a topology host's instance port, taken while the other host
+// was connecting to Redis and PostgreSQL. Below the range, only servers that choose their port compete, and each of
+// them probes first.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
+const LOWEST = 10_000;
+const ATTEMPTS = 200;
+
+function ephemeralRangeStart(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** The port bound, or undefined when it is taken. Port 0 asks the OS for any free port. */
 function tryListen(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const server = net.createServer();
@@ -13,18 +34,23 @@ function tryListen(port: number): Promise<number | undefined> {
   });
 }
 
-export async function freePort(): Promise<number> {
-  return (await tryListen(0))!;
-}
-
-/** The first of `count` consecutive free ports. */
+/** The first of `count` consecutive ports that are free now, below the ephemeral range when it leaves room. */
 export async function freePortRun(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const base = await freePort();
-    if (base + count > 65_535) continue;
+  const highest = ephemeralRangeStart() - count;
+  for (let attempt = 0; attempt < ATTEMPTS && highest > LOWEST; attempt += 1) {
+    const base = LOWEST + Math.floor(Math.random() * (highest - LOWEST));
     let free = true;
+    for (let port = base; port < base + count && free; port += 1) free = (await tryListen(port)) !== undefined;
+    if (free) return base;
+  }
+  // No room below the range (an unusual ip_local_port_range): let the OS pick, and check the run after it.
+  for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
+    const base = (await tryListen(0))!;
+    let free = base + count <= 65_535;
     for (let port = base + 1; port < base + count && free; port += 1) free = (await tryListen(port)) !== undefined;
     if (free) return base;
   }
   throw new Error(`no ${count} consecutive free ports found`);
 }
+
+export const freePort = (): Promise<number> => freePortRun(1);

@@ -1,7 +1,6 @@
 // Real server processes for the tests: `node dist/main.js` children sharing this run's PostgreSQL
 // database and Redis key space, each on a free port. Every child started here is killed by stopAll().
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { testEnv } from './services.js';
 
@@ -19,13 +18,8 @@ export interface ServerProcess {
 
 const running = new Set<ServerProcess>();
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A spare port for a server a test starts (deploy/topology/ports.ts: below the ephemeral range, so it stays free). */
+export { freePort } from '../../deploy/topology/ports.js';
 
 /**
  * Node flags for the servers tests and benchmarks start, e.g. PARLEY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'

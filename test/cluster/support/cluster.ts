@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import net from 'node:net';
+import { freePort, freePortRun } from '../../../deploy/topology/ports.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,30 +52,10 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export { freePort } from '../../support/processes.js';
-import { freePort } from '../../support/processes.js';
+export { freePort };
 
 /** Instances a test cluster may run (MAX_WORKERS), each on its own metrics port. */
 const MAX_TEST_INSTANCES = 4;
-
-/** The first of `count` consecutive ports that are free now (the instance metrics ports, METRICS_PORT_BASE + N). */
-async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt += 1) {
-    const base = await freePort();
-    if (base + count > 65_535) continue;
-    const rest = await Promise.all(Array.from({ length: count - 1 }, (_, i) => portFree(base + 1 + i)));
-    if (rest.every(Boolean)) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
 
 /** The environment a production cluster under test runs with: this run's database and key space. */
 function clusterEnv(
@@ -128,7 +108,7 @@ export async function startCluster(
   const home = mkdtempSync(path.join(os.tmpdir(), 'parley-pm2-'));
   live.add(home);
   const port = await freePort();
-  const env = clusterEnv(home, port, await freePortRange(MAX_TEST_INSTANCES), overrides);
+  const env = clusterEnv(home, port, await freePortRun(MAX_TEST_INSTANCES), overrides);
   const pm2 = (...args: string[]) => run(env, npx ? ['npx', 'pm2', ...args] : [PM2_BIN, ...args], root);
   const cluster: Cluster = {
     url: `http://127.0.0.1:${port}`,

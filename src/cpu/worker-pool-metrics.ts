@@ -27,14 +27,14 @@ export class WorkerPoolMetrics {
       labelNames: ['task', 'reason'] as const,
       registers: [registry],
     });
+    const pools = this.pools;
     const perPool = (name: string, help: string, pick: (s: WorkerPoolStats) => number) =>
       scrapedGauge(registry, { name, help, labelNames: ['pool'] }, () =>
-        [...this.pools].map(([pool, stats]) => [{ pool }, pick(stats())] as const),
+        [...pools].map(([pool, stats]) => [{ pool }, pick(stats())] as const),
       );
     perPool('parley_worker_pool_threads', 'Worker threads currently alive', (s) => s.threads);
     perPool('parley_worker_pool_running', 'Tasks running on a worker thread', (s) => s.running);
     perPool('parley_worker_pool_queued', 'Tasks waiting for a worker thread', (s) => s.queued);
-    const pools = this.pools;
     new Counter({
       name: 'parley_worker_pool_tasks_completed_total',
       help: 'Tasks the pool has finished since start, failed ones included',

@@ -2,6 +2,7 @@
 // database and Redis key space, each on a free port. Every child started here is killed by stopAll().
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../deploy/topology/ports.js';
 import { testEnv } from './services.js';
 
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -19,7 +20,7 @@ export interface ServerProcess {
 const running = new Set<ServerProcess>();
 
 /** A spare port for a server a test starts (deploy/topology/ports.ts: below the ephemeral range, so it stays free). */
-export { freePort } from '../../deploy/topology/ports.js';
+export { freePort };
 
 /**
  * Node flags for the servers tests and benchmarks start, e.g. PARLEY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'

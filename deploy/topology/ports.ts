@@ -22,6 +22,9 @@ function ephemeralRangeStart(): number {
   }
 }
 
+/** Read once: the range is the machine's, fixed while tests run. */
+const EPHEMERAL_START = ephemeralRangeStart();
+
 /** The port bound, or undefined when it is taken. Port 0 asks the OS for any free port. */
 function tryListen(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
@@ -34,21 +37,24 @@ function tryListen(port: number): Promise<number | undefined> {
   });
 }
 
+/** Whether `count` consecutive ports from `base` are all free now. */
+async function runIsFree(base: number, count: number): Promise<boolean> {
+  if (base + count > 65_535) return false;
+  for (let port = base; port < base + count; port += 1) if ((await tryListen(port)) === undefined) return false;
+  return true;
+}
+
 /** The first of `count` consecutive ports that are free now, below the ephemeral range when it leaves room. */
 export async function freePortRun(count: number): Promise<number> {
-  const highest = ephemeralRangeStart() - count;
+  const highest = EPHEMERAL_START - count;
   for (let attempt = 0; attempt < ATTEMPTS && highest > LOWEST; attempt += 1) {
     const base = LOWEST + Math.floor(Math.random() * (highest - LOWEST));
-    let free = true;
-    for (let port = base; port < base + count && free; port += 1) free = (await tryListen(port)) !== undefined;
-    if (free) return base;
+    if (await runIsFree(base, count)) return base;
   }
   // No room below the range (an unusual ip_local_port_range): let the OS pick, and check the run after it.
   for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
     const base = (await tryListen(0))!;
-    let free = base + count <= 65_535;
-    for (let port = base + 1; port < base + count && free; port += 1) free = (await tryListen(port)) !== undefined;
-    if (free) return base;
+    if (await runIsFree(base, count)) return base;
   }
   throw new Error(`no ${count} consecutive free ports found`);
 }
